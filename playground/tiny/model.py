@@ -1,0 +1,282 @@
+"""Our own small transformer, GPT-style or BERT-style, in one file.
+
+Read top to bottom: config -> attention -> MLP -> block -> heads -> model.
+Shapes in comments: B batch, T sequence length, C width (n_embd), H heads, V vocab.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+POSITION_KINDS = ("learned", "sinusoidal", "none")
+HEAD_KINDS = ("lm", "mlm", "nsp")
+
+
+@dataclass
+class TinyConfig:
+    vocab_size: int = 65  # tokens the embedding and output layers know
+    context_length: int = 256  # longest sequence the position table covers
+    n_layer: int = 4  # transformer blocks
+    n_head: int = 4  # attention heads per block; n_embd must divide by it
+    n_embd: int = 128  # width of the residual stream
+    dropout: float = 0.0  # on attention weights, residual branches and embeddings
+    causal: bool = True  # True: GPT (each token sees only its past); False: BERT (sees all)
+    positions: str = "learned"  # "learned" table, fixed "sinusoidal", or "none" (a bag of tokens)
+    heads: tuple[str, ...] = ("lm",)  # any of "lm" (next token), "mlm" (masked token), "nsp"
+    type_vocab_size: int = 0  # segment embeddings (2 for BERT's sentence A/B); 0 for none
+    bias: bool = True  # biases in Linear and LayerNorm layers
+    pad_token_id: int | None = None  # padding positions are never attended to
+
+    def __post_init__(self):
+        self.heads = tuple(self.heads)
+        if self.n_embd % self.n_head:
+            raise ValueError(f"width {self.n_embd} must be divisible by heads {self.n_head}")
+        if self.positions not in POSITION_KINDS:
+            raise ValueError(f"positions must be one of {POSITION_KINDS}")
+        if not self.heads or set(self.heads) - set(HEAD_KINDS):
+            raise ValueError(f"heads must be a non-empty subset of {HEAD_KINDS}")
+        if "lm" in self.heads and not self.causal:
+            raise ValueError("a next-token ('lm') head needs causal=True")
+        if {"mlm", "nsp"} & set(self.heads) and self.causal:
+            raise ValueError("MLM and NSP heads need causal=False (bidirectional attention)")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TinyConfig":
+        known = {f for f in cls.__dataclass_fields__}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass
+class TinyOutput:
+    """What forward returns; named like Hugging Face outputs so core code treats both alike."""
+
+    logits: torch.Tensor | None = None  # (B, T, V) token scores from the lm or mlm head
+    seq_relationship_logits: torch.Tensor | None = None  # (B, 2) NSP scores; index 0 = IsNext
+    loss: torch.Tensor | None = None  # sum of the token loss and the NSP loss that were asked for
+    token_loss: torch.Tensor | None = None
+    nsp_loss: torch.Tensor | None = None
+    extras: dict = field(default_factory=dict)
+
+
+def sinusoidal_positions(n_positions: int, dim: int, base: float = 10000.0) -> torch.Tensor:
+    """Vaswani et al.'s table: PE[pos, 2i] = sin(pos / base^(2i/d)), PE[pos, 2i+1] = cos(same)."""
+    pos = torch.arange(n_positions, dtype=torch.float64)[:, None]  # (P, 1)
+    inv_freq = base ** (-torch.arange(0, dim, 2, dtype=torch.float64) / dim)  # (ceil(d/2),)
+    angles = pos * inv_freq  # (P, ceil(d/2))
+    table = torch.zeros(n_positions, dim, dtype=torch.float64)
+    table[:, 0::2] = torch.sin(angles)
+    table[:, 1::2] = torch.cos(angles[:, : dim // 2])
+    return table.float()
+
+
+class SelfAttention(nn.Module):
+    def __init__(self, cfg: TinyConfig):
+        super().__init__()
+        self.n_head = cfg.n_head
+        self.causal = cfg.causal
+        self.dropout = cfg.dropout
+        self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)
+        self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.resid_dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
+        B, T, C = x.shape
+        q, k, v = self.qkv(x).split(C, dim=2)
+        # (B, T, C) -> (B, H, T, C/H)
+        q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        mask = None
+        if key_mask is not None:  # (B, T) True = may be attended to
+            mask = key_mask[:, None, None, :]  # (B, 1, 1, T)
+            if self.causal:
+                mask = mask & torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+        y = F.scaled_dot_product_attention(  # flash / memory-efficient kernels when they apply
+            q,
+            k,
+            v,
+            attn_mask=mask,
+            dropout_p=self.dropout if self.training else 0.0,
+            is_causal=self.causal and mask is None,
+        )
+        y = y.transpose(1, 2).contiguous().view(B, T, C)  # re-assemble heads side by side
+        return self.resid_dropout(self.proj(y))
+
+
+class MLP(nn.Module):
+    def __init__(self, cfg: TinyConfig):
+        super().__init__()
+        self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
+        self.proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
+        self.dropout = nn.Dropout(cfg.dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.dropout(self.proj(F.gelu(self.fc(x))))
+
+
+class Block(nn.Module):
+    """Pre-norm block (as GPT-2): x + attn(ln(x)), then x + mlp(ln(x))."""
+
+    def __init__(self, cfg: TinyConfig):
+        super().__init__()
+        self.ln_1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.attn = SelfAttention(cfg)
+        self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.mlp = MLP(cfg)
+
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), key_mask)
+        return x + self.mlp(self.ln_2(x))
+
+
+class MaskedLMHead(nn.Module):
+    """BERT's MLM head: a dense + GELU + LayerNorm transform, then scores against the embedding table."""
+
+    def __init__(self, cfg: TinyConfig):
+        super().__init__()
+        self.dense = nn.Linear(cfg.n_embd, cfg.n_embd)
+        self.ln = nn.LayerNorm(cfg.n_embd)
+        self.bias = nn.Parameter(torch.zeros(cfg.vocab_size))
+
+    def forward(self, h: torch.Tensor, embedding: torch.Tensor) -> torch.Tensor:
+        return self.ln(F.gelu(self.dense(h))) @ embedding.T + self.bias  # (B, T, V)
+
+
+class NSPHead(nn.Module):
+    """BERT's pooler (dense + tanh on the first token) and a 2-way IsNext / NotNext classifier."""
+
+    def __init__(self, cfg: TinyConfig):
+        super().__init__()
+        self.pool = nn.Linear(cfg.n_embd, cfg.n_embd)
+        self.classify = nn.Linear(cfg.n_embd, 2)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.classify(torch.tanh(self.pool(h[:, 0])))  # (B, 2)
+
+
+class TinyTransformer(nn.Module):
+    def __init__(self, cfg: TinyConfig):
+        super().__init__()
+        self.config = cfg
+        self.tok_emb = nn.Embedding(cfg.vocab_size, cfg.n_embd)
+        if cfg.positions == "learned":
+            self.pos_emb = nn.Embedding(cfg.context_length, cfg.n_embd)
+        elif cfg.positions == "sinusoidal":
+            self.register_buffer(
+                "pos_table", sinusoidal_positions(cfg.context_length, cfg.n_embd), persistent=False
+            )
+        self.type_emb = nn.Embedding(cfg.type_vocab_size, cfg.n_embd) if cfg.type_vocab_size else None
+        self.drop = nn.Dropout(cfg.dropout)
+        self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
+        self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.mlm_head = MaskedLMHead(cfg) if "mlm" in cfg.heads else None
+        self.nsp_head = NSPHead(cfg) if "nsp" in cfg.heads else None
+        self.apply(self._init_weights)
+        for name, p in self.named_parameters():  # GPT-2's scaled init of residual projections
+            if name.endswith("proj.weight"):
+                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * cfg.n_layer))
+
+    @staticmethod
+    def _init_weights(module: nn.Module) -> None:
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=0.02)
+        if isinstance(module, nn.Linear) and module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    @property
+    def device(self) -> torch.device:
+        return self.tok_emb.weight.device
+
+    def position_table(self) -> torch.Tensor | None:
+        """(context_length, C) position vectors, or None when the model has none."""
+        if self.config.positions == "learned":
+            return self.pos_emb.weight
+        if self.config.positions == "sinusoidal":
+            return self.pos_table
+        return None
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,  # (B, T)
+        attention_mask: torch.Tensor | None = None,  # (B, T) 1 = real token, 0 = padding
+        token_type_ids: torch.Tensor | None = None,  # (B, T) segment 0 (sentence A) or 1 (B)
+        targets: torch.Tensor | None = None,  # (B, T) token to predict at each position; -100 = none
+        nsp_labels: torch.Tensor | None = None,  # (B,) 0 = B follows A, 1 = random B
+        **_ignored,  # tolerate HF-style extras such as return_dict
+    ) -> TinyOutput:
+        cfg = self.config
+        B, T = input_ids.shape
+        if T > cfg.context_length:
+            raise ValueError(f"sequence of {T} tokens is longer than the context of {cfg.context_length}")
+        x = self.tok_emb(input_ids)  # (B, T, C)
+        table = self.position_table()
+        if table is not None:
+            x = x + table[:T]
+        if self.type_emb is not None:
+            types = token_type_ids if token_type_ids is not None else torch.zeros_like(input_ids)
+            x = x + self.type_emb(types)
+        x = self.drop(x)
+
+        key_mask = None
+        if attention_mask is not None and not bool(attention_mask.all()):
+            key_mask = attention_mask.bool()
+        elif cfg.pad_token_id is not None and not cfg.causal:
+            pads = input_ids == cfg.pad_token_id
+            key_mask = ~pads if bool(pads.any()) else None
+        for block in self.blocks:
+            x = block(x, key_mask)
+        h = self.ln_f(x)  # (B, T, C)
+
+        out = TinyOutput()
+        if self.mlm_head is not None:
+            out.logits = self.mlm_head(h, self.tok_emb.weight)
+        else:  # "lm": output layer tied to the input embedding, as GPT-2
+            out.logits = h @ self.tok_emb.weight.T  # (B, T, V)
+        if self.nsp_head is not None:
+            out.seq_relationship_logits = self.nsp_head(h)
+
+        losses = []
+        if targets is not None:
+            out.token_loss = F.cross_entropy(
+                out.logits.float().view(-1, cfg.vocab_size), targets.reshape(-1), ignore_index=-100
+            )
+            losses.append(out.token_loss)
+        if nsp_labels is not None and out.seq_relationship_logits is not None:
+            out.nsp_loss = F.cross_entropy(out.seq_relationship_logits.float(), nsp_labels)
+            losses.append(out.nsp_loss)
+        if losses:
+            out.loss = sum(losses)
+        return out
+
+    @torch.no_grad()
+    def generate(
+        self,
+        input_ids: torch.Tensor,  # (B, T)
+        max_new_tokens: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> torch.Tensor:
+        """Sample continuations one token at a time (causal models only); returns (B, T + new)."""
+        if not self.config.causal:
+            raise ValueError("generate needs a causal (GPT-style) model")
+        idx = input_ids
+        for _ in range(max_new_tokens):
+            window = idx[:, -self.config.context_length :]
+            logits = self(window).logits[:, -1, :].float() / max(temperature, 1e-6)  # (B, V)
+            if top_k:
+                kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, -1:]
+                logits = logits.masked_fill(logits < kth, float("-inf"))
+            probs = F.softmax(logits, dim=-1)
+            nxt = torch.multinomial(probs, 1, generator=generator)  # (B, 1)
+            idx = torch.cat([idx, nxt], dim=1)
+        return idx

@@ -7,13 +7,13 @@ Shapes in comments: B batch, T sequence length, C width (n_embd), H heads, V voc
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-POSITION_KINDS = ("learned", "sinusoidal", "none")
+POSITION_KINDS = ("learned", "sinusoidal", "rotary", "none")
 HEAD_KINDS = ("lm", "mlm", "nsp")
 
 
@@ -26,7 +26,7 @@ class TinyConfig:
     n_embd: int = 128  # width of the residual stream
     dropout: float = 0.0  # on attention weights, residual branches and embeddings
     causal: bool = True  # True: GPT (each token sees only its past); False: BERT (sees all)
-    positions: str = "learned"  # "learned" table, fixed "sinusoidal", or "none" (a bag of tokens)
+    positions: str = "learned"  # added "learned" or "sinusoidal" table, "rotary" (RoPE), or "none"
     heads: tuple[str, ...] = ("lm",)  # any of "lm" (next token), "mlm" (masked token), "nsp"
     type_vocab_size: int = 0  # segment embeddings (2 for BERT's sentence A/B); 0 for none
     bias: bool = True  # biases in Linear and LayerNorm layers
@@ -63,7 +63,9 @@ class TinyOutput:
     loss: torch.Tensor | None = None  # sum of the token loss and the NSP loss that were asked for
     token_loss: torch.Tensor | None = None
     nsp_loss: torch.Tensor | None = None
-    extras: dict = field(default_factory=dict)
+    # masked LM given targets: scores only where a target is set, (N, V) in row-major order
+    # of those positions; .logits is then None (the head skips the ~85% of positions not picked)
+    picked_logits: torch.Tensor | None = None
 
 
 def sinusoidal_positions(n_positions: int, dim: int, base: float = 10000.0) -> torch.Tensor:
@@ -77,6 +79,19 @@ def sinusoidal_positions(n_positions: int, dim: int, base: float = 10000.0) -> t
     return table.float()
 
 
+def rotary_angles(n_positions: int, head_dim: int, base: float = 10000.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """RoPE's (cos, sin) tables, each (P, head_dim/2): pair i of a query or key turns by pos / base^(2i/d)."""
+    inv_freq = base ** (-torch.arange(0, head_dim, 2, dtype=torch.float64) / head_dim)
+    angles = torch.arange(n_positions, dtype=torch.float64)[:, None] * inv_freq  # (P, d/2)
+    return angles.cos().float(), angles.sin().float()
+
+
+def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tensor:
+    """Turn each (even, odd) pair of x (..., T, d) by its angle; then q·k depends only on the offset."""
+    x1, x2 = x[..., 0::2], x[..., 1::2]  # (..., T, d/2)
+    return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
+
+
 class SelfAttention(nn.Module):
     def __init__(self, cfg: TinyConfig):
         super().__init__()
@@ -87,11 +102,13 @@ class SelfAttention(nn.Module):
         self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None, rope=None) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
         # (B, T, C) -> (B, H, T, C/H)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        if rope is not None:  # (cos, sin), each (T, C/H/2)
+            q, k = rotate(q, *rope), rotate(k, *rope)
         mask = None
         if key_mask is not None:  # (B, T) True = may be attended to
             mask = key_mask[:, None, None, :]  # (B, 1, 1, T)
@@ -130,8 +147,8 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x), key_mask)
+    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None, rope=None) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), key_mask, rope)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -171,6 +188,10 @@ class TinyTransformer(nn.Module):
             self.register_buffer(
                 "pos_table", sinusoidal_positions(cfg.context_length, cfg.n_embd), persistent=False
             )
+        elif cfg.positions == "rotary":
+            cos, sin = rotary_angles(cfg.context_length, cfg.n_embd // cfg.n_head)
+            self.register_buffer("rope_cos", cos, persistent=False)
+            self.register_buffer("rope_sin", sin, persistent=False)
         self.type_emb = nn.Embedding(cfg.type_vocab_size, cfg.n_embd) if cfg.type_vocab_size else None
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
@@ -232,24 +253,29 @@ class TinyTransformer(nn.Module):
         elif cfg.pad_token_id is not None and not cfg.causal:
             pads = input_ids == cfg.pad_token_id
             key_mask = ~pads if bool(pads.any()) else None
+        rope = (self.rope_cos[:T], self.rope_sin[:T]) if cfg.positions == "rotary" else None
         for block in self.blocks:
-            x = block(x, key_mask)
+            x = block(x, key_mask, rope)
         h = self.ln_f(x)  # (B, T, C)
 
         out = TinyOutput()
-        if self.mlm_head is not None:
+        if self.nsp_head is not None:
+            out.seq_relationship_logits = self.nsp_head(h)
+        losses = []
+        if self.mlm_head is not None and targets is not None:
+            picked = targets != -100  # (B, T)
+            out.picked_logits = self.mlm_head(h[picked], self.tok_emb.weight)  # (N, V)
+            out.token_loss = F.cross_entropy(out.picked_logits.float(), targets[picked])
+            losses.append(out.token_loss)
+        elif self.mlm_head is not None:
             out.logits = self.mlm_head(h, self.tok_emb.weight)
         else:  # "lm": output layer tied to the input embedding, as GPT-2
             out.logits = h @ self.tok_emb.weight.T  # (B, T, V)
-        if self.nsp_head is not None:
-            out.seq_relationship_logits = self.nsp_head(h)
-
-        losses = []
-        if targets is not None:
-            out.token_loss = F.cross_entropy(
-                out.logits.float().view(-1, cfg.vocab_size), targets.reshape(-1), ignore_index=-100
-            )
-            losses.append(out.token_loss)
+            if targets is not None:
+                out.token_loss = F.cross_entropy(
+                    out.logits.float().view(-1, cfg.vocab_size), targets.reshape(-1), ignore_index=-100
+                )
+                losses.append(out.token_loss)
         if nsp_labels is not None and out.seq_relationship_logits is not None:
             out.nsp_loss = F.cross_entropy(out.seq_relationship_logits.float(), nsp_labels)
             losses.append(out.nsp_loss)

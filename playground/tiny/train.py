@@ -73,6 +73,17 @@ class Progress:
     model: TinyTransformer | None = None  # set on the final event
     tokenizer: PreTrainedTokenizerFast | None = None  # set on the final event
 
+    def describe(self) -> list[str]:
+        """The event as short phrases ("train loss 3.742", ...) for a log line or a status bar."""
+        parts = [f"step {self.step}/{self.steps}"]
+        if self.train_loss is not None:
+            parts.append(f"train loss {self.train_loss:.3f}")
+        if self.val_loss is not None:
+            parts.append(f"validation loss {self.val_loss:.3f}")
+        parts += [f"{k.replace('_', ' ')} {v:.1%}" for k, v in self.metrics.items()]
+        parts.append(f"{self.tokens_per_s:,.0f} tokens/s · {self.elapsed:.1f} s")
+        return parts
+
     def summary(self) -> dict:
         keep = ("step", "steps", "train_loss", "val_loss", "metrics", "tokens_per_s", "elapsed", "lr")
         return {k: v for k, v in asdict(self).items() if k in keep}
@@ -169,7 +180,7 @@ def evaluate(model, source: BatchSource, n_batches: int, device: torch.device) -
         losses.append(out.loss.float())
         if source.cfg.objective != "clm":
             scored = batch.targets != -100
-            hits += (out.logits.argmax(-1)[scored] == batch.targets[scored]).sum()
+            hits += (out.picked_logits.argmax(-1) == batch.targets[scored]).sum()
             counts += scored.sum()
         if out.seq_relationship_logits is not None:
             nsp_hits += (out.seq_relationship_logits.argmax(-1) == batch.nsp_labels).sum()

@@ -1,0 +1,56 @@
+"""Shared fixtures. Everything here works offline: bundled files, tiny configs, a local app."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+import torch
+
+from playground.tiny import data
+from playground.tiny.model import TinyConfig
+
+torch.set_num_threads(2)
+
+
+@pytest.fixture(scope="session")
+def shakespeare() -> str:
+    return data.load_corpus("tinyshakespeare")
+
+
+@pytest.fixture(scope="session")
+def small_text(shakespeare) -> str:
+    return shakespeare[:60_000]
+
+
+@pytest.fixture
+def gpt_config() -> TinyConfig:
+    # transformers' ModelTester style: vocab 99, width 32, 2 layers
+    return TinyConfig(vocab_size=99, context_length=16, n_layer=2, n_head=4, n_embd=32, causal=True, heads=("lm",))
+
+
+@pytest.fixture
+def bert_config() -> TinyConfig:
+    return TinyConfig(
+        vocab_size=99, context_length=16, n_layer=2, n_head=4, n_embd=32, causal=False,
+        heads=("mlm", "nsp"), type_vocab_size=2, pad_token_id=0,
+    )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    """The real app, launched once for the whole test run on a free loopback port."""
+    from app import demo
+
+    port = free_port()
+    demo.queue(default_concurrency_limit=4).launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True
+    )
+    yield f"http://127.0.0.1:{port}/"
+    demo.close()

@@ -1,0 +1,37 @@
+# The two commands: `make run` serves the app, `make test` runs the whole suite.
+# Both create .venv and install what they need the first time, and skip that when nothing changed.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+APP_STAMP := $(VENV)/.app-installed
+DEV_STAMP := $(VENV)/.dev-installed
+CHROMIUM := /usr/bin/chromium
+
+.PHONY: run test chromium clean
+
+run: $(APP_STAMP)
+	$(PY) app.py
+
+test: $(DEV_STAMP) chromium
+	$(PY) -m pytest
+
+$(APP_STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): $(APP_STAMP) requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# The browser tests drive Debian's Chromium (playwright cannot download its own browser here).
+chromium:
+	@test -x $(CHROMIUM) || { \
+		echo "Installing Debian's chromium for the browser tests"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	}
+
+clean:
+	rm -rf $(VENV) .pytest_cache

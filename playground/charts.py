@@ -1,0 +1,64 @@
+"""Plotly figure builders (no gradio): each takes plain numbers and returns a go.Figure."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+MAX_POINTS = 1000  # live curves stay light for the browser
+
+_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), height=360)
+
+
+def probability_bars(labels: Sequence[str], probs: Sequence[float], ids: Sequence[int], title: str) -> go.Figure:
+    """Horizontal bars, best at the top; hover shows probability, log-probability and token id."""
+    shown = [repr(label)[1:-1] or "∅" for label in labels]  # keep spaces and newlines visible
+    logp = [math.log(p) if p > 0 else float("-inf") for p in probs]
+    fig = go.Figure(
+        go.Bar(
+            x=list(probs)[::-1],
+            y=[f"{s}  #{i}" for s, i in zip(shown, ids)][::-1],
+            orientation="h",
+            text=[f"{p:.1%}" for p in probs][::-1],
+            textposition="auto",
+            customdata=np.stack([logp[::-1], list(ids)[::-1]], axis=-1),
+            hovertemplate="p = %{x:.4f}<br>log p = %{customdata[0]:.3f}<br>id %{customdata[1]}<extra></extra>",
+            marker_color="#4f46e5",
+        )
+    )
+    fig.update_layout(title=title, xaxis=dict(title="probability", range=[0, max(probs, default=1) * 1.15]), **_LAYOUT)
+    return fig
+
+
+def heatmap(z: np.ndarray, title: str, x_title: str, y_title: str, colorscale: str = "RdBu") -> go.Figure:
+    fig = go.Figure(go.Heatmap(z=z, colorscale=colorscale, zmid=0, colorbar=dict(thickness=12)))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, **_LAYOUT)
+    fig.update_yaxes(autorange="reversed")
+    return fig
+
+
+def thin(xs: Sequence, ys: Sequence, limit: int = MAX_POINTS) -> tuple[list, list]:
+    """At most `limit` evenly spaced points, always keeping the last one."""
+    n = len(xs)
+    if n <= limit:
+        return list(xs), list(ys)
+    keep = sorted(set(np.linspace(0, n - 1, limit).round().astype(int).tolist()))
+    return [xs[i] for i in keep], [ys[i] for i in keep]
+
+
+def loss_curve(
+    train: Sequence[tuple[int, float]], val: Sequence[tuple[int, float]], uniform_loss: float | None, title: str = "Loss"
+) -> go.Figure:
+    """Train and validation loss by step; a dashed line at ln(vocab), the loss of a uniform guess."""
+    fig = go.Figure()
+    for points, name, color in ((train, "train", "#4f46e5"), (val, "validation", "#f97316")):
+        if points:
+            xs, ys = thin([p[0] for p in points], [p[1] for p in points])
+            fig.add_trace(go.Scatter(x=xs, y=ys, name=name, mode="lines+markers" if name == "validation" else "lines", line_color=color))
+    if uniform_loss:
+        fig.add_hline(y=uniform_loss, line_dash="dash", line_color="gray", annotation_text="uniform guess = ln(vocab)")
+    fig.update_layout(title=title, xaxis_title="step", yaxis_title="cross-entropy (nats)", **_LAYOUT)
+    return fig

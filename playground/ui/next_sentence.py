@@ -1,0 +1,49 @@
+"""Next Sentence tab: BERT's NSP head judging whether B follows A."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from .. import registry
+from ..next_sentence import next_sentence
+from .common import friendly, model_note
+
+EXAMPLES = [
+    ["ROMEO: But, soft! what light through yonder window breaks?", "It is the east, and Juliet is the sun."],
+    ["ROMEO: But, soft! what light through yonder window breaks?", "Penguins are flightless birds."],
+    ["The man went to the store.", "He bought a gallon of milk."],
+    ["The man went to the store.", "Penguins are flightless birds."],
+]
+
+
+@friendly
+def predict(sentence_a: str, sentence_b: str):
+    loaded = registry.load(registry.DEFAULTS["nsp"], "nsp")
+    r = next_sentence(loaded.model, loaded.tokenizer, sentence_a, sentence_b)
+    label = {"IsNext (B follows A)": r.is_next, "NotNext (B is random)": r.not_next}
+    segments = [(tok, "A" if seg == 0 else "B") for tok, seg in zip(r.tokens, r.token_type_ids)]
+    table = [[i, tok, tid, seg] for i, (tok, tid, seg) in enumerate(zip(r.tokens, r.ids, r.token_type_ids))]
+    return label, segments, table, model_note(loaded)
+
+
+def build() -> None:
+    gr.Markdown(
+        "BERT was also pre-trained on a second task: given sentence A and sentence B, is B the sentence that "
+        "really came next (label 0, *IsNext*) or one picked at random (label 1, *NotNext*)? Half of its "
+        "training pairs were each kind."
+    )
+    with gr.Row():
+        with gr.Column():
+            a = gr.Textbox(label="Sentence A", value=EXAMPLES[0][0], elem_id="ns-a")
+            b = gr.Textbox(label="Sentence B", value=EXAMPLES[0][1], elem_id="ns-b")
+            go = gr.Button("Does B follow A?", variant="primary", elem_id="ns-go")
+            gr.Examples(EXAMPLES, inputs=[a, b])
+        with gr.Column():
+            note = gr.Markdown()
+            verdict = gr.Label(label="NSP head", elem_id="ns-label")
+    segments = gr.HighlightedText(
+        label="The input as BERT sees it: [CLS] A [SEP] B [SEP], coloured by segment (token type) id",
+        color_map={"A": "#c7d2fe", "B": "#fed7aa"},
+    )
+    table = gr.Dataframe(headers=["position", "token", "id", "segment id"], label="Tokens", interactive=False)
+    go.click(predict, [a, b], [verdict, segments, table, note], api_name="next_sentence")

@@ -1,0 +1,88 @@
+"""A person in headless Chromium: open the page, visit each tab, click its button, see the result."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+sync_api = pytest.importorskip("playwright.sync_api")
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+SHOTS = Path(os.environ.get("PLAYGROUND_SCREENSHOTS", "/tmp/playground-screens"))
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(60_000)
+        page.goto(app_url)
+        yield page
+        browser.close()
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_next_word_tab(page):
+    open_tab(page, "Next Word")
+    page.locator("#nw-go").click()
+    page.locator("#nw-chart .js-plotly-plot").wait_for()
+    sync_api.expect(page.locator("#nw-note")).to_contain_text("tiny-shakespeare-gpt")
+    shot(page, "next-word")
+
+
+def test_fill_mask_tab(page):
+    open_tab(page, "Fill Mask")
+    page.locator("#fm-go").click()
+    sync_api.expect(page.locator("#fm-filled")).to_contain_text("Filled in")
+    page.locator("#fm-chart .js-plotly-plot").wait_for()
+    shot(page, "fill-mask")
+
+
+def test_next_sentence_tab(page):
+    open_tab(page, "Next Sentence")
+    page.locator("#ns-go").click()
+    sync_api.expect(page.locator("#ns-label")).to_contain_text("IsNext")
+    shot(page, "next-sentence")
+
+
+def test_tokenizer_tab_updates_as_you_type(page):
+    open_tab(page, "Tokenizer")
+    page.locator("#tk-text textarea").fill("Hello world!")
+    sync_api.expect(page.locator("#tk-stats-gpt2")).to_contain_text("3 tokens")
+    sync_api.expect(page.get_by_text("15496").first).to_be_visible()
+    shot(page, "tokenizer")
+
+
+def test_positional_tab(page):
+    open_tab(page, "Positional Encoding")
+    page.locator("#pe-go").click()
+    page.locator("#pe-heatmap .js-plotly-plot").wait_for()
+    shot(page, "positional")
+
+
+def test_train_tab_runs_and_draws_a_loss_curve(page):
+    open_tab(page, "Train Tiny Model")
+    steps = page.locator("#tr-steps input[type=number]")
+    steps.fill("20")
+    steps.press("Enter")
+    page.locator("#tr-go").click()
+    sync_api.expect(page.locator("#tr-status")).to_contain_text("Done", timeout=120_000)
+    page.locator("#tr-curve .js-plotly-plot").wait_for()
+    shot(page, "train")

@@ -1,0 +1,117 @@
+"""The core functions behind the tabs, on the bundled checkpoints and the vendored real tokenizers."""
+
+import math
+
+import numpy as np
+import pytest
+
+from playground import registry
+from playground.fill_mask import fill_mask, to_model_mask
+from playground.next_sentence import next_sentence
+from playground.next_word import next_token_distribution
+from playground.positional import sinusoidal
+from playground.tokenization import token_label, tokenize
+
+
+@pytest.fixture(scope="module")
+def gpt():
+    return registry.load("tiny-shakespeare-gpt", "causal")
+
+
+@pytest.fixture(scope="module")
+def bert():
+    return registry.load("tiny-shakespeare-bert", "masked")
+
+
+def test_registry_loads_once_and_checks_the_task(gpt):
+    assert registry.load("tiny-shakespeare-gpt", "causal") is gpt
+    assert registry.choices("causal") == ["tiny-shakespeare-gpt"]
+    with pytest.raises(ValueError, match="cannot do nsp"):
+        registry.load("tiny-shakespeare-gpt", "nsp")
+    with pytest.raises(ValueError, match="unknown model"):
+        registry.load("no-such-model", "causal")
+
+
+def test_next_word_distribution_is_a_sorted_probability(gpt):
+    r = next_token_distribution(gpt.model, gpt.tokenizer, "ROMEO:", top_k=20)
+    probs = [t.prob for t in r.top]
+    assert probs == sorted(probs, reverse=True)
+    assert 0 < sum(probs) <= 1.0 + 1e-6
+    assert all(math.isclose(math.log(t.prob), t.logprob, rel_tol=1e-4) for t in r.top)
+    assert [tok for tok, _ in r.prompt_tokens] == ["ROMEO", ":"]
+    assert r.truncated == 0
+
+
+def test_next_word_keeps_the_end_of_a_long_prompt(gpt):
+    r = next_token_distribution(gpt.model, gpt.tokenizer, "to be or not " * 200, top_k=3)
+    assert len(r.prompt_tokens) == gpt.tokenizer.model_max_length
+    assert r.truncated > 0
+
+
+@pytest.mark.parametrize("prompt", ["", "   \n"])
+def test_next_word_explains_an_empty_prompt(gpt, prompt):
+    with pytest.raises(ValueError, match="Type a prompt"):
+        next_token_distribution(gpt.model, gpt.tokenizer, prompt)
+
+
+def test_fill_mask_predicts_every_mask(bert):
+    r = fill_mask(bert.model, bert.tokenizer, "[MASK] lord, to be or not to [mask].", top_k=4)
+    assert len(r.masks) == 2 and all(len(m.candidates) == 4 for m in r.masks)
+    for m in r.masks:
+        assert r.tokens[m.position] == "[MASK]"
+        assert 0 < sum(c.prob for c in m.candidates) <= 1 + 1e-6
+    assert "[MASK]" not in r.filled
+
+
+def test_fill_mask_explains_a_missing_mask(bert):
+    with pytest.raises(ValueError, match=r"Put \[MASK\]"):
+        fill_mask(bert.model, bert.tokenizer, "no blank here")
+
+
+def test_mask_spelling_is_translated_to_the_models_own():
+    class RobertaLike:
+        mask_token = "<mask>"
+
+    assert to_model_mask("a [MASK] b [mask]", RobertaLike()) == "a <mask> b <mask>"
+
+
+def test_next_sentence_probabilities_and_segments():
+    nsp = registry.load("tiny-shakespeare-bert", "nsp")
+    r = next_sentence(nsp.model, nsp.tokenizer, "The man went to the store.", "He bought a gallon of milk.")
+    assert r.is_next + r.not_next == pytest.approx(1.0)
+    assert r.tokens[0] == "[CLS]" and r.tokens[-1] == "[SEP]" and r.tokens.count("[SEP]") == 2
+    first_sep = r.tokens.index("[SEP]")
+    assert set(r.token_type_ids[: first_sep + 1]) == {0} and set(r.token_type_ids[first_sep + 1 :]) == {1}
+    with pytest.raises(ValueError, match="both sentences"):
+        next_sentence(nsp.model, nsp.tokenizer, "Only A.", " ")
+
+
+def test_real_gpt2_and_bert_tokenizers_give_known_ids():
+    gpt2 = registry.reference_tokenizer("gpt2")
+    bert = registry.reference_tokenizer("bert-base-uncased")
+    assert tokenize(gpt2, "Hello world!").ids == [15496, 995, 0]
+    assert tokenize(bert, "hello").ids == [7592]
+    assert tokenize(bert, "hypatia").tokens == ["h", "##yp", "##ati", "##a"]
+
+
+def test_split_bytes_are_shown_as_bytes_not_replacement_characters():
+    gpt2 = registry.reference_tokenizer("gpt2")
+    ids = tokenize(gpt2, "🤖").ids
+    labels = [token_label(gpt2, i) for i in ids]
+    assert len(ids) > 1 and "\ufffd" not in "".join(labels)
+    assert all(label.startswith("<0x") for label in labels)
+
+
+def test_unknown_characters_are_counted():
+    bert = registry.reference_tokenizer("bert-base-uncased")
+    t = tokenize(bert, "hello 🤖 world")
+    assert t.unk_count == 1 and t.n_words == 3 and t.tokens_per_word == pytest.approx(1.0)
+
+
+def test_sinusoidal_encoding_closed_form():
+    pe = sinusoidal(32, 8, 10000)
+    pos, i = np.meshgrid(np.arange(32), np.arange(4), indexing="ij")
+    np.testing.assert_allclose(pe[:, 0::2], np.sin(pos / 10000 ** (2 * i / 8)), atol=1e-6)
+    np.testing.assert_allclose(pe[:, 1::2], np.cos(pos / 10000 ** (2 * i / 8)), atol=1e-6)
+    with pytest.raises(ValueError):
+        sinusoidal(0, 8)

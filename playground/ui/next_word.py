@@ -40,7 +40,7 @@ def build() -> None:
     )
     with gr.Row():
         with gr.Column(scale=2):
-            prompt = gr.Textbox(label="Prompt", value="ROMEO:", lines=2, elem_id="nw-prompt")
+            prompt = gr.Textbox(label="Prompt", value="To be, or not to", lines=2, elem_id="nw-prompt")
             top_k = gr.Slider(1, 50, value=10, step=1, label="How many candidates (top-k)")
             go = gr.Button("Predict next word", variant="primary", elem_id="nw-go")
             gr.Examples(EXAMPLES, inputs=[prompt])

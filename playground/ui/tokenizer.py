@@ -58,7 +58,10 @@ def build():
                     label=name, color_map=PALETTE, show_legend=False, show_inline_category=False, elem_id=f"tk-{name}"
                 )
                 stats = gr.Markdown(elem_id=f"tk-stats-{name}")
-                table = gr.Dataframe(headers=["#", "token", "id"], label="Tokens and ids", interactive=False, max_height=300)
+                table = gr.Dataframe(
+                    headers=["#", "token", "id"], label="Tokens and ids", interactive=False, max_height=300,
+                    elem_id=f"tk-table-{name}",
+                )
                 outputs += [spans, stats, table]
     text.change(compare, [text], outputs, api_name="tokenize", show_progress="hidden")
     return compare, [text], outputs

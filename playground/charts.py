@@ -62,3 +62,26 @@ def loss_curve(
         fig.add_hline(y=uniform_loss, line_dash="dash", line_color="gray", annotation_text="uniform guess = ln(vocab)")
     fig.update_layout(title=title, xaxis_title="step", yaxis_title="cross-entropy (nats)", **_LAYOUT)
     return fig
+
+
+def lines(x: Sequence, series: dict[str, Sequence[float]], title: str, x_title: str, y_title: str) -> go.Figure:
+    fig = go.Figure([go.Scatter(x=list(x), y=list(ys), name=name, mode="lines") for name, ys in series.items()])
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, **_LAYOUT)
+    return fig
+
+
+def position_scatter(coords: np.ndarray, title: str, axis_titles: Sequence[str]) -> go.Figure:
+    """Positions as points joined in order (2-D or 3-D), coloured from first (dark) to last (light)."""
+    pos = np.arange(len(coords))
+    common = dict(mode="lines+markers", text=[f"position {p}" for p in pos], hoverinfo="text",
+                  marker=dict(color=pos, colorscale="Viridis", size=5, colorbar=dict(title="position", thickness=12)),
+                  line=dict(color="rgba(120,120,120,0.35)"))
+    if coords.shape[1] >= 3:
+        fig = go.Figure(go.Scatter3d(x=coords[:, 0], y=coords[:, 1], z=coords[:, 2], **common))
+        fig.update_layout(scene=dict(xaxis_title=axis_titles[0], yaxis_title=axis_titles[1], zaxis_title=axis_titles[2]))
+    else:
+        fig = go.Figure(go.Scatter(x=coords[:, 0], y=coords[:, 1], **common))
+        fig.update_layout(xaxis_title=axis_titles[0], yaxis_title=axis_titles[1])
+        fig.update_yaxes(scaleanchor="x", scaleratio=1)
+    fig.update_layout(title=title, **_LAYOUT)
+    return fig

@@ -38,9 +38,22 @@ def test_tokenize_endpoint(client):
     assert [row[1] for row in bert_table["data"]] == ["hello", "world", "!"]
 
 
-def test_sinusoidal_endpoint(client):
-    fig = client.predict(16, 8, 10000, api_name="/sinusoidal")
-    assert fig is not None
+def test_positional_endpoints(client):
+    heat, waves, note = client.predict(16, 8, 10000, "0, 1", api_name="/sinusoidal")
+    assert "4 sin/cos pairs" in note
+    circle, scores, note = client.predict(16, 0, 10000, 24, 0, api_name="/rotary")
+    assert "the same offset gives the same score" in note
+    *heats, curve = client.predict(32, api_name="/position_similarity")
+    assert len(heats) == 3
+    note, table = client.predict("The cat sat on the mat", "On the mat sat the cat", api_name="/word_order")
+    assert "the same tokens in another order" in note and len(table["data"]) == 3
+    heat, pca = client.predict("tiny-shakespeare-gpt", "3-D", api_name="/learned_positions")
+    assert heat is not None and pca is not None
+
+
+def test_positional_bad_input_is_explained(client):
+    with pytest.raises(Exception, match="does not exist"):
+        client.predict(16, 8, 10000, "0, 99", api_name="/sinusoidal")
 
 
 def test_train_endpoint_streams_a_falling_loss(client):

@@ -2,14 +2,12 @@
 
 import math
 
-import numpy as np
 import pytest
 
 from playground import registry
 from playground.fill_mask import fill_mask, to_model_mask
 from playground.next_sentence import next_sentence
 from playground.next_word import next_token_distribution
-from playground.positional import sinusoidal
 from playground.tokenization import token_label, tokenize
 
 
@@ -106,12 +104,3 @@ def test_unknown_characters_are_counted():
     bert = registry.reference_tokenizer("bert-base-uncased")
     t = tokenize(bert, "hello 🤖 world")
     assert t.unk_count == 1 and t.n_words == 3 and t.tokens_per_word == pytest.approx(1.0)
-
-
-def test_sinusoidal_encoding_closed_form():
-    pe = sinusoidal(32, 8, 10000)
-    pos, i = np.meshgrid(np.arange(32), np.arange(4), indexing="ij")
-    np.testing.assert_allclose(pe[:, 0::2], np.sin(pos / 10000 ** (2 * i / 8)), atol=1e-6)
-    np.testing.assert_allclose(pe[:, 1::2], np.cos(pos / 10000 ** (2 * i / 8)), atol=1e-6)
-    with pytest.raises(ValueError):
-        sinusoidal(0, 8)

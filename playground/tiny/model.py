@@ -225,15 +225,13 @@ class TinyTransformer(nn.Module):
             return self.pos_table
         return None
 
-    def forward(
+    def hidden_states(
         self,
         input_ids: torch.Tensor,  # (B, T)
         attention_mask: torch.Tensor | None = None,  # (B, T) 1 = real token, 0 = padding
         token_type_ids: torch.Tensor | None = None,  # (B, T) segment 0 (sentence A) or 1 (B)
-        targets: torch.Tensor | None = None,  # (B, T) token to predict at each position; -100 = none
-        nsp_labels: torch.Tensor | None = None,  # (B,) 0 = B follows A, 1 = random B
-        **_ignored,  # tolerate HF-style extras such as return_dict
-    ) -> TinyOutput:
+    ) -> torch.Tensor:
+        """(B, T, C) the final layer's output, before any head."""
         cfg = self.config
         B, T = input_ids.shape
         if T > cfg.context_length:
@@ -256,7 +254,19 @@ class TinyTransformer(nn.Module):
         rope = (self.rope_cos[:T], self.rope_sin[:T]) if cfg.positions == "rotary" else None
         for block in self.blocks:
             x = block(x, key_mask, rope)
-        h = self.ln_f(x)  # (B, T, C)
+        return self.ln_f(x)
+
+    def forward(
+        self,
+        input_ids: torch.Tensor,  # (B, T)
+        attention_mask: torch.Tensor | None = None,  # (B, T) 1 = real token, 0 = padding
+        token_type_ids: torch.Tensor | None = None,  # (B, T) segment 0 (sentence A) or 1 (B)
+        targets: torch.Tensor | None = None,  # (B, T) token to predict at each position; -100 = none
+        nsp_labels: torch.Tensor | None = None,  # (B,) 0 = B follows A, 1 = random B
+        **_ignored,  # tolerate HF-style extras such as return_dict
+    ) -> TinyOutput:
+        cfg = self.config
+        h = self.hidden_states(input_ids, attention_mask, token_type_ids)  # (B, T, C)
 
         out = TinyOutput()
         if self.nsp_head is not None:

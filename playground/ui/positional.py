@@ -1,38 +1,194 @@
-"""Positional Encoding tab: the sinusoidal table of 'Attention Is All You Need' as a heatmap."""
+"""Positional Encoding tab: sinusoidal, learned and rotary encodings, their similarity, and why order matters."""
 
 from __future__ import annotations
 
-import gradio as gr
+import re
 
-from .. import charts
-from ..positional import sinusoidal
+import gradio as gr
+import numpy as np
+
+from .. import charts, positional, registry
 from .common import friendly
+
+LEARNED_SOURCES = ["tiny-shakespeare-gpt"]  # checkpoints with a learned position table
+ORDER_MODEL = "tiny-shakespeare-bert"  # bidirectional: word order reaches it only through positions
+LIVE = dict(api_visibility="private", show_progress="hidden", trigger_mode="always_last")  # slider redraws
+
+
+def parse_dims(text: str, dim: int) -> list[int]:
+    dims = [int(d) for d in re.findall(r"\d+", text or "")]
+    if not dims:
+        raise ValueError("List the dimensions to plot as numbers, e.g. 0, 1, 10, 40.")
+    bad = [d for d in dims if d >= dim]
+    if bad:
+        raise ValueError(f"The model is {dim} dimensions wide, so dimension {bad[0]} does not exist (use 0 to {dim - 1}).")
+    return dims[:12]
 
 
 @friendly
-def sinusoid_heatmap(n_positions: float, dim: float, base: float):
-    table = sinusoidal(int(n_positions), int(dim), float(base))
-    return charts.heatmap(
-        table, f"Sinusoidal encoding: {int(n_positions)} positions × {int(dim)} dimensions, base {base:g}",
+def sinusoid_views(n_positions: float, dim: float, base: float, dims_text: str):
+    n, d = int(n_positions), int(dim)
+    table = positional.sinusoidal(n, d, float(base))
+    heat = charts.heatmap(
+        table, f"Sinusoidal encoding: {n} positions × {d} dimensions, base {base:g}",
         "dimension (pairs: sin, cos; lower pairs turn faster)", "position",
     )
+    dims = parse_dims(dims_text, d)
+    waves = charts.lines(
+        range(n), {f"dim {i} ({'sin' if i % 2 == 0 else 'cos'})": table[:, i] for i in dims},
+        "Each dimension is a wave over positions", "position", "value",
+    )
+    longest = positional.wavelengths(d, float(base))
+    note = (
+        f"The {d // 2} sin/cos pairs have wavelengths from {longest[0]:.1f} positions (pair 0) to "
+        f"{longest[-1]:,.0f} (pair {d // 2 - 1}): together they give every position a unique pattern, "
+        "like the hands of a clock."
+    )
+    return heat, waves, note
+
+
+@friendly
+def learned_views(name: str, view: str):
+    loaded = registry.load(name, "causal")
+    table = positional.learned_table(loaded.model)
+    if table is None:
+        raise ValueError(f"{name} has no learned position table.")
+    heat = charts.heatmap(table, f"{name}: learned position embeddings ({table.shape[0]} × {table.shape[1]})",
+                          "dimension", "position")
+    k = 3 if view.startswith("3") else 2
+    p = positional.pca(table, k)
+    axes = [f"PC{i + 1} ({share:.0%})" for i, share in enumerate(p.explained)]
+    scatter = charts.position_scatter(p.coords, f"{name}: positions in their top {k} principal directions", axes)
+    return heat, scatter
+
+
+@friendly
+def rope_views(head_dim: float, pair: float, base: float, n_positions: float, seed: float):
+    d, n = int(head_dim), int(n_positions)
+    trail = positional.rope_trajectory(n, d, int(pair), float(base))
+    circle = charts.position_scatter(trail, f"Pair {int(pair)} of a query turned by RoPE, positions 0–{n - 1}",
+                                     ["dimension 2i", "dimension 2i+1"])
+    rng = np.random.default_rng(int(seed))
+    q, k = rng.standard_normal(d), rng.standard_normal(d)
+    scores = positional.rope_scores(q, k, n, float(base))
+    heat = charts.heatmap(scores, "Score q·k with q at position m, k at position n: constant along each diagonal",
+                          "key position n", "query position m")
+    a, b = min(10, n - 1), min(7, n - 1)
+    shift = min(30, n - 1 - a)
+    note = (
+        f"score(m={a}, n={b}) = {scores[a, b]:.4f} and score(m={a + shift}, n={b + shift}) = "
+        f"{scores[a + shift, b + shift]:.4f}: the same offset gives the same score, wherever the pair stands."
+    )
+    return circle, heat, note
+
+
+@friendly
+def similarity_views(n_positions: float):
+    n = int(n_positions)
+    learned = positional.learned_table(registry.load(LEARNED_SOURCES[0], "causal").model)
+    n = min(n, learned.shape[0])
+    dim = learned.shape[1]
+    kinds = {
+        "sinusoidal": positional.cosine_similarity(positional.sinusoidal(n, dim)),
+        f"learned ({LEARNED_SOURCES[0]})": positional.cosine_similarity(learned[:n]),
+        "rotary": positional.rope_similarity(n, dim),
+    }
+    heats = [charts.heatmap(sim, f"{name}: cosine similarity", "position", "position", "Viridis") for name, sim in kinds.items()]
+    curve = charts.lines(range(n), {name: positional.similarity_by_offset(sim) for name, sim in kinds.items()},
+                         "Similarity by distance between positions", "offset (positions apart)", "mean cosine similarity")
+    return (*heats, curve)
+
+
+@friendly
+def order_views(text_a: str, text_b: str):
+    loaded = registry.load(ORDER_MODEL, "masked")
+    r = positional.order_demo(loaded.model, loaded.tokenizer, text_a, text_b)
+    verdict = "the same tokens in another order" if r.same_bag else "different tokens, not just another order"
+    rows = [
+        ["sum of token embeddings (a bag of words)", f"{r.bag_distance:.2e}"],
+        ["model output, positions switched off", f"{r.distance_without_positions:.2e}"],
+        ["model output, positions on", f"{r.distance_with_positions:.4f}"],
+    ]
+    note = (
+        f"**A:** {' '.join(r.tokens_a)}  \n**B:** {' '.join(r.tokens_b)}  \nThese are {verdict}. "
+        f"Distances are between the two texts' mean output vectors (whose length is about {r.norm:.1f}). "
+        "Without positions, attention is a weighted average over a set: shuffling the words changes nothing. "
+        f"With {loaded.model.config.positions} positions the two orders become different inputs."
+    )
+    return note, rows
 
 
 def build():
     """Wire the tab; returns (fn, inputs, outputs) to run when the page loads."""
     gr.Markdown(
-        "Attention alone treats a sentence as a bag of words. A positional encoding adds to each token a vector "
-        "that depends only on where it stands. The original Transformer used fixed waves: "
-        "PE[pos, 2i] = sin(pos / base^(2i/d)), PE[pos, 2i+1] = cos(pos / base^(2i/d))."
+        "Attention alone treats a sentence as a bag of words. A positional encoding gives each token a signal "
+        "that depends on where it stands: a fixed wave added to the embedding (sinusoidal), a learned vector "
+        "per position, or a rotation of queries and keys (rotary, RoPE)."
     )
-    with gr.Row():
-        n_positions = gr.Slider(2, 512, value=64, step=1, label="Sequence length (positions)", elem_id="pe-len")
-        dim = gr.Slider(2, 512, value=128, step=2, label="Model width (dimensions)", elem_id="pe-dim")
-        base = gr.Slider(10, 100000, value=10000, step=10, label="Base", elem_id="pe-base")
-    plot = gr.Plot(label="Sinusoidal positional encoding", elem_id="pe-heatmap")
-    inputs = [n_positions, dim, base]
-    for slider in inputs:
-        slider.release(sinusoid_heatmap, inputs, [plot], api_visibility="private", show_progress="hidden")
-    draw = gr.Button("Draw", elem_id="pe-go")
-    draw.click(sinusoid_heatmap, inputs, [plot], api_name="sinusoidal")
-    return sinusoid_heatmap, inputs, [plot]
+    with gr.Tabs():
+        with gr.Tab("Sinusoidal waves"):
+            with gr.Row():
+                n_positions = gr.Slider(2, 512, value=64, step=1, label="Sequence length (positions)", elem_id="pe-len")
+                dim = gr.Slider(2, 512, value=128, step=2, label="Model width (dimensions)", elem_id="pe-dim")
+                base = gr.Slider(10, 100000, value=10000, step=10, label="Base", elem_id="pe-base")
+            dims = gr.Textbox(value="0, 1, 10, 40, 100", label="Dimensions to draw as waves")
+            draw = gr.Button("Draw", elem_id="pe-go")
+            note = gr.Markdown()
+            heat = gr.Plot(label="Sinusoidal positional encoding", elem_id="pe-heatmap")
+            waves = gr.Plot(label="Waves", elem_id="pe-waves")
+            inputs, outputs = [n_positions, dim, base, dims], [heat, waves, note]
+            draw.click(sinusoid_views, inputs, outputs, api_name="sinusoidal")
+            for control in (n_positions, dim, base):
+                control.input(sinusoid_views, inputs, outputs, **LIVE)
+            dims.submit(sinusoid_views, inputs, outputs, api_visibility="private")
+        with gr.Tab("Learned tables"):
+            gr.Markdown("GPT-2 and BERT learn one vector per position during pre-training. Here is such a table "
+                        "read from a real checkpoint, and its positions projected to 2-D or 3-D.")
+            with gr.Row():
+                source = gr.Dropdown(LEARNED_SOURCES, value=LEARNED_SOURCES[0], label="Checkpoint")
+                view = gr.Radio(["2-D", "3-D"], value="2-D", label="PCA view")
+            learned_go = gr.Button("Show", elem_id="pe-learned-go")
+            learned_heat = gr.Plot(label="Learned table", elem_id="pe-learned-heatmap")
+            learned_pca = gr.Plot(label="PCA", elem_id="pe-learned-pca")
+            learned_go.click(learned_views, [source, view], [learned_heat, learned_pca], api_name="learned_positions")
+            view.change(learned_views, [source, view], [learned_heat, learned_pca], api_visibility="private")
+        with gr.Tab("Rotary (RoPE)"):
+            gr.Markdown("RoPE adds nothing to the embedding. It turns each pair of a query's and a key's dimensions "
+                        "by an angle that grows with the position, so their dot product depends only on how far "
+                        "apart they are.")
+            with gr.Row():
+                head_dim = gr.Slider(4, 256, value=64, step=2, label="Head dimension")
+                pair = gr.Slider(0, 127, value=0, step=1, label="Pair i (0 spins fastest)", elem_id="pe-rope-pair")
+                rope_base = gr.Slider(10, 100000, value=10000, step=10, label="Base")
+                rope_len = gr.Slider(4, 256, value=48, step=1, label="Positions")
+                seed = gr.Number(value=0, precision=0, label="Seed for q and k")
+            rope_go = gr.Button("Draw", elem_id="pe-rope-go")
+            rope_note = gr.Markdown(elem_id="pe-rope-note")
+            with gr.Row():
+                rope_circle = gr.Plot(label="Rotation", elem_id="pe-rope-circle")
+                rope_heat = gr.Plot(label="Relative scores", elem_id="pe-rope-scores")
+            rope_inputs, rope_outputs = [head_dim, pair, rope_base, rope_len, seed], [rope_circle, rope_heat, rope_note]
+            rope_go.click(rope_views, rope_inputs, rope_outputs, api_name="rotary")
+            for control in (head_dim, pair, rope_base, rope_len):
+                control.input(rope_views, rope_inputs, rope_outputs, **LIVE)
+        with gr.Tab("Similarity"):
+            gr.Markdown("How alike are the encodings of two positions? Sinusoidal and rotary give the same curve: "
+                        "similarity depends only on the distance. A learned table found its own shape.")
+            sim_len = gr.Slider(4, 128, value=64, step=1, label="Positions")
+            sim_go = gr.Button("Compare", elem_id="pe-sim-go")
+            with gr.Row():
+                sim_plots = [gr.Plot(label=kind) for kind in ("sinusoidal", "learned", "rotary")]
+            sim_curve = gr.Plot(label="Similarity by offset", elem_id="pe-sim-curve")
+            sim_go.click(similarity_views, [sim_len], [*sim_plots, sim_curve], api_name="position_similarity")
+        with gr.Tab("Why order matters"):
+            gr.Markdown(f"Two sentences with the same words in another order, through our BERT-style model "
+                        f"({ORDER_MODEL}) with its positions on and switched off.")
+            with gr.Row():
+                text_a = gr.Textbox(value="The cat sat on the mat", label="Sentence A")
+                text_b = gr.Textbox(value="On the mat sat the cat", label="Sentence B")
+            order_go = gr.Button("Compare", elem_id="pe-order-go")
+            order_note = gr.Markdown(elem_id="pe-order-note")
+            order_table = gr.Dataframe(headers=["what is compared", "distance A vs B"], interactive=False,
+                                       elem_id="pe-order-table")
+            order_go.click(order_views, [text_a, text_b], [order_note, order_table], api_name="word_order")
+    return sinusoid_views, inputs, outputs

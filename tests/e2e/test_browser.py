@@ -71,10 +71,19 @@ def test_tokenizer_tab_updates_as_you_type(page):
     shot(page, "tokenizer")
 
 
-def test_positional_tab(page):
+def test_positional_tab_redraws_when_a_slider_moves(page):
     open_tab(page, "Positional Encoding")
     page.locator("#pe-go").click()
-    page.locator("#pe-heatmap .js-plotly-plot").wait_for()
+    heat = page.locator("#pe-heatmap")
+    sync_api.expect(heat).to_contain_text("64 positions")
+    page.locator("#pe-len input[type=range]").fill("32")
+    sync_api.expect(heat).to_contain_text("32 positions")
+    page.get_by_role("tab", name="Rotary (RoPE)").click()
+    page.locator("#pe-rope-go").click()
+    sync_api.expect(page.locator("#pe-rope-note")).to_contain_text("the same offset gives the same score")
+    page.get_by_role("tab", name="Why order matters").click()
+    page.locator("#pe-order-go").click()
+    sync_api.expect(page.locator("#pe-order-note")).to_contain_text("the same tokens in another order")
     shot(page, "positional")
 
 

@@ -8,7 +8,6 @@ from playground import registry
 from playground.fill_mask import fill_mask, to_model_mask
 from playground.next_sentence import next_sentence
 from playground.next_word import next_token_distribution
-from playground.tokenization import token_label, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -82,25 +81,3 @@ def test_next_sentence_probabilities_and_segments():
     assert set(r.token_type_ids[: first_sep + 1]) == {0} and set(r.token_type_ids[first_sep + 1 :]) == {1}
     with pytest.raises(ValueError, match="both sentences"):
         next_sentence(nsp.model, nsp.tokenizer, "Only A.", " ")
-
-
-def test_real_gpt2_and_bert_tokenizers_give_known_ids():
-    gpt2 = registry.reference_tokenizer("gpt2")
-    bert = registry.reference_tokenizer("bert-base-uncased")
-    assert tokenize(gpt2, "Hello world!").ids == [15496, 995, 0]
-    assert tokenize(bert, "hello").ids == [7592]
-    assert tokenize(bert, "hypatia").tokens == ["h", "##yp", "##ati", "##a"]
-
-
-def test_split_bytes_are_shown_as_bytes_not_replacement_characters():
-    gpt2 = registry.reference_tokenizer("gpt2")
-    ids = tokenize(gpt2, "🤖").ids
-    labels = [token_label(gpt2, i) for i in ids]
-    assert len(ids) > 1 and "\ufffd" not in "".join(labels)
-    assert all(label.startswith("<0x") for label in labels)
-
-
-def test_unknown_characters_are_counted():
-    bert = registry.reference_tokenizer("bert-base-uncased")
-    t = tokenize(bert, "hello 🤖 world")
-    assert t.unk_count == 1 and t.n_words == 3 and t.tokens_per_word == pytest.approx(1.0)

@@ -218,10 +218,6 @@ class SentencePairs:
         """Sentence ranges for A and B, and the label: 0 = B follows A, 1 = B is a random run."""
         n = len(self.sentences)
         budget = (context - 3) // 2  # room for [CLS] A [SEP] B [SEP]
-        if bool(torch.rand(1, generator=gen) < 0.5):
-            # half the pairs are shorter, down to one sentence a side, so the NSP head also learns
-            # the short pairs people type (BERT's short_seq_prob, raised from 10%)
-            budget = int(torch.randint(4, budget + 1, (1,), generator=gen))
         a = self._run(int(torch.randint(n - 1, (1,), generator=gen)), budget)
         if bool(torch.rand(1, generator=gen) < 0.5) and a[1] < n:
             return a, self._run(a[1], budget), 0

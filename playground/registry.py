@@ -1,16 +1,29 @@
 """The model catalogue: a name -> where its weights are -> a loaded (model, tokenizer), cached.
 
-Loading is lazy (nothing heavy at import) and cached once per model per process; a lock per
-entry keeps two sessions from loading the same model twice at the same moment.
+Sources: our bundled checkpoints (always there), and Hugging Face Hub ids (when the Hub or the
+local cache has them). Loading is lazy, cached once per model and task per process, and guarded
+by a lock per entry so two sessions never load the same model twice at once. Hub ids are checked
+against the Hub's grammar (no paths, no URLs), never run remote code, and are refused above a
+size limit before anything is downloaded.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from transformers import AutoTokenizer, PreTrainedTokenizerBase
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoModelForMaskedLM,
+    AutoModelForPreTraining,
+    AutoTokenizer,
+    PreTrainedTokenizerBase,
+)
 
 from .bundled import bundled_path
 from .tiny.checkpoint import is_checkpoint, load_checkpoint
@@ -18,13 +31,21 @@ from .tiny.data import ASSETS
 
 TASKS = ("causal", "masked", "nsp")
 TOKENIZER_DIR = ASSETS / "tokenizers"
+HUB_TIMEOUT_S = 5.0  # per attempt: a Space must never hang on the network
+HUB_RETRY_S = 600.0  # after a failure, the Hub counts as down for this long
+MAX_MODEL_BYTES = int(float(os.environ.get("PLAYGROUND_MAX_MODEL_BYTES", 1.5e9)))
+HUB_ID = re.compile(r"^(?:[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9])?/)?[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9])?$")
+WEIGHT_SUFFIXES = (".safetensors", ".bin")
+
+# transformers class per task; NSP needs BERT's pre-training heads (MLM + NSP)
+_AUTO = {"causal": AutoModelForCausalLM, "masked": AutoModelForMaskedLM, "nsp": AutoModelForPreTraining}
 
 
 @dataclass(frozen=True)
 class ModelEntry:
     name: str  # what the dropdown shows
-    folder: Path  # a checkpoint folder written by our trainer
     tasks: tuple[str, ...]  # which tabs it can serve
+    folder: Path | None = None  # a checkpoint folder written by our trainer, or None for a Hub id
     description: str = ""
 
 
@@ -33,58 +54,171 @@ class LoadedModel:
     name: str
     model: object  # a torch module whose output has .logits (and .seq_relationship_logits for NSP)
     tokenizer: PreTrainedTokenizerBase
-    meta: dict
+    meta: dict = field(default_factory=dict)
+    notice: str = ""  # one sentence for the page, e.g. why a fallback model is shown
+
+
+class HubUnavailable(ValueError):
+    """The Hub cannot be reached (offline, refused, timed out) and the model is not cached."""
 
 
 BUNDLED = {
     "tiny-shakespeare-gpt": ModelEntry(
-        "tiny-shakespeare-gpt",
-        bundled_path("tiny-shakespeare-gpt"),
-        ("causal",),
+        "tiny-shakespeare-gpt", ("causal",), bundled_path("tiny-shakespeare-gpt"),
         "our GPT-style model, pretrained on tinyshakespeare (bundled, works offline)",
     ),
     "tiny-shakespeare-bert": ModelEntry(
-        "tiny-shakespeare-bert",
-        bundled_path("tiny-shakespeare-bert"),
-        ("masked", "nsp"),
+        "tiny-shakespeare-bert", ("masked", "nsp"), bundled_path("tiny-shakespeare-bert"),
         "our BERT-style model (masked LM + NSP), pretrained on tinyshakespeare (bundled, works offline)",
     ),
 }
+HUB = {
+    "gpt2": ModelEntry("gpt2", ("causal",)),
+    "distilgpt2": ModelEntry("distilgpt2", ("causal",)),
+    "HuggingFaceTB/SmolLM2-135M": ModelEntry("HuggingFaceTB/SmolLM2-135M", ("causal",)),
+    "bert-base-uncased": ModelEntry("bert-base-uncased", ("masked", "nsp")),
+    "distilbert-base-uncased": ModelEntry("distilbert-base-uncased", ("masked",)),
+    "roberta-base": ModelEntry("roberta-base", ("masked",)),
+}
 DEFAULTS = {"causal": "tiny-shakespeare-gpt", "masked": "tiny-shakespeare-bert", "nsp": "tiny-shakespeare-bert"}
 
-_cache: dict[Path, LoadedModel] = {}
-_locks: dict[Path, threading.Lock] = {}
+_cache: dict[tuple[str, str], LoadedModel] = {}
+_locks: dict[tuple[str, str], threading.Lock] = {}
 _guard = threading.Lock()
+_hub_down_until = 0.0  # monotonic time until which the Hub is not asked again
 
 
 def choices(task: str) -> list[str]:
+    """Dropdown choices for a tab: bundled first, then the Hub checkpoints that can do the task."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}")
-    return [name for name, entry in BUNDLED.items() if task in entry.tasks]
+    return [name for name, entry in {**BUNDLED, **HUB}.items() if task in entry.tasks]
+
+
+def hub_offline() -> bool:
+    """Offline when asked (HF_HUB_OFFLINE / PLAYGROUND_OFFLINE) or after a recent failure."""
+    asked = any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "PLAYGROUND_OFFLINE"))
+    return asked or time.monotonic() < _hub_down_until
+
+
+def _mark_hub_down() -> None:
+    global _hub_down_until
+    _hub_down_until = time.monotonic() + HUB_RETRY_S
+
+
+def validate_hub_id(model_id: str) -> str:
+    model_id = (model_id or "").strip()
+    if not HUB_ID.match(model_id) or ".." in model_id or "--" in model_id:
+        raise ValueError(
+            f"{model_id!r} is not a Hugging Face model id: use the form 'name' or 'owner/name' "
+            "(letters, digits, '-', '_', '.'), not a path or a URL."
+        )
+    return model_id
 
 
 def load(name: str, task: str) -> LoadedModel:
-    """The model called `name`, ready for `task`; raises ValueError with a readable reason."""
+    """The model called `name`, ready for `task`; ValueError (or HubUnavailable) with a readable reason."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}")
     entry = BUNDLED.get(name)
-    if entry is None:
-        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(choices(task))}")
-    if task not in entry.tasks:
-        raise ValueError(f"{name} cannot do {task} prediction; choose one of {', '.join(choices(task))}")
-    return load_folder(entry.folder, name)
+    if entry is not None:
+        if task not in entry.tasks:
+            raise ValueError(f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
+        return load_folder(entry.folder, name)
+    return _cached((validate_hub_id(name), task), lambda: _load_hub(name.strip(), task))
+
+
+def load_or_fallback(name: str, task: str) -> LoadedModel:
+    """Like load, but when the Hub cannot be reached, the bundled default with a notice saying so."""
+    try:
+        return load(name, task)
+    except HubUnavailable as err:
+        fallback = load(DEFAULTS[task], task)
+        return LoadedModel(fallback.name, fallback.model, fallback.tokenizer, fallback.meta, f"{err} Showing {fallback.name} instead.")
 
 
 def load_folder(folder: Path, name: str | None = None) -> LoadedModel:
     """A tiny-transformer checkpoint folder, loaded once per process."""
     folder = Path(folder).resolve()
+
+    def read() -> LoadedModel:
+        if not is_checkpoint(folder):
+            raise ValueError(f"{folder.name} is not a checkpoint folder (config.json + model.safetensors).")
+        model, tokenizer, meta = load_checkpoint(folder)
+        return LoadedModel(name or folder.name, model, tokenizer, meta)
+
+    return _cached((str(folder), "tiny"), read)
+
+
+def _cached(key: tuple[str, str], make) -> LoadedModel:
     with _guard:
-        lock = _locks.setdefault(folder, threading.Lock())
+        lock = _locks.setdefault(key, threading.Lock())
     with lock:
-        if folder not in _cache:
-            if not is_checkpoint(folder):
-                raise ValueError(f"{folder} is not a checkpoint folder (config.json + model.safetensors)")
-            model, tokenizer, meta = load_checkpoint(folder)
-            _cache[folder] = LoadedModel(name or folder.name, model, tokenizer, meta)
-        return _cache[folder]
+        if key not in _cache:
+            _cache[key] = make()
+        return _cache[key]
+
+
+_TASK_WORDS = {"causal": "next-word prediction", "masked": "fill-mask prediction", "nsp": "next sentence prediction"}
+
+
+def _load_hub(model_id: str, task: str) -> LoadedModel:
+    offline = hub_offline()
+    if not offline:
+        try:
+            _check_size(model_id)
+        except HubUnavailable:
+            offline = True  # the local cache may still have it
+    kwargs = dict(local_files_only=offline, trust_remote_code=False)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
+        model = _AUTO[task].from_pretrained(model_id, **kwargs).eval()
+    except OSError as err:
+        if offline:
+            raise HubUnavailable(f"The Hugging Face Hub cannot be reached and {model_id} is not cached here.") from err
+        if _is_network_error(err):
+            _mark_hub_down()
+            raise HubUnavailable("The Hugging Face Hub cannot be reached right now.") from err
+        raise ValueError(f"{model_id} could not be loaded from the Hub: it may not exist, or be private or gated.") from err
+    except ValueError as err:  # e.g. an architecture the task's Auto class does not know
+        raise ValueError(f"{model_id} cannot do {_TASK_WORDS[task]}: {str(err).splitlines()[0]}") from err
+    _check_head(model, tokenizer, model_id, task)
+    return LoadedModel(model_id, model, tokenizer, {"name": model_id, "source": "Hugging Face Hub"})
+
+
+def _check_size(model_id: str) -> None:
+    """Refuse before downloading: the weight files' total size from the Hub's file list."""
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    try:
+        info = HfApi().model_info(model_id, files_metadata=True, timeout=HUB_TIMEOUT_S)
+    except (RepositoryNotFoundError, GatedRepoError) as err:
+        raise ValueError(f"{model_id} is not a public model on the Hugging Face Hub (it may not exist or be gated).") from err
+    except Exception as err:  # connection refused, timed out, DNS: all mean "the Hub is down for us"
+        _mark_hub_down()
+        raise HubUnavailable("The Hugging Face Hub cannot be reached right now.") from err
+    files = info.siblings or []
+    safetensors = [f.size or 0 for f in files if f.rfilename.endswith(".safetensors")]
+    size = sum(safetensors) if safetensors else sum(f.size or 0 for f in files if f.rfilename.endswith(WEIGHT_SUFFIXES))
+    if size > MAX_MODEL_BYTES:
+        raise ValueError(f"{model_id} is {size / 1e9:.1f} GB; this app loads models up to {MAX_MODEL_BYTES / 1e9:.1f} GB.")
+
+
+def _is_network_error(err: BaseException) -> bool:
+    text = f"{type(err).__name__} {err}".lower()
+    return any(w in text for w in ("connect", "timed out", "timeout", "resolve", "network", "offline"))
+
+
+@torch.no_grad()
+def _check_head(model, tokenizer, model_id: str, task: str) -> None:
+    """The tab's head must be there: a mask token for fill-mask, BERT's NSP head for next sentence."""
+    if task == "masked" and tokenizer.mask_token is None:
+        raise ValueError(f"{model_id} has no mask token, so it cannot fill in blanks.")
+    if task == "nsp":
+        out = model(**tokenizer("a", "b", return_tensors="pt"))
+        if getattr(out, "seq_relationship_logits", None) is None:
+            raise ValueError(f"{model_id} has no next sentence prediction head (only BERT-style models trained with NSP have one).")
 
 
 _tokenizers: dict[str, PreTrainedTokenizerBase] = {}

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import socket
+import tempfile
+
+# Hermetic: no test may reach the Hub, and Hub-path tests read a cache of our own making.
+# (huggingface_hub reads these when it is first imported, so they are set before any import.)
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="playground-hf-")
 
 import pytest
 import torch

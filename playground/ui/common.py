@@ -8,6 +8,8 @@ import logging
 
 import gradio as gr
 
+from .. import registry
+
 log = logging.getLogger("playground")
 
 
@@ -43,8 +45,25 @@ def friendly(fn):
     return wrapper
 
 
+def model_picker(task: str, elem_id: str) -> gr.Dropdown:
+    """Bundled and Hub checkpoints for the task; any other Hub id can be typed in."""
+    return gr.Dropdown(
+        registry.choices(task), value=registry.DEFAULTS[task], allow_custom_value=True, elem_id=elem_id,
+        label="Model (bundled ones work offline; or type any Hugging Face model id)",
+    )
+
+
+def load_model(name: str, task: str):
+    """The chosen model, or the bundled default with a warning when the Hub cannot be reached."""
+    loaded = registry.load_or_fallback(name or registry.DEFAULTS[task], task)
+    if loaded.notice:
+        gr.Warning(loaded.notice)
+    return loaded
+
+
 def model_note(loaded) -> str:
     desc = loaded.meta.get("name", loaded.name)
     loss = loaded.meta.get("final_val_loss")
     extra = f" · validation loss {loss:.2f}" if isinstance(loss, (int, float)) else ""
-    return f"Model: **{desc}**{extra}"
+    notice = f"  \n⚠️ {loaded.notice}" if loaded.notice else ""
+    return f"Model: **{desc}**{extra}{notice}"

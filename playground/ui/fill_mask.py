@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import charts, registry
+from .. import charts
 from ..fill_mask import fill_mask
-from .common import friendly, model_note
+from .common import friendly, load_model, model_note, model_picker
 
 EXAMPLES = [
     ["To be, or not to [MASK]: that is the question."],
@@ -17,8 +17,8 @@ EXAMPLES = [
 
 
 @friendly
-def predict(text: str, top_k: float):
-    loaded = registry.load(registry.DEFAULTS["masked"], "masked")
+def predict(text: str, top_k: float, model: str = ""):
+    loaded = load_model(model, "masked")
     result = fill_mask(loaded.model, loaded.tokenizer, text, int(top_k))
     first = result.masks[0].candidates
     fig = charts.probability_bars(
@@ -40,6 +40,7 @@ def build() -> None:
     )
     with gr.Row():
         with gr.Column(scale=2):
+            model = model_picker("masked", "fm-model")
             text = gr.Textbox(label="Sentence with [MASK]", value=EXAMPLES[0][0], lines=2, elem_id="fm-text")
             top_k = gr.Slider(1, 30, value=5, step=1, label="Candidates per mask (top-k)")
             go = gr.Button("Fill the mask", variant="primary", elem_id="fm-go")
@@ -50,5 +51,5 @@ def build() -> None:
             chart = gr.Plot(label="Top candidates", elem_id="fm-chart")
     table = gr.Dataframe(headers=["mask", "rank", "token", "id", "probability"], label="Every mask", interactive=False)
     outputs = [filled, chart, table, note]
-    go.click(predict, [text, top_k], outputs, api_name="fill_mask")
-    text.submit(predict, [text, top_k], outputs, api_visibility="private")
+    go.click(predict, [text, top_k, model], outputs, api_name="fill_mask")
+    text.submit(predict, [text, top_k, model], outputs, api_visibility="private")

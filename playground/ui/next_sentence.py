@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import registry
 from ..next_sentence import next_sentence
-from .common import friendly, model_note
+from .common import friendly, load_model, model_note, model_picker
 
 KATE_A = "for you are call'd plain Kate, And bonny Kate and sometimes Kate the curst;"
 KATE_B = (
@@ -22,8 +21,8 @@ EXAMPLES = [
 
 
 @friendly
-def predict(sentence_a: str, sentence_b: str):
-    loaded = registry.load(registry.DEFAULTS["nsp"], "nsp")
+def predict(sentence_a: str, sentence_b: str, model: str = ""):
+    loaded = load_model(model, "nsp")
     r = next_sentence(loaded.model, loaded.tokenizer, sentence_a, sentence_b)
     label = {"IsNext (B follows A)": r.is_next, "NotNext (B is random)": r.not_next}
     segments = [(tok, "A" if seg == 0 else "B") for tok, seg in zip(r.tokens, r.token_type_ids)]
@@ -41,6 +40,7 @@ def build() -> None:
     )
     with gr.Row():
         with gr.Column():
+            model = model_picker("nsp", "ns-model")
             a = gr.Textbox(label="Sentence A", value=EXAMPLES[0][0], elem_id="ns-a")
             b = gr.Textbox(label="Sentence B", value=EXAMPLES[0][1], elem_id="ns-b")
             go = gr.Button("Does B follow A?", variant="primary", elem_id="ns-go")
@@ -53,4 +53,4 @@ def build() -> None:
         color_map={"A": "#c7d2fe", "B": "#fed7aa"},
     )
     table = gr.Dataframe(headers=["position", "token", "id", "segment id"], label="Tokens", interactive=False)
-    go.click(predict, [a, b], [verdict, segments, table, note], api_name="next_sentence")
+    go.click(predict, [a, b, model], [verdict, segments, table, note], api_name="next_sentence")

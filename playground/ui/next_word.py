@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import charts, registry
+from .. import charts
 from ..next_word import next_token_distribution
-from .common import friendly, model_note
+from .common import friendly, load_model, model_note, model_picker
 
 EXAMPLES = [
     ["ROMEO:"],
@@ -18,8 +18,8 @@ EXAMPLES = [
 
 
 @friendly
-def predict(prompt: str, top_k: float):
-    loaded = registry.load(registry.DEFAULTS["causal"], "causal")
+def predict(prompt: str, top_k: float, model: str = ""):
+    loaded = load_model(model, "causal")
     result = next_token_distribution(loaded.model, loaded.tokenizer, prompt, int(top_k))
     fig = charts.probability_bars(
         [t.token for t in result.top], [t.prob for t in result.top], [t.id for t in result.top],
@@ -40,6 +40,7 @@ def build() -> None:
     )
     with gr.Row():
         with gr.Column(scale=2):
+            model = model_picker("causal", "nw-model")
             prompt = gr.Textbox(label="Prompt", value="To be, or not to", lines=2, elem_id="nw-prompt")
             top_k = gr.Slider(1, 50, value=10, step=1, label="How many candidates (top-k)")
             go = gr.Button("Predict next word", variant="primary", elem_id="nw-go")
@@ -52,5 +53,5 @@ def build() -> None:
     )
     table = gr.Dataframe(headers=["rank", "token", "id", "probability", "log-probability"], label="Top candidates", interactive=False)
     outputs = [chart, table, tokens, note]
-    go.click(predict, [prompt, top_k], outputs, api_name="next_word")
-    prompt.submit(predict, [prompt, top_k], outputs, api_visibility="private")
+    go.click(predict, [prompt, top_k, model], outputs, api_name="next_word")
+    prompt.submit(predict, [prompt, top_k, model], outputs, api_visibility="private")

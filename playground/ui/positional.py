@@ -8,9 +8,11 @@ import gradio as gr
 import numpy as np
 
 from .. import charts, positional, registry
-from .common import friendly
+from .common import friendly, load_model
 
-LEARNED_SOURCES = ["tiny-shakespeare-gpt"]  # checkpoints with a learned position table
+# checkpoints with a learned position table, and the task to load them for
+LEARNED_SOURCES = {"tiny-shakespeare-gpt": "causal", "gpt2": "causal", "bert-base-uncased": "masked"}
+SIMILARITY_SOURCE = "tiny-shakespeare-gpt"
 ORDER_MODEL = "tiny-shakespeare-bert"  # bidirectional: word order reaches it only through positions
 LIVE = dict(api_visibility="private", show_progress="hidden", trigger_mode="always_last")  # slider redraws
 
@@ -49,10 +51,11 @@ def sinusoid_views(n_positions: float, dim: float, base: float, dims_text: str):
 
 @friendly
 def learned_views(name: str, view: str):
-    loaded = registry.load(name, "causal")
+    loaded = load_model(name, LEARNED_SOURCES.get(name, "causal"))
     table = positional.learned_table(loaded.model)
     if table is None:
         raise ValueError(f"{name} has no learned position table.")
+    name = loaded.name  # the fallback's, when the Hub could not be reached
     heat = charts.heatmap(table, f"{name}: learned position embeddings ({table.shape[0]} × {table.shape[1]})",
                           "dimension", "position")
     k = 3 if view.startswith("3") else 2
@@ -85,12 +88,12 @@ def rope_views(head_dim: float, pair: float, base: float, n_positions: float, se
 @friendly
 def similarity_views(n_positions: float):
     n = int(n_positions)
-    learned = positional.learned_table(registry.load(LEARNED_SOURCES[0], "causal").model)
+    learned = positional.learned_table(registry.load(SIMILARITY_SOURCE, "causal").model)
     n = min(n, learned.shape[0])
     dim = learned.shape[1]
     kinds = {
         "sinusoidal": positional.cosine_similarity(positional.sinusoidal(n, dim)),
-        f"learned ({LEARNED_SOURCES[0]})": positional.cosine_similarity(learned[:n]),
+        f"learned ({SIMILARITY_SOURCE})": positional.cosine_similarity(learned[:n]),
         "rotary": positional.rope_similarity(n, dim),
     }
     heats = [charts.heatmap(sim, f"{name}: cosine similarity", "position", "position", "Viridis") for name, sim in kinds.items()]
@@ -145,7 +148,7 @@ def build():
             gr.Markdown("GPT-2 and BERT learn one vector per position during pre-training. Here is such a table "
                         "read from a real checkpoint, and its positions projected to 2-D or 3-D.")
             with gr.Row():
-                source = gr.Dropdown(LEARNED_SOURCES, value=LEARNED_SOURCES[0], label="Checkpoint")
+                source = gr.Dropdown(list(LEARNED_SOURCES), value=SIMILARITY_SOURCE, label="Checkpoint (GPT-2 and BERT need the Hub)")
                 view = gr.Radio(["2-D", "3-D"], value="2-D", label="PCA view")
             learned_go = gr.Button("Show", elem_id="pe-learned-go")
             learned_heat = gr.Plot(label="Learned table", elem_id="pe-learned-heatmap")

@@ -1,0 +1,98 @@
+"""The model catalogue's Hub path, run offline against a Hub cache of our own making.
+
+The checkpoints are tiny random GPT-2 / BERT models with the real GPT-2 and BERT tokenizer files,
+laid out exactly as huggingface_hub caches a download, so `from_pretrained("org/name")` loads
+them through the same code as a real Hub id.
+"""
+
+import os
+
+import pytest
+import torch
+from huggingface_hub import constants
+from transformers import BertConfig, BertForPreTraining, GPT2Config, GPT2LMHeadModel
+
+from playground import registry
+from playground.fill_mask import fill_mask
+from playground.next_sentence import next_sentence
+from playground.next_word import next_token_distribution
+
+REVISION = "0123456789abcdef0123456789abcdef01234567"
+
+
+def put_in_hub_cache(model_id: str, model, tokenizer) -> None:
+    repo = constants.HF_HUB_CACHE + "/models--" + model_id.replace("/", "--")
+    snapshot = f"{repo}/snapshots/{REVISION}"
+    model.save_pretrained(snapshot)
+    tokenizer.save_pretrained(snapshot)
+    os.makedirs(f"{repo}/refs", exist_ok=True)
+    with open(f"{repo}/refs/main", "w") as f:
+        f.write(REVISION)
+
+
+@pytest.fixture(scope="module")
+def hub_models():
+    torch.manual_seed(0)
+    gpt2_tok = registry.reference_tokenizer("gpt2")
+    bert_tok = registry.reference_tokenizer("bert-base-uncased")
+    gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(gpt2_tok), n_positions=64, n_embd=16, n_layer=1, n_head=2))
+    bert = BertForPreTraining(BertConfig(vocab_size=len(bert_tok), hidden_size=16, num_hidden_layers=1,
+                                         num_attention_heads=2, intermediate_size=32, max_position_embeddings=64))
+    put_in_hub_cache("test-org/tiny-gpt2", gpt2, gpt2_tok)
+    put_in_hub_cache("test-org/tiny-bert", bert, bert_tok)
+    return "test-org/tiny-gpt2", "test-org/tiny-bert"
+
+
+def test_a_cached_hub_gpt2_serves_next_word(hub_models):
+    gpt2_id, _ = hub_models
+    loaded = registry.load(gpt2_id, "causal")
+    assert type(loaded.model).__name__ == "GPT2LMHeadModel"
+    assert loaded.tokenizer("Hello world!").input_ids == [15496, 995, 0]  # the real GPT-2 vocabulary
+    r = next_token_distribution(loaded.model, loaded.tokenizer, "The quick brown", top_k=50257)
+    assert sum(t.prob for t in r.top) == pytest.approx(1.0, abs=1e-4)
+    assert registry.load(gpt2_id, "causal") is loaded  # one copy per model and task
+
+
+def test_a_cached_hub_bert_serves_fill_mask_and_nsp(hub_models):
+    _, bert_id = hub_models
+    masked = fill_mask(registry.load(bert_id, "masked").model, registry.load(bert_id, "masked").tokenizer,
+                       "hello [MASK] world", top_k=3)
+    assert len(masked.masks) == 1 and len(masked.masks[0].candidates) == 3
+    nsp = registry.load(bert_id, "nsp")
+    r = next_sentence(nsp.model, nsp.tokenizer, "The man went to the store.", "He bought milk.")
+    assert r.is_next + r.not_next == pytest.approx(1.0)
+    assert r.ids[1] == 1996  # "the" in bert-base-uncased
+
+
+def test_a_model_without_the_needed_head_is_explained(hub_models):
+    gpt2_id, _ = hub_models
+    with pytest.raises(ValueError, match="no next sentence prediction head"):
+        registry.load(gpt2_id, "nsp")
+
+
+@pytest.mark.parametrize("bad", ["../etc/passwd", "/abs/path", "https://evil.example/model", "a--b", "", "x" * 200,
+                                 "owner/name/extra", "~/models"])
+def test_ids_that_are_not_hub_ids_are_refused(bad):
+    with pytest.raises(ValueError, match="not a Hugging Face model id"):
+        registry.load(bad, "causal")
+
+
+@pytest.mark.parametrize("good", ["gpt2", "HuggingFaceTB/SmolLM2-135M", "bert-base-uncased", "org/model.v1_2"])
+def test_hub_id_grammar_accepts_real_ids(good):
+    assert registry.validate_hub_id(good) == good
+
+
+def test_an_uncached_model_offline_falls_back_to_the_bundled_one():
+    with pytest.raises(registry.HubUnavailable, match="not cached"):
+        registry.load("some-org/not-cached", "causal")
+    loaded = registry.load_or_fallback("some-org/not-cached", "causal")
+    assert loaded.name == "tiny-shakespeare-gpt"
+    assert "cannot be reached" in loaded.notice and "Showing tiny-shakespeare-gpt instead" in loaded.notice
+
+
+def test_every_task_has_bundled_and_hub_choices():
+    for task in registry.TASKS:
+        names = registry.choices(task)
+        assert names[0] == registry.DEFAULTS[task]
+        assert any(n in registry.HUB for n in names)
+    assert "roberta-base" not in registry.choices("nsp")  # RoBERTa dropped NSP

@@ -2,41 +2,22 @@
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
+
+from .browser import shot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
-
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run", "--disable-quic"]
-SHOTS = Path(os.environ.get("PLAYGROUND_SCREENSHOTS", "/tmp/playground-screens"))
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def page(app_url):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(60_000)
-        page.goto(app_url)
-        page.get_by_role("tab", name="Tokenizer").click()
-        # the on-load comparison must land before we type, or it could overwrite what we typed
-        expect(page.locator("#tk-table-gpt2")).to_contain_text("Transform")
-        yield page
-        browser.close()
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+def page(page):
+    page.get_by_role("tab", name="Tokenizer").click()
+    # the on-load comparison must land before we type, or it could overwrite what we typed
+    expect(page.locator("#tk-table-gpt2")).to_contain_text("Transform")
+    return page
 
 
 def test_typing_updates_both_tokenizers(page):

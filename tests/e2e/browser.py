@@ -1,0 +1,21 @@
+"""Shared by the browser tests: Debian's Chromium, its flags, and screenshots."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+# the background-networking flags keep Chromium from calling out of this closed network at start-up
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run", "--disable-quic"]
+SHOTS = Path(os.environ.get("PLAYGROUND_SCREENSHOTS", "/tmp/playground-screens"))
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)

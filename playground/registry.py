@@ -174,16 +174,35 @@ def _load_hub(model_id: str, task: str) -> LoadedModel:
         tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
         model = _AUTO[task].from_pretrained(model_id, **kwargs).eval()
     except OSError as err:
-        if offline:
-            raise HubUnavailable(f"The Hugging Face Hub cannot be reached and {model_id} is not cached here.") from err
-        if _is_network_error(err):
-            _mark_hub_down()
-            raise HubUnavailable("The Hugging Face Hub cannot be reached right now.") from err
-        raise ValueError(f"{model_id} could not be loaded from the Hub: it may not exist, or be private or gated.") from err
+        raise _explain_hub_error(err, model_id, offline) from err
     except ValueError as err:  # e.g. an architecture the task's Auto class does not know
         raise ValueError(f"{model_id} cannot do {_TASK_WORDS[task]}: {str(err).splitlines()[0]}") from err
     _check_head(model, tokenizer, model_id, task)
     return LoadedModel(model_id, model, tokenizer, {"name": model_id, "source": "Hugging Face Hub"})
+
+
+def hub_tokenizer(model_id: str) -> PreTrainedTokenizerBase:
+    """Just the tokenizer of a Hub model (a few MB at most, so no size check), cached."""
+    model_id = validate_hub_id(model_id)
+
+    def read() -> LoadedModel:
+        offline = hub_offline()
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(model_id, local_files_only=offline, trust_remote_code=False)
+        except OSError as err:
+            raise _explain_hub_error(err, model_id, offline) from err
+        return LoadedModel(model_id, None, tokenizer)
+
+    return _cached((model_id, "tokenizer"), read).tokenizer
+
+
+def _explain_hub_error(err: OSError, model_id: str, offline: bool) -> ValueError:
+    if offline:
+        return HubUnavailable(f"The Hugging Face Hub cannot be reached and {model_id} is not cached here.")
+    if _is_network_error(err):
+        _mark_hub_down()
+        return HubUnavailable("The Hugging Face Hub cannot be reached right now.")
+    return ValueError(f"{model_id} could not be loaded from the Hub: it may not exist, or be private or gated.")
 
 
 def _check_size(model_id: str) -> None:

@@ -80,3 +80,8 @@ def test_hub_model_offline_falls_back_with_a_notice(client):
 def test_a_path_is_not_accepted_as_a_model_id(client):
     with pytest.raises(Exception, match="not a Hugging Face model id"):
         client.predict("To be, or not to [MASK]", 5, "../../etc/passwd", api_name="/fill_mask")
+
+
+def test_adding_a_hub_tokenizer_offline_says_why(client):
+    with pytest.raises(Exception, match="cannot be reached and some-org/uncached is not cached"):
+        client.predict("some-org/uncached", ["gpt2"], api_name="/add_hub_tokenizer")

@@ -5,11 +5,8 @@ laid out exactly as huggingface_hub caches a download, so `from_pretrained("org/
 them through the same code as a real Hub id.
 """
 
-import os
-
 import pytest
 import torch
-from huggingface_hub import constants
 from transformers import BertConfig, BertForPreTraining, GPT2Config, GPT2LMHeadModel
 
 from playground import registry
@@ -17,18 +14,7 @@ from playground.fill_mask import fill_mask
 from playground.next_sentence import next_sentence
 from playground.next_word import next_token_distribution
 
-REVISION = "0123456789abcdef0123456789abcdef01234567"
-
-
-def put_in_hub_cache(model_id: str, model, tokenizer) -> None:
-    repo = constants.HF_HUB_CACHE + "/models--" + model_id.replace("/", "--")
-    snapshot = f"{repo}/snapshots/{REVISION}"
-    model.save_pretrained(snapshot)
-    tokenizer.save_pretrained(snapshot)
-    os.makedirs(f"{repo}/refs", exist_ok=True)
-    with open(f"{repo}/refs/main", "w") as f:
-        f.write(REVISION)
-
+from .hub_cache import put_in_hub_cache
 
 @pytest.fixture(scope="module")
 def hub_models():
@@ -38,8 +24,8 @@ def hub_models():
     gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(gpt2_tok), n_positions=64, n_embd=16, n_layer=1, n_head=2))
     bert = BertForPreTraining(BertConfig(vocab_size=len(bert_tok), hidden_size=16, num_hidden_layers=1,
                                          num_attention_heads=2, intermediate_size=32, max_position_embeddings=64))
-    put_in_hub_cache("test-org/tiny-gpt2", gpt2, gpt2_tok)
-    put_in_hub_cache("test-org/tiny-bert", bert, bert_tok)
+    put_in_hub_cache("test-org/tiny-gpt2", gpt2_tok, gpt2)
+    put_in_hub_cache("test-org/tiny-bert", bert_tok, bert)
     return "test-org/tiny-gpt2", "test-org/tiny-bert"
 
 
@@ -96,3 +82,13 @@ def test_every_task_has_bundled_and_hub_choices():
         assert names[0] == registry.DEFAULTS[task]
         assert any(n in registry.HUB for n in names)
     assert "roberta-base" not in registry.choices("nsp")  # RoBERTa dropped NSP
+
+
+def test_a_cached_hub_tokenizer_loads_by_id(hub_models):
+    gpt2_id, bert_id = hub_models
+    assert registry.hub_tokenizer(gpt2_id)("Hello world!").input_ids == [15496, 995, 0]
+    assert registry.hub_tokenizer(bert_id).tokenize("hypatia") == ["h", "##yp", "##ati", "##a"]
+    with pytest.raises(registry.HubUnavailable, match="not cached"):
+        registry.hub_tokenizer("some-org/not-cached")
+    with pytest.raises(ValueError, match="not a Hugging Face model id"):
+        registry.hub_tokenizer("../secrets")

@@ -21,9 +21,10 @@ SIDES = [
     ("tiny-shakespeare-bert", "tiny-shakespeare-bert · WordPiece (4,096)"),
     ("yours-bpe", "Yours · BPE (trained in this tab)"),
     ("yours-wordpiece", "Yours · WordPiece (trained in this tab)"),
+    ("hub", "A Hugging Face Hub tokenizer (added by id)"),
 ]
 TITLES = dict(SIDES)
-BUILT_IN = [key for key, _ in SIDES if not key.startswith("yours-")]
+BUILT_IN = [key for key, _ in SIDES if not key.startswith("yours-") and key != "hub"]
 DEFAULT_SHOWN = ["bert-base-uncased", "gpt2"]
 KINDS = {"BPE (byte-level, like GPT-2)": "bpe", "WordPiece (like BERT, scored merges)": "wordpiece"}
 SOURCES = ["tinyshakespeare (bundled, 1.1 MB)", f"upload a .txt (up to {tk.MAX_TRAIN_BYTES // 1_000_000} MB)", "paste text"]
@@ -56,6 +57,7 @@ class Session:
 
     trained: dict[str, tk.TrainedTokenizer] = field(default_factory=dict)  # kind -> the latest of that kind
     latest: str | None = None  # the kind the replay shows
+    hub_id: str | None = None  # a Hub tokenizer this session added
 
 
 # ---------------------------------------------------------------- side by side
@@ -66,6 +68,8 @@ def _tokenizer(key: str, session: Session | None):
         return registry.reference_tokenizer(key)
     if key in registry.BUNDLED:
         return registry.load(key, registry.BUNDLED[key].tasks[0]).tokenizer
+    if key == "hub":
+        return registry.hub_tokenizer(session.hub_id) if session and session.hub_id else None
     trained = (session or Session()).trained.get(key.removeprefix("yours-"))
     return trained.tokenizer if trained else None
 
@@ -74,7 +78,7 @@ def _panel(key: str, text: str, session: Session | None) -> tuple[list, str, lis
     """One tokenizer's (coloured tokens, stats line, id table, round-trip diff)."""
     tokenizer = _tokenizer(key, session)
     if tokenizer is None:
-        return [], "Train one below first.", [], []
+        return [], "Add one by its id above first." if key == "hub" else "Train one below first.", [], []
     t = tk.tokenize(tokenizer, text, key)
     rt = tk.round_trip(tokenizer, text, t.ids)
     spans = [(label, "unk" if t.unk_count and i == tokenizer.unk_token_id else str(n % 4))
@@ -117,8 +121,23 @@ def show_panels(shown: list[str]) -> list:
 
 
 def _choices(session: Session | None) -> list[tuple[str, str]]:
-    trained = (session or Session()).trained
-    return [(TITLES[key], key) for key, _ in SIDES if key in BUILT_IN or key.removeprefix("yours-") in trained]
+    session = session or Session()
+    added = {f"yours-{kind}" for kind in session.trained} | ({"hub"} if session.hub_id else set())
+    return [(_title(key, session), key) for key, _ in SIDES if key in BUILT_IN or key in added]
+
+
+def _title(key: str, session: Session | None) -> str:
+    return f"Hub · {session.hub_id}" if key == "hub" and session and session.hub_id else TITLES[key]
+
+
+@friendly
+def add_hub_tokenizer(model_id: str, shown: list[str], session: Session | None):
+    """Load a Hub tokenizer by id (when the Hub or the local cache has it) and show it side by side."""
+    session = session or Session()
+    registry.hub_tokenizer(model_id)  # raises a sentence when the id is bad or the Hub unreachable
+    session.hub_id = model_id.strip()
+    shown = [*shown, "hub"] if "hub" not in shown else shown
+    return session, gr.CheckboxGroup(choices=_choices(session), value=shown)
 
 
 # ---------------------------------------------------------------- train and replay
@@ -270,6 +289,10 @@ def build():
         text = gr.Textbox(label="Text", value=EXAMPLES[0][0], lines=3, scale=3, elem_id="tk-text")
         shown = gr.CheckboxGroup(_choices(None), value=DEFAULT_SHOWN, label="Tokenizers to compare", scale=2, elem_id="tk-shown")
     gr.Examples(EXAMPLES, inputs=[text])
+    with gr.Row():
+        hub_id = gr.Textbox(label="Add any Hugging Face Hub tokenizer by id (needs the Hub, or a local cache)",
+                            placeholder="e.g. HuggingFaceTB/SmolLM2-135M", scale=3, elem_id="tk-hub-id")
+        add_hub = gr.Button("Add", scale=1, elem_id="tk-hub-add")
     gr.Markdown(LEGEND, elem_id="tk-legend")
     main, trips, columns = [], [], []
     with gr.Row(equal_height=False):
@@ -298,6 +321,8 @@ def build():
     shown.change(show_panels, [shown], columns, api_name="show_tokenizers", api_visibility="private").then(
         compare, [text, shown, session], outputs, api_name="tokenize_shown", api_visibility="private", **fast
     )
+    add_hub.click(add_hub_tokenizer, [hub_id, shown, session], [session, shown], api_name="add_hub_tokenizer")
+    hub_id.submit(add_hub_tokenizer, [hub_id, shown, session], [session, shown], api_visibility="private")
 
     gr.Markdown(
         "## Train your own tokenizer\n"

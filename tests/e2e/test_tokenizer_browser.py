@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from transformers import GPT2Config
+
+from playground import registry
+
+from ..hub_cache import put_in_hub_cache
 from .browser import shot
 
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -68,3 +73,13 @@ def test_train_a_tokenizer_and_replay_its_merges(page):
     expect(page.locator("#tk-merge")).to_contain_text("Merge 300 of 1,739")
     expect(page.locator("#tk-download")).to_be_enabled()
     shot(page, "tokenizer-train")
+
+
+def test_a_hub_tokenizer_is_added_by_id(page):
+    # the Hub is unreachable here: the tokenizer comes from a Hub-layout cache, as after a download
+    put_in_hub_cache("test-org/gpt2-tokenizer", registry.reference_tokenizer("gpt2"), GPT2Config())
+    page.locator("#tk-text textarea").fill("Hello world!")
+    page.locator("#tk-hub-id textarea").fill("test-org/gpt2-tokenizer")
+    page.locator("#tk-hub-add").click()
+    expect(page.locator("#tk-stats-hub")).to_contain_text("3 tokens")
+    expect(page.locator("#tk-table-hub")).to_contain_text("15496")

@@ -25,6 +25,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from . import sessions
 from .bundled import bundled_path
 from .tiny.checkpoint import is_checkpoint, load_checkpoint
 from .tiny.data import ASSETS
@@ -88,11 +89,17 @@ _guard = threading.Lock()
 _hub_down_until = 0.0  # monotonic time until which the Hub is not asked again
 
 
-def choices(task: str) -> list[str]:
-    """Dropdown choices for a tab: bundled first, then the Hub checkpoints that can do the task."""
+def choices(task: str, session: str | None = None) -> list[str]:
+    """Dropdown choices for a tab: bundled first, then this session's own checkpoints, then the Hub's."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}")
-    return [name for name, entry in {**BUNDLED, **HUB}.items() if task in entry.tasks]
+    ws = sessions.peek(session) if session else None
+    own = [name for name in (ws.checkpoints if ws else {}) if task in ws.checkpoint_tasks(name)]
+    return [
+        *(name for name, entry in BUNDLED.items() if task in entry.tasks),
+        *own,
+        *(name for name, entry in HUB.items() if task in entry.tasks),
+    ]
 
 
 def hub_offline() -> bool:
@@ -116,10 +123,20 @@ def validate_hub_id(model_id: str) -> str:
     return model_id
 
 
-def load(name: str, task: str) -> LoadedModel:
-    """The model called `name`, ready for `task`; ValueError (or HubUnavailable) with a readable reason."""
+def load(name: str, task: str, session: str | None = None) -> LoadedModel:
+    """The model called `name`, ready for `task`; ValueError (or HubUnavailable) with a readable reason.
+
+    `session` is the caller's session id: its own checkpoints are found by name, and only its own.
+    """
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}")
+    ws = sessions.peek(session) if session else None
+    if ws is not None and name in ws.checkpoints:
+        if task not in ws.checkpoint_tasks(name):
+            raise ValueError(f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task, session))}.")
+        return load_folder(ws.checkpoints[name], name)
+    if name.endswith(sessions.SUFFIX):
+        raise ValueError(f"{name} is not a model of this browser session (it may have ended); train or upload it again.")
     entry = BUNDLED.get(name)
     if entry is not None:
         if task not in entry.tasks:
@@ -128,10 +145,10 @@ def load(name: str, task: str) -> LoadedModel:
     return _cached((validate_hub_id(name), task), lambda: _load_hub(name.strip(), task))
 
 
-def load_or_fallback(name: str, task: str) -> LoadedModel:
+def load_or_fallback(name: str, task: str, session: str | None = None) -> LoadedModel:
     """Like load, but when the Hub cannot be reached, the bundled default with a notice saying so."""
     try:
-        return load(name, task)
+        return load(name, task, session)
     except HubUnavailable as err:
         fallback = load(DEFAULTS[task], task)
         return LoadedModel(fallback.name, fallback.model, fallback.tokenizer, fallback.meta, f"{err} Showing {fallback.name} instead.")
@@ -148,6 +165,13 @@ def load_folder(folder: Path, name: str | None = None) -> LoadedModel:
         return LoadedModel(name or folder.name, model, tokenizer, meta)
 
     return _cached((str(folder), "tiny"), read)
+
+
+def forget(folder: Path) -> None:
+    """Drop a checkpoint folder's loaded model from the cache (its session ended)."""
+    with _guard:
+        _cache.pop((str(Path(folder).resolve()), "tiny"), None)
+        _locks.pop((str(Path(folder).resolve()), "tiny"), None)
 
 
 def _cached(key: tuple[str, str], make) -> LoadedModel:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import gradio as gr
 
-from . import fill_mask, next_sentence, next_word, positional, tokenizer, train
+from .. import sessions
+from . import common, fill_mask, next_sentence, next_word, positional, tokenizer, train
 
 TABS = [
     ("Next Word", next_word),
@@ -22,12 +23,24 @@ transformer yourself. Everything runs on small models bundled with the app, so i
 
 
 def build_demo() -> gr.Blocks:
+    common.PICKERS.clear()
     with gr.Blocks(title="Pretraining Playground") as demo:
         gr.Markdown(INTRO)
+        tabs = []
         with gr.Tabs():
             for title, module in TABS:
-                with gr.Tab(title):
+                with gr.Tab(title) as tab:
                     on_load = module.build()
                     if on_load:
                         demo.load(*on_load, api_visibility="private")
+                tabs.append(tab)
+        pickers = [dropdown for dropdown, _ in common.PICKERS]
+        for tab in tabs:  # a model trained in one tab becomes a choice in the others
+            tab.select(common.refresh_pickers, None, pickers, api_visibility="private", queue=False)
+        demo.unload(_end_session)
     return demo
+
+
+def _end_session(request: gr.Request):
+    """The browser left: free its models and delete its files."""
+    sessions.release(common.session_id(request))

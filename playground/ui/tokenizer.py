@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import tempfile
 from dataclasses import dataclass, field
 
 import gradio as gr
 import plotly.graph_objects as go
 
-from .. import charts, registry
+from .. import charts, registry, sessions
 from .. import tokenization as tk
 from ..tiny import data
-from .common import friendly
+from .common import friendly, session_id
 
 # (CheckboxGroup value, panel title); the value is also the elem_id suffix
 SIDES = [
@@ -155,14 +154,17 @@ def _training_text(source: str, upload: str | None, pasted: str) -> str:
 
 @friendly
 def train(source: str, upload: str | None, pasted: str, kind: str, vocab_size: float, sample: str,
-          shown: list[str], session: Session | None):
+          shown: list[str], session: Session | None, request: gr.Request = None):
     if kind not in KINDS:
         raise ValueError(f"Pick one of: {', '.join(KINDS)}.")
     trained = tk.learn_tokenizer(_training_text(source, upload, pasted), KINDS[kind], int(vocab_size))
     session = session or Session()
     session.trained[trained.kind] = trained
     session.latest = trained.kind
-    path = tk.save_tokenizer_json(trained, tempfile.mkdtemp(prefix="tokenizer-"))
+    workspace = sessions.get(session_id(request))
+    final = len(trained.tokenizer)
+    workspace.tokenizers[f"{KINDS[kind]} · {final:,} tokens (Tokenizer tab)"] = trained.tokenizer  # the Train tab offers it
+    path = tk.save_tokenizer_json(trained, workspace.new_folder("tokenizer"))
     key = f"yours-{trained.kind}"
     last = len(trained.merges)
     return (

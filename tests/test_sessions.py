@@ -1,0 +1,57 @@
+"""What ties the tabs together per browser session: a tokenizer trained in one tab is offered in
+another, dropdowns learn a session's checkpoints, and a session's files go when it ends."""
+
+import shutil
+from types import SimpleNamespace
+
+from playground import sessions
+from playground.bundled import bundled_path
+from playground.ui import build_demo, common
+from playground.ui import tokenizer as tokenizer_tab
+
+
+def request(session: str):
+    return SimpleNamespace(session_hash=session)  # what the handlers read of gr.Request
+
+
+def test_a_tokenizer_trained_in_the_tokenizer_tab_lands_in_that_sessions_workspace():
+    text = "the cat sat on the mat. " * 200
+    tokenizer_tab.train("paste text", None, text, "BPE (byte-level, like GPT-2)", 300, "the cat", [], None,
+                              request("tok-session"))
+    (name, trained), = sessions.get("tok-session").tokenizers.items()
+    assert name.startswith("bpe · ") and trained("the cat").input_ids
+    assert not sessions.get("other-session").tokenizers
+    sessions.release("tok-session")
+    sessions.release("other-session")
+
+
+def test_opening_a_tab_offers_the_sessions_own_checkpoints_in_every_model_dropdown():
+    build_demo()  # fills common.PICKERS
+    ws = sessions.get("picker-session")
+    name = ws.add_checkpoint(shutil.copytree(bundled_path("tiny-shakespeare-gpt"), ws.new_folder("c") / "m"), "my gpt")
+    offered = [update["choices"] for update in common.refresh_pickers(request("picker-session"))]
+    assert any(name in [c if isinstance(c, str) else c[0] for c in choices] for choices in offered)
+    elsewhere = common.refresh_pickers(request("a-stranger"))
+    assert not any(name in str(update["choices"]) for update in elsewhere)
+    folder = ws.folder
+    sessions.release("picker-session")
+    assert not folder.exists()
+
+
+def test_the_positional_tab_reads_the_learned_table_of_a_sessions_own_checkpoint():
+    from gradio import Error
+
+    from playground.ui import positional as positional_tab
+
+    ws = sessions.get("pe-session")
+    gpt = ws.add_checkpoint(shutil.copytree(bundled_path("tiny-shakespeare-gpt"), ws.new_folder("c") / "m"), "gpt")
+    bert = ws.add_checkpoint(shutil.copytree(bundled_path("tiny-shakespeare-bert"), ws.new_folder("c") / "m"), "bert")
+    assert {gpt, bert} <= set(positional_tab.learned_choices("pe-session"))
+    heat, _ = positional_tab.learned_views(gpt, "2-D", request("pe-session"))
+    assert heat.data[0].z.shape == (128, 192)  # context × width of the bundled GPT
+    try:
+        positional_tab.learned_views(bert, "2-D", request("pe-session"))
+        raise AssertionError("a rotary model has no learned table")
+    except Error as err:
+        assert "rotary positions" in str(err)
+    sessions.release("pe-session")

@@ -24,7 +24,8 @@ transformer yourself. Everything runs on small models bundled with the app, so i
 
 def build_demo() -> gr.Blocks:
     common.PICKERS.clear()
-    with gr.Blocks(title="Pretraining Playground") as demo:
+    # delete_cache: every hour, Gradio deletes the uploaded and generated files older than an hour
+    with gr.Blocks(title="Pretraining Playground", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
         tabs = []
         with gr.Tabs():

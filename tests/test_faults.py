@@ -1,0 +1,94 @@
+"""Faults injected on purpose: a Hub that refuses connections or never answers, and a checkpoint
+save that dies half-way. The app must answer with a notice, fall back, and lose nothing."""
+
+import socket
+import threading
+
+import pytest
+from huggingface_hub import constants
+
+from playground import registry
+from playground.tiny import checkpoint
+
+
+class SilentServer:
+    """Accepts TCP connections and never answers: the worst kind of network failure."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = []
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)  # held open, never read, never answered
+
+    def close(self):
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
+
+
+def refused_port() -> int:
+    with socket.socket() as s:  # bound then closed: nothing listens there, so connecting is refused
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def online(monkeypatch):
+    """Pretend to be online (tests run with HF_HUB_OFFLINE=1) with a fresh memory of Hub failures."""
+    monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.setattr(registry, "_hub_down_until", 0.0)
+
+    def endpoint(url):
+        monkeypatch.setattr(constants, "ENDPOINT", url)
+
+    return endpoint
+
+
+def test_a_refusing_hub_falls_back_to_the_bundled_model_with_a_notice(online):
+    online(f"http://127.0.0.1:{refused_port()}")
+    loaded = registry.load_or_fallback("someone/a-model", "causal")
+    assert loaded.name == registry.DEFAULTS["causal"]
+    assert "cannot be reached" in loaded.notice and "Showing tiny-shakespeare-gpt instead" in loaded.notice
+    assert registry.hub_offline()  # remembered: the next request does not wait again
+
+
+def test_a_hub_that_never_answers_costs_one_bounded_wait_then_is_remembered(online):
+    server = SilentServer()
+    try:
+        online(f"http://127.0.0.1:{server.port}")
+        loaded = registry.load_or_fallback("someone/a-model", "masked")  # returns after HUB_TIMEOUT_S, not never
+        assert loaded.name == registry.DEFAULTS["masked"] and "cannot be reached" in loaded.notice
+        asked = len(server.accepted)
+        assert asked >= 1
+        again = registry.load_or_fallback("someone/another-model", "masked")
+        assert "cannot be reached" in again.notice
+        assert len(server.accepted) == asked  # the second request never touched the network
+    finally:
+        server.close()
+
+
+def test_a_save_killed_half_way_leaves_the_previous_checkpoint_whole(tmp_path, monkeypatch):
+    loaded = registry.load("tiny-shakespeare-gpt", "causal")
+    folder = checkpoint.save_checkpoint(tmp_path / "run", loaded.model, loaded.tokenizer, {"step": 1})
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(checkpoint, "save_model", disk_full)  # dies while writing the weights
+    with pytest.raises(OSError, match="No space"):
+        checkpoint.save_checkpoint(folder, loaded.model, loaded.tokenizer, {"step": 2})
+    model, _, meta = checkpoint.load_checkpoint(folder)
+    assert meta == {"step": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no half-written sibling left behind
+    assert all((a == b).all() for a, b in zip(model.state_dict().values(), loaded.model.state_dict().values()))

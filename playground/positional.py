@@ -15,15 +15,16 @@ import torch
 from .tiny.model import TinyTransformer, rotary_angles, rotate, sinusoidal_positions
 
 
-def _check(n_positions: int, dim: int, base: float = 10000.0) -> None:
-    if not (1 <= n_positions <= 8192) or not (2 <= dim <= 4096) or not base > 1:
+def _check(n_positions: int, dim: int, base: float = 10000.0) -> tuple[int, int, float]:
+    """The sizes as ints, or a sentence; comparisons come first so NaN and inf fail them."""
+    if not (1 <= n_positions <= 8192) or not (2 <= dim <= 4096) or not 1 < base < 1e12:
         raise ValueError("Use 1 to 8192 positions, 2 to 4096 dimensions and a base above 1.")
+    return int(n_positions), int(dim), float(base)
 
 
 def sinusoidal(n_positions: int, dim: int, base: float = 10000.0) -> np.ndarray:
     """(P, D): PE[pos, 2i] = sin(pos / base^(2i/D)), PE[pos, 2i+1] = cos(pos / base^(2i/D))."""
-    _check(n_positions, dim, base)
-    return sinusoidal_positions(int(n_positions), int(dim), float(base)).numpy()
+    return sinusoidal_positions(*_check(n_positions, dim, base)).numpy()
 
 
 def wavelengths(dim: int, base: float = 10000.0) -> np.ndarray:
@@ -75,11 +76,11 @@ def rope_trajectory(n_positions: int, head_dim: int, pair: int, base: float = 10
 
     RoPE turns pair i by pos·θ_i with θ_i = base^(-2i/d): low pairs spin fast, high pairs slowly.
     """
-    _check(n_positions, head_dim, base)
+    n_positions, head_dim, base = _check(n_positions, head_dim, base)
     if not 0 <= pair < head_dim // 2:
         raise ValueError(f"Pick a pair between 0 and {head_dim // 2 - 1}.")
     cos, sin = rotary_angles(n_positions, head_dim, base)  # (P, d/2)
-    return np.stack([cos[:, pair].numpy(), sin[:, pair].numpy()], axis=1)
+    return np.stack([cos[:, int(pair)].numpy(), sin[:, int(pair)].numpy()], axis=1)
 
 
 def rope_scores(query: np.ndarray, key: np.ndarray, n_positions: int, base: float = 10000.0) -> np.ndarray:
@@ -87,8 +88,7 @@ def rope_scores(query: np.ndarray, key: np.ndarray, n_positions: int, base: floa
 
     The matrix is constant along each diagonal: the score depends only on the offset m - n.
     """
-    dim = query.shape[-1]
-    _check(n_positions, dim, base)
+    n_positions, dim, base = _check(n_positions, query.shape[-1], base)
     cos, sin = rotary_angles(n_positions, dim, base)
     q = rotate(torch.as_tensor(query, dtype=torch.float32).expand(n_positions, dim), cos, sin)  # (P, d)
     k = rotate(torch.as_tensor(key, dtype=torch.float32).expand(n_positions, dim), cos, sin)

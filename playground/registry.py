@@ -130,6 +130,8 @@ def _mark_hub_down() -> None:
 
 def validate_hub_id(model_id: str) -> str:
     model_id = (model_id or "").strip()
+    if not model_id:
+        raise ValueError("Type a model id, e.g. gpt2 or an 'owner/name' from the Hugging Face Hub.")
     if not HUB_ID.match(model_id) or ".." in model_id or "--" in model_id:
         raise ValueError(
             f"{model_id!r} is not a Hugging Face model id: use the form 'name' or 'owner/name' "

@@ -511,7 +511,7 @@ class TrainedTokenizer:
 
 def check_vocab_size(vocab_size: int) -> int:
     lo, hi = VOCAB_RANGE
-    if not lo <= int(vocab_size) <= hi:
+    if not lo <= vocab_size <= hi:  # compared before int(): NaN and inf fail here, with this sentence
         raise ValueError(f"Vocabulary size must be between {lo:,} and {hi:,}.")
     return int(vocab_size)
 

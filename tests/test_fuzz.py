@@ -1,0 +1,131 @@
+"""Every core function against hostile input: the named catalogue (tests/fuzz_catalogue.py) and
+hypothesis-generated text and numbers. The contract: a sensible result, or a ValueError whose
+sentence tells the user what to change. Any other exception is a traceback waiting to happen."""
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from playground import positional, registry
+from playground import tokenization as tk
+
+from .fuzz_catalogue import NUMBERS, TEXTS
+
+FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# text as people and scripts send it: any code point but surrogates (which UTF-8 cannot carry)
+ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+
+
+def sentence(err: ValueError) -> str:
+    """A message fit for the page: words, not a repr or a Python error."""
+    msg = str(err)
+    assert len(msg) > 15 and (msg[0].isupper() or msg[0] in "'\"") and "Traceback" not in msg and "object" not in msg, msg
+    return msg
+
+
+def ok_or_explained(fn, *args):
+    """fn's result, or None after checking its ValueError reads as a sentence."""
+    try:
+        return fn(*args)
+    except ValueError as err:
+        sentence(err)
+        return None
+
+
+# ---------------------------------------------------------------- tokenizers
+
+
+@pytest.fixture(scope="module", params=["gpt2", "bert-base-uncased"])
+def reference(request):
+    return registry.reference_tokenizer(request.param)
+
+
+@pytest.mark.parametrize("name", TEXTS)
+def test_tokenize_and_round_trip_take_anything_in_the_catalogue(reference, name):
+    text = TEXTS[name]
+    tokens = tk.tokenize(reference, text)
+    assert len(tokens.ids) == len(tokens.tokens)
+    trip = tk.round_trip(reference, text, tokens.ids)
+    if tk.is_byte_level(reference):  # byte-level BPE loses nothing, whatever the script
+        assert trip.exact, name
+
+
+@FUZZ
+@given(text=ANY_TEXT)
+def test_byte_level_bpe_round_trips_any_text(text):
+    gpt2 = registry.reference_tokenizer("gpt2")
+    assert tk.round_trip(gpt2, text).decoded == text
+
+
+@FUZZ
+@given(text=ANY_TEXT)
+def test_wordpiece_never_fails_and_labels_every_token(text):
+    bert = registry.reference_tokenizer("bert-base-uncased")
+    tokens = tk.tokenize(bert, text)
+    assert len(tokens.labels) == min(len(tokens.ids), tk.MAX_SHOWN)
+
+
+def test_text_over_the_limit_is_refused_with_the_limit_named(reference):
+    with pytest.raises(ValueError, match="Paste a shorter excerpt"):
+        tk.tokenize(reference, "a" * (tk.MAX_TEXT_CHARS + 1))
+
+
+@pytest.mark.parametrize("name", ["empty", "whitespace only"])
+def test_training_a_tokenizer_on_nothing_is_explained(name):
+    with pytest.raises(ValueError, match="no text to train on"):
+        tk.learn_tokenizer(TEXTS[name], "bpe", 500)
+
+
+@pytest.mark.parametrize("name", ["emoji", "right-to-left", "combining marks", "zero-width", "control characters", "NUL"])
+@pytest.mark.parametrize("kind", ["bpe", "wordpiece"])
+def test_tokenizers_train_on_odd_unicode(name, kind):
+    trained = tk.learn_tokenizer(TEXTS[name] * 20, kind, 300)
+    assert trained.tokenizer(TEXTS[name]).input_ids
+
+
+@pytest.mark.parametrize("value", NUMBERS.values(), ids=NUMBERS.keys())
+def test_odd_vocabulary_sizes_get_a_sentence(value):
+    if value == 0.5 or value <= 0 or not math.isfinite(value) or value > 16_000:
+        with pytest.raises(ValueError, match="Vocabulary size must be between"):
+            tk.check_vocab_size(value)
+
+
+# ---------------------------------------------------------------- positional encodings
+
+
+@pytest.mark.parametrize("value", NUMBERS.values(), ids=NUMBERS.keys())
+def test_positional_views_explain_odd_numbers(value):
+    for fn, args in [
+        (positional.sinusoidal, (value, 16)),
+        (positional.sinusoidal, (16, value)),
+        (positional.sinusoidal, (16, 16, value)),
+        (positional.rope_similarity, (value, 16)),
+        (positional.rope_trajectory, (16, 16, value)),
+    ]:
+        result = ok_or_explained(fn, *args)
+        if result is not None:
+            assert math.isfinite(float(result.sum())), (fn.__name__, args)
+
+
+@pytest.mark.parametrize("name", TEXTS)
+def test_word_order_demo_takes_anything_in_the_catalogue(name):
+    loaded = registry.load("tiny-shakespeare-bert", "masked")
+    result = ok_or_explained(positional.order_demo, loaded.model, loaded.tokenizer, TEXTS[name], "the cat sat")
+    if result is None:
+        assert not TEXTS[name].strip()
+    else:
+        assert math.isfinite(result.distance_with_positions)
+
+
+# ---------------------------------------------------------------- model ids
+
+
+@FUZZ
+@given(model_id=ANY_TEXT)
+def test_any_typed_model_id_is_either_a_hub_id_or_refused_with_a_sentence(model_id):
+    checked = ok_or_explained(registry.validate_hub_id, model_id)
+    if checked is not None:
+        assert "/" not in checked.strip("/").replace("/", "", 1)  # at most owner/name
+        assert not any(bad in checked for bad in ("..", "://", "\\", "~", " "))

@@ -150,7 +150,7 @@ def build():
                 n_positions = gr.Slider(2, 512, value=64, step=1, label="Sequence length (positions)", elem_id="pe-len")
                 dim = gr.Slider(2, 512, value=128, step=2, label="Model width (dimensions)", elem_id="pe-dim")
                 base = gr.Slider(10, 100000, value=10000, step=10, label="Base", elem_id="pe-base")
-            dims = gr.Textbox(value="0, 1, 10, 40, 100", label="Dimensions to draw as waves")
+            dims = gr.Textbox(value="0, 1, 10, 40, 100", label="Dimensions to draw as waves", elem_id="pe-dims")
             draw = gr.Button("Draw", elem_id="pe-go")
             note = gr.Markdown()
             heat = gr.Plot(label="Sinusoidal positional encoding", elem_id="pe-heatmap")
@@ -205,7 +205,7 @@ def build():
             gr.Markdown(f"Two sentences with the same words in another order, through our BERT-style model "
                         f"({ORDER_MODEL}) with its positions on and switched off.")
             with gr.Row():
-                text_a = gr.Textbox(value="The cat sat on the mat", label="Sentence A")
+                text_a = gr.Textbox(value="The cat sat on the mat", label="Sentence A", elem_id="pe-order-a")
                 text_b = gr.Textbox(value="On the mat sat the cat", label="Sentence B")
             order_go = gr.Button("Compare", elem_id="pe-order-go")
             order_note = gr.Markdown(elem_id="pe-order-note")

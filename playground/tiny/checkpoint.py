@@ -10,7 +10,8 @@ import json
 import os
 import shutil
 import tempfile
-from pathlib import Path
+import zipfile
+from pathlib import Path, PurePosixPath
 
 import torch
 from safetensors.torch import load_model, save_model
@@ -20,6 +21,8 @@ from .model import TinyConfig, TinyTransformer
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+# what a checkpoint zip may hold: weights only as safetensors (never a pickle), JSON and text
+ZIP_FILES = {WEIGHTS_FILE, CONFIG_FILE, "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "CARD.md"}
 
 
 def save_checkpoint(
@@ -71,3 +74,75 @@ def load_checkpoint(
     tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)
     tokenizer.model_max_length = config.context_length  # so core code reads the limit one way for every model
     return model.to(device).eval(), tokenizer, meta
+
+
+def export_zip(folder: str | Path, zip_path: str | Path) -> Path:
+    """The checkpoint as a zip of its files (safetensors + config + tokenizer), flat, for download."""
+    folder, zip_path = Path(folder), Path(zip_path)
+    with zipfile.ZipFile(zip_path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(folder.iterdir()):
+            if f.name in ZIP_FILES:
+                zf.write(f, arcname=f.name)
+    return zip_path
+
+
+def import_zip(zip_path: str | Path, folder: str | Path, max_bytes: int, max_files: int = len(ZIP_FILES)) -> Path:
+    """Unpack a checkpoint zip into `folder` (new) after checking it; ValueError saying what is wrong.
+
+    Refused: not a zip, more than `max_files` entries, more than `max_bytes` unpacked (counted while
+    unpacking, not trusted from the header), any path that is absolute or climbs out (zip slip),
+    any file but those in ZIP_FILES (so no pickled weights), or contents that do not load.
+    """
+    zip_path, folder = Path(zip_path), Path(folder)
+    if not zipfile.is_zipfile(zip_path):
+        raise ValueError(f"{zip_path.name} is not a zip file: upload a checkpoint zip downloaded from this tab.")
+    with zipfile.ZipFile(zip_path) as zf:
+        entries = [i for i in zf.infolist() if not i.is_dir()]
+        if len(entries) > max_files:
+            raise ValueError(f"The zip holds {len(entries)} files; a checkpoint has at most {max_files}.")
+        if sum(i.file_size for i in entries) > max_bytes:
+            raise ValueError(f"The zip unpacks to more than {max_bytes / 1e6:,.0f} MB, the limit for a checkpoint here.")
+        names = {}
+        for info in entries:
+            path = PurePosixPath(info.filename.replace("\\", "/"))
+            if path.is_absolute() or ".." in path.parts:
+                raise ValueError(f"The zip has an unsafe path ({info.filename!r}); it was not unpacked.")
+            if path.name not in ZIP_FILES:
+                hint = " (weights are accepted only as model.safetensors)" if path.suffix in (".bin", ".pt", ".pth", ".pkl", ".ckpt") else ""
+                raise ValueError(f"The zip holds {info.filename!r}, which is not part of a checkpoint{hint}.")
+            if path.name in names:
+                raise ValueError(f"The zip holds {path.name} twice.")
+            names[path.name] = info
+        missing = {WEIGHTS_FILE, CONFIG_FILE, "tokenizer.json"} - set(names)
+        if missing:
+            raise ValueError(f"The zip is not a checkpoint: {', '.join(sorted(missing))} is missing.")
+        folder.mkdir(parents=True)
+        try:
+            _unpack(zf, names, folder, max_bytes)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+    try:
+        if not is_checkpoint(folder):
+            raise ValueError("its config.json is not one of this app's tiny transformers")
+        with torch.device("meta"):  # size the model from its config before allocating it
+            parameters = TinyTransformer(read_config(folder)[0]).num_parameters()
+        if 4 * parameters > max_bytes:
+            raise ValueError(f"its config describes {parameters:,} parameters, more than this app accepts")
+        load_checkpoint(folder)  # the weights must match the config; the tokenizer must load
+    except Exception as err:  # noqa: BLE001 - whatever is wrong inside, the answer is the same
+        shutil.rmtree(folder, ignore_errors=True)
+        reason = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"The zip does not hold a loadable checkpoint: {reason}.") from err
+    return folder
+
+
+def _unpack(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], folder: Path, max_bytes: int) -> None:
+    budget = max_bytes
+    for name, info in names.items():
+        with zf.open(info) as src, open(folder / name, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                budget -= len(chunk)
+                if budget < 0:  # the header understated the size
+                    raise ValueError(f"The zip unpacks to more than {max_bytes / 1e6:,.0f} MB, the limit for a checkpoint here.")
+                dst.write(chunk)

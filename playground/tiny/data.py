@@ -55,6 +55,49 @@ def markdown_play_to_text(md: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
 
 
+def read_text_file(path: str | Path, max_bytes: int) -> str:
+    """An uploaded corpus: plain UTF-8 text of at most `max_bytes`, else a ValueError that says why."""
+    path = Path(path)
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise ValueError(f"{path.name} is {size / 1e6:.1f} MB; uploaded text is limited to {max_bytes / 1e6:g} MB here.")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:  # NUL bytes: a binary file that happens to decode
+        raise ValueError(f"{path.name} is not a plain-text file: upload a .txt file (UTF-8).")
+    if not text.strip():
+        raise ValueError(f"{path.name} is empty: there is nothing to train on.")
+    return text
+
+
+def hub_dataset_text(dataset_id: str, max_chars: int, offline: bool) -> str:
+    """The text column of a Hugging Face dataset's train split, streamed up to `max_chars` characters."""
+    if offline:
+        raise ValueError(
+            f"The Hugging Face Hub cannot be reached, so the dataset {dataset_id!r} cannot be loaded; "
+            "use a bundled corpus, or paste or upload your text."
+        )
+    from datasets import load_dataset  # heavy: only when someone asks for a Hub dataset
+
+    try:
+        rows = load_dataset(dataset_id, split="train", streaming=True)
+    except Exception as err:  # not found, gated, network: all mean "not this dataset, not now"
+        raise ValueError(f"The dataset {dataset_id!r} could not be loaded from the Hub ({type(err).__name__}).") from err
+    parts, size = [], 0
+    for row in rows:
+        text = row.get("text")
+        if not isinstance(text, str):
+            raise ValueError(f"The dataset {dataset_id!r} has no 'text' column to train on.")
+        parts.append(text)
+        size += len(text)
+        if size >= max_chars:
+            break
+    return "\n".join(parts)[:max_chars]
+
+
 def split_train_val(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     """The last tenth is validation, as in nanoGPT's tinyshakespeare prepare.py."""
     cut = int(len(text) * (1 - val_fraction))
@@ -119,6 +162,18 @@ def train_tokenizer(text: str, kind: str = "bpe", vocab_size: int = 4096) -> Pre
     return _wrap(tok, **BERT_SPECIALS)
 
 
+def check_tokenizer(tokenizer: PreTrainedTokenizerFast, objective: str) -> None:
+    """Masked objectives need BERT's special tokens ([MASK], [CLS], [SEP], and [PAD] for NSP pairs)."""
+    needed = ["mask_token", "cls_token", "sep_token", "pad_token"] if objective != "clm" else []
+    missing = [name for name in needed if getattr(tokenizer, name) is None]
+    if missing:
+        tokens = ", ".join(name.replace("_token", "").upper() for name in missing)
+        raise ValueError(
+            f"This tokenizer has no {tokens} token, which this objective needs; "
+            "choose the character tokenizer or one trained here (BPE or WordPiece)."
+        )
+
+
 def _chunks(text: str, size: int = 10_000):
     for i in range(0, len(text), size):
         yield text[i : i + size]
@@ -146,7 +201,12 @@ class Batch:
     nsp_labels: torch.Tensor | None = None  # (B,) 0 = IsNext, 1 = NotNext
 
     def to(self, device: torch.device | str) -> "Batch":
-        moved = {k: (v.to(device, non_blocking=True) if v is not None else None) for k, v in vars(self).items()}
+        """A copy from pinned memory does not wait for the GPU; one from pageable memory would (a host sync)."""
+        pin = torch.device(device).type == "cuda"
+        moved = {
+            k: (v.pin_memory() if pin else v).to(device, non_blocking=True) if v is not None else None
+            for k, v in vars(self).items()
+        }
         return Batch(**moved)
 
     def n_tokens(self) -> int:
@@ -155,15 +215,17 @@ class Batch:
 
 def causal_batch(stream: torch.Tensor, batch_size: int, context: int, gen: torch.Generator) -> Batch:
     starts = torch.randint(len(stream) - context - 1, (batch_size,), generator=gen)
-    x = torch.stack([stream[s : s + context] for s in starts])
-    y = torch.stack([stream[s + 1 : s + 1 + context] for s in starts])  # the next token at every position
-    return Batch(x, y)
+    index = starts[:, None] + torch.arange(context)  # (B, T) positions in the stream, one gather
+    return Batch(stream[index], stream[index + 1])  # targets: the next token at every position
 
 
-def masker(tokenizer: PreTrainedTokenizerFast, seed: int, p: float = 0.15) -> DataCollatorForLanguageModeling:
+def masker(
+    tokenizer: PreTrainedTokenizerFast, seed: int, p: float = 0.15, mask_replace: float = 0.8, random_replace: float = 0.1
+) -> DataCollatorForLanguageModeling:
     """BERT's recipe: each token picked with probability p; of those 80% [MASK], 10% random, 10% kept."""
     collator = DataCollatorForLanguageModeling(
-        tokenizer, mlm_probability=p, mask_replace_prob=0.8, random_replace_prob=0.1, seed=seed, return_tensors="pt"
+        tokenizer, mlm_probability=p, mask_replace_prob=mask_replace, random_replace_prob=random_replace, seed=seed,
+        return_tensors="pt",
     )
     collator.create_rng()  # torch_mask_tokens, called directly, only uses a seeded generator once made
     return collator
@@ -201,6 +263,7 @@ class SentencePairs:
         sentences = split_sentences(text)
         if len(sentences) < 4:
             raise ValueError("the text needs at least 4 sentences to build next-sentence pairs")
+        self.texts = sentences  # for showing a pair as text
         self.sentences = tokenizer(sentences, add_special_tokens=False, verbose=False)["input_ids"]
 
     def _run(self, start: int, budget: int) -> tuple[int, int]:

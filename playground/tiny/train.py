@@ -1,25 +1,40 @@
 """One training loop for the UI, the CLI and the benchmarks.
 
-`train(cfg, text)` is a generator of `Progress` events; whoever consumes it decides what to show.
-The last event has `done=True` and carries the trained model and its tokenizer.
+A `Run` holds everything a training run needs between steps (model, optimizer, batch sources,
+step counter, loss history), so it can be advanced chunk by chunk: the UI pauses by not
+advancing it, steps it by one logging interval, and on ZeroGPU trains it in GPU calls shorter
+than a minute. `train(cfg, text)` is the plain generator of `Progress` events the CLI and the
+benchmarks use, built on the same Run. The last event has `done=True` and carries the trained
+model and its tokenizer.
 """
 
 from __future__ import annotations
 
+import copy
+import functools
 import math
+import os
+import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
 from transformers import PreTrainedTokenizerFast
 
-from ..devices import pick_device
+from ..devices import bf16_peak_flops, describe, pick_device
 from . import data
 from .model import TinyConfig, TinyTransformer
 
 OBJECTIVES = ("clm", "mlm", "mlm-nsp")
+# what the user called each setting, for messages about bad values
+SETTING_NAMES = {
+    "n_layer": "Layers", "n_head": "Heads", "n_embd": "Width", "context_length": "Context length",
+    "batch_size": "Batch size", "steps": "Steps", "log_every": "Log interval", "eval_every": "Sample interval",
+    "eval_batches": "Evaluation batches",
+}
 
 
 @dataclass
@@ -39,6 +54,7 @@ class TrainConfig:
     min_lr_ratio: float = 0.1  # cosine decays to lr * this
     warmup_steps: int = 50
     weight_decay: float = 0.1  # on matrices only, as nanoGPT
+    beta2: float = 0.95  # AdamW's second-moment decay (nanoGPT: 0.99 for its small char models)
     grad_clip: float = 1.0
     log_every: int = 10  # train-loss events (a host sync each)
     eval_every: int = 100  # validation loss and a text sample
@@ -50,11 +66,21 @@ class TrainConfig:
     def __post_init__(self):
         if self.objective not in OBJECTIVES:
             raise ValueError(f"objective must be one of {OBJECTIVES}, not {self.objective!r}")
-        for name in ("n_layer", "n_head", "n_embd", "context_length", "batch_size", "steps"):
-            if not getattr(self, name) >= 1:
-                raise ValueError(f"{name} must be a positive whole number")
+        for name, label in SETTING_NAMES.items():
+            value = getattr(self, name)
+            if not (isinstance(value, int) and value >= 1):
+                raise ValueError(f"{label} must be a whole number of at least 1, not {value!r}.")
+        if self.n_embd % self.n_head:
+            raise ValueError(
+                f"The width ({self.n_embd}) must be divisible by the number of heads ({self.n_head}): "
+                "each head gets width ÷ heads dimensions."
+            )
+        if self.positions == "rotary" and (self.n_embd // self.n_head) % 2:
+            raise ValueError("Rotary positions turn pairs of dimensions: width ÷ heads must be even.")
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError("the learning rate must be a positive number")
+            raise ValueError(f"The learning rate must be a positive number, not {self.lr!r}.")
+        if not 0 <= self.dropout < 1:
+            raise ValueError(f"Dropout is a probability: it must be at least 0 and below 1, not {self.dropout!r}.")
 
 
 @dataclass
@@ -65,13 +91,18 @@ class Progress:
     val_loss: float | None = None
     metrics: dict = field(default_factory=dict)  # e.g. masked-token accuracy, NSP accuracy
     tokens_per_s: float = 0.0
-    elapsed: float = 0.0  # seconds of training so far
+    elapsed: float = 0.0  # seconds of training so far (pauses not counted)
     lr: float = 0.0
+    step_seconds: float = 0.0  # mean time of one training step since the previous event
     sample: str | None = None  # generated text (causal) or a fill-mask probe (masked)
     done: bool = False
     stopped: bool = False  # True when a stop was requested before the last step
     model: TinyTransformer | None = None  # set on the final event
     tokenizer: PreTrainedTokenizerFast | None = None  # set on the final event
+
+    def eta(self) -> float:
+        """Seconds of training left at the current pace (evaluations not counted)."""
+        return (self.steps - self.step) * self.step_seconds
 
     def describe(self) -> list[str]:
         """The event as short phrases ("train loss 3.742", ...) for a log line or a status bar."""
@@ -98,10 +129,10 @@ def build_tokenizer(cfg: TrainConfig, text: str) -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast.from_pretrained(path)
 
 
-def model_config(cfg: TrainConfig, tokenizer: PreTrainedTokenizerFast) -> TinyConfig:
+def model_config(cfg: TrainConfig, vocab_size: int, pad_token_id: int | None = None) -> TinyConfig:
     masked = cfg.objective != "clm"
     return TinyConfig(
-        vocab_size=len(tokenizer),
+        vocab_size=vocab_size,
         context_length=cfg.context_length,
         n_layer=cfg.n_layer,
         n_head=cfg.n_head,
@@ -111,7 +142,7 @@ def model_config(cfg: TrainConfig, tokenizer: PreTrainedTokenizerFast) -> TinyCo
         positions=cfg.positions,
         heads=("mlm", "nsp") if cfg.objective == "mlm-nsp" else ("mlm",) if masked else ("lm",),
         type_vocab_size=2 if masked else 0,
-        pad_token_id=tokenizer.pad_token_id,
+        pad_token_id=pad_token_id,
     )
 
 
@@ -127,18 +158,21 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 class BatchSource:
     """Seeded batches of the chosen objective, for the train or the validation split."""
 
-    def __init__(self, cfg: TrainConfig, tokenizer: PreTrainedTokenizerFast, text: str, seed: int):
+    def __init__(self, cfg: TrainConfig, tokenizer: PreTrainedTokenizerFast, text: str, seed: int, what: str = "the text"):
         self.cfg = cfg
         self.gen = torch.Generator().manual_seed(seed)
         self.collator = data.masker(tokenizer, seed) if cfg.objective != "clm" else None
         if cfg.objective == "mlm-nsp":
-            self.pairs = data.SentencePairs(text, tokenizer)
+            try:
+                self.pairs = data.SentencePairs(text, tokenizer)
+            except ValueError as err:
+                raise ValueError(f"{what.capitalize()}: {err} (add text)") from err
         else:
             self.stream = data.encode_corpus(tokenizer, text)
             if len(self.stream) <= cfg.context_length + 1:
                 raise ValueError(
-                    f"the text is {len(self.stream)} tokens long; it needs more than the context of "
-                    f"{cfg.context_length} tokens (add text or shorten the context)"
+                    f"{what.capitalize()} is {len(self.stream)} tokens long; it needs more than the context of "
+                    f"{cfg.context_length} tokens (add text or shorten the context)."
                 )
 
     def next(self) -> data.Batch:
@@ -233,6 +267,188 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+# Seeding and building a model use torch's process-wide RNG: two runs starting at once take turns
+_SEED_LOCK = threading.Lock()
+
+
+class Run:
+    """One training run, advanced chunk by chunk; the state lives here between chunks."""
+
+    def __init__(self, cfg: TrainConfig, text: str, tokenizer: PreTrainedTokenizerFast | None = None):
+        self.cfg = cfg
+        self.device = pick_device(cfg.device)
+        train_text, val_text = data.split_train_val(text)
+        # someone else's tokenizer (a session's, a bundled one) is copied: we set its context length
+        tokenizer = copy.deepcopy(tokenizer) if tokenizer is not None else build_tokenizer(cfg, train_text)
+        data.check_tokenizer(tokenizer, cfg.objective)
+        tokenizer.model_max_length = cfg.context_length
+        self.tokenizer = tokenizer
+        self.train_src = BatchSource(cfg, tokenizer, train_text, cfg.seed, "the training text")
+        self.val_src = BatchSource(cfg, tokenizer, val_text, cfg.seed + 1, "the validation text (the last 10%)")
+        self.probe = default_probe(cfg.objective, val_text)
+
+        cuda = self.device.type == "cuda"
+        with _SEED_LOCK:
+            torch.manual_seed(cfg.seed)
+            self.model = TinyTransformer(model_config(cfg, len(tokenizer), tokenizer.pad_token_id)).to(self.device)
+            self._rng = _rng_state(self.device)  # dropout's random stream, carried from chunk to chunk
+        if cuda:
+            torch.backends.cuda.matmul.allow_tf32 = True
+        self.optimizer = torch.optim.AdamW(
+            param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, cfg.beta2), fused=cuda
+        )
+        self.step_fn = torch.compile(self.model) if cfg.compile else self.model
+        self.model.train()
+
+        self.step = 0
+        self.tokens = 0
+        self.elapsed = 0.0  # seconds spent training (inside advance), pauses and consumers excluded
+        self.history: list[Progress] = []  # every event so far: the loss curve
+        self._lr = lr_at(0, cfg)
+        self._loss_sum = torch.zeros((), device=self.device)  # summed on device; read back only at log points
+        self._loss_n = 0
+        self._window = [0, 0, 0.0]  # steps, tokens, seconds since the last event
+        self._mark = time.perf_counter()
+
+    @property
+    def done(self) -> bool:
+        return self.step >= self.cfg.steps
+
+    def steps_to_next_log(self) -> int:
+        return min(self.cfg.log_every - self.step % self.cfg.log_every, self.cfg.steps - self.step)
+
+    def advance(
+        self, max_steps: int | None = None, seconds: float | None = None, pause: Callable[[], bool] = lambda: False
+    ) -> Iterator[Progress]:
+        """Train up to the last step, `max_steps` more steps, `seconds` of wall time, or until `pause()`.
+
+        Yields an event at every log point (with validation loss and a sample at evaluation points).
+        The loss window carries over a pause, so the curve does not depend on how the run is cut up.
+        """
+        c = self.cfg
+        last = c.steps if max_steps is None else min(c.steps, self.step + max_steps)
+        start = self._mark = time.perf_counter()
+        while self.step < last and not pause():
+            if seconds is not None and time.perf_counter() - start >= seconds:
+                break
+            self._train_step()
+            if self.step % c.log_every == 0 or self.step % c.eval_every == 0 or self.step == c.steps:
+                event = self._event()
+                self.history.append(event)
+                yield event
+                self._mark = time.perf_counter()  # the consumer's time is not training time
+        self._account()
+
+    def _train_step(self) -> None:
+        c = self.cfg
+        self._lr = lr_at(self.step, c)
+        for group in self.optimizer.param_groups:
+            group["lr"] = self._lr
+        batch = self.train_src.next().to(self.device)
+        with self._own_rng(), _autocast(self.device):
+            out = _forward(self.step_fn, batch)
+        self.optimizer.zero_grad(set_to_none=True)
+        out.loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
+        self.optimizer.step()
+        self._loss_sum += out.loss.detach().float()
+        self._loss_n += 1
+        self.step += 1
+        self.tokens += batch.n_tokens()
+        self._window[0] += 1
+        self._window[1] += batch.n_tokens()
+
+    @contextmanager
+    def _own_rng(self):
+        """Dropout draws from torch's global RNG: swap in this run's stream so pauses, samples and
+        other work between chunks leave the curve unchanged (no-op without dropout)."""
+        if not self.cfg.dropout:
+            yield
+            return
+        _set_rng_state(self.device, self._rng)
+        try:
+            yield
+        finally:
+            self._rng = _rng_state(self.device)
+
+    def _account(self, count_in_window: bool = True) -> None:
+        now = time.perf_counter()
+        self.elapsed += now - self._mark
+        if count_in_window:
+            self._window[2] += now - self._mark
+        self._mark = now
+
+    def _event(self) -> Progress:
+        c = self.cfg
+        train_loss = float(self._loss_sum) / self._loss_n  # the host sync: only here, at log points
+        self._account()
+        steps, tokens, seconds = self._window
+        event = Progress(self.step, c.steps, train_loss, lr=self._lr, elapsed=self.elapsed)
+        event.tokens_per_s = tokens / max(seconds, 1e-9)
+        event.step_seconds = seconds / max(steps, 1)
+        self._loss_sum.zero_()
+        self._loss_n = 0
+        self._window = [0, 0, 0.0]
+        if self.step % c.eval_every == 0 or self.step == c.steps:
+            event.val_loss, event.metrics = evaluate(self.model, self.val_src, c.eval_batches, self.device)
+            event.sample = self.sample()
+            self._account(count_in_window=False)  # evaluation time is not training throughput
+            event.elapsed = self.elapsed
+        return event
+
+    def sample(self) -> str:
+        return sample_text(self.model, self.tokenizer, self.cfg.objective, self.probe, self.device, self.cfg.seed)
+
+    def finish(self) -> Progress:
+        """The final event: evaluated (unless the last event just was), with a sample, the model and its tokenizer."""
+        last = self.history[-1] if self.history else None
+        if self._loss_n:  # stopped between log points
+            train_loss = float(self._loss_sum) / self._loss_n
+        else:
+            train_loss = last.train_loss if last else None
+        if last is not None and last.step == self.step and last.val_loss is not None:
+            val_loss, metrics, sample = last.val_loss, last.metrics, last.sample
+        else:
+            val_loss, metrics = evaluate(self.model, self.val_src, self.cfg.eval_batches, self.device)
+            sample = self.sample()
+        self.model.eval()
+        return Progress(
+            self.step, self.cfg.steps, train_loss=train_loss, val_loss=val_loss, metrics=metrics,
+            tokens_per_s=self.tokens / max(self.elapsed, 1e-9), elapsed=self.elapsed, lr=self._lr,
+            step_seconds=self.elapsed / max(self.step, 1), sample=sample, done=True,
+            stopped=self.step < self.cfg.steps, model=self.model, tokenizer=self.tokenizer,
+        )
+
+    def to(self, device: str | torch.device) -> "Run":
+        """Move model and optimizer state (e.g. to the CPU when no GPU is granted)."""
+        device = torch.device(device)
+        self.model.to(device)
+        for state in self.optimizer.state.values():
+            for key, value in state.items():
+                if torch.is_tensor(value) and key != "step":
+                    state[key] = value.to(device)
+        for group in self.optimizer.param_groups:
+            group["fused"] = device.type == "cuda"
+        self._loss_sum = self._loss_sum.to(device)
+        self._rng = _rng_state(device) if device.type != self.device.type else self._rng
+        self.device = device
+        return self
+
+    def describe_device(self) -> str:
+        return describe(self.device)
+
+
+def _rng_state(device: torch.device) -> tuple:
+    cuda = torch.cuda.get_rng_state(device) if device.type == "cuda" else None
+    return torch.get_rng_state(), cuda
+
+
+def _set_rng_state(device: torch.device, state: tuple) -> None:
+    torch.set_rng_state(state[0])
+    if device.type == "cuda":
+        torch.cuda.set_rng_state(state[1], device)
+
+
 def train(
     cfg: TrainConfig,
     text: str,
@@ -240,78 +456,118 @@ def train(
     tokenizer: PreTrainedTokenizerFast | None = None,
 ) -> Iterator[Progress]:
     """Pretrain a fresh TinyTransformer on `text`; yields Progress events, the last with the model."""
+    run = Run(cfg, text, tokenizer)
+    yield from run.advance(pause=should_stop)
+    yield run.finish()
+
+
+# ---------------------------------------------------------------- size, cost and limits
+
+
+def count_parameters(cfg: TrainConfig, vocab_size: int) -> int:
+    """Parameters of the model these settings build (on the meta device: no memory, no time)."""
+    with torch.device("meta"):
+        return TinyTransformer(model_config(cfg, vocab_size)).num_parameters()
+
+
+def flops_per_token(cfg: TrainConfig, parameters: int) -> float:
+    """nanoGPT's estimate for one training token (forward + backward): 6N + 12·L·H·Q·T, where N
+    leaves out the position table and L, H, Q, T are layers, heads, head width and context."""
+    if cfg.positions == "learned":
+        parameters -= cfg.context_length * cfg.n_embd
+    head_width = cfg.n_embd // cfg.n_head
+    return 6 * parameters + 12 * cfg.n_layer * cfg.n_head * head_width * cfg.context_length
+
+
+@dataclass
+class Estimate:
+    parameters: int
+    flops_per_step: float
+    seconds_per_step: float  # on this machine's device, from a measured reference step
+    device: str
+
+
+# the shape timed once per process to calibrate the estimate: nanoGPT's CPU shape
+REFERENCE = TrainConfig(n_layer=4, n_head=4, n_embd=128, context_length=64, batch_size=12, log_every=1, eval_every=10**6)
+ASSUMED_GPU_MFU = 0.35  # what a large enough model reaches with bf16 and fused kernels
+
+
+def estimate(cfg: TrainConfig, vocab_size: int) -> Estimate:
+    """Parameter count and an estimate of one training step's time on the device training would use."""
     device = pick_device(cfg.device)
-    torch.manual_seed(cfg.seed)
-    train_text, val_text = data.split_train_val(text)
-    tokenizer = tokenizer or build_tokenizer(cfg, train_text)
-    tokenizer.model_max_length = cfg.context_length
-    train_src = BatchSource(cfg, tokenizer, train_text, cfg.seed)
-    val_src = BatchSource(cfg, tokenizer, val_text, cfg.seed + 1)
-    probe = default_probe(cfg.objective, val_text)
+    parameters = count_parameters(cfg, vocab_size)
+    flops = flops_per_token(cfg, parameters) * cfg.batch_size * cfg.context_length
+    ref_seconds, ref_flops = _reference_step(str(device))
+    if device.type == "cuda":  # small models are bound by kernel launches (per layer), big ones by FLOPs
+        peak = bf16_peak_flops(describe(device)) or 100e12
+        seconds = max(ref_seconds * cfg.n_layer / REFERENCE.n_layer, flops / (peak * ASSUMED_GPU_MFU))
+    else:
+        seconds = ref_seconds * flops / ref_flops
+    return Estimate(parameters, flops, seconds, describe(device))
 
-    torch.manual_seed(cfg.seed)
-    model = TinyTransformer(model_config(cfg, tokenizer)).to(device)
-    cuda = device.type == "cuda"
-    if cuda:
-        torch.backends.cuda.matmul.allow_tf32 = True
-    optimizer = torch.optim.AdamW(param_groups(model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, 0.95), fused=cuda)
-    step_fn = torch.compile(model) if cfg.compile else model
 
-    model.train()
-    start = time.perf_counter()
-    tokens = 0
-    window_start, window_tokens = start, 0
-    loss_sum = torch.zeros((), device=device)  # summed on device; read back only at log points
-    loss_n = 0
-    step = 0
-    event = None
-    for step in range(1, cfg.steps + 1):
-        if should_stop():
-            step -= 1
-            break
-        lr = lr_at(step - 1, cfg)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        batch = train_src.next().to(device)
-        with _autocast(device):
-            out = _forward(step_fn, batch)
-        optimizer.zero_grad(set_to_none=True)
-        out.loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        optimizer.step()
-        loss_sum += out.loss.detach().float()
-        loss_n += 1
-        tokens += batch.n_tokens()
-        window_tokens += batch.n_tokens()
+@functools.cache
+def _reference_step(device: str) -> tuple[float, float]:
+    """(seconds, FLOPs) of one training step of REFERENCE on `device`, measured once."""
+    cfg = replace(REFERENCE, device=device)
+    vocab = 70  # tinyshakespeare's characters and our specials
+    with torch.random.fork_rng(devices=[]):
+        model = TinyTransformer(model_config(cfg, vocab)).to(device)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
+        x = torch.randint(vocab, (cfg.batch_size, cfg.context_length), device=device)
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            loss = model(x, targets=x).loss
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            loss.item()  # wait for the step to finish
+            times.append(time.perf_counter() - t0)
+    flops = flops_per_token(cfg, model.num_parameters()) * cfg.batch_size * cfg.context_length
+    return min(times[2:]), flops
 
-        last = step == cfg.steps
-        if step % cfg.log_every == 0 or step % cfg.eval_every == 0 or last:
-            now = time.perf_counter()
-            event = Progress(step, cfg.steps, float(loss_sum) / loss_n, lr=lr, elapsed=now - start)
-            event.tokens_per_s = window_tokens / max(now - window_start, 1e-9)
-            loss_sum.zero_()
-            loss_n, window_start, window_tokens = 0, now, 0
-            if step % cfg.eval_every == 0 or last:
-                event.val_loss, event.metrics = evaluate(model, val_src, cfg.eval_batches, device)
-                event.sample = sample_text(model, tokenizer, cfg.objective, probe, device, cfg.seed)
-                window_start = time.perf_counter()  # evaluation time is not training throughput
-            yield event
 
-    model.eval()
-    if event is None or event.step != step or event.val_loss is None:  # stopped between evaluations
-        event = Progress(step, cfg.steps)
-        event.val_loss, event.metrics = evaluate(model, val_src, cfg.eval_batches, device)
-    yield Progress(
-        step,
-        cfg.steps,
-        train_loss=event.train_loss,
-        val_loss=event.val_loss,
-        metrics=event.metrics,
-        tokens_per_s=tokens / max(time.perf_counter() - start, 1e-9),
-        elapsed=time.perf_counter() - start,
-        sample=sample_text(model, tokenizer, cfg.objective, probe, device, cfg.seed),
-        done=True,
-        stopped=step < cfg.steps,
-        model=model,
-        tokenizer=tokenizer,
-    )
+def _env_number(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    return float(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Hard caps for runs started from the app (environment variables; defaults in the README)."""
+
+    steps: int = 5000  # PLAYGROUND_MAX_STEPS
+    parameters: int = 30_000_000  # PLAYGROUND_MAX_PARAMS
+    run_seconds: float = 1800.0  # PLAYGROUND_MAX_RUN_SECONDS: training time of one run
+    upload_bytes: int = 5_000_000  # PLAYGROUND_MAX_UPLOAD_BYTES: an uploaded .txt corpus
+    context: int = 1024
+    batch: int = 512
+
+    @classmethod
+    def from_env(cls) -> "Limits":
+        d = cls()
+        return cls(
+            steps=int(_env_number("PLAYGROUND_MAX_STEPS", d.steps)),
+            parameters=int(_env_number("PLAYGROUND_MAX_PARAMS", d.parameters)),
+            run_seconds=_env_number("PLAYGROUND_MAX_RUN_SECONDS", d.run_seconds),
+            upload_bytes=int(_env_number("PLAYGROUND_MAX_UPLOAD_BYTES", d.upload_bytes)),
+        )
+
+    @property
+    def checkpoint_bytes(self) -> int:
+        """Largest checkpoint (unpacked) we accept: float32 weights of the largest model, plus the tokenizer."""
+        return 4 * self.parameters + 20_000_000
+
+    def check(self, cfg: TrainConfig, parameters: int) -> None:
+        if cfg.steps > self.steps:
+            raise ValueError(f"Steps: at most {self.steps:,} here, not {cfg.steps:,}.")
+        if cfg.context_length > self.context:
+            raise ValueError(f"Context length: at most {self.context:,} tokens here, not {cfg.context_length:,}.")
+        if cfg.batch_size > self.batch:
+            raise ValueError(f"Batch size: at most {self.batch:,} here, not {cfg.batch_size:,}.")
+        if parameters > self.parameters:
+            raise ValueError(
+                f"This model would have {parameters:,} parameters; the limit here is {self.parameters:,} "
+                "(use fewer layers, a smaller width or a smaller vocabulary)."
+            )

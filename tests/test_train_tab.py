@@ -1,0 +1,281 @@
+"""The Train tab's handlers driven directly, as Gradio would: a session's state, its requests, its workspace."""
+
+from __future__ import annotations
+
+import math
+import types
+import zipfile
+
+import pytest
+import torch
+
+from playground import registry, sessions
+from playground.next_word import next_token_distribution
+from playground.tiny import checkpoint, data
+from playground.ui import train as tab
+
+GPT = "GPT-style: next token (causal LM)"
+BERT = "BERT-style: masked LM + NSP"
+SHAKESPEARE = "tinyshakespeare (bundled)"
+CHARS = "characters (one token each)"
+# tiny shapes: 1 layer × 2 heads × 32, context 32, batch 8; lr 1e-2 learns fast enough to see in 50 steps
+SHAPE = dict(n_layer=1, n_head=2, n_embd=32, context=32, batch=8, lr=1e-2)
+TEXT = data.load_corpus("tinyshakespeare")[:60_000]  # quicker to tokenize than the whole corpus
+
+
+@pytest.fixture(autouse=True)
+def every_event_shown(monkeypatch):
+    monkeypatch.setattr(tab, "UI_INTERVAL", 0.0)  # no throttling: each event reaches the page
+
+
+@pytest.fixture
+def session(request):
+    """A fake browser session (its own workspace), released afterwards."""
+    sid = f"test-{request.node.name}"
+    yield types.SimpleNamespace(session_hash=sid), tab.TrainSession()
+    sessions.release(sid)
+
+
+def train(req, ts, steps=50, objective=GPT, corpus=tab.PASTED, pasted=TEXT, samples=5, **kw):
+    settings = {**SHAPE, "tokenizer": CHARS, "samples": samples, **kw}
+    return tab.run_training(objective, corpus, pasted, steps, 1, state=ts, request=req, **settings)
+
+
+def statuses(outputs) -> list[str]:
+    return [o[1] for o in outputs]
+
+
+def saved_name(status: str) -> str:
+    return status.split("Saved as **")[1].split("**")[0]
+
+
+def test_loss_falls_and_the_model_joins_the_next_word_tab(session):
+    req, ts = session
+    outputs = list(train(req, ts, steps=50, samples=5, corpus=SHAKESPEARE))
+    losses = [float(s.split("train loss ")[1].split()[0]) for s in statuses(outputs) if "train loss" in s]
+    assert losses[0] > 3.5 and losses[-1] < losses[0] - 0.8  # from ≈ ln(70) towards character statistics
+    final = statuses(outputs)[-1]
+    assert final.startswith("**Done**") and "step 50/50" in final
+    assert outputs[-1][2]  # a sample of generated text
+    name = saved_name(final)
+    assert name.endswith(sessions.SUFFIX) and name in registry.choices("causal", req.session_hash)
+    assert name not in registry.choices("causal", "someone-else")
+    loaded = registry.load(name, "causal", req.session_hash)
+    result = next_token_distribution(loaded.model, loaded.tokenizer, "ROMEO:", 5)
+    assert len(result.top) == 5 and 0 < sum(t.prob for t in result.top) <= 1
+    assert ts.run is None and not ts.busy.locked()  # done: the session's model memory is freed
+
+
+def losses_by_step(outputs) -> dict[int, str]:
+    return {
+        int(status.split("step ")[1].split("/")[0]): status.split("train loss ")[1].split()[0]
+        for status in statuses(outputs) if status.startswith("**Training**")
+    }
+
+
+def test_pause_keeps_the_run_and_resuming_gives_the_same_curve(session):
+    req, ts = session
+    straight = losses_by_step(train(req, tab.TrainSession(), steps=20, samples=1, dropout=0.1))
+
+    first = []
+    for out in train(req, ts, steps=20, samples=1, dropout=0.1):
+        first.append(out)
+        if "step 7/" in out[1]:
+            assert tab.request_pause(ts) == "Pausing…"
+    assert first[-1][1].startswith("**Paused**") and ts.run.step == 7 and not ts.busy.locked()
+    assert tab.request_pause(ts) == "Paused already."
+    resumed = list(train(req, ts, steps=20, samples=1, dropout=0.1))
+    assert statuses(resumed)[-1].startswith("**Done**") and "step 20/20" in statuses(resumed)[-1]
+    # same seed and settings, same curve, pause or not (dropout's random stream included)
+    assert losses_by_step(first) | losses_by_step(resumed) == straight and len(straight) == 20
+
+
+def test_stop_saves_what_was_trained_so_far(session):
+    req, ts = session
+    run = train(req, ts, steps=500, samples=1)
+    for out in run:
+        if "step 5/" in out[1]:
+            assert tab.request_stop(ts, req)[1].startswith("Stopping")
+    final = out[1]
+    assert final.startswith("**Stopped**") and "step 5/500" in final
+    assert saved_name(final) in registry.choices("causal", req.session_hash)
+
+
+def test_step_trains_one_step_then_stop_saves_the_paused_run(session):
+    req, ts = session
+    first = list(tab.step_training(GPT, SHAKESPEARE, "", 100, 1, state=ts, request=req, **SHAPE))
+    assert first[-1][1].startswith("**Paused**") and ts.run.step == 1
+    list(tab.step_training(GPT, SHAKESPEARE, "", 100, 1, state=ts, request=req, **SHAPE))
+    assert ts.run.step == 2
+    curve, status, *_ = tab.request_stop(ts, req)
+    assert status.startswith("**Stopped**") and "step 2/100" in status
+    assert ts.run is None
+
+
+def test_reset_discards_the_run(session):
+    req, ts = session
+    run = train(req, ts, steps=500, samples=1)
+    for out in run:
+        if "step 3/" in out[1]:
+            tab.request_reset(ts)
+    assert out[1].startswith("Reset") and ts.run is None
+    assert registry.choices("causal", req.session_hash) == registry.choices("causal")  # nothing saved
+
+
+def test_one_run_per_session(session):
+    req, ts = session
+    with ts.busy:  # as while another Train event of this session is running
+        with pytest.raises(Exception, match="already training"):
+            list(train(req, ts, steps=10))
+
+
+def test_masked_lm_with_nsp_reports_both_accuracies_and_serves_two_tabs(session):
+    req, ts = session
+    outputs = list(train(req, ts, steps=10, objective=BERT, samples=2,
+                         tokenizer="WordPiece, trained on the corpus", vocab=500, context=64, lr=1e-3))
+    final_status, sample, stats = outputs[-1][1], outputs[-1][2], outputs[-1][3]
+    assert "masked accuracy" in stats and "NSP accuracy" in stats
+    assert "[MASK]" in sample and "→" in sample  # the fill-mask probe
+    name = saved_name(final_status)
+    assert name in registry.choices("masked", req.session_hash) and name in registry.choices("nsp", req.session_hash)
+    assert "Fill Mask and Next Sentence tabs" in final_status
+
+
+def test_a_tokenizer_from_the_tokenizer_tab_is_a_choice_and_is_used(session):
+    req, ts = session
+    tok = registry.reference_tokenizer("bert-base-uncased")
+    sessions.get(req.session_hash).tokenizers["my-wordpiece"] = tok
+    choice = "my-wordpiece" + tab.FROM_TOKENIZER_TAB
+    assert choice in tab.tokenizer_choices(req.session_hash)
+    assert choice not in tab.tokenizer_choices("someone-else")
+    list(train(req, ts, steps=3, tokenizer=choice, samples=1))
+    name = registry.choices("causal", req.session_hash)[1]
+    loaded = registry.load(name, "causal", req.session_hash)
+    assert loaded.model.config.vocab_size == len(tok) == 30522
+    assert loaded.tokenizer("hello")["input_ids"][1] == 7592  # the real BERT vocabulary
+    assert tok.model_max_length != 32  # the session's own tokenizer was not changed
+
+
+def test_the_estimate_counts_parameters_before_starting():
+    text = tab.estimate_view(GPT, 200, 6, 6, 384, 256, 64, 1e-3, 0.2, 5, CHARS, 1000)
+    assert "10.7" in text and "M parameters" in text and "ms per step" in text  # nanoGPT's baby GPT: 10.7 M
+    assert tab.estimate_view(GPT, 200, 2, 3, 128, 64, 16, 1e-3, 0, 5, CHARS, 1000).startswith("⚠️ The width (128)")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(corpus=tab.PASTED, pasted="   "), "Paste some text"),
+        (dict(corpus=tab.PASTED, pasted="To be, or not to be: that is the question. " * 2, context=64), "needs more than the context"),
+        (dict(n_layer=0), "Layers must be a whole number of at least 1"),
+        (dict(n_head=3), "must be divisible by the number of heads"),
+        (dict(lr=0), "learning rate must be a positive number"),
+        (dict(lr=-1e-3), "learning rate must be a positive number"),
+        (dict(steps=10**6), "Steps: at most"),
+        (dict(n_layer=100, n_embd=1024, n_head=8), "parameters; the limit here is"),
+        (dict(corpus=tab.UPLOADED), "Upload a .txt file"),
+        (dict(corpus=tab.HUB_DATASET, dataset="roneneldan/TinyStories"), "Hub cannot be reached"),
+        (dict(corpus=tab.HUB_DATASET, dataset="../../etc/passwd"), "not a Hugging Face dataset id"),
+        (dict(objective=BERT, tokenizer="tiny-shakespeare-gpt's BPE (bundled)"), None),  # has BERT's specials: fine
+    ],
+)
+def test_bad_input_is_a_clear_message_and_earlier_models_stay(session, change, message):
+    req, ts = session
+    list(train(req, ts, steps=2, samples=1))
+    kept = registry.choices("causal", req.session_hash)
+    settings = dict(steps=2, samples=1) | change
+    if message is None:
+        list(train(req, ts, **settings))
+        return
+    with pytest.raises(Exception, match=message):
+        list(train(req, ts, **settings))
+    assert registry.choices("causal", req.session_hash) == kept and not ts.busy.locked() and ts.run is None
+
+
+def test_uploaded_text_is_checked(session, tmp_path, monkeypatch):
+    req, ts = session
+    binary = tmp_path / "model.txt"
+    binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
+    with pytest.raises(Exception, match="not a plain-text file"):
+        list(train(req, ts, steps=2, corpus=tab.UPLOADED, upload=str(binary)))
+    monkeypatch.setattr(tab, "LIMITS", tab.Limits(upload_bytes=1000))
+    big = tmp_path / "big.txt"
+    big.write_text("a" * 2000)
+    with pytest.raises(Exception, match="limited to 0.001 MB"):
+        list(train(req, ts, steps=2, corpus=tab.UPLOADED, upload=str(big)))
+    good = tmp_path / "sonnets.txt"
+    good.write_text("Shall I compare thee to a summer's day?\n" * 20)
+    out = list(train(req, ts, steps=2, samples=1, corpus=tab.UPLOADED, upload=str(good), context=16))
+    assert out[-1][1].startswith("**Done**")
+
+
+def test_download_then_upload_gives_identical_logits(session):
+    req, ts = session
+    outputs = list(train(req, ts, steps=5, samples=1))
+    name = saved_name(outputs[-1][1])
+    zip_path = tab.download_checkpoint(name, req)["value"]
+    with zipfile.ZipFile(zip_path) as zf:
+        assert set(zf.namelist()) >= {"model.safetensors", "config.json", "tokenizer.json"}
+        assert not any(n.endswith((".bin", ".pt", ".pkl")) for n in zf.namelist())
+
+    other = types.SimpleNamespace(session_hash="test-zip-receiver")
+    try:
+        mine, download, note = tab.upload_checkpoint(zip_path, other)
+        uploaded = mine["value"]
+        assert uploaded.startswith("my-gpt-") and "Next Word" in note
+        a = registry.load(name, "causal", req.session_hash)
+        b = registry.load(uploaded, "causal", other.session_hash)
+        ids = a.tokenizer("ROMEO: But soft", return_tensors="pt").input_ids
+        with torch.no_grad():
+            assert torch.equal(a.model(ids).logits, b.model(ids).logits)
+        # the receiving session has its own copy, in its own folder
+        assert sessions.peek(other.session_hash).checkpoints[uploaded].is_relative_to(sessions.peek(other.session_hash).folder)
+    finally:
+        sessions.release(other.session_hash)
+
+
+def _zip(path, files: dict[str, bytes]):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, content in files.items():
+            zf.writestr(name, content)
+    return path
+
+
+@pytest.mark.parametrize(
+    "files, message",
+    [
+        ({"../evil.txt": b"x", "config.json": b"{}"}, "unsafe path"),
+        ({"/etc/cron.d/x": b"x"}, "unsafe path"),
+        ({"pytorch_model.bin": b"x", "config.json": b"{}"}, "only as model.safetensors"),
+        ({"config.json": b"{}"}, "model.safetensors, tokenizer.json is missing"),
+        ({"model.safetensors": b"junk", "config.json": b"{\"model_type\": \"tiny-transformer\"}", "tokenizer.json": b"{}"},
+         "does not hold a loadable checkpoint"),
+    ],
+)
+def test_bad_checkpoint_zips_are_refused(session, tmp_path, files, message):
+    req, _ = session
+    with pytest.raises(Exception, match=message):
+        tab.upload_checkpoint(str(_zip(tmp_path / "bad.zip", files)), req)
+    assert tab._mine_choices(req.session_hash) == []
+    assert not list(sessions.get(req.session_hash).folder.glob("upload-*/model"))  # nothing left unpacked
+
+
+def test_zip_bombs_and_non_zips_are_refused(session, tmp_path):
+    req, _ = session
+    text = tmp_path / "notes.zip"
+    text.write_text("not a zip")
+    with pytest.raises(Exception, match="is not a zip file"):
+        tab.upload_checkpoint(str(text), req)
+    bomb = _zip(tmp_path / "bomb.zip", {"model.safetensors": b"\0" * 3_000_000, "config.json": b"{}", "tokenizer.json": b"{}"})
+    with pytest.raises(ValueError, match="unpacks to more than"):
+        checkpoint.import_zip(bomb, tmp_path / "out", max_bytes=1_000_000)
+    assert not (tmp_path / "out").exists()
+    many = _zip(tmp_path / "many.zip", {f"CARD{i}.md": b"" for i in range(40)})
+    with pytest.raises(ValueError, match="holds 40 files"):
+        checkpoint.import_zip(many, tmp_path / "out", max_bytes=1_000_000)
+
+
+def test_presets_fill_the_hyper_parameters():
+    layers, heads, width, context, batch, lr, dropout, steps = tab.apply_preset("baby GPT (nanoGPT, for a GPU)")
+    assert (layers, heads, width, context, batch, dropout) == (6, 6, 384, 256, 64, 0.2)
+    assert math.isclose(lr, 1e-3)

@@ -85,3 +85,15 @@ def position_scatter(coords: np.ndarray, title: str, axis_titles: Sequence[str])
         fig.update_yaxes(scaleanchor="x", scaleratio=1)
     fig.update_layout(title=title, **_LAYOUT)
     return fig
+
+
+def grouped_bars(labels: Sequence[str], series: dict[str, Sequence[float]], title: str, y_title: str = "probability") -> go.Figure:
+    """Bars side by side for each label, one colour per series (e.g. a distribution before and after each
+    sampling transform); labels must be unique (add the token id to tell equal-looking tokens apart)."""
+    shown = [repr(label)[1:-1] or "∅" for label in labels]  # keep spaces and newlines visible
+    fig = go.Figure(
+        [go.Bar(x=shown, y=list(ys), name=name, hovertemplate="%{x}<br>p = %{y:.4f}<extra>" + name + "</extra>")
+         for name, ys in series.items()]
+    )
+    fig.update_layout(barmode="group", title=title, yaxis_title=y_title, legend=dict(orientation="h", y=-0.25), **_LAYOUT)
+    return fig

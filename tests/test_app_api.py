@@ -10,7 +10,7 @@ def client(app_url):
 
 
 def test_next_word_endpoint(client):
-    chart, table, tokens, note = client.predict("ROMEO:", 5, "tiny-shakespeare-gpt", api_name="/next_word")
+    chart, table, tokens, note, *_ = client.predict("ROMEO:", 5, "tiny-shakespeare-gpt", api_name="/next_word")
     assert len(table["data"]) == 5
     probs = [row[3] for row in table["data"]]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1
@@ -72,7 +72,7 @@ def test_bad_input_becomes_a_message_not_a_traceback(client):
 
 
 def test_hub_model_offline_falls_back_with_a_notice(client):
-    chart, table, tokens, note = client.predict("ROMEO:", 5, "gpt2", api_name="/next_word")
+    chart, table, tokens, note, *_ = client.predict("ROMEO:", 5, "gpt2", api_name="/next_word")
     assert "tiny-shakespeare-gpt" in note and "cannot be reached" in note
     assert len(table["data"]) == 5
 

@@ -1,13 +1,10 @@
 """The core functions behind the tabs, on the bundled checkpoints and the vendored real tokenizers."""
 
-import math
-
 import pytest
 
 from playground import registry
 from playground.fill_mask import fill_mask, to_model_mask
 from playground.next_sentence import next_sentence
-from playground.next_word import next_token_distribution
 
 
 @pytest.fixture(scope="module")
@@ -25,28 +22,6 @@ def test_registry_loads_once_and_checks_the_task(gpt):
     assert registry.choices("causal")[0] == "tiny-shakespeare-gpt"
     with pytest.raises(ValueError, match="cannot do next sentence prediction"):
         registry.load("tiny-shakespeare-gpt", "nsp")
-
-
-def test_next_word_distribution_is_a_sorted_probability(gpt):
-    r = next_token_distribution(gpt.model, gpt.tokenizer, "ROMEO:", top_k=20)
-    probs = [t.prob for t in r.top]
-    assert probs == sorted(probs, reverse=True)
-    assert 0 < sum(probs) <= 1.0 + 1e-6
-    assert all(math.isclose(math.log(t.prob), t.logprob, rel_tol=1e-4) for t in r.top)
-    assert [tok for tok, _ in r.prompt_tokens] == ["ROMEO", ":"]
-    assert r.truncated == 0
-
-
-def test_next_word_keeps_the_end_of_a_long_prompt(gpt):
-    r = next_token_distribution(gpt.model, gpt.tokenizer, "to be or not " * 200, top_k=3)
-    assert len(r.prompt_tokens) == gpt.tokenizer.model_max_length
-    assert r.truncated > 0
-
-
-@pytest.mark.parametrize("prompt", ["", "   \n"])
-def test_next_word_explains_an_empty_prompt(gpt, prompt):
-    with pytest.raises(ValueError, match="Type a prompt"):
-        next_token_distribution(gpt.model, gpt.tokenizer, prompt)
 
 
 def test_fill_mask_predicts_every_mask(bert):

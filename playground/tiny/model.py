@@ -66,6 +66,7 @@ class TinyOutput:
     # masked LM given targets: scores only where a target is set, (N, V) in row-major order
     # of those positions; .logits is then None (the head skips the ~85% of positions not picked)
     picked_logits: torch.Tensor | None = None
+    past_key_values: KVCache | None = None  # keys and values of every token so far (use_cache=True)
 
 
 def sinusoidal_positions(n_positions: int, dim: int, base: float = 10000.0) -> torch.Tensor:
@@ -92,6 +93,25 @@ def rotate(x: torch.Tensor, cos: torch.Tensor, sin: torch.Tensor) -> torch.Tenso
     return torch.stack((x1 * cos - x2 * sin, x1 * sin + x2 * cos), dim=-1).flatten(-2)
 
 
+class KVCache:
+    """Keys and values of the tokens already seen, per layer, so the next token attends to them without
+    recomputing them (as Hugging Face's DynamicCache: update(k, v, layer) and get_seq_length())."""
+
+    def __init__(self, n_layer: int):
+        self.layers: list[tuple[torch.Tensor, torch.Tensor] | None] = [None] * n_layer  # each (B, H, T_past, C/H)
+
+    def get_seq_length(self) -> int:
+        return 0 if self.layers[0] is None else self.layers[0][0].size(2)
+
+    def update(self, k: torch.Tensor, v: torch.Tensor, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Append the new tokens' (B, H, T, C/H) keys and values; return all of them, (B, H, T_past + T, C/H)."""
+        if self.layers[layer] is not None:
+            k = torch.cat([self.layers[layer][0], k], dim=2)
+            v = torch.cat([self.layers[layer][1], v], dim=2)
+        self.layers[layer] = (k, v)
+        return k, v
+
+
 class SelfAttention(nn.Module):
     def __init__(self, cfg: TinyConfig):
         super().__init__()
@@ -102,25 +122,32 @@ class SelfAttention(nn.Module):
         self.proj = nn.Linear(cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
-    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None, rope=None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, key_mask: torch.Tensor | None = None, rope=None, cache: KVCache | None = None, layer: int = 0
+    ) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
         # (B, T, C) -> (B, H, T, C/H)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
-        if rope is not None:  # (cos, sin), each (T, C/H/2)
+        if rope is not None:  # (cos, sin), each (T, C/H/2) for these tokens' positions
             q, k = rotate(q, *rope), rotate(k, *rope)
+        if cache is not None:
+            k, v = cache.update(k, v, layer)  # (B, H, S, C/H), S = cached + T keys
+        S = k.size(2)
         mask = None
-        if key_mask is not None:  # (B, T) True = may be attended to
-            mask = key_mask[:, None, None, :]  # (B, 1, 1, T)
-            if self.causal:
-                mask = mask & torch.ones(T, T, dtype=torch.bool, device=x.device).tril()
+        if key_mask is not None:  # (B, S) True = may be attended to
+            mask = key_mask[:, None, None, :]  # (B, 1, 1, S)
+        if self.causal and (mask is not None or (S > T > 1)):
+            # query i is token S - T + i: it sees keys up to itself (SDPA's is_causal aligns top-left)
+            future = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(diagonal=S - T)
+            mask = future if mask is None else mask & future
         y = F.scaled_dot_product_attention(  # flash / memory-efficient kernels when they apply
             q,
             k,
             v,
             attn_mask=mask,
             dropout_p=self.dropout if self.training else 0.0,
-            is_causal=self.causal and mask is None,
+            is_causal=self.causal and mask is None and S == T,  # one new token after a cache sees all keys
         )
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # re-assemble heads side by side
         return self.resid_dropout(self.proj(y))
@@ -147,8 +174,10 @@ class Block(nn.Module):
         self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
         self.mlp = MLP(cfg)
 
-    def forward(self, x: torch.Tensor, key_mask: torch.Tensor | None = None, rope=None) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x), key_mask, rope)
+    def forward(
+        self, x: torch.Tensor, key_mask: torch.Tensor | None = None, rope=None, cache: KVCache | None = None, layer: int = 0
+    ) -> torch.Tensor:
+        x = x + self.attn(self.ln_1(x), key_mask, rope, cache, layer)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -230,16 +259,18 @@ class TinyTransformer(nn.Module):
         input_ids: torch.Tensor,  # (B, T)
         attention_mask: torch.Tensor | None = None,  # (B, T) 1 = real token, 0 = padding
         token_type_ids: torch.Tensor | None = None,  # (B, T) segment 0 (sentence A) or 1 (B)
+        cache: KVCache | None = None,  # earlier tokens' keys and values; these T tokens come after them
     ) -> torch.Tensor:
         """(B, T, C) the final layer's output, before any head."""
         cfg = self.config
         B, T = input_ids.shape
-        if T > cfg.context_length:
-            raise ValueError(f"sequence of {T} tokens is longer than the context of {cfg.context_length}")
+        start = cache.get_seq_length() if cache is not None else 0  # position of the first new token
+        if start + T > cfg.context_length:
+            raise ValueError(f"sequence of {start + T} tokens is longer than the context of {cfg.context_length}")
         x = self.tok_emb(input_ids)  # (B, T, C)
         table = self.position_table()
         if table is not None:
-            x = x + table[:T]
+            x = x + table[start : start + T]
         if self.type_emb is not None:
             types = token_type_ids if token_type_ids is not None else torch.zeros_like(input_ids)
             x = x + self.type_emb(types)
@@ -251,9 +282,9 @@ class TinyTransformer(nn.Module):
         elif cfg.pad_token_id is not None and not cfg.causal:
             pads = input_ids == cfg.pad_token_id
             key_mask = ~pads if bool(pads.any()) else None
-        rope = (self.rope_cos[:T], self.rope_sin[:T]) if cfg.positions == "rotary" else None
-        for block in self.blocks:
-            x = block(x, key_mask, rope)
+        rope = (self.rope_cos[start : start + T], self.rope_sin[start : start + T]) if cfg.positions == "rotary" else None
+        for i, block in enumerate(self.blocks):
+            x = block(x, key_mask, rope, cache, i)
         return self.ln_f(x)
 
     def forward(
@@ -263,12 +294,16 @@ class TinyTransformer(nn.Module):
         token_type_ids: torch.Tensor | None = None,  # (B, T) segment 0 (sentence A) or 1 (B)
         targets: torch.Tensor | None = None,  # (B, T) token to predict at each position; -100 = none
         nsp_labels: torch.Tensor | None = None,  # (B,) 0 = B follows A, 1 = random B
+        past_key_values: KVCache | None = None,  # the cache of earlier tokens; updated in place
+        use_cache: bool = False,  # return the keys and values (a new cache when none was given)
         **_ignored,  # tolerate HF-style extras such as return_dict
     ) -> TinyOutput:
         cfg = self.config
-        h = self.hidden_states(input_ids, attention_mask, token_type_ids)  # (B, T, C)
+        if use_cache and past_key_values is None:
+            past_key_values = KVCache(cfg.n_layer)
+        h = self.hidden_states(input_ids, attention_mask, token_type_ids, past_key_values)  # (B, T, C)
 
-        out = TinyOutput()
+        out = TinyOutput(past_key_values=past_key_values)
         if self.nsp_head is not None:
             out.seq_relationship_logits = self.nsp_head(h)
         losses = []
@@ -302,13 +337,20 @@ class TinyTransformer(nn.Module):
         top_k: int | None = None,
         generator: torch.Generator | None = None,
     ) -> torch.Tensor:
-        """Sample continuations one token at a time (causal models only); returns (B, T + new)."""
+        """Sample continuations one token at a time (causal models only); returns (B, T + new).
+
+        Each step feeds only the new token, with the KV cache of the ones before; once the text is longer
+        than the context, every position shifts, so each step re-reads the last context_length tokens."""
         if not self.config.causal:
             raise ValueError("generate needs a causal (GPT-style) model")
-        idx = input_ids
+        idx, ctx = input_ids, self.config.context_length
+        cache = KVCache(self.config.n_layer)
         for _ in range(max_new_tokens):
-            window = idx[:, -self.config.context_length :]
-            logits = self(window).logits[:, -1, :].float() / max(temperature, 1e-6)  # (B, V)
+            if idx.size(1) <= ctx:
+                logits = self(idx[:, cache.get_seq_length() :], past_key_values=cache).logits
+            else:
+                logits = self(idx[:, -ctx:]).logits
+            logits = logits[:, -1, :].float() / max(temperature, 1e-6)  # (B, V)
             if top_k:
                 kth = torch.topk(logits, min(top_k, logits.size(-1))).values[:, -1:]
                 logits = logits.masked_fill(logits < kth, float("-inf"))

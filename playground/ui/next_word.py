@@ -1,39 +1,228 @@
-"""Next Word tab: what a causal LM thinks comes next."""
+"""Next Word tab: what a causal LM thinks comes next, how sampling reshapes it, and how it was trained."""
 
 from __future__ import annotations
 
+import math
+from urllib.parse import urlencode
+
 import gradio as gr
 
-from .. import charts
-from ..next_word import next_token_distribution
-from .common import friendly, load_model, model_note, model_picker
+from .. import charts, registry
+from .. import next_word as nw
+from .common import csv_download, friendly, load_model, model_note, model_picker
 
+DEFAULT_PROMPT = "To be, or not to"
 EXAMPLES = [
-    ["ROMEO:"],
-    ["To be, or not to"],
-    ["The quick brown"],
+    ["The quick brown fox"],
     ["I love to eat pizza with"],
     ["The cat sat on the"],
+    ["ROMEO: But, soft! what light through yonder window"],
+    ["To be, or not to"],
+    ["ROMEO:"],
 ]
+GREEDY, SAMPLE = "greedy (always the top token)", "sample (temperature, top-k, top-p, seed)"
+STAGE_BARS = 15  # tokens in the sampling chart
+TOP_HEADERS = ["rank", "token", "id", "probability", "log-probability"]
+PAIR_HEADERS = ["#", "the model sees (end of the prefix)", "must predict", "id", "probability", "loss = -ln p", "rank"]
+LOG_HEADERS = ["step", "token", "id", "probability", "rank", "p in the sampled distribution", "mode"]
+WORD_HEADERS = ["piece", "id", "probability given what comes before", "rank"]
+# (lowest, highest, default) of the sliders; a shared link's values are clamped to them
+SHOWN_RANGE, TEMPERATURE_RANGE, TOP_K_RANGE, TOP_P_RANGE = (1, 50, 10), (0.0, 2.0, 1.0), (0, 100, 0), (0.0, 1.0, 1.0)
+# the URL query parameters a link may set (?prompt=...&temperature=0.7): name -> default, or (low, high, default)
+URL_PARAMS = {"prompt": DEFAULT_PROMPT, "k": SHOWN_RANGE, "model": registry.DEFAULTS["causal"],
+              "temperature": TEMPERATURE_RANGE, "top_k": TOP_K_RANGE, "top_p": TOP_P_RANGE, "seed": (0, 2**31 - 1, 0),
+              "word": ""}
+
+
+def _sampling(temperature, top_k, top_p, seed) -> nw.Sampling:
+    return nw.Sampling(float(temperature), int(top_k), float(top_p), int(seed or 0))
+
+
+# ---------------------------------------------------------------- predict: one forward, every view
 
 
 @friendly
-def predict(prompt: str, top_k: float, model: str = ""):
-    loaded = load_model(model, "causal")
-    result = next_token_distribution(loaded.model, loaded.tokenizer, prompt, int(top_k))
+def predict(prompt: str, top_k: float, model: str = "", temperature: float = 1.0, sample_top_k: float = 0,
+            top_p: float = 1.0, seed: float = 0, request: gr.Request = None):
+    """Outputs: chart, table, tokens, note, table CSV, sampling chart, sampling note, training summary,
+    training table, training CSV, share link."""
+    loaded = load_model(model, "causal", request)
+    sampling = _sampling(temperature, sample_top_k, top_p, seed)
+    r = nw.next_token_distribution(loaded.model, loaded.tokenizer, prompt, int(top_k), sampling)
     fig = charts.probability_bars(
-        [t.token for t in result.top], [t.prob for t in result.top], [t.id for t in result.top],
-        f"Next-token probabilities after {len(result.prompt_tokens)} prompt tokens",
+        [t.token for t in r.top], [t.prob for t in r.top], [t.id for t in r.top],
+        f"Next-token probabilities after {len(r.prompt_tokens)} prompt tokens",
     )
-    table = [[i + 1, repr(t.token), t.id, round(t.prob, 4), round(t.logprob, 3)] for i, t in enumerate(result.top)]
-    tokens = [(tok, str(i % 2)) for i, (tok, _) in enumerate(result.prompt_tokens)]
+    table = [[i + 1, repr(t.token), t.id, round(t.prob, 4), round(t.logprob, 3)] for i, t in enumerate(r.top)]
+    tokens = [(tok, str(i % 2)) for i, (tok, _) in enumerate(r.prompt_tokens)]
     note = model_note(loaded)
-    if result.truncated:
-        note += f" · the prompt was longer than the model's context: its first {result.truncated} tokens were dropped"
-    return fig, table, tokens, note
+    if r.truncated:
+        note += (f"  \n✂️ The prompt is longer than this model's context of {len(r.prompt_tokens)} tokens: "
+                 f"its first {r.truncated} tokens were dropped, the model sees only the end.")
+    pairs_note, pairs = _training_view(r.training, len(loaded.tokenizer))
+    link = {"prompt": prompt, "model": loaded.name, "k": int(top_k), "temperature": sampling.temperature,
+            "top_k": sampling.top_k, "top_p": sampling.top_p, "seed": sampling.seed}
+    return (
+        fig, table, tokens, note, csv_download(TOP_HEADERS, table, "next-word-top", request),
+        _stages_figure(r, loaded.tokenizer), _stages_note(r, sampling), pairs_note, pairs,
+        csv_download(PAIR_HEADERS, pairs, "next-word-training-pairs", request),
+        f"[Link to this prompt and these settings](?{urlencode(link)}) (copy it to share)",
+    )
 
 
-def build() -> None:
+def _stages_figure(r: nw.NextWordResult, tokenizer):
+    """The most likely tokens (by the raw distribution) under each stage: temperature, top-k, top-p."""
+    raw = r.stages[0].probs
+    ids = raw.topk(min(STAGE_BARS, raw.numel())).indices.tolist()
+    labels = nw.token_texts(tokenizer, ids)
+    series = {s.label: s.probs[ids].tolist() for s in r.stages}
+    return charts.grouped_bars([f"{t} #{i}" for t, i in zip(labels, ids)], series,
+                               "The next-token distribution, raw and after each sampling step")
+
+
+def _stages_note(r: nw.NextWordResult, sampling: nw.Sampling) -> str:
+    vocab = r.stages[0].support
+    if len(r.stages) == 1:
+        text = ("Temperature 1, top-k off and top-p 1 leave the raw distribution as it is: sampling would draw "
+                f"from all {vocab:,} tokens. Lower the temperature to sharpen it, raise it to flatten it; "
+                "top-k and top-p cut off the unlikely tail.")
+    else:
+        steps = " → ".join(f"{s.label}: **{s.support:,}** tokens possible" for s in r.stages)
+        text = f"{steps}. Each step renormalises what is left, so the kept tokens' probabilities grow."
+    s = r.sample
+    return f"{text}  \nA draw with seed {sampling.seed}: **{s.token!r}** (id {s.id}, raw probability {s.prob:.2%})."
+
+
+def _training_view(view: nw.TrainingView, vocab: int) -> tuple[str, list[list]]:
+    rows = [[i + 1, p.context, p.target, p.target_id, round(p.prob, 4), round(p.loss, 3), p.rank]
+            for i, p in enumerate(view.pairs)]
+    if view.mean_loss is None:
+        return "A one-token prompt holds no training pair: type at least two tokens.", rows
+    note = (
+        f"Pre-training shows the model each prefix of the text and asks for the token that follows: this prompt "
+        f"holds **{len(rows)}** such pairs, all scored by the same single forward pass. "
+        f"Average loss **{view.mean_loss:.3f}** nats · perplexity **{view.perplexity:,.1f}** (as unsure as a "
+        f"uniform pick among that many tokens; a blind guess over the vocabulary scores ln {vocab:,} = "
+        f"{math.log(vocab):.2f} nats). Training lowers this number over billions of such pairs."
+    )
+    return note, rows
+
+
+# ---------------------------------------------------------------- score my word
+
+
+@friendly
+def score_word(prompt: str, word: str, model: str = "", request: gr.Request = None):
+    """Outputs: the verdict, the per-piece table."""
+    loaded = load_model(model, "causal", request)
+    s = nw.score_word(loaded.model, loaded.tokenizer, prompt, word)
+    pieces = " + ".join(repr(t.token) for t in s.tokens)
+    how = f"tokenized as {pieces}"
+    if len(s.tokens) > 1:
+        how += f": {len(s.tokens)} tokens, so its probability is the product of each piece's probability given the ones before"
+    if s.spaced:
+        how += ". A space was put in front: this model's tokenizer attaches the space to the word that follows it"
+    verdict = (f"P({s.text!r} comes next) = **{s.prob:.4%}** · the first piece ranks **#{s.ranks[0]:,}** of "
+               f"{len(loaded.tokenizer):,} next tokens · {how}.")
+    rows = [[repr(t.token), t.id, round(t.prob, 6), rank] for t, rank in zip(s.tokens, s.ranks)]
+    return verdict, rows
+
+
+# ---------------------------------------------------------------- step-by-step generation
+
+
+def _generation(state: nw.Generation | None, loaded, prompt: str) -> nw.Generation:
+    """The session's generation if it belongs to this model and prompt; else a fresh one (its cache dropped)."""
+    key = (loaded.name, id(loaded.model), prompt)
+    if state is not None and state.key == key:
+        return state
+    return nw.start_generation(loaded.model, loaded.tokenizer, prompt, key)
+
+
+def _generation_view(gen: nw.Generation, loaded) -> tuple[list, list[list], str]:
+    """Outputs: the text (prompt, then each generated token), the step log, a note."""
+    text = [(loaded.tokenizer.decode(gen.ids[: gen.prompt_len]), None)]
+    text += [(s.token, s.mode) for s in gen.steps]
+    log = [[s.step, repr(s.token), s.id, round(s.prob, 4), s.rank, round(s.drawn_prob, 4), s.mode] for s in gen.steps]
+    note = (f"{len(gen.steps)} tokens generated. The KV cache holds the keys and values of {gen.cached} tokens, so "
+            "each step feeds the model only the newest token instead of re-reading the whole text.")
+    if gen.windowed:
+        note = (f"{len(gen.steps)} tokens generated. The text is now longer than the model's context, so each step "
+                "re-reads only its last context's worth of tokens (positions shift, so the cache cannot be reused).")
+    if gen.truncated:
+        note += f" ✂️ The prompt's first {gen.truncated} tokens were dropped to fit the context."
+    return text, log, note
+
+
+@friendly
+def next_step(prompt: str, model: str, mode: str, temperature: float, top_k: float, top_p: float, seed: float,
+              state: nw.Generation | None = None, request: gr.Request = None):
+    """One more token. Outputs: text, log, note, log CSV, state."""
+    loaded = load_model(model, "causal", request)
+    gen = _generation(state, loaded, prompt)
+    nw.next_step(loaded.model, loaded.tokenizer, gen, _sampling(temperature, top_k, top_p, seed), mode == GREEDY)
+    text, log, note = _generation_view(gen, loaded)
+    return text, log, note, csv_download(LOG_HEADERS, log, "next-word-steps", request), gen
+
+
+@friendly
+def generate(prompt: str, model: str, mode: str, n: float, temperature: float, top_k: float, top_p: float,
+             seed: float, state: nw.Generation | None = None, request: gr.Request = None):
+    """N more tokens, streamed one by one. Outputs: text, log, note, log CSV, state."""
+    loaded = load_model(model, "causal", request)
+    gen = _generation(state, loaded, prompt)
+    sampling = _sampling(temperature, top_k, top_p, seed)
+    for _ in nw.generate(loaded.model, loaded.tokenizer, gen, int(n), sampling, mode == GREEDY):
+        yield *_generation_view(gen, loaded), gr.skip(), gen
+    text, log, note = _generation_view(gen, loaded)
+    yield text, log, note, csv_download(LOG_HEADERS, log, "next-word-steps", request), gen
+
+
+def reset():
+    return [], [], "Cleared: the next step starts again from the prompt.", None, None
+
+
+# ---------------------------------------------------------------- links and the API
+
+
+def from_url(request: gr.Request = None):
+    """On page load: inputs from the URL's query (?prompt=...&temperature=0.7), then the prediction.
+    Outputs: prompt, shown, model, temperature, top-k, top-p, seed, word, then predict's outputs."""
+    query = dict(getattr(request, "query_params", None) or {})
+    inputs = [_parse(query.get(name), spec) for name, spec in URL_PARAMS.items()]
+    return [*inputs, *predict(*inputs[:-1], request=request)]
+
+
+def _parse(text: str | None, spec):
+    """A query value: text as it is, or a number clamped to (low, high); the default when missing or unreadable."""
+    default = spec[-1] if isinstance(spec, tuple) else spec
+    if text is None or not text.strip():
+        return default
+    if not isinstance(spec, tuple):
+        return text
+    low, high, _ = spec
+    try:
+        value = type(default)(float(text))
+    except (ValueError, OverflowError):  # not a number, or inf for an int
+        return default
+    return min(max(value, low), high) if math.isfinite(value) else default
+
+
+@friendly
+def training_pairs(prompt: str, model: str = "", request: gr.Request = None) -> dict:
+    """The (prefix -> next token) pairs a causal LM is trained on in `prompt`, with loss and perplexity."""
+    loaded = load_model(model, "causal", request)
+    view = nw.training_pairs(loaded.model, loaded.tokenizer, prompt)
+    pairs = [{"context": p.context, "target": p.target, "id": p.target_id, "probability": p.prob, "loss": p.loss,
+              "rank": p.rank} for p in view.pairs]
+    return {"model": loaded.name, "pairs": pairs, "mean_loss": view.mean_loss, "perplexity": view.perplexity}
+
+
+# ---------------------------------------------------------------- layout
+
+
+def build():
+    """Wire the tab; returns (fn, inputs, outputs) for page load: settings from the URL, then a prediction."""
     gr.Markdown(
         "A causal (GPT-style) language model reads the text so far and gives every token in its vocabulary "
         "a probability of coming next. Pre-training is nothing more than making the true next token likely."
@@ -41,17 +230,85 @@ def build() -> None:
     with gr.Row():
         with gr.Column(scale=2):
             model = model_picker("causal", "nw-model")
-            prompt = gr.Textbox(label="Prompt", value="To be, or not to", lines=2, elem_id="nw-prompt")
-            top_k = gr.Slider(1, 50, value=10, step=1, label="How many candidates (top-k)")
+            prompt = gr.Textbox(label="Prompt", value=DEFAULT_PROMPT, lines=2, elem_id="nw-prompt")
+            top_k = gr.Slider(*SHOWN_RANGE[:2], value=SHOWN_RANGE[2], step=1, label="How many candidates to show", elem_id="nw-k")
             go = gr.Button("Predict next word", variant="primary", elem_id="nw-go")
-            gr.Examples(EXAMPLES, inputs=[prompt])
+            gr.Examples(EXAMPLES, inputs=[prompt], label="Examples (then press Predict)")
         with gr.Column(scale=3):
             note = gr.Markdown(elem_id="nw-note")
             chart = gr.Plot(label="Next-token probabilities", elem_id="nw-chart")
     tokens = gr.HighlightedText(
-        label="The prompt as tokens", color_map={"0": "#e0e7ff", "1": "#fde68a"}, show_legend=False, show_inline_category=False
+        label="The prompt as tokens", color_map={"0": "#e0e7ff", "1": "#fde68a"}, show_legend=False,
+        show_inline_category=False, elem_id="nw-tokens",
     )
-    table = gr.Dataframe(headers=["rank", "token", "id", "probability", "log-probability"], label="Top candidates", interactive=False)
-    outputs = [chart, table, tokens, note]
-    go.click(predict, [prompt, top_k, model], outputs, api_name="next_word")
-    prompt.submit(predict, [prompt, top_k, model], outputs, api_visibility="private")
+    with gr.Row():
+        table = gr.Dataframe(headers=TOP_HEADERS, label="Top candidates", interactive=False, elem_id="nw-table", scale=4)
+        table_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-table-csv", scale=0, min_width=80)
+
+    with gr.Accordion("Sampling: temperature, top-k, top-p", open=True):
+        gr.Markdown("Generating text means drawing the next token from this distribution. Three knobs reshape it "
+                    "first, in this order: **temperature** divides the scores (below 1 sharpens, above 1 flattens; "
+                    "0 = always the top token), **top-k** keeps the k likeliest tokens, **top-p** keeps the fewest "
+                    "likeliest tokens whose probabilities add up to p.")
+        with gr.Row():
+            temperature = gr.Slider(*TEMPERATURE_RANGE[:2], value=TEMPERATURE_RANGE[2], step=0.05, label="Temperature",
+                                    elem_id="nw-temperature")
+            sample_top_k = gr.Slider(*TOP_K_RANGE[:2], value=TOP_K_RANGE[2], step=1, label="top-k (0 = off)", elem_id="nw-top-k")
+            top_p = gr.Slider(*TOP_P_RANGE[:2], value=TOP_P_RANGE[2], step=0.01, label="top-p (1 = off)", elem_id="nw-top-p")
+            seed = gr.Number(0, precision=0, label="Seed", minimum=0, elem_id="nw-seed")
+        stages_chart = gr.Plot(label="Raw vs transformed", elem_id="nw-sampling-chart")
+        stages_note = gr.Markdown(elem_id="nw-sampling-note")
+
+    with gr.Accordion("Score my word", open=False):
+        with gr.Row():
+            word = gr.Textbox(label="Any word (or words): how likely is it to come next?", placeholder="e.g. fox",
+                              scale=4, elem_id="nw-word")
+            score = gr.Button("Score", scale=1, elem_id="nw-score")
+        verdict = gr.Markdown(elem_id="nw-score-note")
+        pieces = gr.Dataframe(headers=WORD_HEADERS, label="Its tokens", interactive=False, elem_id="nw-score-table")
+
+    with gr.Accordion("Step by step: generate one token at a time", open=False):
+        with gr.Row():
+            mode = gr.Radio([GREEDY, SAMPLE], value=GREEDY, label="Choose the next token by", elem_id="nw-mode")
+            n = gr.Slider(1, 100, value=20, step=1, label="N", elem_id="nw-n")
+        with gr.Row():
+            step = gr.Button("Next token", variant="primary", elem_id="nw-step")
+            run = gr.Button("Generate N", elem_id="nw-generate")
+            clear = gr.Button("Reset", elem_id="nw-reset")
+        text = gr.HighlightedText(label="The text so far (generated tokens coloured)", show_legend=True,
+                                  color_map={"greedy": "#bbf7d0", "sampled": "#fbcfe8"}, elem_id="nw-text")
+        gen_note = gr.Markdown(elem_id="nw-gen-note")
+        with gr.Row():
+            log = gr.Dataframe(headers=LOG_HEADERS, label="Step log", interactive=False, elem_id="nw-log", scale=4)
+            log_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-log-csv", scale=0, min_width=80)
+        state = gr.State(None)  # this session's Generation: the text and the model's KV cache
+
+    with gr.Accordion("How it is trained: the (prefix → next token) pairs in your prompt", open=False):
+        pairs_note = gr.Markdown(elem_id="nw-pairs-note")
+        with gr.Row():
+            pairs = gr.Dataframe(headers=PAIR_HEADERS, label="Training pairs", interactive=False, elem_id="nw-pairs", scale=4)
+            pairs_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-pairs-csv", scale=0, min_width=80)
+
+    with gr.Row():
+        link = gr.Markdown(elem_id="nw-link")
+        gr.DeepLinkButton("Copy a link to the whole page", size="sm")
+
+    inputs = [prompt, top_k, model, temperature, sample_top_k, top_p, seed]
+    outputs = [chart, table, tokens, note, table_csv, stages_chart, stages_note, pairs_note, pairs, pairs_csv, link]
+    go.click(predict, inputs, outputs, api_name="next_word")
+    prompt.submit(predict, inputs, outputs, api_visibility="private")
+    for control in (top_k, temperature, sample_top_k, top_p):
+        control.release(predict, inputs, outputs, api_visibility="private", trigger_mode="always_last")
+    seed.submit(predict, inputs, outputs, api_visibility="private")
+
+    score.click(score_word, [prompt, word, model], [verdict, pieces], api_name="score_word")
+    word.submit(score_word, [prompt, word, model], [verdict, pieces], api_visibility="private")
+
+    gen_inputs = [prompt, model, mode, temperature, sample_top_k, top_p, seed, state]
+    gen_outputs = [text, log, gen_note, log_csv, state]
+    step.click(next_step, gen_inputs, gen_outputs, api_name="next_step")
+    run.click(generate, [prompt, model, mode, n, temperature, sample_top_k, top_p, seed, state], gen_outputs,
+              api_name="generate")
+    clear.click(reset, None, gen_outputs, api_name="reset_generation", api_visibility="private")
+    gr.api(training_pairs, api_name="training_pairs")
+    return from_url, None, [prompt, top_k, model, temperature, sample_top_k, top_p, seed, word, *outputs]

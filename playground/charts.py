@@ -87,6 +87,37 @@ def position_scatter(coords: np.ndarray, title: str, axis_titles: Sequence[str])
     return fig
 
 
+PALETTE = ["#4f46e5", "#f97316", "#16a34a", "#dc2626", "#0891b2", "#9333ea"]
+
+
+def count_histogram(
+    counts: Sequence[int], title: str, x_title: str, expected: dict[int, float] | None = None
+) -> go.Figure:
+    """Share of trials per count (bars); `expected` (count -> probability) drawn over them as dots."""
+    values, freq = np.unique(np.asarray(counts), return_counts=True)
+    fig = go.Figure(go.Bar(x=values, y=freq / max(1, len(counts)), name="observed", marker_color=PALETTE[0]))
+    if expected:
+        ks = sorted(expected)
+        fig.add_trace(go.Scatter(x=ks, y=[expected[k] for k in ks], name="expected", mode="markers+lines",
+                                 line=dict(color=PALETTE[1], dash="dot")))
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="share of trials", bargap=0.1, **_LAYOUT)
+    return fig
+
+
+def convergence(
+    x: Sequence, series: dict[str, Sequence[float]], targets: dict[str, float], title: str, x_title: str, y_title: str
+) -> go.Figure:
+    """Running estimates (lines) settling on their targets (dashed lines of the same colour)."""
+    fig = go.Figure()
+    for (name, ys), color in zip(series.items(), PALETTE):
+        xs, ys = thin(list(x), list(ys))
+        fig.add_trace(go.Scatter(x=xs, y=ys, name=name, mode="lines", line_color=color))
+        if name in targets:
+            fig.add_hline(y=targets[name], line_dash="dash", line_color=color, opacity=0.6)
+    fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, **_LAYOUT)
+    return fig
+
+
 def grouped_bars(labels: Sequence[str], series: dict[str, Sequence[float]], title: str, y_title: str = "probability") -> go.Figure:
     """Bars side by side for each label, one colour per series (e.g. a distribution before and after each
     sampling transform); labels must be unique (add the token id to tell equal-looking tokens apart)."""

@@ -1,4 +1,4 @@
-"""Masked LM: what the model would put in each [MASK] of a sentence."""
+"""Masked LM: what the model would put in each [MASK] of a sentence, and how likely your own words are."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from dataclasses import dataclass
 import torch
 
 from .next_word import TokenProb
-from .tokenization import token_label
+from .tokenization import is_byte_level, token_label
 
 MASK = "[MASK]"
+MAX_MASKS = 20  # one chart and table row block per mask: more is unreadable
 
 
 @dataclass
@@ -24,37 +25,135 @@ class FillMaskResult:
     masks: list[MaskPrediction]
     filled: str  # the sentence with each mask replaced by its top candidate
     tokens: list[str]  # the tokens the model saw
+    truncated: int = 0  # tokens cut from the end to fit the model's context
+
+
+@dataclass
+class CandidateScore:
+    word: str  # as the user typed it
+    token: str  # the token that was scored: the word's first when it is several
+    id: int
+    prob: float  # the model's probability for that token at the mask
+    rank: int  # 1 = the model's top choice among its whole vocabulary
+    n_tokens: int  # how many tokens the word is; above 1 only the first is scored (as the pipeline's targets)
+
+
+@dataclass
+class CandidateResult:
+    scores: list[CandidateScore]  # in the order the words were given
+    mask_number: int  # which mask (1-based) was scored
+    n_masks: int
+    truncated: int = 0
+
+
+@dataclass
+class MaskedLogits:
+    """One forward pass over a sentence with masks."""
+
+    ids: torch.Tensor  # (T,) the token ids the model saw
+    positions: list[int]  # where the masks are, in order
+    logprobs: torch.Tensor  # (T, V) log-probabilities at every position
+    text: str  # the text with masks in the model's own spelling
+    truncated: int
 
 
 def to_model_mask(text: str, tokenizer) -> str:
     """Write '[MASK]' in the model's own spelling (RoBERTa-style models use '<mask>')."""
-    return re.sub(r"\[mask\]", tokenizer.mask_token, text, flags=re.IGNORECASE)
+    return re.sub(r"\[mask\]", lambda _: tokenizer.mask_token, text, flags=re.IGNORECASE)
+
+
+def context_limit(model, tokenizer) -> int | None:
+    """Longest input the model takes: the tokenizer's limit, or the model's position table when that is shorter."""
+    limits = [tokenizer.model_max_length, getattr(getattr(model, "config", None), "max_position_embeddings", None)]
+    known = [int(n) for n in limits if isinstance(n, int) and n < 1_000_000]  # tokenizers say 1e30 for "no limit"
+    return min(known) if known else None
+
+
+def encode(tokenizer, text: str, pair: str | None = None, max_length: int | None = None) -> tuple[dict, int]:
+    """Model inputs (batch of 1) cut to max_length, longest side first for a pair; and how many tokens were cut."""
+    full = len(tokenizer(text, pair, verbose=False)["input_ids"])  # verbose=False: too long is expected here
+    enc = tokenizer(
+        text, pair, return_tensors="pt", truncation="longest_first", max_length=max_length,
+        return_token_type_ids=True if pair is not None else None,  # segment ids only for a pair: DistilBERT takes none
+    )
+    return dict(enc), full - enc["input_ids"].shape[1]
+
+
+def device_of(model) -> torch.device:
+    return next(model.parameters()).device
 
 
 @torch.no_grad()
-def fill_mask(model, tokenizer, text: str, top_k: int = 5) -> FillMaskResult:
+def masked_logits(model, tokenizer, text: str) -> MaskedLogits:
     if tokenizer.mask_token is None:
         raise ValueError("This model has no mask token, so it cannot fill in blanks.")
-    text = to_model_mask(text or "", tokenizer)
+    if not (text or "").strip():
+        raise ValueError(f"Write a sentence with {MASK} where a word is missing, e.g. 'To be, or not to {MASK}'.")
+    text = to_model_mask(text, tokenizer)
     if tokenizer.mask_token not in text:
         raise ValueError(f"Put {MASK} where a word is missing, e.g. 'To be, or not to {MASK}'.")
-    enc = tokenizer(text, return_tensors="pt", truncation=True)
-    enc = {k: v.to(next(model.parameters()).device) for k, v in enc.items()}
+    n_written = text.count(tokenizer.mask_token)
+    if n_written > MAX_MASKS:
+        raise ValueError(f"The sentence has {n_written} masks; use at most {MAX_MASKS} at a time.")
+    enc, cut = encode(tokenizer, text, max_length=context_limit(model, tokenizer))
     ids = enc["input_ids"][0]
     positions = (ids == tokenizer.mask_token_id).nonzero().flatten().tolist()
     if not positions:
         raise ValueError(f"The text is longer than the model's context and its {MASK} was cut off; shorten it.")
-    logprobs = torch.log_softmax(model(**enc).logits[0].float(), dim=-1)  # (T, V)
-    k = min(max(1, int(top_k)), logprobs.size(-1))
-    masks, filled = [], ids.clone()
-    for pos in positions:
-        values, indices = torch.topk(logprobs[pos], k)
-        masks.append(
-            MaskPrediction(
-                pos, [TokenProb(token_label(tokenizer, int(i)), int(i), float(v.exp()), float(v)) for v, i in zip(values, indices)]
-            )
-        )
+    device = device_of(model)
+    logits = model(**{k: v.to(device) for k, v in enc.items()}).logits[0]  # (T, V)
+    return MaskedLogits(ids, positions, torch.log_softmax(logits.float(), dim=-1).cpu(), text, cut)
+
+
+def fill_mask(model, tokenizer, text: str, top_k: int = 5) -> FillMaskResult:
+    out = masked_logits(model, tokenizer, text)
+    k = min(max(1, int(top_k)), out.logprobs.size(-1))
+    masks, filled = [], out.ids.clone()
+    for pos in out.positions:
+        values, indices = torch.topk(out.logprobs[pos], k)
+        candidates = [TokenProb(token_label(tokenizer, int(i)), int(i), float(v.exp()), float(v)) for v, i in zip(values, indices)]
+        masks.append(MaskPrediction(pos, candidates))
         filled[pos] = indices[0]
     return FillMaskResult(
-        masks, tokenizer.decode(filled.tolist(), skip_special_tokens=True), tokenizer.convert_ids_to_tokens(ids.tolist())
+        masks,
+        tokenizer.decode(filled.tolist(), skip_special_tokens=True),
+        tokenizer.convert_ids_to_tokens(out.ids.tolist()),
+        out.truncated,
     )
+
+
+def parse_words(words: str | list[str]) -> list[str]:
+    """'lord, king ,queen' -> ['lord', 'king', 'queen']; a list passes through, blanks dropped."""
+    items = words.split(",") if isinstance(words, str) else words
+    return [w.strip() for w in items if w and w.strip()]
+
+
+def score_candidates(model, tokenizer, text: str, words: str | list[str], mask_number: int = 1) -> CandidateResult:
+    """The probability and rank of each word at one mask, like the fill-mask pipeline's `targets`."""
+    words = parse_words(words)
+    if not words:
+        raise ValueError("List the words to score, separated by commas, e.g. 'be, see, go'.")
+    out = masked_logits(model, tokenizer, text)
+    n = len(out.positions)
+    if not 1 <= int(mask_number) <= n:
+        raise ValueError(f"The sentence has {n} mask{'s' * (n != 1)}; choose a mask number from 1 to {n}.")
+    row = out.logprobs[out.positions[int(mask_number) - 1]]  # (V,)
+    space = _space_before_mask(out.text, tokenizer, int(mask_number))
+    scores = []
+    for word in words:
+        ids = tokenizer((" " if space else "") + word, add_special_tokens=False)["input_ids"]
+        if not ids:
+            raise ValueError(f"{word!r} has no tokens in this model's vocabulary.")
+        first = ids[0]
+        rank = int((row > row[first]).sum()) + 1
+        scores.append(CandidateScore(word, token_label(tokenizer, first), first, float(row[first].exp()), rank, len(ids)))
+    return CandidateResult(scores, int(mask_number), n, out.truncated)
+
+
+def _space_before_mask(text: str, tokenizer, mask_number: int) -> bool:
+    """Byte-level BPE spells a word after a space differently ('Ġking' vs 'king'): score the spelling that fits."""
+    if not is_byte_level(tokenizer):
+        return False  # WordPiece splits on spaces first: a word is the same token wherever it stands
+    # RoBERTa's <mask> takes in the space before it, so after a space it stands for ' word'
+    start = [m.start() for m in re.finditer(re.escape(tokenizer.mask_token), text)][mask_number - 1]
+    return start > 0 and text[start - 1].isspace()

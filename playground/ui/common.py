@@ -96,3 +96,16 @@ def csv_download(headers: list[str], rows: list[list], stem: str, request: gr.Re
         writer.writerow(headers)
         writer.writerows(rows)
     return str(path)
+
+
+def table_download(table: gr.Dataframe, button: gr.DownloadButton, stem: str) -> None:
+    """Whenever the table changes, write it as CSV behind its download button."""
+
+    @friendly
+    def write(frame, request: gr.Request = None):
+        if frame is None or len(frame) == 0:
+            return gr.DownloadButton(value=None, interactive=False)
+        path = csv_download(list(frame.columns), frame.values.tolist(), stem, request)
+        return gr.DownloadButton(value=path, interactive=True)
+
+    table.change(write, table, button, api_visibility="private", show_progress="hidden", queue=False)

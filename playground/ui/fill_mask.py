@@ -1,24 +1,37 @@
-"""Fill Mask tab: what a masked LM puts in each [MASK]."""
+"""Fill Mask tab: what a masked LM puts in each [MASK], how likely your own words are, and how BERT is trained."""
 
 from __future__ import annotations
 
 import gradio as gr
 
-from .. import charts
-from ..fill_mask import fill_mask
-from .common import friendly, load_model, model_note, model_picker
+from .. import charts, registry
+from ..fill_mask import MAX_MASKS, fill_mask, score_candidates
+from ..masking import FATES, MAX_ROLLS, Recipe, rates, simulate
+from .common import friendly, load_model, model_note, model_picker, table_download
 
 EXAMPLES = [
     ["To be, or not to [MASK]: that is the question."],
     ["Good morrow, my [MASK] lord."],
     ["The king is [MASK]; long live the king."],
     ["O Romeo, Romeo! wherefore art [MASK] Romeo?"],
+    ["[MASK] lord, I [MASK] you to the [MASK]."],
 ]
+SIM_EXAMPLES = [
+    ["To be, or not to be, that is the question: whether 'tis nobler in the mind to suffer the slings and arrows."],
+    ["Now is the winter of our discontent made glorious summer by this sun of York."],
+    ["The quick brown fox jumps over the lazy dog, unquestionably."],
+]
+FATE_COLOURS = {"not picked": "#e5e7eb", "[MASK]": "#a5b4fc", "random": "#fca5a5", "unchanged": "#86efac"}
+FILL_HEADERS = ["mask", "rank", "token", "id", "probability"]
+SCORE_HEADERS = ["word", "token scored", "id", "probability", "rank", "tokens in word"]
+SIM_HEADERS = ["position", "token", "id", "model input", "input id", "label", "fate", "model's guess", "p(guess)",
+               "p(true token)", "loss"]
+RATE_HEADERS = ["rate", "chosen", "realised", "tokens counted"]
 
 
 @friendly
-def predict(text: str, top_k: float, model: str = ""):
-    loaded = load_model(model, "masked")
+def predict(text: str, top_k: float, model: str = "", request: gr.Request = None):
+    loaded = load_model(model, "masked", request)
     result = fill_mask(loaded.model, loaded.tokenizer, text, int(top_k))
     first = result.masks[0].candidates
     fig = charts.probability_bars(
@@ -30,26 +43,235 @@ def predict(text: str, top_k: float, model: str = ""):
         for n, mask in enumerate(result.masks)
         for rank, c in enumerate(mask.candidates)
     ]
-    return f"**Filled in:** {result.filled}", fig, table, model_note(loaded)
+    return f"**Filled in:** {result.filled}", fig, table, model_note(loaded) + _cut_note(result.truncated)
 
 
-def build() -> None:
+def _cut_note(truncated: int) -> str:
+    return f"  \n✂️ The text was longer than the model's context: its last {truncated} tokens were cut." if truncated else ""
+
+
+@friendly
+def score(text: str, words: str, mask_number: float, model: str = "", request: gr.Request = None):
+    loaded = load_model(model, "masked", request)
+    result = score_candidates(loaded.model, loaded.tokenizer, text, words, int(mask_number))
+    s = result.scores
+    fig = charts.probability_bars(
+        [c.word if c.n_tokens == 1 else f"{c.word} ({c.token}…)" for c in s], [c.prob for c in s], [c.id for c in s],
+        f"Your words at mask {result.mask_number} of {result.n_masks}",
+    )
+    table = [[c.word, c.token, c.id, round(c.prob, 6), c.rank, c.n_tokens] for c in s]
+    split = [c for c in s if c.n_tokens > 1]
+    summary = f"Scored at mask **{result.mask_number}** of {result.n_masks}; rank 1 is the model's own top choice."
+    if split:
+        summary += " " + " ".join(
+            f"*{c.word}* is {c.n_tokens} tokens to this model: only its first, *{c.token}*, was scored (as the "
+            "fill-mask pipeline's `targets` do)." for c in split
+        )
+    return summary, fig, table, model_note(loaded) + _cut_note(result.truncated)
+
+
+def _recipe(p: float, mask: float, random: float, whole_word: bool) -> Recipe:
+    return Recipe(float(p) / 100, float(mask) / 100, float(random) / 100, bool(whole_word))
+
+
+@friendly
+def mask_sentence(text: str, p: float, mask: float, random: float, whole_word: bool, seed: float, model: str = "",
+                  request: gr.Request = None):
+    loaded = load_model(model, "masked", request)
+    sim = simulate(loaded.model, loaded.tokenizer, text, _recipe(p, mask, random, whole_word), int(seed or 0))
+    shown = [(_shown(t) + " ", None if t.fate == "special" else t.fate) for t in sim.tokens]
+    table = [
+        [t.position, t.token, t.id, t.input_token, t.input_id, t.label, t.fate, t.guess, _round(t.guess_prob),
+         _round(t.true_prob), _round(t.loss)]
+        for t in sim.tokens
+    ]
+    return shown, _sim_summary(sim), table, model_note(loaded) + _cut_note(sim.truncated)
+
+
+def _shown(t) -> str:
+    return f"{t.token}→{t.input_token}" if t.fate in ("[MASK]", "random") else t.token
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None else round(x, 4)
+
+
+def _sim_summary(sim) -> str:
+    r = sim.recipe
+    text = (
+        f"Seed {sim.seed}: picked **{sim.n_picked} of {sim.n_pickable}** tokens ({sim.n_picked / sim.n_pickable:.0%}). "
+        f"Each {'word' if r.whole_word else 'token'} is picked with probability {r.p:.0%}, so the count varies from roll "
+        f"to roll; of the picked, {r.mask:.0%} become [MASK], {r.random:.0%} a random token, {r.unchanged:.0%} stay. "
+        "[CLS] and [SEP] are never picked. The labels are the original ids at picked positions and -100 elsewhere."
+    )
+    if sim.loss is None:
+        return text + "  \n**No token was picked this time**, so there is no loss: re-roll or raise the pick rate."
+    return text + (
+        f"  \n**MLM loss {sim.loss:.3f}** nats: the mean of -log p(true token) over the {sim.n_picked} picked positions "
+        "only, as in training. The model must also get the *random* and *unchanged* ones right, so it cannot trust "
+        "any token it sees."
+    )
+
+
+@friendly
+def reroll(seed: float) -> int:
+    return int(seed or 0) + 1
+
+
+@friendly
+def mask_rates(text: str, p: float, mask: float, random: float, whole_word: bool, seed: float, rolls: float,
+               model: str = "", request: gr.Request = None):
+    loaded = load_model(model, "masked", request)
+    r = rates(loaded.tokenizer, text, _recipe(p, mask, random, whole_word), int(seed or 0), int(rolls))
+    unit = "word" if r.recipe.whole_word else "token"
+    hist = charts.count_histogram(
+        r.picked_per_roll(), f"Tokens picked per roll of the {r.n_pickable} pickable, over {len(r.counts):,} rolls",
+        "tokens picked in one roll", r.expected_picks(),
+    )
+    running = r.running()
+    conv = charts.convergence(
+        range(1, len(r.counts) + 1), running, r.targets(),
+        "Realised rates settle on the chosen ones (dashed)", f"rolls (each {unit} picked independently)", "rate",
+    )
+    counts = r.counts.sum(axis=0)
+    picked = int(counts[1:].sum())
+    table = [
+        [name, f"{target:.1%}", f"{running[name][-1]:.2%}", r.n_tokens if i == 0 else picked]
+        for i, (name, target) in enumerate(r.targets().items())
+    ]
+    return hist, conv, table, model_note(loaded)
+
+
+@friendly
+def from_link(request: gr.Request = None):
+    """?fm_text=...&fm_model=... in the page address fills the sentence (and model) in and runs it."""
+    params = dict(request.query_params) if request else {}
+    if not params.get("fm_text") or "deep_link" in params:  # a deep link restores the page as it was: leave it be
+        return [gr.skip()] * 6
+    model = params.get("fm_model") or registry.DEFAULTS["masked"]
+    return params["fm_text"], model, *predict(params["fm_text"], 5, model, request)
+
+
+def build():
     gr.Markdown(
-        "A masked (BERT-style) language model sees the whole sentence, left and right, and guesses the "
-        "hidden words. Write `[MASK]` where a word is missing."
+        "A masked (BERT-style) language model sees the whole sentence, left and right, and guesses the hidden "
+        f"words. Write `[MASK]` where a word is missing (up to {MAX_MASKS}; RoBERTa-style models get their own "
+        "`<mask>`). Then see **how such a model is trained** in the masking simulator."
     )
     with gr.Row():
+        model = model_picker("masked", "fm-model")
+        gr.DeepLinkButton("Copy a link to the whole page", size="sm", scale=0, min_width=180)
+    note = gr.Markdown(elem_id="fm-note")
+    with gr.Tabs():
+        with gr.Tab("Fill the blanks"):
+            fill_outputs, text = _fill_section(model, note)
+        with gr.Tab("Masking simulator: BERT's 15% and 80/10/10"):
+            _simulator_section(model, note)
+    return from_link, None, [text, model, *fill_outputs]
+
+
+def _fill_section(model, note):
+    with gr.Row():
         with gr.Column(scale=2):
-            model = model_picker("masked", "fm-model")
             text = gr.Textbox(label="Sentence with [MASK]", value=EXAMPLES[0][0], lines=2, elem_id="fm-text")
-            top_k = gr.Slider(1, 30, value=5, step=1, label="Candidates per mask (top-k)")
+            top_k = gr.Slider(1, 30, value=5, step=1, label="Candidates per mask (top-k)", elem_id="fm-topk")
             go = gr.Button("Fill the mask", variant="primary", elem_id="fm-go")
             gr.Examples(EXAMPLES, inputs=[text])
         with gr.Column(scale=3):
-            note = gr.Markdown()
             filled = gr.Markdown(elem_id="fm-filled")
             chart = gr.Plot(label="Top candidates", elem_id="fm-chart")
-    table = gr.Dataframe(headers=["mask", "rank", "token", "id", "probability"], label="Every mask", interactive=False)
+    table = gr.Dataframe(headers=FILL_HEADERS, label="Every mask", interactive=False, elem_id="fm-table")
+    download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="fm-csv", size="sm")
+    gr.Markdown(
+        "### Score your own words\nHow likely does the model find the words *you* have in mind for a mask, and where "
+        "do they rank in its whole vocabulary? (A word the tokenizer splits into several tokens is scored by its first.)"
+    )
+    with gr.Row():
+        words = gr.Textbox(label="Words, separated by commas", value="be, see, go, die", elem_id="fm-words", scale=3)
+        mask_number = gr.Number(1, precision=0, minimum=1, maximum=MAX_MASKS, label="Mask number", elem_id="fm-mask-number")
+        go_score = gr.Button("Score my words", elem_id="fm-score", scale=1)
+    score_note = gr.Markdown(elem_id="fm-score-note")
+    score_chart = gr.Plot(label="Your words", elem_id="fm-score-chart")
+    score_table = gr.Dataframe(headers=SCORE_HEADERS, label="Your words", interactive=False, elem_id="fm-score-table")
+    score_download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="fm-score-csv", size="sm")
+
     outputs = [filled, chart, table, note]
     go.click(predict, [text, top_k, model], outputs, api_name="fill_mask")
     text.submit(predict, [text, top_k, model], outputs, api_visibility="private")
+    score_outputs = [score_note, score_chart, score_table, note]
+    go_score.click(score, [text, words, mask_number, model], score_outputs, api_name="score_candidates")
+    words.submit(score, [text, words, mask_number, model], score_outputs, api_visibility="private")
+    table_download(table, download, "fill-mask")
+    table_download(score_table, score_download, "fill-mask-scores")
+    return outputs, text
+
+
+def _simulator_section(model, note):
+    gr.Markdown(
+        "BERT learns by filling in blanks it made itself. For every training sentence, each token is **picked** "
+        "with probability *p* (15%). Of the picked tokens, **80%** become `[MASK]`, **10%** a **random** token and "
+        "**10%** stay **unchanged**, so the model cannot learn to look only at `[MASK]`. The loss is counted at the "
+        "picked positions only. This is transformers' `DataCollatorForLanguageModeling`, the same code our trainer "
+        "uses. Colours show each token's fate; *Re-roll* draws again."
+    )
+    with gr.Row():
+        with gr.Column(scale=2):
+            text = gr.Textbox(label="Any sentence (no [MASK] needed)", value=SIM_EXAMPLES[0][0], lines=2, elem_id="fm-sim-text")
+            with gr.Row():
+                p = gr.Slider(0, 100, value=15, step=1, label="Pick rate p (% of tokens)", elem_id="fm-sim-p")
+                mask = gr.Slider(0, 100, value=80, step=1, label="[MASK] (% of picked)", elem_id="fm-sim-mask")
+                random = gr.Slider(0, 100, value=10, step=1, label="Random token (% of picked)", elem_id="fm-sim-random")
+            with gr.Row():
+                whole_word = gr.Checkbox(
+                    False, label="Whole-word masking (a word's pieces are picked together)", elem_id="fm-sim-wwm"
+                )
+                seed = gr.Number(0, precision=0, label="Seed", elem_id="fm-sim-seed")
+            with gr.Row():
+                go = gr.Button("Mask it", variant="primary", elem_id="fm-sim-go")
+                again = gr.Button("Re-roll (next seed)", elem_id="fm-sim-reroll")
+            gr.Examples(SIM_EXAMPLES, inputs=[text])
+        with gr.Column(scale=3):
+            tokens = gr.HighlightedText(
+                label="Each token's fate (picked ones show original→what the model sees)", color_map=FATE_COLOURS,
+                show_legend=True, show_inline_category=False, elem_id="fm-sim-tokens",
+            )
+            summary = gr.Markdown(elem_id="fm-sim-summary")
+    table = gr.Dataframe(headers=SIM_HEADERS, label="Labels and the model's predictions", interactive=False,
+                         elem_id="fm-sim-table")
+    download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="fm-sim-csv", size="sm")
+    gr.Markdown(
+        "### Many rolls\nThe rates are probabilities, not quotas: one roll may pick 2 tokens or 6. Over many rolls "
+        "the realised rates settle on the chosen ones."
+    )
+    with gr.Row():
+        rolls = gr.Slider(10, MAX_ROLLS, value=1000, step=10, label="Rolls of the sentence", elem_id="fm-rates-rolls")
+        go_rates = gr.Button("Roll many times", elem_id="fm-rates-go")
+    with gr.Row():
+        hist = gr.Plot(label="Tokens picked per roll", elem_id="fm-rates-hist")
+        conv = gr.Plot(label="Rates as rolls add up", elem_id="fm-rates-conv")
+    rate_table = gr.Dataframe(headers=RATE_HEADERS, label="Chosen and realised rates", interactive=False,
+                              elem_id="fm-rates-table")
+    rate_download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="fm-rates-csv", size="sm")
+
+    inputs = [text, p, mask, random, whole_word, seed, model]
+    outputs = [tokens, summary, table, note]
+    go.click(mask_sentence, inputs, outputs, api_name="mask_simulator")
+    again.click(reroll, [seed], [seed], api_visibility="private", queue=False).then(
+        mask_sentence, inputs, outputs, api_visibility="private"
+    )
+    go_rates.click(
+        mask_rates, [text, p, mask, random, whole_word, seed, rolls, model], [hist, conv, rate_table, note],
+        api_name="mask_rates",
+    )
+    table_download(table, download, "masking")
+    table_download(rate_table, rate_download, "masking-rates")
+    gr.Markdown(FATE_LEGEND)
+
+
+FATE_LEGEND = (
+    "**Fates:** *not picked* — the model sees the token and is not scored on it (label -100) · *[MASK]* — hidden "
+    "behind `[MASK]` · *random* — swapped for a random vocabulary token · *unchanged* — left as it was, yet still "
+    "scored. A random draw that happens to be the original token counts as unchanged: for the model it is. With "
+    "whole-word masking every piece of a picked word (`noble ##r`) is picked, each piece then gets its own fate, as "
+    "in Google's whole-word BERT (transformers' own `whole_word_mask` option would make them all [MASK])."
+)

@@ -1,11 +1,12 @@
-"""Next Sentence tab: BERT's NSP head judging whether B follows A."""
+"""Next Sentence tab: BERT's NSP head judging whether B follows A, and the 50/50 pairs it learns from."""
 
 from __future__ import annotations
 
 import gradio as gr
 
-from ..next_sentence import next_sentence
-from .common import friendly, load_model, model_note, model_picker
+from .. import registry
+from ..next_sentence import LABELS, MAX_PAIRS, next_sentence, nsp_pairs
+from .common import friendly, load_model, model_note, model_picker, table_download
 
 KATE_A = "for you are call'd plain Kate, And bonny Kate and sometimes Kate the curst;"
 KATE_B = (
@@ -15,42 +16,145 @@ KATE_B = (
 EXAMPLES = [
     [KATE_A, KATE_B],  # held-out Shakespeare: the true next sentence
     [KATE_A, "BAPTISTA: Now, Signior Petruchio, how speed you with my daughter?"],  # a random one
-    ["The man went to the store.", "He bought a gallon of milk."],  # BERT paper's examples
-    ["The man went to the store.", "Penguins are flightless birds."],
+    ["The man went to the store.", "He bought a gallon of milk."],  # BERT paper's IsNext example
+    ["The man went to the store.", "Penguins are flightless birds."],  # and its NotNext one
 ]
+TOKEN_HEADERS = ["position", "token", "id", "segment id"]
+PAIR_HEADERS = ["pair", "sentence A", "sentence B", "label", "P(IsNext)", "model says", "right?"]
+
+INTRO = (
+    "BERT was also pre-trained on a second task: given sentence A and sentence B, is B the sentence that really "
+    "came next (label 0, *IsNext*) or one picked at random (label 1, *NotNext*)? Half of its training pairs were "
+    "each kind. The NSP head reads the vector at `[CLS]` and gives these two probabilities.  \n*Our tiny BERT "
+    "learned NSP from Shakespeare in minutes on a CPU: it is right on 71% of held-out pairs like those it trained "
+    "on (runs of verse), but on single short modern sentences it is close to a coin flip.*"
+)
+LATER_MODELS = (
+    "**Did later models keep NSP? No.** RoBERTa (Liu et al., 2019) compared input formats in its Table 2: packing "
+    "whole sentences up to 512 tokens *without* the NSP loss (*DOC-SENTENCES*) scored 79.7 on SQuAD 2.0 and 84.7 on "
+    "MNLI-m, against 78.7 and 84.0 for BERT's own *SEGMENT-PAIR + NSP* format, with SST-2 about the same (92.7 vs "
+    "92.9): removing NSP matched or slightly improved downstream results, so RoBERTa dropped it. ALBERT (Lan et al., "
+    "2019) argued that NSP is mostly *topic* prediction (a random B usually comes from another document, about "
+    "something else) and replaced it with *sentence-order prediction*: two consecutive segments, in order or "
+    "swapped, which makes the model learn coherence rather than topic."
+)
 
 
 @friendly
-def predict(sentence_a: str, sentence_b: str, model: str = ""):
-    loaded = load_model(model, "nsp")
+def predict(sentence_a: str, sentence_b: str, model: str = "", request: gr.Request = None):
+    loaded = load_model(model, "nsp", request)
     r = next_sentence(loaded.model, loaded.tokenizer, sentence_a, sentence_b)
     label = {"IsNext (B follows A)": r.is_next, "NotNext (B is random)": r.not_next}
-    segments = [(tok, "A" if seg == 0 else "B") for tok, seg in zip(r.tokens, r.token_type_ids)]
+    segments = [(tok + " ", "A" if seg == 0 else "B") for tok, seg in zip(r.tokens, r.token_type_ids)]
     table = [[i, tok, tid, seg] for i, (tok, tid, seg) in enumerate(zip(r.tokens, r.ids, r.token_type_ids))]
-    return label, segments, table, model_note(loaded)
+    note = model_note(loaded)
+    if r.truncated:
+        note += (
+            f"  \n✂️ A and B together were longer than the model's context ({len(r.ids)} tokens): {r.truncated} tokens "
+            "were cut, from the longer sentence first."
+        )
+    return label, segments, table, note
 
 
-def build() -> None:
-    gr.Markdown(
-        "BERT was also pre-trained on a second task: given sentence A and sentence B, is B the sentence that "
-        "really came next (label 0, *IsNext*) or one picked at random (label 1, *NotNext*)? Half of its "
-        "training pairs were each kind.  \n*Our tiny BERT learned NSP from Shakespeare in minutes on a CPU: it is "
-        "right on 71% of held-out pairs like those it trained on (runs of verse), but on single short modern "
-        "sentences it is close to a coin flip.*"
+@friendly
+def pairs(passage: str, n_pairs: float, tokens_per_side: float, seed: float, model: str = "",
+          request: gr.Request = None):
+    loaded = load_model(model, "nsp", request)
+    result = nsp_pairs(loaded.model, loaded.tokenizer, passage, int(n_pairs), int(seed or 0), int(tokens_per_side))
+    table = [
+        [i + 1, p.a, p.b, LABELS[p.label], round(p.is_next, 3), LABELS[p.verdict], "✓" if p.verdict == p.label else "✗"]
+        for i, p in enumerate(result.pairs)
+    ]
+    source = "your passage" if (passage or "").strip() else "held-out Shakespeare (the last tenth, never trained on)"
+    summary = (
+        f"Seed {result.seed}: **{len(result.pairs)} pairs** from {source} ({result.n_sentences:,} sentences); "
+        f"{result.share_is_next:.0%} are IsNext. The model is right on **{result.accuracy:.0%}** of them "
+        "(a coin flip gets 50%)."
     )
+    return summary, table, model_note(loaded)
+
+
+@friendly
+def reroll(seed: float) -> int:
+    return int(seed or 0) + 1
+
+
+@friendly
+def from_link(request: gr.Request = None):
+    """?ns_a=...&ns_b=...&ns_model=... in the page address fills the sentences (and model) in and runs them."""
+    params = dict(request.query_params) if request else {}
+    if not (params.get("ns_a") and params.get("ns_b")) or "deep_link" in params:  # a deep link restores it all
+        return [gr.skip()] * 7
+    model = params.get("ns_model") or registry.DEFAULTS["nsp"]
+    return params["ns_a"], params["ns_b"], model, *predict(params["ns_a"], params["ns_b"], model, request)
+
+
+def build():
+    gr.Markdown(INTRO)
+    with gr.Row():
+        model = model_picker("nsp", "ns-model")
+        gr.DeepLinkButton("Copy a link to the whole page", size="sm", scale=0, min_width=180)
+    note = gr.Markdown(elem_id="ns-note")
+    with gr.Tabs():
+        with gr.Tab("Judge a pair"):
+            inputs, outputs = _pair_section(model, note)
+        with gr.Tab("Pair builder: how NSP data is made"):
+            _builder_section(model, note)
+    with gr.Accordion("Why later models dropped NSP", open=False):
+        gr.Markdown(LATER_MODELS)
+    return from_link, None, [*inputs, *outputs]
+
+
+def _pair_section(model, note):
     with gr.Row():
         with gr.Column():
-            model = model_picker("nsp", "ns-model")
             a = gr.Textbox(label="Sentence A", value=EXAMPLES[0][0], elem_id="ns-a")
             b = gr.Textbox(label="Sentence B", value=EXAMPLES[0][1], elem_id="ns-b")
             go = gr.Button("Does B follow A?", variant="primary", elem_id="ns-go")
             gr.Examples(EXAMPLES, inputs=[a, b])
         with gr.Column():
-            note = gr.Markdown()
             verdict = gr.Label(label="NSP head", elem_id="ns-label")
     segments = gr.HighlightedText(
-        label="The input as BERT sees it: [CLS] A [SEP] B [SEP], coloured by segment (token type) id",
-        color_map={"A": "#c7d2fe", "B": "#fed7aa"},
+        label="The input as BERT sees it: [CLS] A [SEP] B [SEP], coloured by segment (token type) id: 0 = A, 1 = B",
+        color_map={"A": "#c7d2fe", "B": "#fed7aa"}, show_legend=True, show_inline_category=False, elem_id="ns-segments",
     )
-    table = gr.Dataframe(headers=["position", "token", "id", "segment id"], label="Tokens", interactive=False)
-    go.click(predict, [a, b, model], [verdict, segments, table, note], api_name="next_sentence")
+    table = gr.Dataframe(headers=TOKEN_HEADERS, label="Tokens", interactive=False, elem_id="ns-table")
+    download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="ns-csv", size="sm")
+    outputs = [verdict, segments, table, note]
+    go.click(predict, [a, b, model], outputs, api_name="next_sentence")
+    table_download(table, download, "next-sentence-tokens")
+    return [a, b, model], outputs
+
+
+def _builder_section(model, note):
+    gr.Markdown(
+        "BERT's NSP data: cut the text into sentences; for each pair take a run of sentences as A, then as B either "
+        "the run right after it (**IsNext**, half of the time) or a run from somewhere else (**NotNext**). Paste your "
+        "own passage, or leave the box empty for Shakespeare the bundled model never saw."
+    )
+    with gr.Row():
+        with gr.Column(scale=3):
+            passage = gr.Textbox(label="Passage (empty: held-out Shakespeare)", lines=5, elem_id="ns-passage",
+                                 placeholder="At least 4 sentences ending in . ! ? or ;")
+        with gr.Column(scale=2):
+            n_pairs = gr.Slider(2, MAX_PAIRS, value=16, step=2, label="Pairs", elem_id="ns-pairs-n")
+            per_side = gr.Slider(
+                1, 62, value=62, step=1, elem_id="ns-pairs-len",
+                label="Tokens per side (whole sentences up to this; 62 as in our training, 1 = one sentence a side)",
+            )
+            seed = gr.Number(0, precision=0, label="Seed", elem_id="ns-pairs-seed")
+            with gr.Row():
+                go = gr.Button("Build pairs", variant="primary", elem_id="ns-pairs-go")
+                again = gr.Button("Re-roll (next seed)", elem_id="ns-pairs-reroll")
+    summary = gr.Markdown(elem_id="ns-pairs-summary")
+    table = gr.Dataframe(
+        headers=PAIR_HEADERS, label="Training pairs and the model's verdicts", interactive=False, wrap=True,
+        column_widths=["5%", "33%", "33%", "8%", "8%", "8%", "5%"], elem_id="ns-pairs-table",
+    )
+    download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="ns-pairs-csv", size="sm")
+    inputs, outputs = [passage, n_pairs, per_side, seed, model], [summary, table, note]
+    go.click(pairs, inputs, outputs, api_name="nsp_pairs")
+    again.click(reroll, [seed], [seed], api_visibility="private", queue=False).then(
+        pairs, inputs, outputs, api_visibility="private"
+    )
+    table_download(table, download, "nsp-pairs")

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from playground import positional, registry
+from playground import fill_mask, masking, next_sentence, positional, registry
 from playground import tokenization as tk
 
 from .fuzz_catalogue import NUMBERS, TEXTS
@@ -21,7 +21,7 @@ ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
 def sentence(err: ValueError) -> str:
     """A message fit for the page: words, not a repr or a Python error."""
     msg = str(err)
-    assert len(msg) > 15 and (msg[0].isupper() or msg[0] in "'\"") and "Traceback" not in msg and "object" not in msg, msg
+    assert len(msg) > 15 and (msg[0].isupper() or msg[0] in "'\"[") and "Traceback" not in msg and "object" not in msg, msg
     return msg
 
 
@@ -129,3 +129,68 @@ def test_any_typed_model_id_is_either_a_hub_id_or_refused_with_a_sentence(model_
     if checked is not None:
         assert "/" not in checked.strip("/").replace("/", "", 1)  # at most owner/name
         assert not any(bad in checked for bad in ("..", "://", "\\", "~", " "))
+
+
+# ---------------------------------------------------------------- fill mask, masking, next sentence
+
+
+@pytest.fixture(scope="module")
+def bert():
+    return registry.load("tiny-shakespeare-bert", "nsp")
+
+
+@pytest.mark.parametrize("name", TEXTS)
+def test_fill_mask_takes_anything_in_the_catalogue(bert, name):
+    text = TEXTS[name]
+    result = ok_or_explained(fill_mask.fill_mask, bert.model, bert.tokenizer, text, 5)
+    if result is None:  # explained: nothing to fill (no mask, empty) or too many masks
+        assert "[MASK]" not in text or text.count("[MASK]") > 20 or name == "1 MB"
+    else:
+        for mask in result.masks:
+            assert sum(c.prob for c in mask.candidates) <= 1 + 1e-5
+
+
+@pytest.mark.parametrize("name", TEXTS)
+def test_fill_mask_with_the_mask_appended_always_answers(bert, name):
+    text = TEXTS[name][:300] + " [MASK]"  # within the context (a mask cut off by it is explained instead)
+    if text.count("[MASK]") <= 20:
+        result = fill_mask.fill_mask(bert.model, bert.tokenizer, text, 3)
+        assert result.masks
+
+
+@pytest.mark.parametrize("name", TEXTS)
+def test_masking_simulator_takes_anything_in_the_catalogue(bert, name):
+    sim = ok_or_explained(masking.simulate, bert.model, bert.tokenizer, TEXTS[name], masking.Recipe(), 0)
+    if sim is not None:  # else explained: empty, or nothing but [UNK]/[MASK] to pick (e.g. Arabic for this vocab)
+        assert len(sim.tokens) >= 1
+
+
+@pytest.mark.parametrize("value", NUMBERS.values(), ids=NUMBERS.keys())
+def test_masking_rates_outside_0_to_100_percent_are_explained(value):
+    for field in ("p", "mask", "random"):
+        recipe = ok_or_explained(lambda: masking.Recipe(**{field: value}))
+        if recipe is not None:
+            assert 0 <= value <= 1
+
+
+@pytest.mark.parametrize("name", TEXTS)
+def test_next_sentence_takes_anything_in_the_catalogue(bert, name):
+    result = ok_or_explained(next_sentence.next_sentence, bert.model, bert.tokenizer, TEXTS[name], "And then it rained.")
+    if result is None:
+        assert not TEXTS[name].strip()
+    else:
+        assert result.is_next + result.not_next == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("name", ["no sentence boundary", "one character", "empty", "emoji", "50 masks"])
+def test_the_pair_builder_explains_text_without_enough_sentences(bert, name):
+    result = ok_or_explained(next_sentence.nsp_pairs, bert.model, bert.tokenizer, TEXTS[name] or " ", 8, 0)
+    assert result is None or result.pairs
+
+
+@FUZZ
+@given(text=ANY_TEXT)
+def test_fill_mask_and_nsp_never_fail_on_generated_text(text):
+    loaded = registry.load("tiny-shakespeare-bert", "nsp")
+    ok_or_explained(fill_mask.fill_mask, loaded.model, loaded.tokenizer, text + " [MASK]", 3)
+    ok_or_explained(next_sentence.next_sentence, loaded.model, loaded.tokenizer, text, text)

@@ -4,6 +4,7 @@ import json
 import math
 
 import pytest
+import torch
 
 from playground.__main__ import main
 from playground.tiny.checkpoint import load_checkpoint
@@ -97,3 +98,56 @@ def test_cli_train_writes_a_loadable_checkpoint(tmp_path, small_text, capsys):
 def test_cli_reports_a_missing_corpus(tmp_path, capsys):
     assert main(["train", "--corpus", str(tmp_path / "nope.txt"), "--steps", "1"]) == 2
     assert "error:" in capsys.readouterr().err
+
+
+def test_a_run_advanced_in_chunks_gives_the_same_curve_as_one_go(small_text):
+    from playground.tiny.train import Run
+
+    cfg = TrainConfig(objective="clm", tokenizer="char", steps=24, log_every=3, eval_every=12, dropout=0.1, **SMALL)
+    straight = [(e.step, e.train_loss, e.val_loss) for e in train(cfg, small_text)][:-1]
+    run = Run(cfg, small_text)
+    chunked = []
+    while not run.done:  # uneven chunks, some ending between log points, and unrelated RNG use between them
+        chunked += [(e.step, e.train_loss, e.val_loss) for e in run.advance(max_steps=5)]
+        torch.rand(7)
+    assert chunked == straight
+    assert run.finish().val_loss == straight[-1][2]
+
+
+def test_parameters_and_flops_follow_nanogpt():
+    from playground.tiny.train import count_parameters, estimate, flops_per_token
+
+    baby = TrainConfig(n_layer=6, n_head=6, n_embd=384, context_length=256, batch_size=64)
+    n = count_parameters(baby, vocab_size=65)
+    biases = 6 * (3 * 384 + 384 + 4 * 384 + 384 + 2 * 384) + 384  # ours has them; nanoGPT's baby GPT (bias=False) not
+    assert abs((n - 256 * 384 - biases) / 1e6 - 10.65) < 0.005  # nanoGPT prints "number of parameters: 10.65M"
+    assert flops_per_token(baby, n) == 6 * (n - 256 * 384) + 12 * 6 * 6 * 64 * 256
+    est = estimate(TrainConfig(n_layer=1, n_head=2, n_embd=32, context_length=16, batch_size=4, device="cpu"), 70)
+    assert est.parameters > 0 and 0 < est.seconds_per_step < 1 and est.device.startswith("CPU")
+
+
+def test_limits_come_from_the_environment(monkeypatch):
+    from playground.tiny.train import Limits
+
+    monkeypatch.setenv("PLAYGROUND_MAX_STEPS", "100")
+    monkeypatch.setenv("PLAYGROUND_MAX_PARAMS", "1e6")
+    limits = Limits.from_env()
+    assert limits.steps == 100 and limits.parameters == 1_000_000
+    with pytest.raises(ValueError, match="at most 100"):
+        limits.check(TrainConfig(steps=101), 10)
+    with pytest.raises(ValueError, match="limit here is 1,000,000"):
+        limits.check(TrainConfig(steps=10), 2_000_000)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_no_host_device_sync_between_log_points(small_text):
+    from playground.tiny.train import Run
+
+    cfg = TrainConfig(objective="clm", tokenizer="char", steps=40, log_every=20, eval_every=40, device="cuda", **SMALL)
+    run = Run(cfg, small_text)
+    list(run.advance(max_steps=20))  # warm-up, up to a log point
+    torch.cuda.set_sync_debug_mode("error")  # any sync raises
+    try:
+        assert list(run.advance(max_steps=19)) == []  # 19 steps, no log point
+    finally:
+        torch.cuda.set_sync_debug_mode("default")

@@ -303,6 +303,7 @@ class Run:
         self.step = 0
         self.tokens = 0
         self.elapsed = 0.0  # seconds spent training (inside advance), pauses and consumers excluded
+        self.eval_seconds = 0.0  # the part of elapsed spent evaluating and sampling
         self.history: list[Progress] = []  # every event so far: the loss curve
         self._lr = lr_at(0, cfg)
         self._loss_sum = torch.zeros((), device=self.device)  # summed on device; read back only at log points
@@ -376,6 +377,8 @@ class Run:
         self.elapsed += now - self._mark
         if count_in_window:
             self._window[2] += now - self._mark
+        else:
+            self.eval_seconds += now - self._mark
         self._mark = now
 
     def _event(self) -> Progress:

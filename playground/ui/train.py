@@ -352,10 +352,12 @@ def _train(ts: TrainSession | None, form: tuple, request, max_steps: int | None)
         raise ValueError("This session is already training; pause or stop that run first.")
     try:
         ts.clear_requests()
-        resumed = ts.run is not None
-        if not resumed:
+        if ts.run is None:
             yield _reset_view("Preparing the tokenizer and the data…")
             _prepare(ts, *form, request)
+        else:
+            last = ts.run.history[-1] if ts.run.history else None
+            yield _view(ts.run, last, "Going on", "with the paused run and its settings (**Reset** to start a new one).")
         try:
             yield from follow(ts, request, max_steps if max_steps is None else ts.run.steps_to_next_log())
         except Exception:

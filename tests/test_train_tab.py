@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 import types
 import zipfile
 
@@ -213,7 +214,7 @@ def test_download_then_upload_gives_identical_logits(session):
     req, ts = session
     outputs = list(train(req, ts, steps=5, samples=1))
     name = saved_name(outputs[-1][1])
-    zip_path = tab.download_checkpoint(name, req)["value"]
+    zip_path = tab.download_checkpoint(name, req)
     with zipfile.ZipFile(zip_path) as zf:
         assert set(zf.namelist()) >= {"model.safetensors", "config.json", "tokenizer.json"}
         assert not any(n.endswith((".bin", ".pt", ".pkl")) for n in zf.namelist())
@@ -279,3 +280,63 @@ def test_presets_fill_the_hyper_parameters():
     layers, heads, width, context, batch, lr, dropout, steps = tab.apply_preset("baby GPT (nanoGPT, for a GPU)")
     assert (layers, heads, width, context, batch, dropout) == (6, 6, 384, 256, 64, 0.2)
     assert math.isclose(lr, 1e-3)
+
+
+def _wait_for(predicate, timeout: float = 120.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+@pytest.mark.slow
+def test_sessions_train_at_once_isolated_and_the_global_limit_holds(app_url):
+    from gradio_client import Client
+    from gradio_client.utils import Status
+
+    clients = [Client(app_url, verbose=False) for _ in range(tab.MAX_RUNS + 1)]
+    form = dict(tokenizer=CHARS, samples=1, **SHAPE)
+    # as many long runs as the limit allows, each in its own session, with its own seed
+    running = [c.submit(GPT, tab.PASTED, TEXT, 2000, i, api_name="/train", **form) for i, c in enumerate(clients[:-1])]
+    for job in running:
+        _wait_for(lambda: any(o[1].startswith("**Training**") for o in job.outputs()), what="the runs to start")
+    waiting = clients[-1].submit(GPT, tab.PASTED, TEXT, 20, 99, api_name="/train", **form)
+    time.sleep(2.0)
+    status = waiting.status()
+    assert status.code == Status.IN_QUEUE and status.rank is not None  # its place in the queue is shown
+    assert waiting.outputs() == []
+
+    clients[0].predict(api_name="/stop_training")  # frees a place
+    first = running[0].result()[1]
+    assert first.startswith("**Stopped**") and "my-gpt-1 · this session" in first
+    done = waiting.result()[1]
+    assert done.startswith("**Done**") and "step 20/20" in done
+    for client in clients[1:-1]:
+        client.predict(api_name="/stop_training")
+    finals = [first] + [job.result()[1] for job in running[1:]] + [done]
+
+    # each session numbered its own model 1 and holds only its own, in its own folder
+    assert all("my-gpt-1 · this session" in s for s in finals)
+    folders = []
+    for client in clients:
+        ws = sessions.peek(client.session_hash)
+        assert list(ws.checkpoints) == ["my-gpt-1 · this session"]
+        folders.append(ws.checkpoints["my-gpt-1 · this session"])
+        assert folders[-1].is_relative_to(ws.folder)
+    assert len(set(folders)) == len(clients)
+
+
+@pytest.mark.slow
+def test_download_and_upload_through_the_api(app_url):
+    from gradio_client import Client, handle_file
+
+    trainer, receiver = Client(app_url, verbose=False), Client(app_url, verbose=False)
+    status = trainer.predict(GPT, tab.PASTED, TEXT, 10, 1, api_name="/train", tokenizer=CHARS, samples=1, **SHAPE)[1]
+    name = saved_name(status)
+    zip_path = trainer.predict(name, api_name="/download_checkpoint")
+    assert zipfile.is_zipfile(zip_path)
+    with pytest.raises(Exception, match="not a model of this session|not in the list of choices"):
+        receiver.predict(name, api_name="/download_checkpoint")  # one session cannot fetch another's
+    mine, download, note = receiver.predict(handle_file(zip_path), api_name="/upload_checkpoint")
+    assert note.startswith("Uploaded as **my-gpt-") and "Next Word" in note

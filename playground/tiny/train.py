@@ -238,7 +238,7 @@ def sample_text(model, tokenizer, objective: str, prompt: str, device: torch.dev
             ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt").input_ids.to(device)
             gen = torch.Generator(device=device).manual_seed(seed)
             out = model.generate(ids[:, -model.config.context_length // 2 :], 48, temperature=0.8, top_k=40, generator=gen)
-            return tokenizer.decode(out[0].tolist())
+            return tokenizer.decode(out[0].tolist(), skip_special_tokens=True)  # early on it may pick [SEP] etc.
         enc = tokenizer(prompt, return_tensors="pt", truncation=True, max_length=model.config.context_length).to(device)
         logits = model(enc.input_ids, attention_mask=enc.attention_mask).logits
         ids = enc.input_ids[0].tolist()

@@ -103,7 +103,8 @@ def build_config(
         dropout=float(dropout),
         positions="learned" if kind == "clm" else "rotary",  # masked LM learns far faster with rotary
         steps=steps,
-        warmup_steps=min(100, steps // 10 + 1),
+        warmup_steps=min(50, steps // 10 + 1),
+        beta2=0.99,  # nanoGPT's choice for small models, whose batches see few tokens each
         # a loss point per step on CPU (free); on a GPU every 10 steps, each read-back being a sync
         log_every=max(10 if on_gpu else 1, steps // 500),
         eval_every=max(1, math.ceil(steps / _whole(samples, "Samples"))),
@@ -463,23 +464,24 @@ def _mine_update(request, value: str | None = None):
     return gr.update(choices=_mine_choices(session_id(request)), value=value)
 
 
-def _zip_for(name: str, request):
+def _zip_for(name: str, request) -> str | None:
+    """The path of a session checkpoint's zip (made on first use), for the download button."""
     ws = sessions.peek(session_id(request))
     if ws is None or name not in ws.checkpoints:
-        return gr.update(value=None, interactive=False)
+        return None
     folder = ws.checkpoints[name]
     stem = re.sub(r"[^\w.-]+", "-", name.removesuffix(sessions.SUFFIX)).strip("-")
     path = folder.parent / f"{stem}.zip"
     if not path.exists():
         checkpoint.export_zip(folder, path)
-    return gr.update(value=str(path), interactive=True)
+    return str(path)
 
 
 @friendly
-def download_checkpoint(name: str, request: gr.Request = None):
+def download_checkpoint(name: str, request: gr.Request = None) -> str | None:
     """The chosen checkpoint of this session as a zip (safetensors + config + tokenizer)."""
     if not name:
-        return gr.update(value=None, interactive=False)
+        return None
     if name not in _mine_choices(session_id(request)):
         raise ValueError(f"{name} is not a model of this session: train or upload one first.")
     return _zip_for(name, request)
@@ -546,9 +548,9 @@ def build():
         with gr.Column(scale=3):
             with gr.Row():
                 go = gr.Button("▶ Train", variant="primary", elem_id="tr-go")
-                pause = gr.Button("⏸ Pause", elem_id="tr-pause")
-                step = gr.Button("⏭ Step", elem_id="tr-step")
-                stop = gr.Button("⏹ Stop", variant="stop", elem_id="tr-stop")
+                pause = gr.Button("Pause", elem_id="tr-pause")
+                step = gr.Button("Step", elem_id="tr-step")
+                stop = gr.Button("■ Stop", variant="stop", elem_id="tr-stop")
                 reset = gr.Button("↺ Reset", elem_id="tr-reset")
             status = gr.Markdown("Press **Train**.", elem_id="tr-status")
             stats = gr.Markdown(elem_id="tr-stats")
@@ -557,7 +559,7 @@ def build():
             with gr.Row():
                 mine = gr.Dropdown([], label="This session's models", elem_id="tr-mine", scale=2)
                 PICKERS.append((mine, _mine_choices))
-                download = gr.DownloadButton("Download zip", interactive=False, elem_id="tr-download", scale=1)
+                download = gr.DownloadButton("Download zip", elem_id="tr-download", scale=1)
                 upload_zip = gr.UploadButton("Upload a checkpoint zip", file_types=[".zip"], elem_id="tr-upload-zip", scale=1)
 
     form = [objective, corpus, pasted, steps, seed, tokenizer, upload, dataset, n_layer, n_head, n_embd, context,

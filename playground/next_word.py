@@ -39,7 +39,7 @@ class Sampling:
     temperature: float = 1.0  # divides the logits: < 1 sharpens, > 1 flattens; 0 = greedy (argmax)
     top_k: int = 0  # keep only the k most likely tokens; 0 (or >= vocab) keeps all
     top_p: float = 1.0  # keep the fewest most likely tokens whose probability adds up to >= p; 1 keeps all
-    seed: int = 0  # the random draw is reproducible: same seed, same token
+    seed: int = 0  # the random draw is reproducible: same seed, same token (0 <= seed < 2**32)
 
     def __post_init__(self):
         if not math.isfinite(self.temperature) or self.temperature < 0:
@@ -48,6 +48,8 @@ class Sampling:
             raise ValueError("top-k must be 0 (off) or a positive number of tokens.")
         if not 0 <= self.top_p <= 1:
             raise ValueError("top-p must be between 0 and 1 (1 keeps every token).")
+        if not 0 <= self.seed < 2**32:
+            raise ValueError("The seed must be a whole number from 0 to 4,294,967,295.")
 
 
 @dataclass
@@ -166,10 +168,10 @@ def apply_top_p(logits: torch.Tensor, p: float) -> torch.Tensor:
 
 def _nucleus(logits: torch.Tensor, p: float, support: int) -> tuple[torch.Tensor, int]:
     """apply_top_p on (V,) logits of which `support` are finite (only those need sorting); and how many it kept."""
-    probs, order = torch.topk(torch.softmax(logits, -1), support)  # best first
+    best, order = torch.topk(logits, support)  # the finite logits, best first
+    probs = torch.softmax(best, -1)
     kept = max(1, int((probs.cumsum(-1) - probs < p).sum()))  # tokens whose higher-ranked mass is still < p
-    keep = order[:kept]
-    return torch.full_like(logits, -math.inf).scatter(-1, keep, logits.gather(-1, keep)), kept
+    return torch.full_like(logits, -math.inf).scatter(-1, order[:kept], best[:kept]), kept
 
 
 def sampling_stages(logits: torch.Tensor, sampling: Sampling) -> list[Stage]:
@@ -219,7 +221,8 @@ def next_token_distribution(
     labels = token_texts(tokenizer, [*ids, *top_ids, drawn])
     prompt_labels, top_labels = labels[: len(ids)], labels[len(ids) : -1]
     top = [TokenProb(t, i, math.exp(v), v) for t, i, v in zip(top_labels, top_ids, values.tolist())]
-    sample = TokenProb(labels[-1], drawn, math.exp(float(last[drawn])), float(last[drawn]))
+    drawn_logprob = float(last[drawn])
+    sample = TokenProb(labels[-1], drawn, math.exp(drawn_logprob), drawn_logprob)
     training = _training_view(logprobs[:-1], ids, prompt_labels)
     return NextWordResult(list(zip(prompt_labels, ids)), top, cut, stages, sample, training)
 
@@ -242,7 +245,7 @@ def _training_view(logprobs: torch.Tensor, ids: list[int], labels: list[str]) ->
 def _picked(scores: torch.Tensor, targets: torch.Tensor) -> tuple[list[float], list[int]]:
     """Per row of (N, V) scores, the target's score and its rank (1 = highest); targets (N, 1)."""
     chosen = scores.gather(1, targets)  # (N, 1)
-    return chosen[:, 0].tolist(), ((scores > chosen).sum(1) + 1).tolist()
+    return chosen[:, 0].tolist(), [n + 1 for n in (scores > chosen).sum(1).tolist()]
 
 
 def training_pairs(model, tokenizer, text: str) -> TrainingView:

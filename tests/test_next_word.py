@@ -133,7 +133,8 @@ def test_transforms_apply_in_order_temperature_then_top_k_then_top_p():
     # top-p 0.6 keeps two tokens of the raw distribution, but one after temperature 0.5 sharpened it (0.685)
     assert [s.support for s in nw.sampling_stages(logits, nw.Sampling(1.0, 0, 0.6))] == [4, 2]
     stages = nw.sampling_stages(logits, nw.Sampling(0.5, 3, 0.6))
-    assert [(s.label, s.support) for s in stages] == [("raw", 4), ("temperature 0.5", 4), ("top-k 3", 3), ("top-p 0.6", 1)]
+    assert [(s.label, s.support) for s in stages] == [
+        ("raw", 4), ("temperature 0.5", 4), ("top-k 3", 3), ("top-p 0.6", 1)]
     assert len(nw.sampling_stages(logits, nw.Sampling())) == 1  # all neutral: only the raw distribution
     greedy = nw.sampling_stages(logits, nw.Sampling(0.0, 3, 0.9))
     assert [s.support for s in greedy] == [4, 1] and float(greedy[-1].probs[0]) == 1.0
@@ -147,7 +148,8 @@ def test_sampling_is_reproducible_and_follows_the_distribution():
     assert torch.allclose(counts, probs, atol=0.04)
 
 
-@pytest.mark.parametrize("bad", [dict(temperature=-1), dict(temperature=float("nan")), dict(top_k=-2), dict(top_p=1.5)])
+@pytest.mark.parametrize("bad", [dict(temperature=-1), dict(temperature=float("nan")), dict(top_k=-2), dict(top_p=1.5),
+                                 dict(top_p=float("nan")), dict(seed=-1), dict(seed=2**40)])
 def test_bad_sampling_settings_are_explained(bad):
     with pytest.raises(ValueError):
         nw.Sampling(**bad)
@@ -262,8 +264,8 @@ def test_cached_steps_are_the_tokens_greedy_generate_picks(loaded):
         if isinstance(loaded.model, TinyTransformer):
             expected = loaded.model.generate(ids, 12, top_k=1)[0].tolist()  # top-1 sampling is greedy
         else:
-            eos = loaded.tokenizer.eos_token_id
-            expected = loaded.model.generate(ids, max_new_tokens=12, min_new_tokens=12, do_sample=False, pad_token_id=eos)[0].tolist()
+            expected = loaded.model.generate(ids, max_new_tokens=12, min_new_tokens=12, do_sample=False,
+                                             pad_token_id=loaded.tokenizer.eos_token_id)[0].tolist()
     assert gen.ids == expected
     assert gen.ids == _greedy_without_cache(loaded.model, ids[0].tolist(), 12, 10_000)
     assert [s.rank for s in steps] == [1] * 12 and all(s.mode == "greedy" for s in steps)

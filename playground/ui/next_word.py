@@ -119,11 +119,14 @@ def score_word(prompt: str, word: str, model: str = "", request: gr.Request = No
     pieces = " + ".join(repr(t.token) for t in s.tokens)
     how = f"tokenized as {pieces}"
     if len(s.tokens) > 1:
-        how += f": {len(s.tokens)} tokens, so its probability is the product of each piece's probability given the ones before"
+        how += (f": {len(s.tokens)} tokens, so its probability is the product of each piece's probability "
+                "given the ones before")
     if s.spaced:
         how += ". A space was put in front: this model's tokenizer attaches the space to the word that follows it"
     verdict = (f"P({s.text!r} comes next) = **{s.prob:.4%}** · the first piece ranks **#{s.ranks[0]:,}** of "
                f"{len(loaded.tokenizer):,} next tokens · {how}.")
+    if s.truncated:
+        verdict += f"  \n✂️ The prompt's first {s.truncated} tokens were dropped to fit the model's context."
     rows = [[repr(t.token), t.id, round(t.prob, 6), rank] for t, rank in zip(s.tokens, s.ranks)]
     return verdict, rows
 
@@ -221,6 +224,11 @@ def training_pairs(prompt: str, model: str = "", request: gr.Request = None) -> 
 # ---------------------------------------------------------------- layout
 
 
+def _slider(spec: tuple, step: float, label: str, elem_id: str) -> gr.Slider:
+    low, high, default = spec
+    return gr.Slider(low, high, value=default, step=step, label=label, elem_id=elem_id)
+
+
 def build():
     """Wire the tab; returns (fn, inputs, outputs) for page load: settings from the URL, then a prediction."""
     gr.Markdown(
@@ -231,7 +239,7 @@ def build():
         with gr.Column(scale=2):
             model = model_picker("causal", "nw-model")
             prompt = gr.Textbox(label="Prompt", value=DEFAULT_PROMPT, lines=2, elem_id="nw-prompt")
-            top_k = gr.Slider(*SHOWN_RANGE[:2], value=SHOWN_RANGE[2], step=1, label="How many candidates to show", elem_id="nw-k")
+            top_k = _slider(SHOWN_RANGE, 1, "How many candidates to show", "nw-k")
             go = gr.Button("Predict next word", variant="primary", elem_id="nw-go")
             gr.Examples(EXAMPLES, inputs=[prompt], label="Examples (then press Predict)")
         with gr.Column(scale=3):
@@ -242,7 +250,8 @@ def build():
         show_inline_category=False, elem_id="nw-tokens",
     )
     with gr.Row():
-        table = gr.Dataframe(headers=TOP_HEADERS, label="Top candidates", interactive=False, elem_id="nw-table", scale=4)
+        table = gr.Dataframe(headers=TOP_HEADERS, label="Top candidates", interactive=False, elem_id="nw-table",
+                             scale=4)
         table_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-table-csv", scale=0, min_width=80)
 
     with gr.Accordion("Sampling: temperature, top-k, top-p", open=True):
@@ -251,10 +260,9 @@ def build():
                     "0 = always the top token), **top-k** keeps the k likeliest tokens, **top-p** keeps the fewest "
                     "likeliest tokens whose probabilities add up to p.")
         with gr.Row():
-            temperature = gr.Slider(*TEMPERATURE_RANGE[:2], value=TEMPERATURE_RANGE[2], step=0.05, label="Temperature",
-                                    elem_id="nw-temperature")
-            sample_top_k = gr.Slider(*TOP_K_RANGE[:2], value=TOP_K_RANGE[2], step=1, label="top-k (0 = off)", elem_id="nw-top-k")
-            top_p = gr.Slider(*TOP_P_RANGE[:2], value=TOP_P_RANGE[2], step=0.01, label="top-p (1 = off)", elem_id="nw-top-p")
+            temperature = _slider(TEMPERATURE_RANGE, 0.05, "Temperature", "nw-temperature")
+            sample_top_k = _slider(TOP_K_RANGE, 1, "top-k (0 = off)", "nw-top-k")
+            top_p = _slider(TOP_P_RANGE, 0.01, "top-p (1 = off)", "nw-top-p")
             seed = gr.Number(0, precision=0, label="Seed", minimum=0, elem_id="nw-seed")
         stages_chart = gr.Plot(label="Raw vs transformed", elem_id="nw-sampling-chart")
         stages_note = gr.Markdown(elem_id="nw-sampling-note")
@@ -286,7 +294,8 @@ def build():
     with gr.Accordion("How it is trained: the (prefix → next token) pairs in your prompt", open=False):
         pairs_note = gr.Markdown(elem_id="nw-pairs-note")
         with gr.Row():
-            pairs = gr.Dataframe(headers=PAIR_HEADERS, label="Training pairs", interactive=False, elem_id="nw-pairs", scale=4)
+            pairs = gr.Dataframe(headers=PAIR_HEADERS, label="Training pairs", interactive=False, elem_id="nw-pairs",
+                                 scale=4)
             pairs_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-pairs-csv", scale=0, min_width=80)
 
     with gr.Row():

@@ -42,10 +42,11 @@ NANOGPT_CPU = TrainConfig(
     **SHAPE_CPU, batch_size=12, steps=2000, lr=1e-3, min_lr_ratio=0.1, warmup_steps=100, beta2=0.99,
     tokenizer="char", eval_every=250, device="cpu",
 )
-# ours: fewer, larger batches at a higher learning rate, evaluated once at the end
+# ours: nanoGPT's batch, a 4x higher peak learning rate with a short warm-up and a cosine to 5%, 1,300 steps
+# instead of 2,000, bf16 matmuls (this CPU has AVX512-BF16; about 1.3x faster per step here), one evaluation
 OURS_CPU = TrainConfig(
-    **SHAPE_CPU, batch_size=32, steps=600, lr=4e-3, min_lr_ratio=0.05, warmup_steps=30, beta2=0.99,
-    tokenizer="char", device="cpu",
+    **SHAPE_CPU, batch_size=12, steps=1300, lr=4e-3, min_lr_ratio=0.05, warmup_steps=30, beta2=0.99,
+    tokenizer="char", device="cpu", precision="bf16",
 )
 BABY_GPT = TrainConfig(
     n_layer=6, n_head=6, n_embd=384, context_length=256, dropout=0.2, batch_size=64, steps=5000, lr=1e-3,

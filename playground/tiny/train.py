@@ -61,6 +61,7 @@ class TrainConfig:
     eval_batches: int = 8
     seed: int = 1337
     device: str = "auto"  # "auto", "cpu" or "cuda"
+    precision: str = "auto"  # "auto" (bf16 autocast on GPU, fp32 on CPU), "bf16" or "fp32"
     compile: bool = False  # torch.compile the model (GPU worth it; the first steps pay the compile)
 
     def __post_init__(self):
@@ -79,6 +80,8 @@ class TrainConfig:
             raise ValueError("Rotary positions turn pairs of dimensions: width ÷ heads must be even.")
         if not (self.lr > 0 and math.isfinite(self.lr)):
             raise ValueError(f"The learning rate must be a positive number, not {self.lr!r}.")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"precision must be auto, bf16 or fp32, not {self.precision!r}")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"Dropout is a probability: it must be at least 0 and below 1, not {self.dropout!r}.")
 
@@ -194,8 +197,10 @@ def _forward(model, batch: data.Batch):
     )
 
 
-def _autocast(device: torch.device):
-    return torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else torch.autocast("cpu", enabled=False)
+def _autocast(device: torch.device, precision: str = "auto"):
+    """bf16 matmuls where asked (auto: on GPU); the loss is computed in float32 either way."""
+    bf16 = precision == "bf16" or (precision == "auto" and device.type == "cuda")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16)
 
 
 @torch.no_grad()
@@ -209,7 +214,7 @@ def evaluate(model, source: BatchSource, n_batches: int, device: torch.device) -
     losses, hits, counts, nsp_hits, nsp_counts = [], 0, 0, 0, 0
     for _ in range(n_batches):
         batch = source.next().to(device)
-        with _autocast(device):
+        with _autocast(device, source.cfg.precision):
             out = _forward(model, batch)
         losses.append(out.loss.float())
         if source.cfg.objective != "clm":
@@ -346,7 +351,7 @@ class Run:
         for group in self.optimizer.param_groups:
             group["lr"] = self._lr
         batch = self.train_src.next().to(self.device)
-        with self._own_rng(), _autocast(self.device):
+        with self._own_rng(), _autocast(self.device, c.precision):
             out = _forward(self.step_fn, batch)
         self.optimizer.zero_grad(set_to_none=True)
         out.loss.backward()

@@ -49,7 +49,7 @@ CHAR_VOCAB_GUESS = 70  # tinyshakespeare's 65 characters and 5 specials; only fo
 # (layers, heads, width, context, batch, learning rate, dropout, steps)
 PRESETS = {
     "tiny": (2, 4, 128, 64, 16, 2e-3, 0.0, 200),
-    "small (nanoGPT's CPU shape)": (4, 4, 128, 64, 32, 2e-3, 0.0, 1000),
+    "small (nanoGPT's CPU shape)": (4, 4, 128, 64, 12, 4e-3, 0.0, 1300),  # bench/train_speed.py's CPU recipe
     "baby GPT (nanoGPT, for a GPU)": (6, 6, 384, 256, 64, 1e-3, 0.2, 5000),
 }
 
@@ -341,8 +341,9 @@ def _prepare(ts, objective, corpus, pasted, steps, seed, tokenizer, upload, data
     cfg = build_config(objective, steps, seed, n_layer, n_head, n_embd, context, batch, lr, dropout, samples, tokenizer, vocab)
     LIMITS.check(cfg, count_parameters(cfg, _vocab_guess(cfg, tokenizer, session)))
     text = corpus_text(corpus, pasted, upload, dataset)
-    ts.run = Run(cfg, text, session_tokenizer(tokenizer, session))
-    LIMITS.check(cfg, ts.run.model.num_parameters())  # the real vocabulary may be larger than guessed
+    run = Run(cfg, text, session_tokenizer(tokenizer, session))
+    LIMITS.check(cfg, run.model.num_parameters())  # the real vocabulary may be larger than guessed
+    ts.run = run
     ts.corpus = corpus if corpus in CORPORA else f"{corpus}: {len(text):,} characters"
 
 

@@ -62,7 +62,6 @@ class TrainSession:
         self.corpus = ""  # what the run trains on, for the checkpoint's card
         self.busy = threading.Lock()  # held while a Train or Step event works on the run
         self.pause_requested = self.stop_requested = self.reset_requested = False
-        self.last_view: Progress | None = None
 
     def __deepcopy__(self, memo):
         return TrainSession()  # gr.State copies its initial value for each new browser session

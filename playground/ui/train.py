@@ -523,10 +523,21 @@ def build():
     with gr.Row():
         with gr.Column(scale=2):
             objective = gr.Radio(list(OBJECTIVES), value=list(OBJECTIVES)[0], label="Objective", elem_id="tr-objective")
-            corpus = gr.Radio([*CORPORA, PASTED, UPLOADED, HUB_DATASET], value=list(CORPORA)[0], label="Corpus", elem_id="tr-corpus")
-            pasted = gr.Textbox(label="Your text", lines=4, placeholder="Paste a few thousand characters or more", visible=False, elem_id="tr-pasted")
-            upload = gr.File(label=f"A .txt file (up to {LIMITS.upload_bytes / 1e6:g} MB)", file_types=[".txt"], visible=False, elem_id="tr-upload")
-            dataset = gr.Textbox(label="Hugging Face dataset id (needs the Hub; its 'text' column)", placeholder="e.g. roneneldan/TinyStories", visible=False, elem_id="tr-dataset")
+            corpus = gr.Radio(
+                [*CORPORA, PASTED, UPLOADED, HUB_DATASET], value=list(CORPORA)[0], label="Corpus", elem_id="tr-corpus"
+            )
+            pasted = gr.Textbox(
+                label="Your text", lines=4, placeholder="Paste a few thousand characters or more", visible=False,
+                elem_id="tr-pasted",
+            )
+            upload = gr.File(
+                label=f"A .txt file (up to {LIMITS.upload_bytes / 1e6:g} MB)", file_types=[".txt"], visible=False,
+                elem_id="tr-upload",
+            )
+            dataset = gr.Textbox(
+                label="Hugging Face dataset id (needs the Hub; its 'text' column)", placeholder="e.g. roneneldan/TinyStories",
+                visible=False, elem_id="tr-dataset",
+            )
             tokenizer = gr.Dropdown(list(TOKENIZERS), value=list(TOKENIZERS)[0], label="Tokenizer", elem_id="tr-tokenizer")
             PICKERS.append((tokenizer, tokenizer_choices))
             vocab = gr.Slider(300, 16000, value=1000, step=100, label="Vocabulary size (BPE / WordPiece trained here)", elem_id="tr-vocab")

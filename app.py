@@ -4,15 +4,18 @@ import os
 
 import gradio as gr
 
+from playground.tiny.train import Limits
 from playground.ui import build_demo
 
 demo = build_demo()
+# Gradio refuses any upload above this; each field then checks its own, smaller limit (a .txt corpus: 5 MB)
+# with a sentence. The largest upload is a checkpoint zip of the largest model the Train tab allows.
+LAUNCH = dict(theme=gr.themes.Soft(), max_file_size=Limits.from_env().checkpoint_bytes)
 
 if __name__ == "__main__":
     on_spaces = bool(os.environ.get("SPACE_ID"))
     demo.queue(default_concurrency_limit=4).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0" if on_spaces else "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT") or os.environ.get("PORT") or 7860),
-        theme=gr.themes.Soft(),
-        max_file_size="10mb",
+        **LAUNCH,
     )

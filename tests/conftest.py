@@ -53,11 +53,11 @@ def free_port() -> int:
 @pytest.fixture(scope="session")
 def app_url():
     """The real app, launched once for the whole test run on a free loopback port."""
-    from app import demo
+    from app import LAUNCH, demo
 
     port = free_port()
     demo.queue(default_concurrency_limit=4).launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **LAUNCH
     )
     yield f"http://127.0.0.1:{port}/"
     demo.close()

@@ -7,10 +7,17 @@ from collections.abc import Sequence
 
 import numpy as np
 import plotly.graph_objects as go
+import plotly.io as pio
 
 MAX_POINTS = 1000  # live curves stay light for the browser
 
-_LAYOUT = dict(template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), height=360)
+# plotly_white's look without its per-trace defaults and colour scales (we name our scales): applying
+# the whole template deep-copies thousands of entries into every figure, ~7.5 ms a chart against ~1.5 ms
+_WHITE = pio.templates["plotly_white"].layout.to_plotly_json()
+TEMPLATE = go.layout.Template(layout={k: v for k, v in _WHITE.items() if k not in ("colorscale", "coloraxis", "geo",
+                                                                                  "ternary", "polar", "shapedefaults",
+                                                                                  "annotationdefaults")})
+_LAYOUT = dict(template=TEMPLATE, margin=dict(l=10, r=10, t=40, b=10), height=360)
 
 
 def probability_bars(labels: Sequence[str], probs: Sequence[float], ids: Sequence[int], title: str) -> go.Figure:

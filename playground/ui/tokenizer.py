@@ -268,7 +268,7 @@ def _growth_figure(trained: tk.TrainedTokenizer, sample: str) -> go.Figure:
         yaxis=dict(title="vocabulary size"),
         yaxis2=dict(title="tokens per word", overlaying="y", side="right", rangemode="tozero"),
         legend=dict(orientation="h", y=-0.25),
-        template="plotly_white", margin=dict(l=10, r=10, t=40, b=10), height=380,
+        template=charts.TEMPLATE, margin=dict(l=10, r=10, t=40, b=10), height=380,
     )
     return fig
 

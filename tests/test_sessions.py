@@ -55,3 +55,10 @@ def test_the_positional_tab_reads_the_learned_table_of_a_sessions_own_checkpoint
     except Error as err:
         assert "rotary positions" in str(err)
     sessions.release("pe-session")
+
+
+def test_a_table_is_written_as_csv_into_the_sessions_own_folder():
+    path = common.csv_download(["token", "p"], [["fox", 0.5], ['a "quoted", token', 0.25]], "t", request("csv-session"))
+    assert path.startswith(str(sessions.get("csv-session").folder))
+    assert open(path).read().splitlines() == ["token,p", "fox,0.5", '"a ""quoted"", token",0.25']
+    sessions.release("csv-session")

@@ -9,7 +9,7 @@ import gradio as gr
 
 from .. import charts, registry
 from .. import next_word as nw
-from .common import csv_download, friendly, load_model, model_note, model_picker
+from .common import friendly, load_model, model_note, model_picker, table_download
 
 DEFAULT_PROMPT = "To be, or not to"
 EXAMPLES = [
@@ -44,8 +44,8 @@ def _sampling(temperature, top_k, top_p, seed) -> nw.Sampling:
 @friendly
 def predict(prompt: str, top_k: float, model: str = "", temperature: float = 1.0, sample_top_k: float = 0,
             top_p: float = 1.0, seed: float = 0, request: gr.Request = None):
-    """Outputs: chart, table, tokens, note, table CSV, sampling chart, sampling note, training summary,
-    training table, training CSV, share link."""
+    """Outputs: chart, table, tokens, note, sampling chart, sampling note, training summary, training table,
+    share link. (The tables' CSV files are written by table_download, for the browser only.)"""
     loaded = load_model(model, "causal", request)
     sampling = _sampling(temperature, sample_top_k, top_p, seed)
     r = nw.next_token_distribution(loaded.model, loaded.tokenizer, prompt, int(top_k), sampling)
@@ -63,9 +63,7 @@ def predict(prompt: str, top_k: float, model: str = "", temperature: float = 1.0
     link = {"prompt": prompt, "model": loaded.name, "k": int(top_k), "temperature": sampling.temperature,
             "top_k": sampling.top_k, "top_p": sampling.top_p, "seed": sampling.seed}
     return (
-        fig, table, tokens, note, csv_download(TOP_HEADERS, table, "next-word-top", request),
-        _stages_figure(r, loaded.tokenizer), _stages_note(r, sampling), pairs_note, pairs,
-        csv_download(PAIR_HEADERS, pairs, "next-word-training-pairs", request),
+        fig, table, tokens, note, _stages_figure(r, loaded.tokenizer), _stages_note(r, sampling), pairs_note, pairs,
         f"[Link to this prompt and these settings](?{urlencode(link)}) (copy it to share)",
     )
 
@@ -160,29 +158,26 @@ def _generation_view(gen: nw.Generation, loaded) -> tuple[list, list[list], str]
 @friendly
 def next_step(prompt: str, model: str, mode: str, temperature: float, top_k: float, top_p: float, seed: float,
               state: nw.Generation | None = None, request: gr.Request = None):
-    """One more token. Outputs: text, log, note, log CSV, state."""
+    """One more token. Outputs: text, log, note, state."""
     loaded = load_model(model, "causal", request)
     gen = _generation(state, loaded, prompt)
     nw.next_step(loaded.model, loaded.tokenizer, gen, _sampling(temperature, top_k, top_p, seed), mode == GREEDY)
-    text, log, note = _generation_view(gen, loaded)
-    return text, log, note, csv_download(LOG_HEADERS, log, "next-word-steps", request), gen
+    return *_generation_view(gen, loaded), gen
 
 
 @friendly
 def generate(prompt: str, model: str, mode: str, n: float, temperature: float, top_k: float, top_p: float,
              seed: float, state: nw.Generation | None = None, request: gr.Request = None):
-    """N more tokens, streamed one by one. Outputs: text, log, note, log CSV, state."""
+    """N more tokens, streamed one by one. Outputs: text, log, note, state."""
     loaded = load_model(model, "causal", request)
     gen = _generation(state, loaded, prompt)
     sampling = _sampling(temperature, top_k, top_p, seed)
     for _ in nw.generate(loaded.model, loaded.tokenizer, gen, int(n), sampling, mode == GREEDY):
-        yield *_generation_view(gen, loaded), gr.skip(), gen
-    text, log, note = _generation_view(gen, loaded)
-    yield text, log, note, csv_download(LOG_HEADERS, log, "next-word-steps", request), gen
+        yield *_generation_view(gen, loaded), gen
 
 
 def reset():
-    return [], [], "Cleared: the next step starts again from the prompt.", None, None
+    return [], [], "Cleared: the next step starts again from the prompt.", None
 
 
 # ---------------------------------------------------------------- links and the API
@@ -303,7 +298,10 @@ def build():
         gr.DeepLinkButton("Copy a link to the whole page", size="sm")
 
     inputs = [prompt, top_k, model, temperature, sample_top_k, top_p, seed]
-    outputs = [chart, table, tokens, note, table_csv, stages_chart, stages_note, pairs_note, pairs, pairs_csv, link]
+    outputs = [chart, table, tokens, note, stages_chart, stages_note, pairs_note, pairs, link]
+    for shown, button, stem in ((table, table_csv, "next-word-top"), (pairs, pairs_csv, "next-word-training-pairs"),
+                                (log, log_csv, "next-word-steps")):
+        table_download(shown, button, stem)
     go.click(predict, inputs, outputs, api_name="next_word")
     prompt.submit(predict, inputs, outputs, api_visibility="private")
     for control in (top_k, temperature, sample_top_k, top_p):
@@ -314,7 +312,7 @@ def build():
     word.submit(score_word, [prompt, word, model], [verdict, pieces], api_visibility="private")
 
     gen_inputs = [prompt, model, mode, temperature, sample_top_k, top_p, seed, state]
-    gen_outputs = [text, log, gen_note, log_csv, state]
+    gen_outputs = [text, log, gen_note, state]
     step.click(next_step, gen_inputs, gen_outputs, api_name="next_step")
     run.click(generate, [prompt, model, mode, n, temperature, sample_top_k, top_p, seed, state], gen_outputs,
               api_name="generate")

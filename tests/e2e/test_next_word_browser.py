@@ -45,6 +45,8 @@ def test_a_prompt_gives_the_chart_the_sampling_view_and_the_training_pairs(page)
     page.get_by_text("How it is trained").click()
     expect(page.locator("#nw-pairs-note")).to_contain_text("perplexity")
     expect(page.locator("#nw-pairs")).to_contain_text("The quick b")
+    expect(page.locator("#nw-table-csv")).to_be_enabled()  # the tables were written as CSV
+    expect(page.locator("#nw-pairs-csv")).to_be_enabled()
     shot(page, "next-word")
 
 
@@ -56,6 +58,7 @@ def test_next_token_twice_grows_the_log(page):
     page.locator("#nw-step").click()
     expect(page.locator("#nw-gen-note")).to_contain_text("2 tokens generated")
     expect(page.locator("#nw-log")).to_contain_text("greedy")
+    expect(page.locator("#nw-log-csv")).to_be_enabled()
     page.locator("#nw-generate").click()
     expect(page.locator("#nw-gen-note")).to_contain_text("22 tokens generated")
     shot(page, "next-word-steps")

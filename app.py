@@ -2,10 +2,14 @@
 
 import os
 
-import gradio as gr
+# Gradio rebuilds its per-endpoint timing summary (a pandas frame of up to 10,000 past events) after
+# every event by default; every 100 events keeps that out of the request path (measured in bench/load.py)
+os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
 
-from playground.tiny.train import Limits
-from playground.ui import build_demo
+import gradio as gr  # noqa: E402 - after the setting above
+
+from playground.tiny.train import Limits  # noqa: E402
+from playground.ui import build_demo  # noqa: E402
 
 demo = build_demo()
 # Gradio refuses any upload above this; each field then checks its own, smaller limit (a .txt corpus: 5 MB)

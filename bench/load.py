@@ -87,7 +87,7 @@ class Recorder:
             if error:
                 self.errors.append(error)
             n = len(self.latencies)
-            if self.pid and n in (100, 2000):
+            if self.pid and (n == 100 or n % 500 == 0):
                 self.rss_at[n] = rss_mb(self.pid)
 
 
@@ -164,6 +164,7 @@ def main() -> None:
     print(f"| p95 ÷ single-client p50 | {p95 / p50_single:.1f}× | ≤ 5× |")
     print(f"| throughput | {len(concurrent) / wall:.1f} req/s | |")
     print(f"| server RSS after 100 / 2,000 requests | {rss100:.0f} / {rss2000:.0f} MB ({(rss2000 / rss100 - 1):+.1%}) | within 10% |")
+    print("RSS (MB) by requests served:", ", ".join(f"{n}: {mb:.0f}" for n, mb in sorted(rec.rss_at.items())))
     for err in rec.errors[:5]:
         print("error:", err)
 

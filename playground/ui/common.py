@@ -8,6 +8,7 @@ import inspect
 import logging
 
 import gradio as gr
+import torch
 
 from .. import registry, sessions
 
@@ -22,6 +23,10 @@ def friendly(fn):
             return err
         if isinstance(err, ValueError):
             return gr.Error(str(err))
+        if isinstance(err, (MemoryError, torch.OutOfMemoryError)):
+            log.warning("out of memory in %s: %s", fn.__name__, err)
+            return gr.Error("That did not fit in memory. Use a smaller model, batch or context (or shorter text) "
+                            "and try again; anything saved before is kept.")
         log.exception("unexpected error in %s", fn.__name__)
         return gr.Error(f"Something went wrong ({type(err).__name__}). Please try again or change the input.")
 

@@ -132,3 +132,38 @@ def test_a_training_run_that_runs_out_of_memory_ends_with_a_message_and_others_g
     assert done_again.startswith("**Done**")
     sessions.release("oom-mine")
     sessions.release("oom-other")
+
+
+class FakeInfo:
+    """What HfApi.model_info returns, reduced to the weight files' names and sizes."""
+
+    def __init__(self, **sizes):
+        self.siblings = [type("File", (), {"rfilename": name, "size": size}) for name, size in sizes.items()]
+
+
+@pytest.mark.parametrize("answer, message", [
+    (FakeInfo(**{"model.safetensors": 3_000_000_000}), "is 3.0 GB; this app loads models up to 1.5 GB"),
+    ("missing", "not a public model on the Hugging Face Hub"),
+    ("gated", "not a public model on the Hugging Face Hub"),
+])
+def test_a_model_too_large_missing_or_gated_is_refused_and_the_previous_one_stays(online, monkeypatch, answer, message):
+    import httpx2  # huggingface_hub's HTTP client
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    before = registry.load("tiny-shakespeare-gpt", "causal")
+
+    def model_info(self, model_id, **kwargs):
+        # the errors huggingface_hub raises for a 404 and a 401 on /api/models/<id>
+        url = f"https://huggingface.co/api/models/{model_id}"
+        if answer == "missing":
+            raise RepositoryNotFoundError("not found", response=httpx2.Response(404, request=httpx2.Request("GET", url)))
+        if answer == "gated":
+            raise GatedRepoError("gated", response=httpx2.Response(401, request=httpx2.Request("GET", url)))
+        return answer
+
+    monkeypatch.setattr(HfApi, "model_info", model_info)
+    with pytest.raises(ValueError, match=message):
+        registry.load_or_fallback("someone/some-model", "causal")  # refused outright: no silent fallback
+    assert not registry.hub_offline()  # a refusal is not an outage
+    assert registry.load("tiny-shakespeare-gpt", "causal") is before  # the model in use is untouched

@@ -7,10 +7,12 @@ that `release` deletes (with the models loaded from it) when the browser session
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +21,9 @@ from transformers import PreTrainedTokenizerFast
 from .tiny.checkpoint import read_config
 
 SUFFIX = " · this session"  # marks a session's own models in the dropdowns
+# a browser's workspace goes when its tab closes (unload); an API client may never say goodbye, so a
+# workspace untouched this long is released too (far longer than the longest training run)
+IDLE_SECONDS = float(os.environ.get("PLAYGROUND_SESSION_IDLE_SECONDS", 6 * 3600))
 
 
 @dataclass
@@ -27,6 +32,7 @@ class Workspace:
     checkpoints: dict[str, Path] = field(default_factory=dict)  # dropdown name -> checkpoint folder
     tokenizers: dict[str, PreTrainedTokenizerFast] = field(default_factory=dict)  # name -> trained tokenizer
     runs: int = 0  # how many checkpoints were added, for the next default name
+    last_used: float = field(default_factory=time.monotonic)
 
     def new_folder(self, prefix: str) -> Path:
         return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.folder))
@@ -61,13 +67,21 @@ def get(session_id: str | None) -> Workspace:
     with _lock:
         if key not in _workspaces:
             _workspaces[key] = Workspace(Path(tempfile.mkdtemp(prefix="playground-session-")))
-        return _workspaces[key]
+        ws = _workspaces[key]
+        ws.last_used = now = time.monotonic()
+        idle = [k for k, other in _workspaces.items() if now - other.last_used > IDLE_SECONDS]
+    for k in idle:
+        release(k)
+    return ws
 
 
 def peek(session_id: str | None) -> Workspace | None:
     """The workspace if the session has one; never creates a folder."""
     with _lock:
-        return _workspaces.get(session_id or "cli")
+        ws = _workspaces.get(session_id or "cli")
+        if ws is not None:
+            ws.last_used = time.monotonic()
+        return ws
 
 
 def release(session_id: str | None) -> None:

@@ -62,3 +62,15 @@ def test_a_table_is_written_as_csv_into_the_sessions_own_folder():
     assert path.startswith(str(sessions.get("csv-session").folder))
     assert open(path).read().splitlines() == ["token,p", "fox,0.5", '"a ""quoted"", token",0.25']
     sessions.release("csv-session")
+
+
+def test_a_workspace_nobody_used_for_the_idle_limit_is_released(monkeypatch):
+    # an API client may never disconnect; its files must not stay forever
+    old = sessions.get("idle-session")
+    folder = old.folder
+    monkeypatch.setattr(sessions, "IDLE_SECONDS", 3600.0)  # no other test's session is that old
+    old.last_used -= 3601
+    sessions.get("busy-session")  # any later use sweeps
+    assert sessions.peek("idle-session") is None and not folder.exists()
+    assert sessions.peek("busy-session") is not None
+    sessions.release("busy-session")

@@ -163,7 +163,7 @@ def train(source: str, upload: str | None, pasted: str, kind: str, vocab_size: f
     session.latest = trained.kind
     workspace = sessions.get(session_id(request))
     final = len(trained.tokenizer)
-    workspace.tokenizers[f"{KINDS[kind]} · {final:,} tokens (Tokenizer tab)"] = trained.tokenizer  # the Train tab offers it
+    workspace.tokenizers[f"{KINDS[kind]} · {final:,} tokens"] = trained.tokenizer  # the Train tab offers it
     path = tk.save_tokenizer_json(trained, workspace.new_folder("tokenizer"))
     key = f"yours-{trained.kind}"
     last = len(trained.merges)

@@ -9,6 +9,8 @@ import pytest
 from .browser import ARGS, CHROMIUM
 
 sync_api = pytest.importorskip("playwright.sync_api")
+# expect() waits 5 s by default; on a 2-core CI machine a page load that runs a model can take longer
+sync_api.expect.set_options(timeout=30_000)
 
 
 @pytest.fixture(scope="module")

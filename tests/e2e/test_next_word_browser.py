@@ -86,8 +86,12 @@ def test_an_empty_prompt_is_explained_and_the_tab_goes_on(page):
     _predict(page, "The cat sat on the")
     expect(page.locator("#nw-tokens")).to_contain_text("sat")
     page.get_by_text("Score my word").click()
-    page.locator("#nw-word textarea").fill("mat")
-    page.locator("#nw-score").click()
+    word = page.locator("#nw-word textarea")
+    expect(word).to_be_visible()  # the accordion's content mounts on opening: type only once it is there
+    page.wait_for_timeout(300)  # (on a loaded CI machine a value typed at mount was reset to the default)
+    word.fill("mat")
+    expect(word).to_have_value("mat")
+    word.press("Enter")  # submit sends what the box holds now
     expect(page.locator("#nw-score-note")).to_contain_text("' mat'")
 
 

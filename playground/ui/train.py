@@ -368,30 +368,31 @@ def _train(ts: TrainSession | None, form: tuple, request, max_steps: int | None)
         ts.busy.release()
 
 
-@friendly
-def run_training(
-    objective: str, corpus: str, pasted: str, steps: float, seed: float, tokenizer: str = "characters (one token each)",
-    upload=None, dataset: str | None = None, n_layer: float = 2, n_head: float = 4, n_embd: float = 128, context: float = 64,
-    batch: float = 16, lr: float = 2e-3, dropout: float = 0.0, samples: float = 5, vocab: float = 1000,
-    state: TrainSession | None = None, request: gr.Request = None,
-):
-    """Train (or go on with the paused run) until done, paused or stopped; stream the curve and samples."""
-    form = (objective, corpus, pasted, steps, seed, tokenizer, upload, dataset, n_layer, n_head, n_embd, context,
-            batch, lr, dropout, samples, vocab)
-    yield from _train(state, form, request, max_steps=None)
+def _form_handler(name: str, max_steps: int | None, doc: str):
+    """A handler taking the whole form (Gradio passes inputs by position and names the API's parameters
+    after these arguments) that trains `max_steps` (None: to the end) and streams the view."""
+
+    @friendly
+    def handler(
+        objective: str, corpus: str, pasted: str, steps: float, seed: float, tokenizer: str = "characters (one token each)",
+        upload=None, dataset: str | None = None, n_layer: float = 2, n_head: float = 4, n_embd: float = 128,
+        context: float = 64, batch: float = 16, lr: float = 2e-3, dropout: float = 0.0, samples: float = 5,
+        vocab: float = 1000, state: TrainSession | None = None, request: gr.Request = None,
+    ):
+        form = (objective, corpus, pasted, steps, seed, tokenizer, upload, dataset, n_layer, n_head, n_embd, context,
+                batch, lr, dropout, samples, vocab)
+        yield from _train(state, form, request, max_steps=max_steps)
+
+    handler.__name__, handler.__doc__ = name, doc
+    return handler
 
 
-@friendly
-def step_training(
-    objective: str, corpus: str, pasted: str, steps: float, seed: float, tokenizer: str = "characters (one token each)",
-    upload=None, dataset: str | None = None, n_layer: float = 2, n_head: float = 4, n_embd: float = 128, context: float = 64,
-    batch: float = 16, lr: float = 2e-3, dropout: float = 0.0, samples: float = 5, vocab: float = 1000,
-    state: TrainSession | None = None, request: gr.Request = None,
-):
-    """Train one logging interval (one step on CPU) of the paused run, or of a new one; then pause."""
-    form = (objective, corpus, pasted, steps, seed, tokenizer, upload, dataset, n_layer, n_head, n_embd, context,
-            batch, lr, dropout, samples, vocab)
-    yield from _train(state, form, request, max_steps=1)
+run_training = _form_handler(
+    "run_training", None, "Train (or go on with the paused run) until done, paused or stopped; stream the curve and samples."
+)
+step_training = _form_handler(
+    "step_training", 1, "Train one logging interval (one step on CPU) of the paused run, or of a new one; then pause."
+)
 
 
 @friendly

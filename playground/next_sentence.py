@@ -93,19 +93,8 @@ def build_pairs(tokenizer, text: str, n_pairs: int = 16, seed: int = 0, tokens_p
     pairs = []
     for _ in range(int(n_pairs)):
         a, b, label = source.spans(context, gen)
-        if label == NOT_NEXT and b[0] < a[1] and a[0] < b[1]:
-            b = _elsewhere(source, a, context, gen)  # BERT took B from another document, never from A itself
         pairs.append(Pair(_join(source, a), _join(source, b), label, a, b))
     return pairs, n
-
-
-def _elsewhere(source: SentencePairs, a: tuple[int, int], context: int, gen: torch.Generator) -> tuple[int, int]:
-    """A run that starts outside A and is not A's true continuation."""
-    starts = [s for s in range(len(source.sentences)) if not a[0] <= s <= a[1]]
-    if not starts:
-        raise ValueError("The passage is too short for runs this long: lower the tokens per side or paste more text.")
-    start = starts[int(torch.randint(len(starts), (1,), generator=gen))]
-    return source._run(start, (context - 3) // 2)
 
 
 def _join(source: SentencePairs, span: tuple[int, int]) -> str:

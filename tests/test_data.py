@@ -90,13 +90,15 @@ def test_nsp_batch_layout(small_text):
         assert types[: seps[0] + 1].eq(0).all() and types[seps[0] + 1 : n].eq(1).all()
 
 
-def test_true_next_pairs_really_follow(small_text):
+def test_true_next_pairs_really_follow_and_random_ones_stay_clear_of_a(small_text):
     pairs = data.SentencePairs(small_text, data.train_tokenizer(small_text, "char"))
     gen = torch.Generator().manual_seed(3)
     for _ in range(200):
         a, b, label = pairs.spans(128, gen)
         assert (b[0] == a[1]) == (label == 0)  # IsNext: B starts at the sentence after A's last
         assert a[1] > a[0] and b[1] > b[0]
+        if label == 1:  # a random B shares no sentence with A
+            assert b[1] <= a[0] or b[0] > a[1]
 
 
 def test_too_few_sentences_for_nsp_is_explained():

@@ -266,10 +266,11 @@ class SentencePairs:
         self.texts = sentences  # for showing a pair as text
         self.sentences = tokenizer(sentences, add_special_tokens=False, verbose=False)["input_ids"]
 
-    def _run(self, start: int, budget: int) -> tuple[int, int]:
-        """Whole sentences from `start` while they fit in `budget` tokens (at least one): (start, stop)."""
+    def _run(self, start: int, budget: int, end: int | None = None) -> tuple[int, int]:
+        """Whole sentences from `start` (up to `end`) while they fit in `budget` tokens (at least one): (start, stop)."""
+        end = len(self.sentences) if end is None else end
         stop, used = start + 1, len(self.sentences[start])
-        while stop < len(self.sentences) and used + len(self.sentences[stop]) <= budget:
+        while stop < end and used + len(self.sentences[stop]) <= budget:
             used += len(self.sentences[stop])
             stop += 1
         return start, stop
@@ -284,10 +285,14 @@ class SentencePairs:
         a = self._run(int(torch.randint(n - 1, (1,), generator=gen)), budget)
         if bool(torch.rand(1, generator=gen) < 0.5) and a[1] < n:
             return a, self._run(a[1], budget), 0
-        start = int(torch.randint(n, (1,), generator=gen))
-        while start == a[1]:  # a "random" B must not be the true next one
-            start = int(torch.randint(n, (1,), generator=gen))
-        return a, self._run(start, budget), 1
+        # BERT drew a random B from another document: here, a run that shares no sentence with A and is
+        # not its true continuation, i.e. one starting before A (and stopping at it) or after A's next sentence
+        before, after = a[0], max(0, n - a[1] - 1)
+        if before + after == 0:
+            raise ValueError("The text is too short for runs this long: use fewer tokens per side or more text.")
+        k = int(torch.randint(before + after, (1,), generator=gen))
+        b = self._run(k, budget, end=a[0]) if k < before else self._run(a[1] + 1 + k - before, budget)
+        return a, b, 1
 
     def pair(self, context: int, gen: torch.Generator) -> tuple[list[int], list[int], int]:
         """(A ids, B ids, label), each side cut to fit half the context."""

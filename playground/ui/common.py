@@ -66,6 +66,14 @@ def model_picker(task: str, elem_id: str) -> gr.Dropdown:
     return dropdown
 
 
+def model_header(task: str, prefix: str) -> tuple[gr.Dropdown, gr.Markdown]:
+    """The model picker with the page's share button beside it, and the model note below (`{prefix}-note`)."""
+    with gr.Row():
+        model = model_picker(task, f"{prefix}-model")
+        gr.DeepLinkButton("Copy a link to the whole page", size="sm", scale=0, min_width=180)
+    return model, gr.Markdown(elem_id=f"{prefix}-note")
+
+
 def session_id(request: gr.Request | None) -> str:
     """The browser session's id ("cli" when called without one, e.g. from a test)."""
     return getattr(request, "session_hash", None) or "cli"

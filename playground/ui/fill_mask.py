@@ -7,7 +7,7 @@ import gradio as gr
 from .. import charts, registry
 from ..fill_mask import MAX_MASKS, fill_mask, score_candidates
 from ..masking import FATES, MAX_ROLLS, Recipe, rates, simulate
-from .common import friendly, load_model, model_note, model_picker, table_download
+from .common import friendly, load_model, model_header, model_note, table_download
 
 EXAMPLES = [
     ["To be, or not to [MASK]: that is the question."],
@@ -158,10 +158,7 @@ def build():
         f"words. Write `[MASK]` where a word is missing (up to {MAX_MASKS}; RoBERTa-style models get their own "
         "`<mask>`). Then see **how such a model is trained** in the masking simulator."
     )
-    with gr.Row():
-        model = model_picker("masked", "fm-model")
-        gr.DeepLinkButton("Copy a link to the whole page", size="sm", scale=0, min_width=180)
-    note = gr.Markdown(elem_id="fm-note")
+    model, note = model_header("masked", "fm")
     with gr.Tabs():
         with gr.Tab("Fill the blanks"):
             fill_outputs, text = _fill_section(model, note)

@@ -6,7 +6,7 @@ import gradio as gr
 
 from .. import registry
 from ..next_sentence import LABELS, MAX_PAIRS, next_sentence, nsp_pairs
-from .common import friendly, load_model, model_note, model_picker, table_download
+from .common import friendly, load_model, model_header, model_note, table_download
 
 KATE_A = "for you are call'd plain Kate, And bonny Kate and sometimes Kate the curst;"
 KATE_B = (
@@ -91,10 +91,7 @@ def from_link(request: gr.Request = None):
 
 def build():
     gr.Markdown(INTRO)
-    with gr.Row():
-        model = model_picker("nsp", "ns-model")
-        gr.DeepLinkButton("Copy a link to the whole page", size="sm", scale=0, min_width=180)
-    note = gr.Markdown(elem_id="ns-note")
+    model, note = model_header("nsp", "ns")
     with gr.Tabs():
         with gr.Tab("Judge a pair"):
             inputs, outputs = _pair_section(model, note)

@@ -27,7 +27,7 @@ def probability_bars(labels: Sequence[str], probs: Sequence[float], ids: Sequenc
     fig = go.Figure(
         go.Bar(
             x=list(probs)[::-1],
-            y=[f"{s}  #{i}" for s, i in zip(shown, ids)][::-1],
+            y=[f"{s}  (id {i})" for s, i in zip(shown, ids)][::-1],  # the id, not a rank
             orientation="h",
             text=[f"{p:.1%}" for p in probs][::-1],
             textposition="auto",

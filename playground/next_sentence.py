@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -13,6 +14,7 @@ from .tiny.data import SentencePairs, load_corpus, split_sentences, split_train_
 IS_NEXT, NOT_NEXT = 0, 1  # BERT's labels: softmax index 0 is IsNext
 LABELS = ("IsNext", "NotNext")
 MAX_PAIRS = 64
+TRIES = 50  # draws to find a pair not built yet, before settling for fewer pairs
 
 
 @dataclass
@@ -44,6 +46,14 @@ class PairsResult:
     pairs: list[Pair]
     n_sentences: int  # in the passage
     seed: int
+    asked: int = 0  # pairs asked for; fewer when the passage holds fewer distinct ones
+    tokens_per_side: int = 0  # the run length used: the one asked for, or less to fit a short passage
+    asked_per_side: int = 0
+    passage_tokens: int = 0
+
+    @property
+    def n_is_next(self) -> int:
+        return sum(p.label == IS_NEXT for p in self.pairs)
 
     @property
     def accuracy(self) -> float:
@@ -75,10 +85,28 @@ def held_out_shakespeare() -> str:
     return split_train_val(load_corpus("tinyshakespeare"))[1]
 
 
-def build_pairs(tokenizer, text: str, n_pairs: int = 16, seed: int = 0, tokens_per_side: int = 62) -> tuple[list[Pair], int]:
-    """Training pairs the BERT way: A is a run of whole sentences, B the run right after it (IsNext) half of the
-    time and a run from elsewhere (NotNext) otherwise; each side up to `tokens_per_side` tokens (at least one
-    sentence). Returns the pairs and the passage's number of sentences."""
+def coin_range(n: int, mass: float = 0.95) -> tuple[int, int]:
+    """How many of n fair coin tosses come up heads in `mass` of the tries: the central range of Binomial(n, 1/2)."""
+    pmf = [math.comb(n, k) / 2**n for k in range(n + 1)]
+    low, high, tail = 0, n, (1 - mass) / 2
+    while sum(pmf[: low + 1]) <= tail:
+        low += 1
+    while sum(pmf[high:]) <= tail:
+        high -= 1
+    return low, high
+
+
+def fitted_budget(lengths: list[int], tokens_per_side: int) -> int:
+    """The run length to use: the one asked for, or less where the passage is short, so that A takes at most
+    about a quarter of it and never so much that no sentence is left for a random B."""
+    fit = min(sum(lengths) // 4, sum(lengths[:-1]) - 1)
+    return max(1, min(int(tokens_per_side), fit))
+
+
+def build_pairs(tokenizer, text: str, n_pairs: int = 16, seed: int = 0, tokens_per_side: int = 62) -> PairsResult:
+    """Training pairs the BERT way: A is a run of whole sentences, B the run right after it (IsNext) on a coin
+    toss and a run from elsewhere (NotNext) otherwise; each side up to `tokens_per_side` tokens (at least one
+    sentence; fewer tokens where the passage is short). No pair comes twice: a short passage may give fewer."""
     if not 1 <= int(n_pairs) <= MAX_PAIRS:
         raise ValueError(f"Build between 1 and {MAX_PAIRS} pairs.")
     n = len(split_sentences(text or ""))
@@ -89,12 +117,20 @@ def build_pairs(tokenizer, text: str, n_pairs: int = 16, seed: int = 0, tokens_p
         )
     source = SentencePairs(text, tokenizer)
     gen = torch.Generator().manual_seed(int(seed))
-    context = 2 * max(1, int(tokens_per_side)) + 3  # SentencePairs' budget is (context - 3) // 2 a side
-    pairs = []
+    lengths = [len(s) for s in source.sentences]
+    budget = fitted_budget(lengths, tokens_per_side)
+    context = 2 * budget + 3  # SentencePairs' budget is (context - 3) // 2 a side
+    pairs, seen = [], set()
     for _ in range(int(n_pairs)):
-        a, b, label = source.spans(context, gen)
-        pairs.append(Pair(_join(source, a), _join(source, b), label, a, b))
-    return pairs, n
+        wanted = None
+        for _ in range(TRIES):  # the first draw's coin decides the label; a repeat is drawn again with that label
+            a, b, label = source.spans(context, gen)
+            wanted = label if wanted is None else wanted
+            if label == wanted and (a, b) not in seen:
+                seen.add((a, b))
+                pairs.append(Pair(_join(source, a), _join(source, b), label, a, b))
+                break
+    return PairsResult(pairs, n, int(seed), int(n_pairs), budget, int(tokens_per_side), sum(lengths))
 
 
 def _join(source: SentencePairs, span: tuple[int, int]) -> str:
@@ -118,6 +154,6 @@ def judge_pairs(model, tokenizer, pairs: list[Pair]) -> None:
 def nsp_pairs(model, tokenizer, text: str = "", n_pairs: int = 16, seed: int = 0, tokens_per_side: int = 62) -> PairsResult:
     """Pairs from the passage (held-out Shakespeare when empty), with the model's verdict on each."""
     passage = text if (text or "").strip() else held_out_shakespeare()
-    pairs, n = build_pairs(tokenizer, passage, n_pairs, seed, tokens_per_side)
-    judge_pairs(model, tokenizer, pairs)
-    return PairsResult(pairs, n, int(seed))
+    result = build_pairs(tokenizer, passage, n_pairs, seed, tokens_per_side)
+    judge_pairs(model, tokenizer, result.pairs)
+    return result

@@ -124,6 +124,23 @@ def _encode(tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
+def split_words(tokenizer, text: str, min_pieces: int = 3) -> list[tuple[str, int]]:
+    """(word, number of tokens) for each distinct word of `text` the tokenizer cuts into `min_pieces` or more
+    ("pizza" -> "p", "iz", "z", "a"); empty without a fast (Rust) tokenizer, which alone knows the words."""
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if backend is None:
+        return []
+    enc = backend.encode(text, add_special_tokens=False)
+    spans: dict[int, list[int]] = {}  # word index -> [start, end) in text
+    count: dict[int, int] = {}
+    for word, (start, end) in zip(enc.word_ids, enc.offsets):
+        if word is not None:
+            spans.setdefault(word, [start, end])[1] = end
+            count[word] = count.get(word, 0) + 1
+    words = {text[slice(*spans[w])].strip(): n for w, n in count.items() if n >= min_pieces}
+    return [(w, n) for w, n in words.items() if w]
+
+
 def token_texts(tokenizer, ids: list[int]) -> list[str]:
     """token_labels, remembered per tokenizer: a token reads the same wherever it occurs."""
     known = _TEXTS.setdefault(tokenizer, {})

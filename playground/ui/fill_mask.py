@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import charts, registry
+from .. import charts
 from ..fill_mask import MAX_MASKS, fill_mask, score_candidates
 from ..masking import FATES, MAX_ROLLS, Recipe, rates, simulate
 from .common import friendly, load_model, model_header, model_note, table_download
@@ -133,6 +133,7 @@ def mask_rates(text: str, p: float, mask: float, random: float, whole_word: bool
         range(1, len(r.counts) + 1), running, r.targets(),
         "Realised rates settle on the chosen ones (dashed)", f"rolls (each {unit} picked independently)", "rate",
     )
+    conv.update_layout(legend=dict(orientation="h", y=-0.25), margin_b=90)  # the legend below: the lines get the width
     counts = r.counts.sum(axis=0)
     picked = int(counts[1:].sum())
     table = [
@@ -142,14 +143,32 @@ def mask_rates(text: str, p: float, mask: float, random: float, whole_word: bool
     return hist, conv, table, model_note(loaded)
 
 
+def unchanged_share(mask: float, random: float) -> str:
+    return f"Of the picked: {mask:.0f}% [MASK] + {random:.0f}% random → **{100 - mask - random:.0f}% stay unchanged**"
+
+
+def mask_moved(mask: float, random: float) -> tuple[float, str]:
+    """[MASK] and random share the picked tokens: the random share gives way. Outputs: random, the note."""
+    random = min(float(random), 100 - float(mask))
+    return random, unchanged_share(float(mask), random)
+
+
+def random_moved(mask: float, random: float) -> tuple[float, str]:
+    """The [MASK] share gives way to the random share. Outputs: mask, the note."""
+    mask = min(float(mask), 100 - float(random))
+    return mask, unchanged_share(mask, float(random))
+
+
 @friendly
-def from_link(request: gr.Request = None):
-    """?fm_text=...&fm_model=... in the page address fills the sentence (and model) in and runs it."""
+def from_link(text: str, top_k: float, model: str, words: str, mask_number: float, request: gr.Request = None):
+    """On page load: the sentence and model the page holds (as a whole-page link restored them), or those of
+    ?fm_text=...&fm_model=... in the address; then fill the masks and score the words, so no chart starts blank.
+    Outputs: text, model, the fill outputs, the score outputs but the note, the note."""
     params = dict(request.query_params) if request else {}
-    if not params.get("fm_text") or "deep_link" in params:  # a deep link restores the page as it was: leave it be
-        return [gr.skip()] * 6
-    model = params.get("fm_model") or registry.DEFAULTS["masked"]
-    return params["fm_text"], model, *predict(params["fm_text"], 5, model, request)
+    text, model = params.get("fm_text") or text, params.get("fm_model") or model
+    filled, chart, table, _ = predict(text, top_k, model, request)
+    note, score_chart, score_table, model_line = score(text, words, mask_number, model, request)
+    return text, model, filled, chart, table, note, score_chart, score_table, model_line
 
 
 def build():
@@ -161,10 +180,10 @@ def build():
     model, note = model_header("masked", "fm")
     with gr.Tabs():
         with gr.Tab("Fill the blanks"):
-            fill_outputs, text = _fill_section(model, note)
+            page, outputs = _fill_section(model, note)
         with gr.Tab("Masking simulator: BERT's 15% and 80/10/10"):
             _simulator_section(model, note)
-    return from_link, None, [text, model, *fill_outputs]
+    return from_link, page, [page[0], model, *outputs]
 
 
 def _fill_section(model, note):
@@ -195,12 +214,14 @@ def _fill_section(model, note):
     outputs = [filled, chart, table, note]
     go.click(predict, [text, top_k, model], outputs, api_name="fill_mask")
     text.submit(predict, [text, top_k, model], outputs, api_visibility="private")
+    top_k.release(predict, [text, top_k, model], outputs, api_visibility="private", trigger_mode="always_last")
     score_outputs = [score_note, score_chart, score_table, note]
     go_score.click(score, [text, words, mask_number, model], score_outputs, api_name="score_candidates")
-    words.submit(score, [text, words, mask_number, model], score_outputs, api_visibility="private")
+    for box in (words, mask_number):  # Enter in either box scores
+        box.submit(score, [text, words, mask_number, model], score_outputs, api_visibility="private")
     table_download(table, download, "fill-mask")
     table_download(score_table, score_download, "fill-mask-scores")
-    return outputs, text
+    return [text, top_k, model, words, mask_number], [filled, chart, table, score_note, score_chart, score_table, note]
 
 
 def _simulator_section(model, note):
@@ -211,28 +232,23 @@ def _simulator_section(model, note):
         "picked positions only. This is transformers' `DataCollatorForLanguageModeling`, the same code our trainer "
         "uses. Colours show each token's fate; *Re-roll* draws again."
     )
+    text = gr.Textbox(label="Any sentence (no [MASK] needed)", value=SIM_EXAMPLES[0][0], lines=2, elem_id="fm-sim-text")
+    with gr.Row():  # the page's width: room for each slider's label and its "100"
+        p = gr.Slider(0, 100, value=15, step=1, label="Pick rate p (% of tokens)", elem_id="fm-sim-p")
+        mask = gr.Slider(0, 100, value=80, step=1, label="[MASK] (% of picked)", elem_id="fm-sim-mask")
+        random = gr.Slider(0, 100, value=10, step=1, label="Random token (% of picked)", elem_id="fm-sim-random")
+    unchanged = gr.Markdown(unchanged_share(80, 10), elem_id="fm-sim-unchanged")
     with gr.Row():
-        with gr.Column(scale=2):
-            text = gr.Textbox(label="Any sentence (no [MASK] needed)", value=SIM_EXAMPLES[0][0], lines=2, elem_id="fm-sim-text")
-            with gr.Row():
-                p = gr.Slider(0, 100, value=15, step=1, label="Pick rate p (% of tokens)", elem_id="fm-sim-p")
-                mask = gr.Slider(0, 100, value=80, step=1, label="[MASK] (% of picked)", elem_id="fm-sim-mask")
-                random = gr.Slider(0, 100, value=10, step=1, label="Random token (% of picked)", elem_id="fm-sim-random")
-            with gr.Row():
-                whole_word = gr.Checkbox(
-                    False, label="Whole-word masking (a word's pieces are picked together)", elem_id="fm-sim-wwm"
-                )
-                seed = gr.Number(0, precision=0, label="Seed", elem_id="fm-sim-seed")
-            with gr.Row():
-                go = gr.Button("Mask it", variant="primary", elem_id="fm-sim-go")
-                again = gr.Button("Re-roll (next seed)", elem_id="fm-sim-reroll")
-            gr.Examples(SIM_EXAMPLES, inputs=[text])
-        with gr.Column(scale=3):
-            tokens = gr.HighlightedText(
-                label="Each token's fate (picked ones show original→what the model sees)", color_map=FATE_COLOURS,
-                show_legend=True, show_inline_category=False, elem_id="fm-sim-tokens",
-            )
-            summary = gr.Markdown(elem_id="fm-sim-summary")
+        whole_word = gr.Checkbox(False, label="Whole-word masking (a word's pieces are picked together)", elem_id="fm-sim-wwm")
+        seed = gr.Number(0, precision=0, label="Seed (Enter: mask it)", elem_id="fm-sim-seed")
+        go = gr.Button("Mask it", variant="primary", elem_id="fm-sim-go")
+        again = gr.Button("Re-roll (next seed)", elem_id="fm-sim-reroll")
+    gr.Examples(SIM_EXAMPLES, inputs=[text])
+    tokens = gr.HighlightedText(
+        label="Each token's fate (picked ones show original→what the model sees)", color_map=FATE_COLOURS,
+        show_legend=True, show_inline_category=False, elem_id="fm-sim-tokens",
+    )
+    summary = gr.Markdown(elem_id="fm-sim-summary")
     table = gr.Dataframe(headers=SIM_HEADERS, label="Labels and the model's predictions", interactive=False,
                          elem_id="fm-sim-table")
     download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="fm-sim-csv", size="sm")
@@ -253,6 +269,9 @@ def _simulator_section(model, note):
     inputs = [text, p, mask, random, whole_word, seed, model]
     outputs = [tokens, summary, table, note]
     go.click(mask_sentence, inputs, outputs, api_name="mask_simulator")
+    seed.submit(mask_sentence, inputs, outputs, api_visibility="private")
+    mask.input(mask_moved, [mask, random], [random, unchanged], api_visibility="private", queue=False)
+    random.input(random_moved, [mask, random], [mask, unchanged], api_visibility="private", queue=False)
     again.click(reroll, [seed], [seed], api_visibility="private", queue=False).then(
         mask_sentence, inputs, outputs, api_visibility="private"
     )

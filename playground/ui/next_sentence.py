@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import registry
-from ..next_sentence import LABELS, MAX_PAIRS, next_sentence, nsp_pairs
+from ..next_sentence import LABELS, MAX_PAIRS, coin_range, next_sentence, nsp_pairs
 from .common import friendly, load_model, model_header, model_note, table_download
 
 KATE_A = "for you are call'd plain Kate, And bonny Kate and sometimes Kate the curst;"
@@ -60,17 +59,29 @@ def predict(sentence_a: str, sentence_b: str, model: str = "", request: gr.Reque
 def pairs(passage: str, n_pairs: float, tokens_per_side: float, seed: float, model: str = "",
           request: gr.Request = None):
     loaded = load_model(model, "nsp", request)
-    result = nsp_pairs(loaded.model, loaded.tokenizer, passage, int(n_pairs), int(seed or 0), int(tokens_per_side))
+    try:
+        result = nsp_pairs(loaded.model, loaded.tokenizer, passage, int(n_pairs), int(seed or 0), int(tokens_per_side))
+    except ValueError as err:  # said where the pairs were, and the old pairs cleared (no Error badges over them)
+        return f"⚠️ {err}", [], model_note(loaded)
     table = [
         [i + 1, p.a, p.b, LABELS[p.label], round(p.is_next, 3), LABELS[p.verdict], "✓" if p.verdict == p.label else "✗"]
         for i, p in enumerate(result.pairs)
     ]
     source = "your passage" if (passage or "").strip() else "held-out Shakespeare (the last tenth, never trained on)"
+    n, low, high = len(result.pairs), *coin_range(len(result.pairs))
     summary = (
-        f"Seed {result.seed}: **{len(result.pairs)} pairs** from {source} ({result.n_sentences:,} sentences); "
-        f"{result.share_is_next:.0%} are IsNext. The model is right on **{result.accuracy:.0%}** of them "
-        "(a coin flip gets 50%)."
+        f"Seed {result.seed}: **{n} pairs** from {source} ({result.n_sentences:,} sentences), runs of whole "
+        f"sentences up to {result.tokens_per_side} {'token' if result.tokens_per_side == 1 else 'tokens'} per side. "
+        f"**{result.n_is_next} of {n} are IsNext** ({result.share_is_next:.0%}): each pair is IsNext on a coin toss, "
+        f"so the share varies from seed to seed (with {n} pairs, {low} to {high} IsNext in 19 seeds of 20). "
+        f"The model is right on **{result.accuracy:.0%}** of them (a coin flip gets 50%)."
     )
+    if result.tokens_per_side < result.asked_per_side:
+        summary += (f"  \nThe passage has {result.passage_tokens:,} tokens: runs of {result.asked_per_side} a side "
+                    f"would leave no room for a random B, so they were shortened to {result.tokens_per_side}.")
+    if n < result.asked:
+        summary += (f"  \nOnly **{n} different pairs** came out of {result.asked} draws: a short passage holds few, "
+                    "and none is shown twice. Paste more sentences for more pairs.")
     return summary, table, model_note(loaded)
 
 
@@ -80,13 +91,14 @@ def reroll(seed: float) -> int:
 
 
 @friendly
-def from_link(request: gr.Request = None):
-    """?ns_a=...&ns_b=...&ns_model=... in the page address fills the sentences (and model) in and runs them."""
+def from_link(a: str, b: str, model: str, request: gr.Request = None):
+    """On page load: the sentences and model the page holds (as a whole-page link restored them), or those of
+    ?ns_a=...&ns_b=...&ns_model=... in the address; then the verdict, so it does not start blank."""
     params = dict(request.query_params) if request else {}
-    if not (params.get("ns_a") and params.get("ns_b")) or "deep_link" in params:  # a deep link restores it all
-        return [gr.skip()] * 7
-    model = params.get("ns_model") or registry.DEFAULTS["nsp"]
-    return params["ns_a"], params["ns_b"], model, *predict(params["ns_a"], params["ns_b"], model, request)
+    if params.get("ns_a") and params.get("ns_b"):
+        a, b = params["ns_a"], params["ns_b"]
+    model = params.get("ns_model") or model
+    return a, b, model, *predict(a, b, model, request)
 
 
 def build():
@@ -99,7 +111,7 @@ def build():
             _builder_section(model, note)
     with gr.Accordion("Why later models dropped NSP", open=False):
         gr.Markdown(LATER_MODELS)
-    return from_link, None, [*inputs, *outputs]
+    return from_link, inputs, [*inputs, *outputs]
 
 
 def _pair_section(model, note):
@@ -126,7 +138,7 @@ def _pair_section(model, note):
 def _builder_section(model, note):
     gr.Markdown(
         "BERT's NSP data: cut the text into sentences; for each pair take a run of sentences as A, then as B either "
-        "the run right after it (**IsNext**, half of the time) or a run from somewhere else (**NotNext**). Paste your "
+        "the run right after it (**IsNext**, on a coin toss for each pair) or a run from somewhere else (**NotNext**). Paste your "
         "own passage, or leave the box empty for Shakespeare the bundled model never saw."
     )
     with gr.Row():
@@ -139,7 +151,7 @@ def _builder_section(model, note):
                 1, 62, value=62, step=1, elem_id="ns-pairs-len",
                 label="Tokens per side (whole sentences up to this; 62 as in our training, 1 = one sentence a side)",
             )
-            seed = gr.Number(0, precision=0, label="Seed", elem_id="ns-pairs-seed")
+            seed = gr.Number(0, precision=0, label="Seed (Enter: build)", elem_id="ns-pairs-seed")
             with gr.Row():
                 go = gr.Button("Build pairs", variant="primary", elem_id="ns-pairs-go")
                 again = gr.Button("Re-roll (next seed)", elem_id="ns-pairs-reroll")
@@ -151,6 +163,7 @@ def _builder_section(model, note):
     download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="ns-pairs-csv", size="sm")
     inputs, outputs = [passage, n_pairs, per_side, seed, model], [summary, table, note]
     go.click(pairs, inputs, outputs, api_name="nsp_pairs")
+    seed.submit(pairs, inputs, outputs, api_visibility="private")
     again.click(reroll, [seed], [seed], api_visibility="private", queue=False).then(
         pairs, inputs, outputs, api_visibility="private"
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from urllib.parse import urlencode
 
@@ -55,7 +56,7 @@ def predict(prompt: str, top_k: float, model: str = "", temperature: float = 1.0
     )
     table = [[i + 1, repr(t.token), t.id, round(t.prob, 4), round(t.logprob, 3)] for i, t in enumerate(r.top)]
     tokens = [(tok, str(i % 2)) for i, (tok, _) in enumerate(r.prompt_tokens)]
-    note = model_note(loaded)
+    note = model_note(loaded) + _cut_up_note(loaded, prompt)
     if r.truncated:
         note += (f"  \n✂️ The prompt is longer than this model's context of {len(r.prompt_tokens)} tokens: "
                  f"its first {r.truncated} tokens were dropped, the model sees only the end.")
@@ -74,7 +75,7 @@ def _stages_figure(r: nw.NextWordResult, tokenizer):
     ids = raw.topk(min(STAGE_BARS, raw.numel())).indices.tolist()
     labels = nw.token_texts(tokenizer, ids)
     series = {s.label: s.probs[ids].tolist() for s in r.stages}
-    return charts.grouped_bars([f"{t} #{i}" for t, i in zip(labels, ids)], series,
+    return charts.grouped_bars([f"{t} (id {i})" for t, i in zip(labels, ids)], series,
                                "The next-token distribution, raw and after each sampling step")
 
 
@@ -85,10 +86,31 @@ def _stages_note(r: nw.NextWordResult, sampling: nw.Sampling) -> str:
                 f"from all {vocab:,} tokens. Lower the temperature to sharpen it, raise it to flatten it; "
                 "top-k and top-p cut off the unlikely tail.")
     else:
-        steps = " → ".join(f"{s.label}: **{s.support:,}** tokens possible" for s in r.stages)
+        steps = " → ".join(f"{s.label}: **{s.support:,}** {_tokens(s.support)} possible" for s in r.stages)
         text = f"{steps}. Each step renormalises what is left, so the kept tokens' probabilities grow."
     s = r.sample
     return f"{text}  \nA draw with seed {sampling.seed}: **{s.token!r}** (id {s.id}, raw probability {s.prob:.2%})."
+
+
+def _tokens(n: int) -> str:
+    return "token" if n == 1 else "tokens"
+
+
+def _cut_up_note(loaded, text: str) -> str:
+    """A sentence on why a word became many pieces, e.g. 'pizza' as 'p iz z a' (empty when none did)."""
+    words = nw.split_words(loaded.tokenizer, text)
+    if not words:
+        return ""
+    cut = ", ".join(f"{w!r} is {n} pieces" for w, n in words)
+    corpus = str(loaded.meta.get("corpus", "")).split(" (")[0]
+    source = f"{len(loaded.tokenizer):,} pieces learned from {corpus}" if corpus else f"{len(loaded.tokenizer):,} pieces"
+    return (f"  \n🧩 {cut} to this model: a tokenizer keeps whole pieces only for strings that were common in the text "
+            f"it learned from (here {source}), so a rare word is spelled out of smaller ones.")
+
+
+def _prob(p: float) -> str:
+    """A probability readable at any size: 12.34%, or 3.1e-07 where a percentage would round to zero."""
+    return f"{p:.2%}" if p >= 1e-3 else f"{p:.2g}"
 
 
 def _training_view(view: nw.TrainingView, vocab: int) -> tuple[str, list[list]]:
@@ -121,8 +143,9 @@ def score_word(prompt: str, word: str, model: str = "", request: gr.Request = No
                 "given the ones before")
     if s.spaced:
         how += ". A space was put in front: this model's tokenizer attaches the space to the word that follows it"
-    verdict = (f"P({s.text!r} comes next) = **{s.prob:.4%}** · the first piece ranks **#{s.ranks[0]:,}** of "
-               f"{len(loaded.tokenizer):,} next tokens · {how}.")
+    verdict = (f"P({s.text!r} comes next) = **{_prob(s.prob)}** (log-probability {s.logprob:.2f}) · the first "
+               f"piece ranks **#{s.ranks[0]:,}** of {len(loaded.tokenizer):,} next tokens · {how}.")
+    verdict += _cut_up_note(loaded, s.text)
     if s.truncated:
         verdict += f"  \n✂️ The prompt's first {s.truncated} tokens were dropped to fit the model's context."
     rows = [[repr(t.token), t.id, round(t.prob, 6), rank] for t, rank in zip(s.tokens, s.ranks)]
@@ -140,15 +163,28 @@ def _generation(state: nw.Generation | None, loaded, prompt: str) -> nw.Generati
     return nw.start_generation(loaded.model, loaded.tokenizer, prompt, key)
 
 
-def _generation_view(gen: nw.Generation, loaded) -> tuple[list, list[list], str]:
-    """Outputs: the text (prompt, then each generated token), the step log, a note."""
-    text = [(loaded.tokenizer.decode(gen.ids[: gen.prompt_len]), None)]
-    text += [(s.token, s.mode) for s in gen.steps]
+MODE_COLOURS = {"greedy": "#bbf7d0", "sampled": "#fbcfe8"}
+
+
+def _text_html(gen: nw.Generation, tokenizer) -> str:
+    """The prompt, then each generated token highlighted by how it was chosen, as one running text."""
+    marks = "".join(f'<mark title="step {s.step}, {s.mode}" style="background:{MODE_COLOURS[s.mode]};padding:0;'
+                    f'color:inherit">{html.escape(s.token)}</mark>' for s in gen.steps)
+    legend = " · ".join(f'<span style="background:{c};padding:0 4px">{m}</span>' for m, c in MODE_COLOURS.items())
+    prompt = html.escape(tokenizer.decode(gen.ids[: gen.prompt_len]))
+    return (f'<div class="nw-generated" style="white-space:pre-wrap;line-height:1.6">{prompt}{marks}</div>'
+            f'<div style="font-size:0.85em;opacity:0.8">Generated tokens: {legend}</div>')
+
+
+def _generation_view(gen: nw.Generation, loaded) -> tuple[str, list[list], str]:
+    """Outputs: the text (prompt, then the generated tokens highlighted), the step log, a note."""
+    text = _text_html(gen, loaded.tokenizer)
     log = [[s.step, repr(s.token), s.id, round(s.prob, 4), s.rank, round(s.drawn_prob, 4), s.mode] for s in gen.steps]
-    note = (f"{len(gen.steps)} tokens generated. The KV cache holds the keys and values of {gen.cached} tokens, so "
+    done = f"{len(gen.steps)} {_tokens(len(gen.steps))} generated"
+    note = (f"{done}. The KV cache holds the keys and values of {gen.cached} tokens, so "
             "each step feeds the model only the newest token instead of re-reading the whole text.")
     if gen.windowed:
-        note = (f"{len(gen.steps)} tokens generated. The text is now longer than the model's context, so each step "
+        note = (f"{done}. The text is now longer than the model's context, so each step "
                 "re-reads only its last context's worth of tokens (positions shift, so the cache cannot be reused).")
     if gen.truncated:
         note += f" ✂️ The prompt's first {gen.truncated} tokens were dropped to fit the context."
@@ -177,33 +213,37 @@ def generate(prompt: str, model: str, mode: str, n: float, temperature: float, t
 
 
 def reset():
-    return [], [], "Cleared: the next step starts again from the prompt.", None
+    return "", [], "Cleared: the next step starts again from the prompt.", None
 
 
 # ---------------------------------------------------------------- links and the API
 
 
-def from_url(request: gr.Request = None):
-    """On page load: inputs from the URL's query (?prompt=...&temperature=0.7), then the prediction.
-    Outputs: prompt, shown, model, temperature, top-k, top-p, seed, word, then predict's outputs."""
+def from_url(prompt: str, k: float, model: str, temperature: float, top_k: float, top_p: float, seed: float,
+             word: str, request: gr.Request = None):
+    """On page load: the page's inputs (as a whole-page link restored them), each replaced by the URL's query
+    where it has one (?prompt=...&temperature=0.7), then the prediction. Inputs and outputs: prompt, shown,
+    model, temperature, top-k, top-p, seed, word; then predict's outputs."""
     query = dict(getattr(request, "query_params", None) or {})
-    inputs = [_parse(query.get(name), spec) for name, spec in URL_PARAMS.items()]
+    values = [prompt, k, model, temperature, top_k, top_p, seed, word]
+    inputs = [_parse(query.get(name), spec, value) for (name, spec), value in zip(URL_PARAMS.items(), values)]
     return [*inputs, *predict(*inputs[:-1], request=request)]
 
 
-def _parse(text: str | None, spec):
-    """A query value: text as it is, or a number clamped to (low, high); the default when missing or unreadable."""
-    default = spec[-1] if isinstance(spec, tuple) else spec
+def _parse(text: str | None, spec, current=None):
+    """A query value: text as it is, or a number clamped to (low, high); when missing or unreadable, the value
+    the page holds (`current`), else the default."""
+    fallback = current if current is not None else spec[-1] if isinstance(spec, tuple) else spec
     if text is None or not text.strip():
-        return default
+        return fallback
     if not isinstance(spec, tuple):
         return text
-    low, high, _ = spec
+    low, high, default = spec
     try:
         value = type(default)(float(text))
     except (ValueError, OverflowError):  # not a number, or inf for an int
-        return default
-    return min(max(value, low), high) if math.isfinite(value) else default
+        return fallback
+    return min(max(value, low), high) if math.isfinite(value) else fallback
 
 
 @friendly
@@ -278,8 +318,8 @@ def build():
             step = gr.Button("Next token", variant="primary", elem_id="nw-step")
             run = gr.Button("Generate N", elem_id="nw-generate")
             clear = gr.Button("Reset", elem_id="nw-reset")
-        text = gr.HighlightedText(label="The text so far (generated tokens coloured)", show_legend=True,
-                                  color_map={"greedy": "#bbf7d0", "sampled": "#fbcfe8"}, elem_id="nw-text")
+        text = gr.HTML(label="The text so far (generated tokens coloured)", show_label=True, container=True,
+                       padding=True, elem_id="nw-text")
         gen_note = gr.Markdown(elem_id="nw-gen-note")
         with gr.Row():
             log = gr.Dataframe(headers=LOG_HEADERS, label="Step log", interactive=False, elem_id="nw-log", scale=4)
@@ -318,4 +358,5 @@ def build():
               api_name="generate")
     clear.click(reset, None, gen_outputs, api_name="reset_generation", api_visibility="private")
     gr.api(training_pairs, api_name="training_pairs")
-    return from_url, None, [prompt, top_k, model, temperature, sample_top_k, top_p, seed, word, *outputs]
+    page = [prompt, top_k, model, temperature, sample_top_k, top_p, seed, word]
+    return from_url, page, [*page, *outputs]

@@ -54,7 +54,7 @@ def test_next_token_twice_grows_the_log(page):
     _predict(page, "ROMEO:")
     page.get_by_text("Step by step").click()
     page.locator("#nw-step").click()
-    expect(page.locator("#nw-gen-note")).to_contain_text("1 tokens generated")
+    expect(page.locator("#nw-gen-note")).to_contain_text("1 token generated")
     page.locator("#nw-step").click()
     expect(page.locator("#nw-gen-note")).to_contain_text("2 tokens generated")
     expect(page.locator("#nw-log")).to_contain_text("greedy")

@@ -202,6 +202,12 @@ def test_scoring_keeps_a_space_the_user_typed_and_explains_bad_input(tiny):
 # ---------------------------------------------------------------- training pairs
 
 
+def test_words_cut_into_many_pieces_are_found(tiny, gpt2):
+    assert nw.split_words(tiny.tokenizer, "I love to eat pizza with") == [("pizza", 4)]  # 'p' 'iz' 'z' 'a'
+    assert nw.split_words(gpt2.tokenizer, "I love to eat pizza with") == []  # ' pizza' is one GPT-2 token
+    assert nw.split_words(tiny.tokenizer, "pizza, pizza!") == [("pizza", 4)]  # each word once
+
+
 def test_training_pairs_average_to_the_tiny_models_own_loss(tiny):
     text = "ROMEO: But, soft! what light through yonder window breaks?"
     view = nw.training_pairs(tiny.model, tiny.tokenizer, text)
@@ -345,6 +351,20 @@ def test_an_empty_prompt_is_a_message_and_the_tab_still_works(client):
     with pytest.raises(Exception, match="Type a prompt"):
         client.predict("  ", 5, "tiny-shakespeare-gpt", api_name="/next_word")
     assert len(client.predict("ROMEO:", 3, "tiny-shakespeare-gpt", api_name="/next_word")[1]["data"]) == 3
+
+
+def test_a_link_without_a_value_keeps_the_one_the_page_holds():
+    from playground.ui import next_word as ui
+
+    assert ui._parse(None, ui.TEMPERATURE_RANGE, 0.5) == 0.5  # a whole-page link restored 0.5: keep it
+    assert ui._parse("0.7", ui.TEMPERATURE_RANGE, 0.5) == 0.7 and ui._parse("x", ui.TOP_K_RANGE, 3) == 3
+    assert ui._parse(None, ui.DEFAULT_PROMPT, "The cat") == "The cat"
+
+
+def test_probabilities_too_small_for_a_percentage_are_in_scientific_notation():
+    from playground.ui import next_word as ui
+
+    assert ui._prob(0.1234) == "12.34%" and ui._prob(3.14e-7) == "3.1e-07"
 
 
 def test_link_values_are_clamped_and_unreadable_ones_ignored():

@@ -79,9 +79,14 @@ def session_id(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "cli"
 
 
-def refresh_pickers(request: gr.Request = None):
+def refresh_pickers(request: gr.Request, *chosen: str):  # (gradio passes the request only to a positional parameter)
+    """Every picker's choices for this session, each keeping the model chosen in it (an update without a value
+    would reset the server's copy to the first choice, which a whole-page link would then restore)."""
     session = session_id(request)
-    return [gr.update(choices=list_choices(session)) for _, list_choices in PICKERS]
+    updates = [{"choices": list_choices(session)} for _, list_choices in PICKERS]
+    for update, value in zip(updates, chosen):
+        update["value"] = value
+    return [gr.update(**update) for update in updates]
 
 
 def load_model(name: str, task: str, request: gr.Request | None = None):

@@ -165,10 +165,12 @@ def from_link(text: str, top_k: float, model: str, words: str, mask_number: floa
     ?fm_text=...&fm_model=... in the address; then fill the masks and score the words, so no chart starts blank.
     Outputs: text, model, the fill outputs, the score outputs but the note, the note."""
     params = dict(request.query_params) if request else {}
+    if "deep_link" in params:  # the link restored the page as it was when copied: that wins over the address
+        params = {}
     text, model = params.get("fm_text") or text, params.get("fm_model") or model
-    filled, chart, table, _ = predict(text, top_k, model, request)
-    note, score_chart, score_table, model_line = score(text, words, mask_number, model, request)
-    return text, model, filled, chart, table, note, score_chart, score_table, model_line
+    filled, chart, table, model_line = predict(text, top_k, model, request)
+    scored = score(text, words, mask_number, model, request)[:3] if (words or "").strip() else ("", None, [])
+    return text, model, filled, chart, table, *scored, model_line
 
 
 def build():
@@ -215,6 +217,7 @@ def _fill_section(model, note):
     go.click(predict, [text, top_k, model], outputs, api_name="fill_mask")
     text.submit(predict, [text, top_k, model], outputs, api_visibility="private")
     top_k.release(predict, [text, top_k, model], outputs, api_visibility="private", trigger_mode="always_last")
+    model.input(predict, [text, top_k, model], outputs, api_visibility="private")  # a model chosen is a model run
     score_outputs = [score_note, score_chart, score_table, note]
     go_score.click(score, [text, words, mask_number, model], score_outputs, api_name="score_candidates")
     for box in (words, mask_number):  # Enter in either box scores
@@ -239,7 +242,9 @@ def _simulator_section(model, note):
         random = gr.Slider(0, 100, value=10, step=1, label="Random token (% of picked)", elem_id="fm-sim-random")
     unchanged = gr.Markdown(unchanged_share(80, 10), elem_id="fm-sim-unchanged")
     with gr.Row():
-        whole_word = gr.Checkbox(False, label="Whole-word masking (a word's pieces are picked together)", elem_id="fm-sim-wwm")
+        whole_word = gr.Checkbox(
+            False, label="Whole-word masking (a word's pieces are picked together)", elem_id="fm-sim-wwm"
+        )
         seed = gr.Number(0, precision=0, label="Seed (Enter: mask it)", elem_id="fm-sim-seed")
         go = gr.Button("Mask it", variant="primary", elem_id="fm-sim-go")
         again = gr.Button("Re-roll (next seed)", elem_id="fm-sim-reroll")

@@ -95,6 +95,8 @@ def from_link(a: str, b: str, model: str, request: gr.Request = None):
     """On page load: the sentences and model the page holds (as a whole-page link restored them), or those of
     ?ns_a=...&ns_b=...&ns_model=... in the address; then the verdict, so it does not start blank."""
     params = dict(request.query_params) if request else {}
+    if "deep_link" in params:  # the link restored the page as it was when copied: that wins over the address
+        params = {}
     if params.get("ns_a") and params.get("ns_b"):
         a, b = params["ns_a"], params["ns_b"]
     model = params.get("ns_model") or model
@@ -131,6 +133,7 @@ def _pair_section(model, note):
     download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="ns-csv", size="sm")
     outputs = [verdict, segments, table, note]
     go.click(predict, [a, b, model], outputs, api_name="next_sentence")
+    model.input(predict, [a, b, model], outputs, api_visibility="private")  # a model chosen is a model run
     table_download(table, download, "next-sentence-tokens")
     return [a, b, model], outputs
 
@@ -138,8 +141,8 @@ def _pair_section(model, note):
 def _builder_section(model, note):
     gr.Markdown(
         "BERT's NSP data: cut the text into sentences; for each pair take a run of sentences as A, then as B either "
-        "the run right after it (**IsNext**, on a coin toss for each pair) or a run from somewhere else (**NotNext**). Paste your "
-        "own passage, or leave the box empty for Shakespeare the bundled model never saw."
+        "the run right after it (**IsNext**, on a coin toss for each pair) or a run from somewhere else "
+        "(**NotNext**). Paste your own passage, or leave the box empty for Shakespeare the bundled model never saw."
     )
     with gr.Row():
         with gr.Column(scale=3):

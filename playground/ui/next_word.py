@@ -103,9 +103,9 @@ def _cut_up_note(loaded, text: str) -> str:
         return ""
     cut = ", ".join(f"{w!r} is {n} pieces" for w, n in words)
     corpus = str(loaded.meta.get("corpus", "")).split(" (")[0]
-    source = f"{len(loaded.tokenizer):,} pieces learned from {corpus}" if corpus else f"{len(loaded.tokenizer):,} pieces"
-    return (f"  \n🧩 {cut} to this model: a tokenizer keeps whole pieces only for strings that were common in the text "
-            f"it learned from (here {source}), so a rare word is spelled out of smaller ones.")
+    source = f"{len(loaded.tokenizer):,} pieces" + (f" learned from {corpus}" if corpus else "")
+    return (f"  \n🧩 {cut} to this model: a tokenizer keeps whole pieces only for strings that were common in "
+            f"the text it learned from (here {source}), so a rare word is spelled out of smaller ones.")
 
 
 def _prob(p: float) -> str:
@@ -225,6 +225,8 @@ def from_url(prompt: str, k: float, model: str, temperature: float, top_k: float
     where it has one (?prompt=...&temperature=0.7), then the prediction. Inputs and outputs: prompt, shown,
     model, temperature, top-k, top-p, seed, word; then predict's outputs."""
     query = dict(getattr(request, "query_params", None) or {})
+    if "deep_link" in query:  # the link restored the page as it was when copied: that wins over the address
+        query = {}
     values = [prompt, k, model, temperature, top_k, top_p, seed, word]
     inputs = [_parse(query.get(name), spec, value) for (name, spec), value in zip(URL_PARAMS.items(), values)]
     return [*inputs, *predict(*inputs[:-1], request=request)]
@@ -347,6 +349,7 @@ def build():
     for control in (top_k, temperature, sample_top_k, top_p):
         control.release(predict, inputs, outputs, api_visibility="private", trigger_mode="always_last")
     seed.submit(predict, inputs, outputs, api_visibility="private")
+    model.input(predict, inputs, outputs, api_visibility="private")  # a model chosen is a model run
 
     score.click(score_word, [prompt, word, model], [verdict, pieces], api_name="score_word")
     word.submit(score_word, [prompt, word, model], [verdict, pieces], api_visibility="private")

@@ -30,8 +30,12 @@ def _copy_page_link(page) -> str:
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])
     page.evaluate("navigator.clipboard.writeText('')")
     page.get_by_role("button", name="Copy a link to the whole page").locator("visible=true").first.click()
-    page.wait_for_function("navigator.clipboard.readText().then(t => t.includes('deep_link='))")
-    return page.evaluate("navigator.clipboard.readText()")
+    for _ in range(60):  # the button fetches the link from the server, then writes it to the clipboard
+        link = page.evaluate("navigator.clipboard.readText()")
+        if "deep_link=" in link:
+            return link
+        page.wait_for_timeout(500)
+    raise AssertionError(f"no page link was copied (the clipboard holds {link!r})")
 
 
 def _settled(page) -> None:
@@ -43,7 +47,8 @@ def _settled(page) -> None:
 
 
 def test_next_word_page_link_keeps_the_prompt_and_temperature(page, app_url):
-    _fresh(page, app_url)
+    _fresh(page, app_url + "?prompt=ROMEO%3A")  # the page link keeps this query: what the page held wins over it
+    expect(page.locator("#nw-prompt textarea")).to_have_value("ROMEO:")
     page.locator("#nw-prompt textarea").fill("The cat sat on the")
     temperature = page.locator("#nw-temperature input[type=number]")
     temperature.fill("0.5")
@@ -214,3 +219,33 @@ def test_the_pair_builder_fits_a_short_passage_and_explains_the_share(page, app_
     expect(summary).to_contain_text("at least 4 sentences")  # said in the page, not as Error badges
     expect(page.locator("#ns-pairs-table")).not_to_contain_text("NotNext")  # the old pairs are gone
     shot(page, "walk-pair-builder")
+
+
+# ---------------------------------------------------------------- choosing a model
+
+
+def _choose_model(page, elem: str, name: str) -> None:
+    box = page.locator(f"{elem} input")
+    box.click()
+    box.fill(name)
+    box.press("Enter")
+    expect(box).to_have_value(name)
+
+
+def test_choosing_a_model_runs_it_at_once_and_a_page_link_keeps_it(page, app_url):
+    _fresh(page, app_url)
+    _choose_model(page, "#nw-model", "distilgpt2")  # 14: no Predict press needed (not cached, no Hub: falls back)
+    expect(page.locator("#nw-note")).to_contain_text("cannot be reached")
+    page.locator(".toast-close").first.click()
+    open_tab(page, "Fill Mask")
+    _choose_model(page, "#fm-model", "bert-base-uncased")
+    expect(page.locator("#fm-note")).to_contain_text("cannot be reached")
+    page.locator(".toast-close").first.click()
+    open_tab(page, "Next Sentence")  # opening a tab refreshes every model list: the choices stay as they are
+    open_tab(page, "Fill Mask")
+    expect(page.locator("#fm-model input")).to_have_value("bert-base-uncased")
+    link = _copy_page_link(page)
+    _fresh(page, link)
+    open_tab(page, "Fill Mask")
+    expect(page.locator("#fm-model input")).to_have_value("bert-base-uncased")
+    expect(page.locator("#nw-model input")).to_have_value("distilgpt2")

@@ -164,6 +164,7 @@ def _generation(state: nw.Generation | None, loaded, prompt: str) -> nw.Generati
 
 
 MODE_COLOURS = {"greedy": "#bbf7d0", "sampled": "#fbcfe8"}
+TEXT_STYLE = "white-space:pre-wrap;line-height:1.6;margin-top:2em"  # newlines kept; clear of the component's label
 
 
 def _text_html(gen: nw.Generation, tokenizer) -> str:
@@ -172,7 +173,7 @@ def _text_html(gen: nw.Generation, tokenizer) -> str:
                     f'color:inherit">{html.escape(s.token)}</mark>' for s in gen.steps)
     legend = " · ".join(f'<span style="background:{c};padding:0 4px">{m}</span>' for m, c in MODE_COLOURS.items())
     prompt = html.escape(tokenizer.decode(gen.ids[: gen.prompt_len]))
-    return (f'<div class="nw-generated" style="white-space:pre-wrap;line-height:1.6">{prompt}{marks}</div>'
+    return (f'<div class="nw-generated" style="{TEXT_STYLE}">{prompt}{marks}</div>'
             f'<div style="font-size:0.85em;opacity:0.8">Generated tokens: {legend}</div>')
 
 

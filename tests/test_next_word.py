@@ -354,4 +354,4 @@ def test_link_values_are_clamped_and_unreadable_ones_ignored():
     assert ui._parse("-3", ui.TEMPERATURE_RANGE) == 0.0 and ui._parse("0.25", ui.TOP_P_RANGE) == 0.25
     for junk in ("abc", "nan", "inf", "", None):
         assert ui._parse(junk, ui.TEMPERATURE_RANGE) == 1.0 and ui._parse(junk, ui.SHOWN_RANGE) == 10
-    assert ui._parse("The cat", ui.DEFAULT_PROMPT) == "The cat" and ui._parse(None, "x") == "x"
+    assert ui._parse("The cat", "To be, or not to") == "The cat" and ui._parse(None, "x") == "x"

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import charts, registry
+from .. import charts, examples, registry
 from ..fill_mask import MAX_MASKS, fill_mask, score_candidates
 from ..masking import FATES, MAX_ROLLS, Recipe, rates, simulate
-from .common import friendly, load_model, model_header, model_note, table_download
+from .common import friendly, load_model, model_header, model_note, model_switch, table_download
 
-EXAMPLES = [
-    ["To be, or not to [MASK]: that is the question."],
-    ["Good morrow, my [MASK] lord."],
-    ["The king is [MASK]; long live the king."],
-    ["O Romeo, Romeo! wherefore art [MASK] Romeo?"],
-    ["[MASK] lord, I [MASK] you to the [MASK]."],
-]
 SIM_EXAMPLES = [
     ["To be, or not to be, that is the question: whether 'tis nobler in the mind to suffer the slings and arrows."],
     ["Now is the winter of our discontent made glorious summer by this sun of York."],
@@ -148,7 +141,7 @@ def from_link(request: gr.Request = None):
     params = dict(request.query_params) if request else {}
     if not params.get("fm_text") or "deep_link" in params:  # a deep link restores the page as it was: leave it be
         return [gr.skip()] * 6
-    model = params.get("fm_model") or registry.DEFAULTS["masked"]
+    model = params.get("fm_model") or registry.default_model("masked")
     return params["fm_text"], model, *predict(params["fm_text"], 5, model, request)
 
 
@@ -170,10 +163,11 @@ def build():
 def _fill_section(model, note):
     with gr.Row():
         with gr.Column(scale=2):
-            text = gr.Textbox(label="Sentence with [MASK]", value=EXAMPLES[0][0], lines=2, elem_id="fm-text")
+            rows = examples.examples(model.value, "masked")
+            text = gr.Textbox(label="Sentence with [MASK]", value=rows[0][0], lines=2, elem_id="fm-text")
             top_k = gr.Slider(1, 30, value=5, step=1, label="Candidates per mask (top-k)", elem_id="fm-topk")
             go = gr.Button("Fill the mask", variant="primary", elem_id="fm-go")
-            gr.Examples(EXAMPLES, inputs=[text])
+            shown = gr.Examples(rows, inputs=[text])
         with gr.Column(scale=3):
             filled = gr.Markdown(elem_id="fm-filled")
             chart = gr.Plot(label="Top candidates", elem_id="fm-chart")
@@ -194,6 +188,7 @@ def _fill_section(model, note):
 
     outputs = [filled, chart, table, note]
     go.click(predict, [text, top_k, model], outputs, api_name="fill_mask")
+    model_switch(model, "masked", shown.dataset, note)
     text.submit(predict, [text, top_k, model], outputs, api_visibility="private")
     score_outputs = [score_note, score_chart, score_table, note]
     go_score.click(score, [text, words, mask_number, model], score_outputs, api_name="score_candidates")

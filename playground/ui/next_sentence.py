@@ -98,7 +98,7 @@ def _pair_section(model, note):
             a = gr.Textbox(label="Sentence A", value=rows[0][0], elem_id="ns-a")
             b = gr.Textbox(label="Sentence B", value=rows[0][1], elem_id="ns-b")
             go = gr.Button("Does B follow A?", variant="primary", elem_id="ns-go")
-            shown = gr.Examples(rows, inputs=[a, b])
+            pair_examples = gr.Examples(rows, inputs=[a, b], elem_id="ns-examples")
         with gr.Column():
             verdict = gr.Label(label="NSP head", elem_id="ns-label")
     segments = gr.HighlightedText(
@@ -109,7 +109,7 @@ def _pair_section(model, note):
     download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="ns-csv", size="sm")
     outputs = [verdict, segments, table, note]
     go.click(predict, [a, b, model], outputs, api_name="next_sentence")
-    model_switch(model, "nsp", shown.dataset, note)
+    model_switch(model, "nsp", pair_examples.dataset, note)
     table_download(table, download, "next-sentence-tokens")
     return [a, b, model], outputs
 

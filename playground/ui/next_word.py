@@ -233,7 +233,7 @@ def build():
             prompt = gr.Textbox(label="Prompt", value=rows[0][0], lines=2, elem_id="nw-prompt")
             top_k = _slider(SHOWN_RANGE, 1, "How many candidates to show", "nw-k")
             go = gr.Button("Predict next word", variant="primary", elem_id="nw-go")
-            shown = gr.Examples(rows, inputs=[prompt], label="Examples (then press Predict)")
+            prompts = gr.Examples(rows, inputs=[prompt], label="Examples (then press Predict)", elem_id="nw-examples")
         with gr.Column(scale=3):
             note = gr.Markdown(elem_id="nw-note")
             chart = gr.Plot(label="Next-token probabilities", elem_id="nw-chart")
@@ -300,7 +300,7 @@ def build():
                                 (log, log_csv, "next-word-steps")):
         table_download(shown, button, stem)
     go.click(predict, inputs, outputs, api_name="next_word")
-    model_switch(model, "causal", shown.dataset, note)
+    model_switch(model, "causal", prompts.dataset, note)
     prompt.submit(predict, inputs, outputs, api_visibility="private")
     for control in (top_k, temperature, sample_top_k, top_p):
         control.release(predict, inputs, outputs, api_visibility="private", trigger_mode="always_last")

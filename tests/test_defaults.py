@@ -113,7 +113,7 @@ def test_each_model_brings_its_own_examples():
     assert examples.examples("someone/unknown-model", "causal") == english
 
 
-def test_a_sessions_own_model_gets_examples_by_what_it_was_trained_on(tmp_path):
+def test_a_sessions_own_model_gets_examples_by_what_it_was_trained_on():
     import shutil
 
     from playground.bundled import bundled_path

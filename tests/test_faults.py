@@ -59,7 +59,7 @@ def online(monkeypatch):
 def test_a_refusing_hub_falls_back_to_the_bundled_model_with_a_notice(online):
     online(f"http://127.0.0.1:{refused_port()}")
     loaded = registry.load_or_fallback("someone/a-model", "causal")
-    assert loaded.name == registry.DEFAULTS["causal"]
+    assert loaded.name == registry.FALLBACK["causal"]
     assert "cannot be reached" in loaded.notice and "Showing tiny-shakespeare-gpt instead" in loaded.notice
     assert registry.hub_offline()  # remembered: the next request does not wait again
 
@@ -69,7 +69,7 @@ def test_a_hub_that_never_answers_costs_one_bounded_wait_then_is_remembered(onli
     try:
         online(f"http://127.0.0.1:{server.port}")
         loaded = registry.load_or_fallback("someone/a-model", "masked")  # returns after HUB_TIMEOUT_S, not never
-        assert loaded.name == registry.DEFAULTS["masked"] and "cannot be reached" in loaded.notice
+        assert loaded.name == registry.FALLBACK["masked"] and "cannot be reached" in loaded.notice
         asked = len(server.accepted)
         assert asked >= 1
         again = registry.load_or_fallback("someone/another-model", "masked")

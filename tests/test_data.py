@@ -105,3 +105,24 @@ def test_too_few_sentences_for_nsp_is_explained():
     tok = data.train_tokenizer("one. two.", "char")
     with pytest.raises(ValueError, match="at least 4 sentences"):
         data.SentencePairs("one. two.", tok)
+
+
+def test_sentences_end_after_closing_quotes_but_not_after_titles():
+    text = 'Mr. Woodhouse was ill. "I know." Mrs. Weston came; she sat.\n\nNew paragraph'
+    assert data.split_sentences(text) == ['Mr. Woodhouse was ill.', '"I know."', "Mrs. Weston came;", "she sat.", "New paragraph"]
+
+
+def test_single_sentence_pairs_are_real_neighbours_or_from_elsewhere(small_text):
+    pairs = data.SentencePairs(small_text, data.train_tokenizer(small_text, "char"), single_prob=1.0)
+    gen = torch.Generator().manual_seed(4)
+    labels = []
+    for _ in range(200):
+        a, b, label = pairs.spans(128, gen)
+        assert a[1] - a[0] == 1 and b[1] - b[0] == 1  # one sentence a side, however short
+        assert (b[0] == a[1]) == (label == 0)  # IsNext: the very next sentence
+        labels.append(label)
+    assert 0.4 < sum(labels) / len(labels) < 0.6
+
+
+def test_general_english_is_a_bundled_corpus():
+    assert "Call me Ishmael." in data.load_corpus("general-english")

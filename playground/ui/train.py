@@ -47,7 +47,7 @@ FROM_TOKENIZER_TAB = " (Tokenizer tab)"
 MASKED_TOKENIZER = "WordPiece, trained on the corpus"  # what BERT uses; a masked objective switches to it
 MASKED_TOKENIZER_INFO = ("Masked LM hides whole tokens: a [MASK] over one character is guessed from its neighbours "
                          "and teaches no words, so a subword tokenizer (WordPiece, as BERT) suits it.")
-MASKED_MAX_LR = 1e-3  # masked LM diverges above this at these sizes
+MASKED_MAX_LR = 1e-3  # the ceiling the learning-rate field advises for masked LM
 SAMPLE_LABELS = {False: "What the model writes now (continuing a line of the corpus)",
                  True: "What the model fills in now (its guess at each [MASK])"}
 CHAR_VOCAB_GUESS = 70  # tinyshakespeare's 65 characters and 5 specials; only for the estimate
@@ -325,9 +325,9 @@ def _curve(run: Run | None, final: Progress | None = None):
     train_points = [(e.step, e.train_loss) for e in run.history if e.train_loss is not None]
     val = {e.step: e.val_loss for e in [*run.history, final] if e is not None and e.val_loss is not None}  # one a step
     val_points = sorted(val.items())
-    label = "uniform guess = ln(vocab) + ln 2 (masked LM + NSP)" if run.cfg.objective == "mlm-nsp" else None
+    label = "uniform guess = ln(vocab)" + (" + ln 2 (masked LM + NSP)" if run.cfg.objective == "mlm-nsp" else "")
     return charts.loss_curve(train_points, val_points, uniform_loss(run.cfg.objective, len(run.tokenizer)),
-                             "Training loss", **({"uniform_label": label} if label else {}))
+                             "Training loss", uniform_label=label)
 
 
 def _view(run: Run, e: Progress | None, state: str, note: str = "") -> tuple:

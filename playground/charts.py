@@ -57,7 +57,8 @@ def thin(xs: Sequence, ys: Sequence, limit: int = MAX_POINTS) -> tuple[list, lis
 
 
 def loss_curve(
-    train: Sequence[tuple[int, float]], val: Sequence[tuple[int, float]], uniform_loss: float | None, title: str = "Loss"
+    train: Sequence[tuple[int, float]], val: Sequence[tuple[int, float]], uniform_loss: float | None, title: str = "Loss",
+    uniform_label: str = "uniform guess = ln(vocab)",
 ) -> go.Figure:
     """Train and validation loss by step; a dashed line at ln(vocab), the loss of a uniform guess."""
     fig = go.Figure()
@@ -66,7 +67,7 @@ def loss_curve(
             xs, ys = thin([p[0] for p in points], [p[1] for p in points])
             fig.add_trace(go.Scatter(x=xs, y=ys, name=name, mode="lines+markers" if name == "validation" else "lines", line_color=color))
     if uniform_loss:
-        fig.add_hline(y=uniform_loss, line_dash="dash", line_color="gray", annotation_text="uniform guess = ln(vocab)")
+        fig.add_hline(y=uniform_loss, line_dash="dash", line_color="gray", annotation_text=uniform_label)
     fig.update_layout(title=title, xaxis_title="step", yaxis_title="cross-entropy (nats)", **_LAYOUT)
     return fig
 
@@ -91,6 +92,30 @@ def position_scatter(coords: np.ndarray, title: str, axis_titles: Sequence[str])
         fig.update_layout(xaxis_title=axis_titles[0], yaxis_title=axis_titles[1])
         fig.update_yaxes(scaleanchor="x", scaleratio=1)
     fig.update_layout(title=title, **_LAYOUT)
+    if coords.shape[1] >= 3:  # a cube seen from further back, in a taller chart, so no corner is cut off
+        fig.update_layout(height=520, scene=dict(aspectmode="cube", camera=dict(eye=dict(x=1.6, y=1.6, z=1.0))))
+    return fig
+
+
+def rotation_circle(points: np.ndarray, title: str, axis_titles: Sequence[str], numbered: int = 8) -> go.Figure:
+    """(P, 2) points on the unit circle, one per position, over the whole circle at equal scales.
+
+    A slow rotation shows as a short arc, not a line filling the chart; the first `numbered`
+    positions carry their number (no joining lines: a fast pair would draw a tangle of chords).
+    """
+    turn = np.linspace(0, 2 * np.pi, 181)
+    pos = np.arange(len(points))
+    fig = go.Figure([
+        go.Scatter(x=np.cos(turn), y=np.sin(turn), mode="lines", hoverinfo="skip", showlegend=False,
+                   line=dict(color="rgba(120,120,120,0.35)", dash="dot")),
+        go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers+text", showlegend=False,
+                   text=[str(p) if p < numbered else "" for p in pos], textposition="top right",
+                   hovertext=[f"position {p}" for p in pos], hoverinfo="text",
+                   marker=dict(color=pos, colorscale="Viridis", size=7, colorbar=dict(title="position", thickness=12))),
+    ])
+    fig.update_layout(title=title, xaxis_title=axis_titles[0], yaxis_title=axis_titles[1], **_LAYOUT)
+    fig.update_xaxes(range=[-1.3, 1.3], zeroline=True)
+    fig.update_yaxes(range=[-1.3, 1.3], zeroline=True, scaleanchor="x", scaleratio=1)
     return fig
 
 

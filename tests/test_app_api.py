@@ -41,8 +41,9 @@ def test_tokenize_endpoint(client):
 def test_positional_endpoints(client):
     heat, waves, note = client.predict(16, 8, 10000, "0, 1", api_name="/sinusoidal")
     assert "4 sin/cos pairs" in note
-    circle, scores, note = client.predict(16, 0, 10000, 24, 0, api_name="/rotary")
+    circle, scores, note, pair = client.predict(16, 9, 10000, 24, 0, api_name="/rotary")
     assert "the same offset gives the same score" in note
+    assert pair["maximum"] == pair["value"] == 7  # a 16-wide head has pairs 0 to 7: the slider keeps to them
     *heats, curve = client.predict(32, api_name="/position_similarity")
     assert len(heats) == 3
     note, table = client.predict("The cat sat on the mat", "On the mat sat the cat", api_name="/word_order")
@@ -53,7 +54,7 @@ def test_positional_endpoints(client):
 
 def test_positional_bad_input_is_explained(client):
     with pytest.raises(Exception, match="does not exist"):
-        client.predict(16, 8, 10000, "0, 99", api_name="/sinusoidal")
+        client.predict(16, 8, 10000, "99", api_name="/sinusoidal")  # "0, 99" draws 0 and says 99 is left out
 
 
 def test_train_endpoint_streams_a_falling_loss(client):

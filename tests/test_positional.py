@@ -85,3 +85,24 @@ def test_switching_positions_off_keeps_every_other_weight():
     twin = positional.without_positions(bert)
     assert twin.config.positions == "none"
     torch.testing.assert_close(twin.tok_emb.weight, bert.tok_emb.weight)
+
+
+def test_waves_beyond_the_width_are_left_out_with_a_note():
+    from playground.ui import positional as tab
+
+    heat, waves, note = tab.sinusoid_views(64, 64, 10000, "0, 1, 10, 40, 100")
+    assert [t.name.split(" (")[0] for t in waves.data] == ["dim 0", "dim 1", "dim 10", "dim 40"]
+    assert "64 dimensions" in heat.layout.title.text and "dimension 100" in note
+    with pytest.raises(Exception, match="dimension 500 does not exist"):  # nothing left to draw
+        tab.sinusoid_views(64, 64, 10000, "500")
+
+
+def test_the_rope_pair_keeps_within_the_head_and_the_circle_is_whole():
+    from playground.ui import positional as tab
+
+    circle, _, _, pair = tab.rope_views(16, 31, 10000, 48, 0)
+    assert pair.maximum == 7 and pair.value == 7 and "Pair 7" in circle.layout.title.text
+    points = circle.data[1]
+    np.testing.assert_allclose(np.hypot(points.x, points.y), 1.0, atol=1e-6)  # on the unit circle
+    assert list(points.text[:3]) == ["0", "1", "2"]  # numbered in order
+    assert circle.layout.xaxis.range == (-1.3, 1.3) and circle.layout.yaxis.scaleanchor == "x"

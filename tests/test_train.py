@@ -8,7 +8,7 @@ import torch
 
 from playground.__main__ import main
 from playground.tiny.checkpoint import load_checkpoint
-from playground.tiny.train import TrainConfig, lr_at, train
+from playground.tiny.train import TrainConfig, lr_at, train, uniform_loss
 
 SMALL = dict(n_layer=2, n_head=2, n_embd=64, context_length=32, batch_size=16, lr=3e-3, warmup_steps=5, eval_batches=2)
 
@@ -151,3 +151,12 @@ def test_no_host_device_sync_between_log_points(small_text):
         assert list(run.advance(max_steps=19)) == []  # 19 steps, no log point
     finally:
         torch.cuda.set_sync_debug_mode("default")
+
+
+def test_an_untrained_mlm_nsp_model_starts_at_the_guess_for_both_losses(small_text):
+    cfg = TrainConfig(objective="mlm-nsp", tokenizer="wordpiece", vocab_size=500, steps=1, log_every=1, eval_every=1, **SMALL)
+    first = run(cfg, small_text)[0]
+    vocab = first.model.config.vocab_size if first.model is not None else 500
+    guess = uniform_loss("mlm-nsp", vocab)
+    assert guess == pytest.approx(math.log(vocab) + math.log(2))
+    assert abs(first.val_loss - guess) < abs(first.val_loss - math.log(vocab))  # nearer the sum than MLM alone

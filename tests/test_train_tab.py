@@ -340,3 +340,34 @@ def test_download_and_upload_through_the_api(app_url):
         receiver.predict(name, api_name="/download_checkpoint")  # one session cannot fetch another's
     mine, download, note = receiver.predict(handle_file(zip_path), api_name="/upload_checkpoint")
     assert note.startswith("Uploaded as **my-gpt-") and "Next Word" in note
+
+
+def test_a_masked_objective_switches_to_subwords_a_gentler_rate_and_a_fill_in_label():
+    tokenizer, lr, sample = tab.objective_defaults("BERT-style: masked LM", CHARS, 2e-3)
+    assert tokenizer["value"] == "WordPiece, trained on the corpus" and "[MASK]" in tokenizer["info"]
+    assert lr == 1e-3 and "[MASK]" in sample["label"]
+    bpe = "byte-level BPE, trained on the corpus"
+    tokenizer, lr, _ = tab.objective_defaults(BERT, bpe, 5e-4)
+    assert tokenizer["value"] == bpe and lr == 5e-4  # a deliberate subword choice and a gentle rate are kept
+    _, lr, sample = tab.objective_defaults(GPT, CHARS, 2e-3)
+    assert "masked" not in sample["label"].lower() and "writes" in sample["label"]
+    assert tab.apply_preset("tiny", BERT)[5] == 1e-3 and tab.apply_preset("tiny", GPT)[5] == 2e-3
+
+
+def test_mlm_nsp_is_drawn_against_the_guess_for_both_losses(session):
+    req, ts = session
+    list(tab.step_training(BERT, SHAKESPEARE, "", 100, 1, state=ts, request=req, **SHAPE,
+                           tokenizer="tiny-shakespeare-bert's WordPiece (bundled)"))
+    fig = tab._curve(ts.run)
+    line = fig.layout.shapes[0]
+    assert line.y0 == pytest.approx(math.log(4096) + math.log(2))
+    assert "ln 2" in fig.layout.annotations[0].text
+    tab.request_reset(ts)
+
+
+def test_the_evaluation_on_stopping_ends_the_validation_line(session):
+    req, ts = session
+    list(tab.step_training(GPT, SHAKESPEARE, "", 100, 1, state=ts, request=req, **SHAPE))
+    curve, status, *_ = tab.request_stop(ts, req)
+    val = next(trace for trace in curve.data if trace.name == "validation")
+    assert val.x[-1] == 1 and f"validation loss {val.y[-1]:.3f}" in status

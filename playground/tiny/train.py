@@ -126,6 +126,12 @@ class Progress:
         return {k: v for k, v in asdict(self).items() if k in keep}
 
 
+def uniform_loss(objective: str, vocab_size: int) -> float:
+    """The loss of a blind guess, which an untrained model starts near: ln(vocab) for a token;
+    masked LM + NSP adds ln 2 for the coin-flip "does B follow A?", as its loss is the sum of both."""
+    return math.log(vocab_size) + (math.log(2) if objective == "mlm-nsp" else 0.0)
+
+
 def build_tokenizer(cfg: TrainConfig, text: str) -> PreTrainedTokenizerFast:
     if cfg.tokenizer in data.TOKENIZER_KINDS:
         return data.train_tokenizer(text, cfg.tokenizer, cfg.vocab_size)

@@ -17,14 +17,15 @@ ORDER_MODEL = "tiny-shakespeare-bert"  # bidirectional: word order reaches it on
 LIVE = dict(api_visibility="private", show_progress="hidden", trigger_mode="always_last")  # slider redraws
 
 
-def parse_dims(text: str, dim: int) -> list[int]:
+def parse_dims(text: str, dim: int) -> tuple[list[int], list[int]]:
+    """(dimensions to draw, at most 12; those the width leaves out). A list with none inside the width is an error."""
     dims = [int(d) for d in re.findall(r"\d+", text or "")]
     if not dims:
         raise ValueError("List the dimensions to plot as numbers, e.g. 0, 1, 10, 40.")
-    bad = [d for d in dims if d >= dim]
-    if bad:
-        raise ValueError(f"The model is {dim} dimensions wide, so dimension {bad[0]} does not exist (use 0 to {dim - 1}).")
-    return dims[:12]
+    kept, dropped = [d for d in dims if d < dim], [d for d in dims if d >= dim]
+    if not kept:
+        raise ValueError(f"The model is {dim} dimensions wide, so dimension {dropped[0]} does not exist (use 0 to {dim - 1}).")
+    return kept[:12], dropped
 
 
 @friendly
@@ -35,7 +36,7 @@ def sinusoid_views(n_positions: float, dim: float, base: float, dims_text: str):
         table, f"Sinusoidal encoding: {n} positions × {d} dimensions, base {base:g}",
         "dimension (pairs: sin, cos; lower pairs turn faster)", "position",
     )
-    dims = parse_dims(dims_text, d)
+    dims, dropped = parse_dims(dims_text, d)
     waves = charts.lines(
         range(n), {f"dim {i} ({'sin' if i % 2 == 0 else 'cos'})": table[:, i] for i in dims},
         "Each dimension is a wave over positions", "position", "value",
@@ -46,6 +47,9 @@ def sinusoid_views(n_positions: float, dim: float, base: float, dims_text: str):
         f"{longest[-1]:,.0f} (pair {d // 2 - 1}): together they give every position a unique pattern, "
         "like the hands of a clock."
     )
+    if dropped:
+        listed = ", ".join(map(str, dropped))
+        note += f"  \nNot drawn: dimension{'s' if len(dropped) > 1 else ''} {listed}, beyond this width (0 to {d - 1})."
     return heat, waves, note
 
 
@@ -81,12 +85,18 @@ def learned_views(name: str, view: str, request: gr.Request = None):
     return heat, scatter
 
 
+def last_pair(head_dim: float) -> int:
+    """The highest rotation pair a head of this size has (pairs 0 .. d/2 - 1)."""
+    return max(0, int(head_dim) // 2 - 1)
+
+
 @friendly
 def rope_views(head_dim: float, pair: float, base: float, n_positions: float, seed: float):
     d, n = int(head_dim), int(n_positions)
-    trail = positional.rope_trajectory(n, d, int(pair), float(base))
-    circle = charts.position_scatter(trail, f"Pair {int(pair)} of a query turned by RoPE, positions 0–{n - 1}",
-                                     ["dimension 2i", "dimension 2i+1"])
+    pair = min(int(pair), last_pair(d))  # a smaller head has fewer pairs: keep to its last one
+    trail = positional.rope_trajectory(n, d, pair, float(base))
+    circle = charts.rotation_circle(trail, f"Pair {pair} of a query turned by RoPE, positions 0–{n - 1}",
+                                    ["dimension 2i", "dimension 2i+1"])
     rng = np.random.default_rng(int(seed))
     q, k = rng.standard_normal(d), rng.standard_normal(d)
     scores = positional.rope_scores(q, k, n, float(base))
@@ -98,7 +108,7 @@ def rope_views(head_dim: float, pair: float, base: float, n_positions: float, se
         f"score(m={a}, n={b}) = {scores[a, b]:.4f} and score(m={a + shift}, n={b + shift}) = "
         f"{scores[a + shift, b + shift]:.4f}: the same offset gives the same score, wherever the pair stands."
     )
-    return circle, heat, note
+    return circle, heat, note, gr.Slider(maximum=last_pair(d), value=pair)
 
 
 @friendly
@@ -124,13 +134,14 @@ def order_views(text_a: str, text_b: str):
     r = positional.order_demo(loaded.model, loaded.tokenizer, text_a, text_b)
     verdict = "the same tokens in another order" if r.same_bag else "different tokens, not just another order"
     rows = [
-        ["sum of token embeddings (a bag of words)", f"{r.bag_distance:.2e}"],
-        ["model output, positions switched off", f"{r.distance_without_positions:.2e}"],
+        ["sum of token embeddings (a bag of words)", f"{r.bag_distance:.4f}"],
+        ["model output, positions switched off", f"{r.distance_without_positions:.4f}"],
         ["model output, positions on", f"{r.distance_with_positions:.4f}"],
     ]
     note = (
         f"**A:** {' '.join(r.tokens_a)}  \n**B:** {' '.join(r.tokens_b)}  \nThese are {verdict}. "
-        f"Distances are between the two texts' mean output vectors (whose length is about {r.norm:.1f}). "
+        f"Distances are between the two texts' mean output vectors (whose length is about {r.norm:.1f}); "
+        "0.0000 means equal up to rounding. "
         "Without positions, attention is a weighted average over a set: shuffling the words changes nothing. "
         f"With {loaded.model.config.positions} positions the two orders become different inputs."
     )
@@ -152,7 +163,7 @@ def build():
                 base = gr.Slider(10, 100000, value=10000, step=10, label="Base", elem_id="pe-base")
             dims = gr.Textbox(value="0, 1, 10, 40, 100", label="Dimensions to draw as waves", elem_id="pe-dims")
             draw = gr.Button("Draw", elem_id="pe-go")
-            note = gr.Markdown()
+            note = gr.Markdown(elem_id="pe-note")
             heat = gr.Plot(label="Sinusoidal positional encoding", elem_id="pe-heatmap")
             waves = gr.Plot(label="Waves", elem_id="pe-waves")
             inputs, outputs = [n_positions, dim, base, dims], [heat, waves, note]
@@ -160,7 +171,7 @@ def build():
             for control in (n_positions, dim, base):
                 control.input(sinusoid_views, inputs, outputs, **LIVE)
             dims.submit(sinusoid_views, inputs, outputs, api_visibility="private")
-        with gr.Tab("Learned tables"):
+        with gr.Tab("Learned tables") as learned_tab:
             gr.Markdown("GPT-2 and BERT learn one vector per position during pre-training. Here is such a table "
                         "read from a real checkpoint, and its positions projected to 2-D or 3-D.")
             with gr.Row():
@@ -171,45 +182,52 @@ def build():
             learned_go = gr.Button("Show", elem_id="pe-learned-go")
             learned_heat = gr.Plot(label="Learned table", elem_id="pe-learned-heatmap")
             learned_pca = gr.Plot(label="PCA", elem_id="pe-learned-pca")
-            learned_go.click(learned_views, [source, view], [learned_heat, learned_pca], api_name="learned_positions")
-            view.change(learned_views, [source, view], [learned_heat, learned_pca], api_visibility="private")
-        with gr.Tab("Rotary (RoPE)"):
+            learned_io = [source, view], [learned_heat, learned_pca]
+            learned_go.click(learned_views, *learned_io, api_name="learned_positions")
+            gr.on([learned_tab.select, source.change, view.change], learned_views, *learned_io, api_visibility="private")
+        with gr.Tab("Rotary (RoPE)") as rope_tab:
             gr.Markdown("RoPE adds nothing to the embedding. It turns each pair of a query's and a key's dimensions "
                         "by an angle that grows with the position, so their dot product depends only on how far "
                         "apart they are.")
             with gr.Row():
-                head_dim = gr.Slider(4, 256, value=64, step=2, label="Head dimension")
-                pair = gr.Slider(0, 127, value=0, step=1, label="Pair i (0 spins fastest)", elem_id="pe-rope-pair")
+                head_dim = gr.Slider(4, 256, value=64, step=2, label="Head dimension", elem_id="pe-rope-dim")
+                pair = gr.Slider(0, last_pair(64), value=0, step=1, label="Pair i (0 spins fastest)", elem_id="pe-rope-pair")
                 rope_base = gr.Slider(10, 100000, value=10000, step=10, label="Base")
                 rope_len = gr.Slider(4, 256, value=48, step=1, label="Positions")
-                seed = gr.Number(value=0, precision=0, label="Seed for q and k")
+                seed = gr.Number(value=0, precision=0, label="Seed for q and k", elem_id="pe-rope-seed")
             rope_go = gr.Button("Draw", elem_id="pe-rope-go")
             rope_note = gr.Markdown(elem_id="pe-rope-note")
             with gr.Row():
                 rope_circle = gr.Plot(label="Rotation", elem_id="pe-rope-circle")
                 rope_heat = gr.Plot(label="Relative scores", elem_id="pe-rope-scores")
-            rope_inputs, rope_outputs = [head_dim, pair, rope_base, rope_len, seed], [rope_circle, rope_heat, rope_note]
+            rope_inputs = [head_dim, pair, rope_base, rope_len, seed]
+            rope_outputs = [rope_circle, rope_heat, rope_note, pair]  # the pair slider's range follows the head
             rope_go.click(rope_views, rope_inputs, rope_outputs, api_name="rotary")
-            for control in (head_dim, pair, rope_base, rope_len):
+            for control in (head_dim, pair, rope_base, rope_len, seed):
                 control.input(rope_views, rope_inputs, rope_outputs, **LIVE)
-        with gr.Tab("Similarity"):
+            gr.on([rope_tab.select, seed.submit], rope_views, rope_inputs, rope_outputs, api_visibility="private")
+        with gr.Tab("Similarity") as sim_tab:
             gr.Markdown("How alike are the encodings of two positions? Sinusoidal and rotary give the same curve: "
                         "similarity depends only on the distance. A learned table found its own shape.")
-            sim_len = gr.Slider(4, 128, value=64, step=1, label="Positions")
+            sim_len = gr.Slider(4, 128, value=64, step=1, label="Positions", elem_id="pe-sim-len")
             sim_go = gr.Button("Compare", elem_id="pe-sim-go")
             with gr.Row():
                 sim_plots = [gr.Plot(label=kind) for kind in ("sinusoidal", "learned", "rotary")]
             sim_curve = gr.Plot(label="Similarity by offset", elem_id="pe-sim-curve")
             sim_go.click(similarity_views, [sim_len], [*sim_plots, sim_curve], api_name="position_similarity")
-        with gr.Tab("Why order matters"):
+            sim_len.input(similarity_views, [sim_len], [*sim_plots, sim_curve], **LIVE)
+            sim_tab.select(similarity_views, [sim_len], [*sim_plots, sim_curve], api_visibility="private")
+        with gr.Tab("Why order matters") as order_tab:
             gr.Markdown(f"Two sentences with the same words in another order, through our BERT-style model "
                         f"({ORDER_MODEL}) with its positions on and switched off.")
             with gr.Row():
                 text_a = gr.Textbox(value="The cat sat on the mat", label="Sentence A", elem_id="pe-order-a")
-                text_b = gr.Textbox(value="On the mat sat the cat", label="Sentence B")
+                text_b = gr.Textbox(value="On the mat sat the cat", label="Sentence B", elem_id="pe-order-b")
             order_go = gr.Button("Compare", elem_id="pe-order-go")
             order_note = gr.Markdown(elem_id="pe-order-note")
             order_table = gr.Dataframe(headers=["what is compared", "distance A vs B"], interactive=False,
                                        elem_id="pe-order-table")
             order_go.click(order_views, [text_a, text_b], [order_note, order_table], api_name="word_order")
+            gr.on([order_tab.select, text_a.submit, text_b.submit], order_views, [text_a, text_b],
+                  [order_note, order_table], api_visibility="private")
     return sinusoid_views, inputs, outputs

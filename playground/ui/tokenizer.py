@@ -23,12 +23,14 @@ SIDES = [
     ("hub", "A Hugging Face Hub tokenizer (added by id)"),
 ]
 TITLES = dict(SIDES)
-BUILT_IN = [key for key, _ in SIDES if not key.startswith("yours-") and key != "hub"]
 DEFAULT_SHOWN = ["bert-base-uncased", "gpt2"]
 KINDS = {"BPE (byte-level, like GPT-2)": "bpe", "WordPiece (like BERT, scored merges)": "wordpiece"}
 SOURCES = ["tinyshakespeare (bundled, 1.1 MB)", f"upload a .txt (up to {tk.MAX_TRAIN_BYTES // 1_000_000} MB)", "paste text"]
 DEFAULT_SAMPLE = "Wherefore art thou Romeo? Transformers learn relationships between words."
 RECENT_MERGES = 10
+NOT_TRAINED = "Not trained in this session yet: train one below (a link to this page does not carry it)."
+LINKED_TRAINING = ("The tokenizer trained where this link was copied is not part of the link: "
+                   "train one here to replay its merges.")
 
 EXAMPLES = [
     ["Transformers learn relationships between words."],
@@ -77,7 +79,7 @@ def _panel(key: str, text: str, session: Session | None) -> tuple[list, str, lis
     """One tokenizer's (coloured tokens, stats line, id table, round-trip diff)."""
     tokenizer = _tokenizer(key, session)
     if tokenizer is None:
-        return [], "Add one by its id above first." if key == "hub" else "Train one below first.", [], []
+        return [], "Add one by its id above first." if key == "hub" else NOT_TRAINED, [], []
     t = tk.tokenize(tokenizer, text, key)
     rt = tk.round_trip(tokenizer, text, t.ids)
     spans = [(label, "unk" if t.unk_count and i == tokenizer.unk_token_id else str(n % 4))
@@ -120,9 +122,8 @@ def show_panels(shown: list[str]) -> list:
 
 
 def _choices(session: Session | None) -> list[tuple[str, str]]:
-    session = session or Session()
-    added = {f"yours-{kind}" for kind in session.trained} | ({"hub"} if session.hub_id else set())
-    return [(_title(key, session), key) for key, _ in SIDES if key in BUILT_IN or key in added]
+    """Every side, always: a link to the page may tick one this session has not trained (its panel says so)."""
+    return [(_title(key, session), key) for key, _ in SIDES]
 
 
 def _title(key: str, session: Session | None) -> str:
@@ -200,6 +201,8 @@ def _latest(session: Session | None) -> tk.TrainedTokenizer:
 
 @friendly
 def replay_step(step: float, sample: str, session: Session | None):
+    if int(step) == 0 and not (session and session.latest):
+        return "", [], []  # the slider set back to its start (a page opened from a link): nothing to replay
     return _replay_view(_latest(session), sample, int(step))
 
 
@@ -271,6 +274,21 @@ def _growth_figure(trained: tk.TrainedTokenizer, sample: str) -> go.Figure:
         template=charts.TEMPLATE, margin=dict(l=10, r=10, t=40, b=10), height=380,
     )
     return fig
+
+
+@friendly
+def open_page(text: str, shown: list[str] | None, session: Session | None, request: gr.Request = None):
+    """On load: the comparison, and a training section that shows only this session's work.
+
+    A link to the page (`?deep_link=`) carries the components as they were, a replay step and a
+    download of another session's file among them, but not the tokenizer behind them: with nothing
+    trained here, the section starts empty, and says why when the page came from a link."""
+    panels = compare(text, shown, session)
+    if session and session.trained:
+        return [*panels, *[gr.skip()] * 7]
+    linked = bool(request and request.query_params.get("deep_link"))
+    return [*panels, LINKED_TRAINING if linked else "", None, gr.DownloadButton(value=None, interactive=False),
+            gr.Slider(minimum=0, maximum=1, value=0, interactive=False), "", [], []]
 
 
 def _show_source(source: str):
@@ -367,4 +385,5 @@ def build():
         replay_sample, [step, sample, session], [merge_text, replayed, recent, growth], api_name="replay_sample",
         api_visibility="private", **fast,
     )
-    return compare, [text, shown, session], outputs
+    training = [status, growth, download, step, merge_text, replayed, recent]
+    return open_page, [text, shown, session], outputs + training

@@ -21,7 +21,7 @@ import gradio as gr
 from .. import charts, devices, registry, sessions
 from ..bundled import bundled_path
 from ..tiny import checkpoint, data
-from ..tiny.train import Limits, Progress, Run, TrainConfig, count_parameters, estimate
+from ..tiny.train import Limits, Progress, Run, TrainConfig, count_parameters, estimate, uniform_loss
 from .common import PICKERS, friendly, session_id
 
 LIMITS = Limits.from_env()
@@ -48,6 +48,12 @@ TOKENIZERS = {
     "tiny-shakespeare-bert's WordPiece (bundled)": str(bundled_path("tiny-shakespeare-bert")),
 }
 FROM_TOKENIZER_TAB = " (Tokenizer tab)"
+MASKED_TOKENIZER = "WordPiece, trained on the corpus"  # what BERT uses; a masked objective switches to it
+MASKED_TOKENIZER_INFO = ("Masked LM hides whole tokens: a [MASK] over one character is guessed from its neighbours "
+                         "and teaches no words, so a subword tokenizer (WordPiece, as BERT) suits it.")
+MASKED_MAX_LR = 1e-3  # the ceiling the learning-rate field advises for masked LM
+SAMPLE_LABELS = {False: "What the model writes now (continuing a line of the corpus)",
+                 True: "What the model fills in now (its guess at each [MASK])"}
 CHAR_VOCAB_GUESS = 70  # tinyshakespeare's 65 characters and 5 specials; only for the estimate
 
 # (layers, heads, width, context, batch, learning rate, dropout, steps)
@@ -316,18 +322,22 @@ def _clock(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def _curve(run: Run | None):
+def _curve(run: Run | None, final: Progress | None = None):
+    """The run's loss curve; `final`, the evaluation made on stopping, ends the validation line."""
     if run is None:
         return charts.loss_curve([], [], None, "Training loss")
     train_points = [(e.step, e.train_loss) for e in run.history if e.train_loss is not None]
-    val_points = [(e.step, e.val_loss) for e in run.history if e.val_loss is not None]
-    return charts.loss_curve(train_points, val_points, math.log(len(run.tokenizer)), "Training loss")
+    val = {e.step: e.val_loss for e in [*run.history, final] if e is not None and e.val_loss is not None}  # one a step
+    val_points = sorted(val.items())
+    label = "uniform guess = ln(vocab)" + (" + ln 2 (masked LM + NSP)" if run.cfg.objective == "mlm-nsp" else "")
+    return charts.loss_curve(train_points, val_points, uniform_loss(run.cfg.objective, len(run.tokenizer)),
+                             "Training loss", uniform_label=label)
 
 
 def _view(run: Run, e: Progress | None, state: str, note: str = "") -> tuple:
     """(curve, status, sample, stats, mine, download) for a run and its latest event."""
     sample = e.sample if e is not None and e.sample else gr.skip()
-    return _curve(run), _status(state, e, run, note), sample, _stats(e, run), gr.skip(), gr.skip()
+    return _curve(run, e), _status(state, e, run, note), sample, _stats(e, run), gr.skip(), gr.skip()
 
 
 def _reset_view(note: str = "Reset: press **Train** to start a fresh model.") -> tuple:
@@ -452,8 +462,26 @@ def estimate_view(objective, steps, n_layer, n_head, n_embd, context, batch, lr,
     )
 
 
-def apply_preset(name: str):
-    return PRESETS[name]
+def _masked(objective: str) -> bool:
+    return OBJECTIVES.get(objective, "clm") != "clm"
+
+
+def apply_preset(name: str, objective: str = list(OBJECTIVES)[0]):
+    *shape, lr, dropout, steps = PRESETS[name]
+    return (*shape, min(lr, MASKED_MAX_LR) if _masked(objective) else lr, dropout, steps)
+
+
+def objective_defaults(objective: str, tokenizer: str, lr):
+    """A masked objective wants subword tokens and a gentler learning rate; the sample box says what it shows."""
+    sample = gr.update(label=SAMPLE_LABELS[_masked(objective)])
+    if not _masked(objective):
+        return gr.update(info=None), gr.skip(), sample
+    subword = MASKED_TOKENIZER if tokenizer == list(TOKENIZERS)[0] else tokenizer
+    try:
+        gentle = min(float(lr), MASKED_MAX_LR)
+    except (TypeError, ValueError):
+        gentle = MASKED_MAX_LR
+    return gr.update(value=subword, info=MASKED_TOKENIZER_INFO), gentle, sample
 
 
 def show_corpus_fields(choice: str):
@@ -555,7 +583,7 @@ def build():
                     context = gr.Number(tiny[3], precision=0, label="Context", elem_id="tr-context")
                 with gr.Row():
                     batch = gr.Number(tiny[4], precision=0, label="Batch", elem_id="tr-batch")
-                    lr = gr.Number(tiny[5], label="Learning rate (masked LM: ≤ 1e-3)", elem_id="tr-lr")
+                    lr = gr.Number(tiny[5], label=f"Learning rate (masked LM: ≤ {MASKED_MAX_LR:g})", elem_id="tr-lr")
                     dropout = gr.Number(tiny[6], label="Dropout", elem_id="tr-dropout")
                     seed = gr.Number(value=1337, precision=0, label="Seed", elem_id="tr-seed")
                 steps = gr.Slider(10, MAX_STEPS, value=tiny[7], step=10, label="Training steps", elem_id="tr-steps")
@@ -571,7 +599,7 @@ def build():
             status = gr.Markdown("Press **Train**.", elem_id="tr-status")
             stats = gr.Markdown(elem_id="tr-stats")
             curve = gr.Plot(label="Loss", elem_id="tr-curve")
-            sample = gr.Textbox(label="What the model writes now (a fill-in for masked LM)", lines=4, interactive=False, elem_id="tr-sample")
+            sample = gr.Textbox(label=SAMPLE_LABELS[False], lines=4, interactive=False, elem_id="tr-sample")
             with gr.Row():
                 mine = gr.Dropdown([], label="This session's models", elem_id="tr-mine", scale=2)
                 PICKERS.append((mine, _mine_choices))
@@ -588,7 +616,8 @@ def build():
     reset.click(request_reset, [state], outputs, api_name="reset_training", queue=False)
     mine.change(download_checkpoint, [mine], [download], api_name="download_checkpoint", queue=False)
     upload_zip.upload(upload_checkpoint, [upload_zip], [mine, download, status], api_name="upload_checkpoint")
-    preset.change(apply_preset, [preset], [n_layer, n_head, n_embd, context, batch, lr, dropout, steps], api_visibility="private", queue=False)
+    preset.change(apply_preset, [preset, objective], [n_layer, n_head, n_embd, context, batch, lr, dropout, steps], api_visibility="private", queue=False)
+    objective.change(objective_defaults, [objective, tokenizer, lr], [tokenizer, lr, sample], api_visibility="private", queue=False)
     corpus.change(show_corpus_fields, [corpus], [pasted, upload, dataset], api_visibility="private", queue=False)
     sizing = [objective, steps, n_layer, n_head, n_embd, context, batch, lr, dropout, samples, tokenizer, vocab]
     gr.on(

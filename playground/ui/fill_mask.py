@@ -8,6 +8,7 @@ from .. import charts, registry
 from ..fill_mask import MAX_MASKS, fill_mask, score_candidates
 from ..masking import FATES, MAX_ROLLS, Recipe, rates, simulate
 from .common import friendly, load_model, model_header, model_note, table_download
+from .compare import build as build_compare
 
 EXAMPLES = [
     ["To be, or not to [MASK]: that is the question."],
@@ -164,6 +165,7 @@ def build():
             fill_outputs, text = _fill_section(model, note)
         with gr.Tab("Masking simulator: BERT's 15% and 80/10/10"):
             _simulator_section(model, note)
+    build_compare("masked", text)  # the sentence through two or three models side by side
     return from_link, None, [text, model, *fill_outputs]
 
 

@@ -10,6 +10,7 @@ import gradio as gr
 from .. import charts, registry
 from .. import next_word as nw
 from .common import friendly, load_model, model_note, model_picker, table_download
+from .compare import build as build_compare
 
 DEFAULT_PROMPT = "To be, or not to"
 EXAMPLES = [
@@ -292,6 +293,8 @@ def build():
             pairs = gr.Dataframe(headers=PAIR_HEADERS, label="Training pairs", interactive=False, elem_id="nw-pairs",
                                  scale=4)
             pairs_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-pairs-csv", scale=0, min_width=80)
+
+    build_compare("causal", prompt)  # the prompt through two or three models side by side
 
     with gr.Row():
         link = gr.Markdown(elem_id="nw-link")

@@ -37,7 +37,7 @@ def build_demo() -> gr.Blocks:
                 tabs.append(tab)
         pickers = [dropdown for dropdown, _ in common.PICKERS]
         for tab in tabs:  # a model trained in one tab becomes a choice in the others
-            tab.select(common.refresh_pickers, None, pickers, api_visibility="private", queue=False)
+            tab.select(common.refresh_pickers, pickers, pickers, api_visibility="private", queue=False)
         demo.unload(_end_session)
     return demo
 

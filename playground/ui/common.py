@@ -79,9 +79,11 @@ def session_id(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "cli"
 
 
-def refresh_pickers(request: gr.Request = None):
+def refresh_pickers(*values, request: gr.Request = None):
+    """New choices for every picker; each keeps its value (`values`, in PICKERS' order), sent back so that Gradio
+    keeps it in the page's deep link (an update without a value empties it there)."""
     session = session_id(request)
-    return [gr.update(choices=list_choices(session)) for _, list_choices in PICKERS]
+    return [gr.update(choices=list_choices(session), value=value) for (_, list_choices), value in zip(PICKERS, values)]
 
 
 def load_model(name: str, task: str, request: gr.Request | None = None):

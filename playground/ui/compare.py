@@ -33,14 +33,19 @@ def handler(task: str):
 
     @friendly
     def run(text: str, models: list[str], k: float = 5, word: str = "", request: gr.Request = None):
-        """Outputs: note, summary table, bits-per-character chart, then per column: column, header, chart, table."""
+        """Outputs: note, summary table, bits-per-character chart, then per column: column, header, chart, table;
+        last the models compared."""
         names = cmp.check_models(models)
         cmp.check_input(task, text, word)
         results: list[cmp.ModelResult | None] = [None] * len(names)
-        yield _view(task, names, results)  # every column says it is on its way
+        # every yield sends the selection back as an update: once the picker refresh has changed its choices,
+        # Gradio writes into the page's deep link only the value an update carries (an empty update, even
+        # gr.skip(), empties it), never the value the dropdown sends as an input
+        selection = gr.update(value=names)
+        yield [*_view(task, names, results), selection]  # every column says it is on its way
         for i, result in cmp.stream(task, text, names, int(k), word or "", session_id(request)):
             results[i] = result
-            yield _view(task, names, results)
+            yield [*_view(task, names, results), selection]
 
     run.__name__ = API_NAME[task]
     return run
@@ -164,4 +169,4 @@ def build(task: str, text: gr.Textbox) -> None:
                                elem_id=f"{prefix}-summary")
         bpc = gr.Plot(label="Bits per character", elem_id=f"{prefix}-bpc")
     PICKERS.append((models, lambda session: registry.choices(task, session)))  # a model trained later shows up
-    go.click(handler(task), [text, models, k, word], [note, summary, bpc, *columns], api_name=API_NAME[task])
+    go.click(handler(task), [text, models, k, word], [note, summary, bpc, *columns, models], api_name=API_NAME[task])

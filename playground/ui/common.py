@@ -79,9 +79,10 @@ def session_id(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "cli"
 
 
-def refresh_pickers(*values, request: gr.Request = None):
+def refresh_pickers(request: gr.Request, *values):
     """New choices for every picker; each keeps its value (`values`, in PICKERS' order), sent back so that Gradio
-    keeps it in the page's deep link (an update without a value empties it there)."""
+    keeps it in the page's deep link (an update without a value empties it there). The request comes first:
+    Gradio passes it only to a positional parameter."""
     session = session_id(request)
     return [gr.update(choices=list_choices(session), value=value) for (_, list_choices), value in zip(PICKERS, values)]
 

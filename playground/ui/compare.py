@@ -78,9 +78,9 @@ def _column(task: str, r: cmp.ModelResult) -> list:
     title = "Next token" if task == "causal" else "First [MASK]" + (" (see the table for the others)" if len(first) < len(r.top) else "")
     fig = charts.probability_bars([c.token for c in first], [c.prob for c in first], [c.id for c in first], title)
     if task == "causal":
-        rows = [[c.rank, repr(c.token), c.id, round(c.prob, 4)] for c in r.top]
+        rows = [[c.rank, repr(c.token), c.id, _sig(c.prob)] for c in r.top]
     else:
-        rows = [[c.mask, c.rank, c.token, c.id, round(c.prob, 4)] for c in r.top]
+        rows = [[c.mask, c.rank, c.token, c.id, _sig(c.prob)] for c in r.top]
     return [head, fig, rows]
 
 
@@ -97,7 +97,7 @@ def _summary(results: list[cmp.ModelResult]) -> list[list]:
                 "" if w is None else f"{w.word} → {w.scored!r}" + (f" ({w.n_tokens} tokens)" if w.n_tokens > 1 else "")
                 + (f" at mask {w.mask}" if w.mask else ""),
                 None if w is None else w.rank,
-                None if w is None else round(w.prob, 6),
+                None if w is None else _sig(w.prob),
                 None if loss is None else round(loss.nats, 3),
                 None if loss is None else round(loss.perplexity, 1),
                 None if loss is None or loss.bits_per_char is None else round(loss.bits_per_char, 3),
@@ -105,6 +105,11 @@ def _summary(results: list[cmp.ModelResult]) -> list[list]:
                 r.vocab_size,
             ])
     return rows
+
+
+def _sig(p: float) -> float:
+    """Four significant digits: a random model's 0.00002 stays readable."""
+    return float(f"{p:.4g}")
 
 
 def _bpc_chart(results: list[cmp.ModelResult]):

@@ -160,3 +160,15 @@ def grouped_bars(labels: Sequence[str], series: dict[str, Sequence[float]], titl
     )
     fig.update_layout(barmode="group", title=title, yaxis_title=y_title, legend=dict(orientation="h", y=-0.25), **_LAYOUT)
     return fig
+
+
+def model_bars(models: Sequence[str], values: Sequence[float], title: str, x_title: str, fmt: str = "{:.2f}") -> go.Figure:
+    """One horizontal bar per model (in the order given, the first at the top), e.g. each model's bits per
+    character on the same sentence."""
+    fig = go.Figure(
+        go.Bar(x=list(values)[::-1], y=list(models)[::-1], orientation="h", text=[fmt.format(v) for v in values][::-1],
+               textposition="auto", marker_color=[PALETTE[i % len(PALETTE)] for i in range(len(values))][::-1],
+               hovertemplate="%{y}<br>%{x:.4f}<extra></extra>")
+    )
+    fig.update_layout(title=title, xaxis_title=x_title, **{**_LAYOUT, "height": 120 + 40 * len(values)})
+    return fig

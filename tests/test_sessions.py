@@ -29,9 +29,12 @@ def test_opening_a_tab_offers_the_sessions_own_checkpoints_in_every_model_dropdo
     build_demo()  # fills common.PICKERS
     ws = sessions.get("picker-session")
     name = ws.add_checkpoint(shutil.copytree(bundled_path("tiny-shakespeare-gpt"), ws.new_folder("c") / "m"), "my gpt")
-    offered = [update["choices"] for update in common.refresh_pickers(request("picker-session"))]
+    values = [dropdown.value for dropdown, _ in common.PICKERS]
+    updates = common.refresh_pickers(request("picker-session"), *values)
+    assert [update["value"] for update in updates] == values  # each picker keeps its value (and the deep link it)
+    offered = [update["choices"] for update in updates]
     assert any(name in [c if isinstance(c, str) else c[0] for c in choices] for choices in offered)
-    elsewhere = common.refresh_pickers(request("a-stranger"))
+    elsewhere = common.refresh_pickers(request("a-stranger"), *values)
     assert not any(name in str(update["choices"]) for update in elsewhere)
     folder = ws.folder
     sessions.release("picker-session")

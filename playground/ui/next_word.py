@@ -12,6 +12,7 @@ from .. import charts, examples, registry
 from .. import next_word as nw
 from .common import (conversion_progress, friendly, load_model, model_note, model_picker, model_switch, session_id,
                      table_download)
+from .compare import build as build_compare
 
 GREEDY, SAMPLE = "greedy (always the top token)", "sample (temperature, top-k, top-p, seed)"
 STAGE_BARS = 15  # tokens in the sampling chart
@@ -332,6 +333,8 @@ def build():
             pairs = gr.Dataframe(headers=PAIR_HEADERS, label="Training pairs", interactive=False, elem_id="nw-pairs",
                                  scale=4)
             pairs_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-pairs-csv", scale=0, min_width=80)
+
+    build_compare("causal", prompt)  # the prompt through two or three models side by side
 
     with gr.Row():
         link = gr.Markdown(elem_id="nw-link")

@@ -38,10 +38,13 @@ def build_demo() -> gr.Blocks:
         pickers = [dropdown for dropdown, _ in common.PICKERS]
         for tab in tabs:  # a model trained in one tab becomes a choice in the others
             tab.select(common.refresh_pickers, None, pickers, api_visibility="private", queue=False)
+        # the workspace's token, kept (encrypted) in this browser's localStorage, so a reload finds the work again
+        workspace = gr.BrowserState(None, storage_key="playground-workspace")
+        demo.load(common.restore_workspace, workspace, [workspace, *pickers], api_visibility="private", queue=False)
         demo.unload(_end_session)
     return demo
 
 
 def _end_session(request: gr.Request):
-    """The browser left: free its models and delete its files."""
-    sessions.release(common.session_id(request))
+    """The page went (closed or reloading): its models and files wait a grace period for a reload, then go."""
+    sessions.leave(common.session_id(request))

@@ -21,6 +21,36 @@ See and do how language models are pre-trained: predict the next word, fill in m
 whether one sentence follows another, cut text into tokens, encode word order, and train a small
 transformer yourself. Everything runs on small models bundled with the app, so it works offline."""
 
+# Plotly never wraps a chart title: shrink one that runs past its chart until it fits (down to 9 px), at any
+# screen width and for every chart; checked once per frame after the page changes.
+HEAD = """<script>
+(() => {
+  let queued = false;
+  const fit = () => {
+    queued = false;
+    for (const title of document.querySelectorAll(".js-plotly-plot .gtitle")) {
+      const chart = title.closest(".js-plotly-plot").getBoundingClientRect();
+      let size = parseFloat(title.style.fontSize) || 14;
+      while (chart.width > 0 && title.getBoundingClientRect().right > chart.right - 2 && size > 9) {
+        size -= 1;
+        title.style.fontSize = size + "px";
+      }
+    }
+  };
+  new MutationObserver(() => { if (!queued) { queued = true; requestAnimationFrame(fit); } })
+    .observe(document.documentElement, { childList: true, subtree: true });
+})();
+</script>"""
+
+# At phone width (issue #16): text fields take the whole width instead of sharing a row, and the Train tab's
+# buttons, status and curve come before its long form.
+CSS = """
+@media (max-width: 640px) {
+  .form > .block:has(textarea) { min-width: 100% !important; }
+  .column:has(#tr-go) { order: -1; }
+}
+"""
+
 
 def build_demo() -> gr.Blocks:
     common.PICKERS.clear()
@@ -28,7 +58,7 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Pretraining Playground", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
         tabs = []
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone the tabs wrap onto two rows, none behind "⋯"
             for title, module in TABS:
                 with gr.Tab(title) as tab:
                     on_load = module.build()

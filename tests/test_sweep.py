@@ -170,4 +170,4 @@ def test_every_numeric_control_at_min_max_and_typical_gives_a_result_or_a_senten
         results = dict(zip(keys, pool.map(run, keys)))
     failures = [f"{case}: {why}" for case, component in cases
                 if (why := verdict(case, component, *results[(case.endpoint, case.parameter, case.value)]))]
-    assert not failures, f"{len(failures)} of {len(cases)} calls failed without a sentence:\n" + "\n".join(failures)
+    assert not failures, f"{len(failures)} of {len(cases)} calls failed the sweep:\n" + "\n".join(failures)

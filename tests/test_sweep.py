@@ -26,8 +26,8 @@ pytestmark = pytest.mark.slow
 
 UNBOUNDED_LOW, UNBOUNDED_HIGH = -1, 10**9  # a number box without limits: a negative and a huge value
 
-# The Train tab's run endpoints train for real: their base is the smallest model for 10 steps, so one call
-# takes about a second; a typical value of one setting is then tried on that small model.
+# The Train tab's run endpoints train for real: their base is the smallest model for 10 steps (a few seconds
+# a call on 2 cores, most of it reading the corpus); a typical value of one setting is tried on that model.
 SMALL_RUN = dict(steps=10, n_layer=1, n_head=2, n_embd=32, context=16, batch=4, samples=1)
 BASE = {"/train": SMALL_RUN, "/step_training": SMALL_RUN}
 # (endpoint, parameter, which) not swept, and why
@@ -38,7 +38,7 @@ SKIP = {
 # far one step goes, are swept there; its number boxes are swept through /train (keeps the sweep near 3 min)
 SLIDERS_ONLY = {"/step_training"}
 # sliders whose valid range depends on another control: through the API (one value at a time) a sentence is
-# the right answer; in the page the other control keeps them in range (tests/e2e/test_sweep_browser.py)
+# the right answer; the page should keep them in range (tests/e2e/test_sweep_browser.py drags them there)
 DEPENDENT = {
     ("/rotary", "pair"): "pair i < head dimension / 2",
 }

@@ -10,13 +10,13 @@ import gradio as gr  # noqa: E402 - after the setting above
 
 from playground import registry  # noqa: E402
 from playground.tiny.train import Limits  # noqa: E402
-from playground.ui import build_demo  # noqa: E402
+from playground.ui import CSS, HEAD, build_demo  # noqa: E402
 
 registry.start_hub_probe()  # in the background: the model pickers' defaults wait for it at most HUB_TIMEOUT_S
 demo = build_demo()
 # Gradio refuses any upload above this; each field then checks its own, smaller limit (a .txt corpus: 5 MB)
 # with a sentence. The largest upload is a checkpoint zip of the largest model the Train tab allows.
-LAUNCH = dict(theme=gr.themes.Soft(), max_file_size=Limits.from_env().checkpoint_bytes)
+LAUNCH = dict(theme=gr.themes.Soft(), max_file_size=Limits.from_env().checkpoint_bytes, head=HEAD, css=CSS)
 
 if __name__ == "__main__":
     on_spaces = bool(os.environ.get("SPACE_ID"))

@@ -17,6 +17,9 @@ _WHITE = pio.templates["plotly_white"].layout.to_plotly_json()
 TEMPLATE = go.layout.Template(layout={k: v for k, v in _WHITE.items() if k not in ("colorscale", "coloraxis", "geo",
                                                                                   "ternary", "polar", "shapedefaults",
                                                                                   "annotationdefaults")})
+# plotly starts a title 5% in and never wraps it, so a long one ran past the right edge: ours start at the
+# left edge in a smaller font (and the page shrinks one that still does not fit: ui.HEAD)
+TEMPLATE.layout.title = dict(x=0, xanchor="left", xref="container", pad=dict(l=10), font=dict(size=14))
 _LAYOUT = dict(template=TEMPLATE, margin=dict(l=10, r=10, t=40, b=10), height=360)
 
 

@@ -77,3 +77,61 @@ def test_a_workspace_nobody_used_for_the_idle_limit_is_released(monkeypatch):
     assert sessions.peek("idle-session") is None and not folder.exists()
     assert sessions.peek("busy-session") is not None
     sessions.release("busy-session")
+
+
+def test_a_reloaded_page_finds_its_work_again():
+    # the first page: its workspace gets a token that the browser keeps (gr.BrowserState)
+    ws = sessions.get("page-before-reload")
+    ws.tokenizers["bpe · 300 tokens"] = object()
+    token = sessions.attach("page-before-reload", None)
+    assert token == ws.token and len(token) >= 40  # unguessable
+    sessions.leave("page-before-reload")  # the reload unloads the old page...
+    assert sessions.peek("page-before-reload") is None and ws.folder.exists()  # ...but the work waits
+    assert sessions.attach("page-after-reload", token) == token  # the new page hands the token back
+    assert sessions.peek("page-after-reload") is ws and "bpe · 300 tokens" in ws.tokenizers
+    sessions.release("page-after-reload")
+    assert not ws.folder.exists()
+
+
+def test_a_workspace_no_page_came_back_to_is_released_after_the_grace_period(monkeypatch):
+    ws = sessions.get("closed-page")
+    token = ws.token
+    sessions.leave("closed-page")
+    monkeypatch.setattr(sessions, "GRACE_SECONDS", 0.0)
+    sessions.sweep()
+    assert not ws.folder.exists()
+    assert sessions.attach("late-page", token) != token  # too late: a fresh workspace
+    sessions.release("late-page")
+
+
+def test_no_browser_can_name_another_browsers_workspace():
+    mine = sessions.get("owner-page")
+    mine.tokenizers["mine"] = object()
+    for guess in ("owner-page", "", None, mine.token[:-1], "cli"):
+        token = sessions.attach("stranger-page", guess)
+        assert token != mine.token and "mine" not in sessions.peek("stranger-page").tokenizers
+    sessions.release("owner-page")
+    sessions.release("stranger-page")
+
+
+def test_two_tabs_of_one_browser_share_the_work_and_closing_one_keeps_it(monkeypatch):
+    ws = sessions.get("tab-a")
+    sessions.attach("tab-b", ws.token)  # the second tab reads the same token from the browser
+    assert sessions.peek("tab-b") is ws
+    sessions.leave("tab-a")
+    monkeypatch.setattr(sessions, "GRACE_SECONDS", 0.0)
+    sessions.sweep()
+    assert sessions.peek("tab-b") is ws and ws.folder.exists()  # tab b still has it
+    sessions.release("tab-b")
+
+
+def test_the_first_events_workspace_of_a_reloaded_page_gives_way_to_the_kept_one(monkeypatch):
+    kept = sessions.get("old-page")
+    sessions.leave("old-page")
+    early = sessions.get("new-page")  # e.g. a table's CSV written before the page attached
+    assert sessions.attach("new-page", kept.token) == kept.token
+    assert sessions.peek("new-page") is kept
+    monkeypatch.setattr(sessions, "GRACE_SECONDS", 0.0)
+    sessions.sweep()
+    assert not early.folder.exists() and kept.folder.exists()
+    sessions.release("new-page")

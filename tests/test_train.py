@@ -160,3 +160,17 @@ def test_an_untrained_mlm_nsp_model_starts_at_the_guess_for_both_losses(small_te
     guess = uniform_loss("mlm-nsp", vocab)
     assert guess == pytest.approx(math.log(vocab) + math.log(2))
     assert abs(first.val_loss - guess) < abs(first.val_loss - math.log(vocab))  # nearer the sum than MLM alone
+
+
+def test_parameters_are_counted_without_building_every_layer():
+    # a typed 10⁹ layers once built 10⁹ layers on the meta device (the estimate hung, 11 GB); a width of 10⁹
+    # overflowed torch's sizes ("Something went wrong")
+    from playground.tiny.model import TinyTransformer
+    from playground.tiny.train import count_parameters, model_config
+
+    for layers in (1, 3):
+        cfg = TrainConfig(n_layer=layers, n_head=4, n_embd=64, context_length=32)
+        assert count_parameters(cfg, 70) == TinyTransformer(model_config(cfg, 70)).num_parameters()
+    assert count_parameters(TrainConfig(n_layer=10**9, n_head=4, n_embd=64, context_length=32), 70) > 10**12
+    with pytest.raises(ValueError, match="far too large"):
+        count_parameters(TrainConfig(n_layer=1, n_head=2, n_embd=10**9, context_length=32), 70)

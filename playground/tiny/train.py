@@ -482,9 +482,14 @@ def train(
 
 
 def count_parameters(cfg: TrainConfig, vocab_size: int) -> int:
-    """Parameters of the model these settings build (on the meta device: no memory, no time)."""
-    with torch.device("meta"):
-        return TinyTransformer(model_config(cfg, vocab_size)).num_parameters()
+    """Parameters of the model these settings build (on the meta device: no memory, no time). The layers
+    are alike, so one and two are built and the rest counted: 10⁹ typed layers cost no time either."""
+    try:
+        with torch.device("meta"):
+            one, two = (TinyTransformer(model_config(replace(cfg, n_layer=n), vocab_size)).num_parameters() for n in (1, 2))
+    except RuntimeError as err:  # a weight past 2⁶³ elements (a width of 10⁹): far beyond any limit
+        raise ValueError(f"A width of {cfg.n_embd:,} makes a model far too large to build; use a smaller width.") from err
+    return one + (cfg.n_layer - 1) * (two - one)
 
 
 def flops_per_token(cfg: TrainConfig, parameters: int) -> float:

@@ -21,6 +21,36 @@ See and do how language models are pre-trained: predict the next word, fill in m
 whether one sentence follows another, cut text into tokens, encode word order, and train a small
 transformer yourself. Each tab starts on the best real model this host has, and it all works offline too."""
 
+# Plotly never wraps a chart title: shrink one that runs past its chart until it fits (down to 9 px), at any
+# screen width and for every chart; checked once per frame after the page changes.
+HEAD = """<script>
+(() => {
+  let queued = false;
+  const fit = () => {
+    queued = false;
+    for (const title of document.querySelectorAll(".js-plotly-plot .gtitle")) {
+      const chart = title.closest(".js-plotly-plot").getBoundingClientRect();
+      let size = parseFloat(title.style.fontSize) || 14;
+      while (chart.width > 0 && title.getBoundingClientRect().right > chart.right - 2 && size > 9) {
+        size -= 1;
+        title.style.fontSize = size + "px";
+      }
+    }
+  };
+  new MutationObserver(() => { if (!queued) { queued = true; requestAnimationFrame(fit); } })
+    .observe(document.documentElement, { childList: true, subtree: true });
+})();
+</script>"""
+
+# At phone width (issue #16): text fields take the whole width instead of sharing a row, and the Train tab's
+# buttons, status and curve come before its long form.
+CSS = """
+@media (max-width: 640px) {
+  .form > .block:has(textarea) { min-width: 100% !important; }
+  .column:has(#tr-go) { order: -1; }
+}
+"""
+
 
 def build_demo() -> gr.Blocks:
     common.PICKERS.clear()
@@ -28,7 +58,7 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Pretraining Playground", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
         tabs = []
-        with gr.Tabs():
+        with gr.Tabs(overflow_behavior="wrap"):  # on a phone the tabs wrap onto two rows, none behind "⋯"
             for title, module in TABS:
                 with gr.Tab(title) as tab:
                     on_load = module.build()
@@ -38,10 +68,15 @@ def build_demo() -> gr.Blocks:
         pickers = [dropdown for dropdown, _ in common.PICKERS]
         for tab in tabs:  # a model trained in one tab becomes a choice in the others
             tab.select(common.refresh_pickers, pickers, pickers, api_visibility="private", queue=False)
+        # the workspace's token, kept (encrypted) in this browser's localStorage, so a reload finds the work again;
+        # then every picker offers that workspace's models and keeps the model it shows
+        workspace = gr.BrowserState(None, storage_key="playground-workspace")
+        demo.load(common.restore_workspace, workspace, workspace, api_visibility="private", queue=False).then(
+            common.refresh_pickers, pickers, pickers, api_visibility="private", queue=False)
         demo.unload(_end_session)
     return demo
 
 
 def _end_session(request: gr.Request):
-    """The browser left: free its models and delete its files."""
-    sessions.release(common.session_id(request))
+    """The page went (closed or reloading): its models and files wait a grace period for a reload, then go."""
+    sessions.leave(common.session_id(request))

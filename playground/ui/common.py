@@ -19,17 +19,21 @@ log = logging.getLogger("playground")
 def friendly(fn):
     """Core functions raise ValueError with a sentence for the user: show it, never a traceback."""
 
+    # print_exception=False: Gradio prints the traceback of every gr.Error it is handed unless told not to;
+    # a user's mistake is no bug (no traceback in the log), and an unexpected error is logged here, once
     def explain(err: Exception) -> gr.Error:
         if isinstance(err, gr.Error):
+            err.print_exception = False
             return err
         if isinstance(err, ValueError):
-            return gr.Error(str(err))
+            return gr.Error(str(err), print_exception=False)
         if isinstance(err, (MemoryError, torch.OutOfMemoryError)):
             log.warning("out of memory in %s: %s", fn.__name__, err)
             return gr.Error("That did not fit in memory. Use a smaller model, batch or context (or shorter text) "
-                            "and try again; anything saved before is kept.")
+                            "and try again; anything saved before is kept.", print_exception=False)
         log.exception("unexpected error in %s", fn.__name__)
-        return gr.Error(f"Something went wrong ({type(err).__name__}). Please try again or change the input.")
+        return gr.Error(f"Something went wrong ({type(err).__name__}). Please try again or change the input.",
+                        print_exception=False)
 
     if inspect.isgeneratorfunction(fn):
 
@@ -88,6 +92,12 @@ def refresh_pickers(request: gr.Request, *chosen: str):  # (gradio passes the re
     for update, value in zip(updates, chosen):
         update["value"] = value
     return [gr.update(**update) for update in updates]
+
+
+def restore_workspace(token: str | None, request: gr.Request = None):
+    """On page load: join the workspace this browser had before a reload (its token is kept in the browser's
+    own storage), so trained models and tokenizers are still choices (the pickers are refreshed next)."""
+    return sessions.attach(session_id(request), token)
 
 
 def load_model(name: str, task: str, request: gr.Request | None = None):

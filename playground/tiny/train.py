@@ -398,6 +398,11 @@ class Run:
     def _event(self) -> Progress:
         c = self.cfg
         train_loss = float(self._loss_sum) / self._loss_n  # the host sync: only here, at log points
+        if not math.isfinite(train_loss):  # diverged: every weight is NaN now, nothing more to learn or sample
+            raise ValueError(
+                f"Training diverged by step {self.step}: the loss became {train_loss} (learning rate {c.lr:g} is "
+                "far too high for this model). Lower the learning rate (1e-3 is a safe start) and train again."
+            )
         self._account()
         steps, tokens, seconds = self._window
         event = Progress(self.step, c.steps, train_loss, lr=self._lr, elapsed=self.elapsed)

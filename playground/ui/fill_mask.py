@@ -65,7 +65,9 @@ def score(text: str, words: str, mask_number: float, model: str = "", request: g
 
 
 def _recipe(p: float, mask: float, random: float, whole_word: bool) -> Recipe:
-    return Recipe(float(p) / 100, float(mask) / 100, float(random) / 100, bool(whole_word))
+    # as on the page, the random share gives way when [MASK] + random would pass 100% of the picked
+    random = min(float(random), 100 - float(mask))
+    return Recipe(float(p) / 100, float(mask) / 100, random / 100, bool(whole_word))
 
 
 @friendly

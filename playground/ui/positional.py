@@ -97,6 +97,8 @@ def rope_views(head_dim: float, pair: float, base: float, n_positions: float, se
     trail = positional.rope_trajectory(n, d, pair, float(base))
     circle = charts.rotation_circle(trail, f"Pair {pair} of a query turned by RoPE, positions 0–{n - 1}",
                                     ["dimension 2i", "dimension 2i+1"])
+    if int(seed) < 0:
+        raise ValueError("The seed must be 0 or more.")
     rng = np.random.default_rng(int(seed))
     q, k = rng.standard_normal(d), rng.standard_normal(d)
     scores = positional.rope_scores(q, k, n, float(base))

@@ -70,12 +70,16 @@ def test_fill_mask_starts_with_its_charts_and_its_page_link_restores_them(page, 
     page.locator("#fm-chart .js-plotly-plot").wait_for()  # 12: computed on load, not blank
     page.locator("#fm-score-chart .js-plotly-plot").wait_for()
     expect(page.locator("#fm-filled")).to_contain_text("Filled in")
+    sentence = "The cat sat on the [MASK]."
+    page.locator("#fm-text textarea").fill(sentence)
+    page.locator("#fm-go").click()
+    expect(page.locator("#fm-filled")).to_contain_text("Filled in: the cat sat on the")
     link = _copy_page_link(page)
     _fresh(page, link)
     _settled(page)
     open_tab(page, "Fill Mask")
-    expect(page.locator("#fm-text textarea")).to_have_value("To be, or not to [MASK]: that is the question.")
-    expect(page.locator("#fm-filled")).to_contain_text("Filled in: to be, or not to")
+    expect(page.locator("#fm-text textarea")).to_have_value(sentence)
+    expect(page.locator("#fm-filled")).to_contain_text("Filled in: the cat sat on the")
     page.locator("#fm-chart .js-plotly-plot").wait_for()
 
 
@@ -99,7 +103,7 @@ def test_next_sentence_starts_with_a_verdict_and_its_page_link_restores_it(page,
 
 
 def test_score_my_word_shows_a_tiny_probability_and_says_why_a_word_is_cut_up(page, app_url):
-    _fresh(page, app_url)
+    _fresh(page, app_url + "?model=tiny-shakespeare-gpt")  # a small Shakespeare vocabulary cuts 'pizza' up
     page.locator("#nw-prompt textarea").fill("I love to eat pizza with")
     page.locator("#nw-go").click()
     expect(page.locator("#nw-tokens")).to_contain_text("iz")

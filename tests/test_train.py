@@ -174,3 +174,11 @@ def test_parameters_are_counted_without_building_every_layer():
     assert count_parameters(TrainConfig(n_layer=10**9, n_head=4, n_embd=64, context_length=32), 70) > 10**12
     with pytest.raises(ValueError, match="far too large"):
         count_parameters(TrainConfig(n_layer=1, n_head=2, n_embd=10**9, context_length=32), 70)
+
+
+def test_a_diverged_run_stops_with_a_sentence(small_text):
+    # lr 1e9 turns every weight into NaN within a few steps; sampling from NaN probabilities once crashed
+    cfg = TrainConfig(objective="clm", tokenizer="char", steps=20, log_every=5, eval_every=10,
+                      **{**SMALL, "lr": 1e9, "warmup_steps": 1})
+    with pytest.raises(ValueError, match="Training diverged by step .*Lower the learning rate"):
+        run(cfg, small_text)

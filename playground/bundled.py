@@ -40,7 +40,7 @@ RECIPES: dict[str, TrainConfig] = {
     # BERT-style on everyday-ish English prose (see CORPORA): the offline default for the masked and NSP tabs.
     "tiny-english-bert": TrainConfig(
         objective="mlm-nsp", tokenizer="wordpiece", vocab_size=8192, n_layer=4, n_head=4, n_embd=128,
-        context_length=64, dropout=0.0, positions="rotary", batch_size=64, steps=1200, lr=1e-3, warmup_steps=100,
+        context_length=64, dropout=0.0, positions="rotary", batch_size=64, steps=2000, lr=1e-3, warmup_steps=100,
         nsp_single=0.5, eval_every=200, log_every=50, seed=1337,
     ),
 }

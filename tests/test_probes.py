@@ -52,5 +52,5 @@ def test_english_bert_beats_shakespeare_bert_on_everyday_probes():
     old, new = probe.score("tiny-shakespeare-bert"), probe.score("tiny-english-bert")
     assert new.nsp > old.nsp
     assert new.top5 >= old.top5  # a tie at 1,200 CPU steps (bench/RESULTS.md): more training is what it needs
-    # the figures measured when the checkpoint was made (17.7%, 65.0%), rounded down: fails if it regresses
-    assert new.top5 >= 0.17 and new.nsp >= 0.65
+    # the figures measured when the checkpoint was made (17.7%, 66.7%), rounded down: fails if it regresses
+    assert new.top5 >= 0.17 and new.nsp >= 0.66

@@ -70,6 +70,8 @@ def test_switching_the_model_dropdown(page):
     torch.manual_seed(0)
     put_in_hub_cache(HUB_GPT2, tokenizer, GPT2LMHeadModel(GPT2Config(n_positions=64, n_embd=16, n_layer=1, n_head=2)))
     _choose_model(page, HUB_GPT2)
+    # choosing a model runs it on the prompt there: let that finish, or it may land after the prediction below
+    expect(page.locator("#nw-note")).to_contain_text(HUB_GPT2)
     _predict(page, "Hello world!")
     expect(page.locator("#nw-note")).to_contain_text(HUB_GPT2)
     expect(page.locator("#nw-tokens")).to_contain_text("world")

@@ -101,6 +101,8 @@ def test_the_rotation_is_drawn_on_a_round_circle_in_order(positional):
 def test_the_3d_pca_fits_its_chart(positional):
     page = positional
     page.get_by_role("tab", name="Learned tables").click()
+    # the view drawn on opening the tab first: a slow one could otherwise land after the 3-D one
+    expect(page.locator("#pe-learned-pca")).to_contain_text("principal directions")
     page.get_by_label("3-D").check()
     expect(page.locator("#pe-learned-pca")).to_contain_text("top 3 principal directions")
     height, eye = plot(page, "pe-learned-pca", "[gd._fullLayout.height, gd._fullLayout.scene.camera.eye]")
@@ -123,6 +125,7 @@ def test_enter_and_changes_update_the_views(positional):
         "() => document.querySelector('#pe-sim-curve .js-plotly-plot')?.data?.[0]?.x?.length === 32"
     )
     page.get_by_role("tab", name="Why order matters").click()
+    expect(page.locator("#pe-order-note")).to_contain_text("same tokens")  # drawn on opening, before we type
     page.locator("#pe-order-b textarea").fill("The mat sat on the cat")
     page.locator("#pe-order-b textarea").press("Enter")
     expect(page.locator("#pe-order-note")).to_contain_text("sat on the cat")  # B's tokens: the ma ##t sat on the cat

@@ -74,19 +74,36 @@ def main() -> None:
         for name in models:
             registry.load(name, "causal")  # loads are cached: time the requests
         label = " + ".join(m.split(" ")[0] for m in models)
-        both, seq = paired_ms(lambda: cmp.compare("causal", PROMPT, models, 5, "sun"),
-                              lambda: one_by_one("causal", PROMPT, models, "sun"), args.repeats)
+        both, seq = paired_ms(
+            lambda models=models: cmp.compare("causal", PROMPT, models, 5, "sun"),
+            lambda models=models: one_by_one("causal", PROMPT, models, "sun"),
+            args.repeats,
+        )
         rows.append((f"Next Word: {label}", "compare", both, "run_model one by one", seq, "<= 1.1"))
-        both, single = paired_ms(lambda: cmp.compare("causal", PROMPT, models, 5, "sun"), lambda: singles(models),
-                                 args.repeats)
+        both, single = paired_ms(
+            lambda models=models: cmp.compare("causal", PROMPT, models, 5, "sun"),
+            lambda models=models: singles(models),
+            args.repeats,
+        )
         rows.append((f"Next Word: {label}", "compare", both, "single requests + score_word", single, "<= 1.2"))
     masked = ["tiny-shakespeare-bert", BERT]
     for name in masked:
         registry.load(name, "masked")
-    both, seq = paired_ms(lambda: cmp.compare("masked", SENTENCE, masked, 5, "east"),
-                          lambda: one_by_one("masked", SENTENCE, masked, "east"), args.repeats)
-    rows.append(("Fill Mask: tiny-shakespeare-bert + bert-base (with PLL)", "compare", both, "run_model one by one",
-                 seq, "<= 1.1"))
+    both, seq = paired_ms(
+        lambda: cmp.compare("masked", SENTENCE, masked, 5, "east"),
+        lambda: one_by_one("masked", SENTENCE, masked, "east"),
+        args.repeats,
+    )
+    rows.append(
+        (
+            "Fill Mask: tiny-shakespeare-bert + bert-base (with PLL)",
+            "compare",
+            both,
+            "run_model one by one",
+            seq,
+            "<= 1.1",
+        )
+    )
 
     print(f"torch threads {args.threads}, {args.repeats} alternated repeats, median ms\n")
     print("| models | measured | ms | against | ms | ratio | goal |")

@@ -48,7 +48,11 @@ def main() -> None:
     masked = "To be, or not to [MASK]: that is the question."
     a, b = "The man went to the store.", "He bought a gallon of milk."
     rows = [
-        ("fill mask (top-5)", lambda: fill_mask(bert.model, bert.tokenizer, masked, 5), bare_forward(bert, masked.replace("[MASK]", bert.tokenizer.mask_token))),
+        (
+            "fill mask (top-5)",
+            lambda: fill_mask(bert.model, bert.tokenizer, masked, 5),
+            bare_forward(bert, masked.replace("[MASK]", bert.tokenizer.mask_token)),
+        ),
         ("next sentence", lambda: next_sentence(bert.model, bert.tokenizer, a, b), bare_forward(bert, a, b)),
     ]
     print(f"{'request':<22}{'median ms':>10}{'bare fwd ms':>13}{'ratio':>8}")

@@ -45,7 +45,9 @@ def start_app(port: int) -> tuple[subprocess.Popen, float]:
     """The app in its own process; seconds from start to the first successful HTTP response."""
     env = {**os.environ, "GRADIO_SERVER_PORT": str(port), "HF_HUB_OFFLINE": "1", "GRADIO_ANALYTICS_ENABLED": "False"}
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     url = f"http://127.0.0.1:{port}/"
     while time.perf_counter() - start < 120:
         if proc.poll() is not None:
@@ -62,8 +64,14 @@ def start_app(port: int) -> tuple[subprocess.Popen, float]:
 
 def import_seconds() -> float:
     code = "import time; t = time.perf_counter(); import app; print(time.perf_counter() - t)"
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env={**os.environ, "HF_HUB_OFFLINE": "1"},
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -159,11 +167,15 @@ def main() -> None:
     print(f"| cold start: `python app.py` → first HTTP 200 | {cold:.1f} s | ≤ 10 s |")
     print(f"| of which `import app` (gradio, torch, the demo built) | {imported:.1f} s | |")
     print(f"| one client alone: p50 per request | {p50_single * 1000:.0f} ms | reference |")
-    print(f"| {args.clients} clients × {args.seconds:.0f} s: requests (errors) | {len(concurrent)} ({len(rec.errors)}) | 0 errors |")
+    print(
+        f"| {args.clients} clients × {args.seconds:.0f} s: requests (errors) | {len(concurrent)} ({len(rec.errors)}) | 0 errors |"
+    )
     print(f"| {args.clients} clients: p50 / p95 | {p50 * 1000:.0f} / {p95 * 1000:.0f} ms | |")
     print(f"| p95 ÷ single-client p50 | {p95 / p50_single:.1f}× | ≤ 5× |")
     print(f"| throughput | {len(concurrent) / wall:.1f} req/s | |")
-    print(f"| server RSS after 100 / 2,000 requests | {rss100:.0f} / {rss2000:.0f} MB ({(rss2000 / rss100 - 1):+.1%}) | within 10% |")
+    print(
+        f"| server RSS after 100 / 2,000 requests | {rss100:.0f} / {rss2000:.0f} MB ({(rss2000 / rss100 - 1):+.1%}) | within 10% |"
+    )
     print("RSS (MB) by requests served:", ", ".join(f"{n}: {mb:.0f}" for n, mb in sorted(rec.rss_at.items())))
     for err in rec.errors[:5]:
         print("error:", err)

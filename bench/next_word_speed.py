@@ -59,11 +59,18 @@ def steps_without_cache(model, ids: list[int], n: int):
 @torch.inference_mode()
 def generate(model, input_ids: torch.Tensor, n: int, greedy: bool):
     if isinstance(model, TinyTransformer):  # our own generate: top-1 sampling is greedy
-        return model.generate(input_ids, n, temperature=1.0 if greedy else SAMPLING.temperature,
-                              top_k=1 if greedy else SAMPLING.top_k)
+        return model.generate(
+            input_ids, n, temperature=1.0 if greedy else SAMPLING.temperature, top_k=1 if greedy else SAMPLING.top_k
+        )
     sampled = {} if greedy else dict(temperature=SAMPLING.temperature, top_k=SAMPLING.top_k, top_p=SAMPLING.top_p)
-    return model.generate(input_ids, max_new_tokens=n, min_new_tokens=n, do_sample=not greedy,
-                          pad_token_id=model.config.eos_token_id, **sampled)
+    return model.generate(
+        input_ids,
+        max_new_tokens=n,
+        min_new_tokens=n,
+        do_sample=not greedy,
+        pad_token_id=model.config.eos_token_id,
+        **sampled,
+    )
 
 
 def rows_for(name: str, model, tokenizer, prompt: str, repeats: int, n: int) -> list[tuple]:
@@ -76,16 +83,22 @@ def rows_for(name: str, model, tokenizer, prompt: str, repeats: int, n: int) -> 
 
     rows = []
     for label, sampling in (("T 0.8, top-k 40, top-p 0.9", SAMPLING), ("sampling knobs neutral", nw.Sampling())):
-        req, fwd = paired_ms(lambda: nw.next_token_distribution(model, tokenizer, prompt, 10, sampling), bare, repeats)
+        req, fwd = paired_ms(
+            lambda sampling=sampling: nw.next_token_distribution(model, tokenizer, prompt, 10, sampling), bare, repeats
+        )
         rows.append((name, f"request, {label}", req, f"bare forward, {len(ids)} tokens", fwd, "<= 1.2"))
     gen_repeats = max(5, repeats // 10)
     for greedy in (True, False):
         mode = "greedy" if greedy else "sampled"
-        ours, ref = paired_ms(lambda: steps(model, tokenizer, prompt, n, greedy),
-                              lambda: generate(model, input_ids, n, greedy), gen_repeats)
+        ours, ref = paired_ms(
+            lambda greedy=greedy: steps(model, tokenizer, prompt, n, greedy),
+            lambda greedy=greedy: generate(model, input_ids, n, greedy),
+            gen_repeats,
+        )
         rows.append((name, f"{n} cached steps, {mode}", ours, f"generate({n}), {mode}", ref, "<= 1.5"))
-    uncached, cached = paired_ms(lambda: steps_without_cache(model, ids, n),
-                                 lambda: steps(model, tokenizer, prompt, n, True), gen_repeats)
+    uncached, cached = paired_ms(
+        lambda: steps_without_cache(model, ids, n), lambda: steps(model, tokenizer, prompt, n, True), gen_repeats
+    )
     rows.append((name, f"{n} steps without a cache", uncached, f"{n} cached steps", cached, ""))
     return rows
 

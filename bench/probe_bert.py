@@ -96,7 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--misses", action="store_true", help="list what each model got wrong")
     args = parser.parse_args(argv)
     masked, nsp = load_probes()
-    print(f"{len(masked)} masked sentences, {len(nsp)} NSP pairs ({sum(i['is_next'] for i in nsp)} true continuations)\n")
+    print(
+        f"{len(masked)} masked sentences, {len(nsp)} NSP pairs ({sum(i['is_next'] for i in nsp)} true continuations)\n"
+    )
     print("| model | masked top-5 hit rate | masked top-1 | NSP accuracy |")
     print("|---|---|---|---|")
     results = [score(name) for name in args.models]

@@ -54,8 +54,15 @@ def score(name: str, probes: list[dict]) -> dict:
             shown[probe["prompt"]] = f"{top[0].token!r} {top[0].prob:.0%}"
     n = len(probes)
     params = sum(p.numel() for p in loaded.model.parameters())
-    return {"model": name, "params": params, "load_s": load_s, "top1": top1 / n, "top5": top5 / n,
-            "mass": mass / n, "shown": shown}
+    return {
+        "model": name,
+        "params": params,
+        "load_s": load_s,
+        "top1": top1 / n,
+        "top5": top5 / n,
+        "mass": mass / n,
+        "shown": shown,
+    }
 
 
 def main() -> None:
@@ -67,12 +74,18 @@ def main() -> None:
     probes = json.loads(PROBES.read_text())["probes"]
     rows = [score(name, probes) for name in args.models if name in registry.choices("causal")]
     print(f"{len(probes)} prompts; top-k hit = one of the k likeliest next tokens is an accepted word\n")
-    print("| model | parameters | load s | top-1 | top-5 | p on hits in top-5 | " + " | ".join(f'"{p}"' for p in SHOWN) + " |")
+    print(
+        "| model | parameters | load s | top-1 | top-5 | p on hits in top-5 | "
+        + " | ".join(f'"{p}"' for p in SHOWN)
+        + " |"
+    )
     print("|---|---|---|---|---|---|" + "---|" * len(SHOWN))
     for r in rows:
         cells = " | ".join(r["shown"].get(p, "") for p in SHOWN)
-        print(f"| {r['model']} | {r['params'] / 1e6:.0f} M | {r['load_s']:.1f} | {r['top1']:.0%} | {r['top5']:.0%} | "
-              f"{r['mass']:.2f} | {cells} |")
+        print(
+            f"| {r['model']} | {r['params'] / 1e6:.0f} M | {r['load_s']:.1f} | {r['top1']:.0%} | {r['top5']:.0%} | "
+            f"{r['mass']:.2f} | {cells} |"
+        )
     missing = [name for name in args.models if name not in registry.choices("causal")]
     if missing:
         print(f"\nNot installed, so not scored: {', '.join(missing)}")

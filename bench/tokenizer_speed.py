@@ -40,7 +40,9 @@ def median_s(fn, repeats: int) -> float:
 
 
 def row(name: str, seconds: float, ref_name: str, ref_seconds: float, target: str = "") -> None:
-    print(f"{name:<44}{seconds * 1000:>11.2f}  {ref_name:<30}{ref_seconds * 1000:>10.2f}{seconds / ref_seconds:>9.1f}  {target}")
+    print(
+        f"{name:<44}{seconds * 1000:>11.2f}  {ref_name:<30}{ref_seconds * 1000:>10.2f}{seconds / ref_seconds:>9.1f}  {target}"
+    )
 
 
 def main() -> None:
@@ -50,22 +52,28 @@ def main() -> None:
     parser.add_argument("--slider-moves", type=int, default=200)
     args = parser.parse_args()
     text = data.load_corpus("tinyshakespeare")[:ONE_MB]
-    print(f"{os.cpu_count()} CPUs visible, RAYON_NUM_THREADS={os.environ['RAYON_NUM_THREADS']}; "
-          f"{len(text):,} characters; vocab {args.vocab:,}\n")
+    print(
+        f"{os.cpu_count()} CPUs visible, RAYON_NUM_THREADS={os.environ['RAYON_NUM_THREADS']}; "
+        f"{len(text):,} characters; vocab {args.vocab:,}\n"
+    )
     print(f"{'what':<44}{'median ms':>11}  {'reference':<30}{'ref ms':>10}{'ratio':>9}  target")
 
     # training: HF's bare BpeTrainer is the reference; ours adds the recount that gives each merge its count
     hf = median_s(lambda: data.train_tokenizer(text, "bpe", args.vocab), args.repeats)
     trained = {}
     for kind in tk.KINDS:
+
         def learn(kind=kind):
             trained[kind] = tk.learn_tokenizer(text, kind, args.vocab)
+
         seconds = median_s(learn, args.repeats)
         target = f"<= 2000 ms: {'ok' if seconds <= 2 else 'MISSED'}" if kind == "bpe" else ""
         row(f"train {kind} with replay data, 1 MB", seconds, "HF BpeTrainer alone", hf, target)
 
     # the slider: replay at random steps, against encoding the same sample with the finished tokenizer
-    from playground.ui import tokenizer as ui  # the slider's whole handler: replay, text, recent merges (imports gradio)
+    from playground.ui import (
+        tokenizer as ui,
+    )  # the slider's whole handler: replay, text, recent merges (imports gradio)
 
     rng = random.Random(0)
     for kind, t in trained.items():
@@ -73,17 +81,29 @@ def main() -> None:
         steps = [rng.randint(0, len(t.merges)) for _ in range(args.slider_moves)]
         core = statistics.median(_timed(lambda k=k, t=t: tk.replay(t, SAMPLE, k)) for k in steps)
         session = ui.Session({kind: t}, kind)
-        handler = statistics.median(_timed(lambda k=k: ui.replay_step(k, SAMPLE, session)) for k in steps)
+        handler = statistics.median(
+            _timed(lambda k=k, session=session: ui.replay_step(k, SAMPLE, session)) for k in steps
+        )
         row(f"slider: replay one step ({kind})", core, "tokenizer.encode(sample)", enc)
-        row(f"slider: whole handler ({kind})", handler, "tokenizer.encode(sample)", enc,
-            f"<= 100 ms: {'ok' if handler <= 0.1 else 'MISSED'}")
+        row(
+            f"slider: whole handler ({kind})",
+            handler,
+            "tokenizer.encode(sample)",
+            enc,
+            f"<= 100 ms: {'ok' if handler <= 0.1 else 'MISSED'}",
+        )
         growth = median_s(lambda t=t: tk.sample_curve(t, SAMPLE), 5)
         row(f"sample curve, 200 steps ({kind})", growth, "tokenizer.encode(sample)", enc)
 
     # the slider as the browser sees it: an HTTP round trip through the launched app's queue
     replay_s, tokenize_s = _through_app(args.slider_moves // 4)
-    row("slider through the app (bpe, gradio_client)", replay_s, "/tokenize, the sample, same way", tokenize_s,
-        f"<= 100 ms: {'ok' if replay_s <= 0.1 else 'MISSED'}")
+    row(
+        "slider through the app (bpe, gradio_client)",
+        replay_s,
+        "/tokenize, the sample, same way",
+        tokenize_s,
+        f"<= 100 ms: {'ok' if replay_s <= 0.1 else 'MISSED'}",
+    )
 
     # the comparison: tokens, labels and round trip, against the bare encode
     for name in ("bert-base-uncased", "gpt2"):
@@ -109,7 +129,10 @@ def _through_app(moves: int) -> tuple[float, float]:
         kind = next(label for label, k in ui.KINDS.items() if k == "bpe")
         client.predict(ui.SOURCES[0], None, "", kind, 2000, SAMPLE, ui.DEFAULT_SHOWN, api_name="/train_tokenizer")
         rng = random.Random(1)
-        replay = [_timed(lambda: client.predict(rng.randint(0, 2000 - 261), SAMPLE, api_name="/replay_merges")) for _ in range(moves)]
+        replay = [
+            _timed(lambda: client.predict(rng.randint(0, 2000 - 261), SAMPLE, api_name="/replay_merges"))
+            for _ in range(moves)
+        ]
         compare = [_timed(lambda: client.predict(SAMPLE, api_name="/tokenize")) for _ in range(moves)]
         return statistics.median(replay), statistics.median(compare)
     finally:

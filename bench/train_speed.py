@@ -39,18 +39,47 @@ EVAL_TOKENS = 80_000  # validation windows per evaluation (nanoGPT's CPU command
 SHAPE_CPU = dict(n_layer=4, n_head=4, n_embd=128, context_length=64, dropout=0.0)
 # nanoGPT's config/train_shakespeare_char.py with its README's CPU overrides
 NANOGPT_CPU = TrainConfig(
-    **SHAPE_CPU, batch_size=12, steps=2000, lr=1e-3, min_lr_ratio=0.1, warmup_steps=100, beta2=0.99,
-    tokenizer="char", eval_every=250, device="cpu",
+    **SHAPE_CPU,
+    batch_size=12,
+    steps=2000,
+    lr=1e-3,
+    min_lr_ratio=0.1,
+    warmup_steps=100,
+    beta2=0.99,
+    tokenizer="char",
+    eval_every=250,
+    device="cpu",
 )
 # ours: nanoGPT's batch, a 4x higher peak learning rate with a short warm-up and a cosine to 5%, 1,300 steps
 # instead of 2,000, bf16 matmuls (this CPU has AVX512-BF16; about 1.3x faster per step here), one evaluation
 OURS_CPU = TrainConfig(
-    **SHAPE_CPU, batch_size=12, steps=1300, lr=4e-3, min_lr_ratio=0.05, warmup_steps=30, beta2=0.99,
-    tokenizer="char", device="cpu", precision="bf16",
+    **SHAPE_CPU,
+    batch_size=12,
+    steps=1300,
+    lr=4e-3,
+    min_lr_ratio=0.05,
+    warmup_steps=30,
+    beta2=0.99,
+    tokenizer="char",
+    device="cpu",
+    precision="bf16",
 )
 BABY_GPT = TrainConfig(
-    n_layer=6, n_head=6, n_embd=384, context_length=256, dropout=0.2, batch_size=64, steps=5000, lr=1e-3,
-    min_lr_ratio=0.1, warmup_steps=100, beta2=0.99, tokenizer="char", eval_every=250, device="cuda", compile=True,
+    n_layer=6,
+    n_head=6,
+    n_embd=384,
+    context_length=256,
+    dropout=0.2,
+    batch_size=64,
+    steps=5000,
+    lr=1e-3,
+    min_lr_ratio=0.1,
+    warmup_steps=100,
+    beta2=0.99,
+    tokenizer="char",
+    eval_every=250,
+    device="cuda",
+    compile=True,
 )
 
 
@@ -72,8 +101,14 @@ def timed_run(cfg: TrainConfig, text: str, target: float | None = None) -> dict:
     steady = sum(e.tokens_per_s for e in later) / len(later)
     first = run.history[0]
     warmup = first.step * (first.step_seconds - cfg.batch_size * cfg.context_length / steady)
-    return dict(run=run, final=final, wall=time.perf_counter() - start, reached=reached, steady_tokens_per_s=steady,
-                warmup_s=warmup)
+    return dict(
+        run=run,
+        final=final,
+        wall=time.perf_counter() - start,
+        reached=reached,
+        steady_tokens_per_s=steady,
+        warmup_s=warmup,
+    )
 
 
 def cpu_mode(text: str, ours: TrainConfig, reference: bool) -> list[str]:
@@ -136,8 +171,21 @@ def ui_overhead(text: str) -> list[str]:
     from playground.ui import train as tab
 
     layers, heads, width, context, batch, lr, dropout, steps = tab.PRESETS["small (nanoGPT's CPU shape)"]
-    cfg = tab.build_config(list(tab.OBJECTIVES)[0], 300, 1337, layers, heads, width, context, batch, lr, dropout, 5,
-                           list(tab.TOKENIZERS)[0], 1000)
+    cfg = tab.build_config(
+        list(tab.OBJECTIVES)[0],
+        300,
+        1337,
+        layers,
+        heads,
+        width,
+        context,
+        batch,
+        lr,
+        dropout,
+        5,
+        list(tab.TOKENIZERS)[0],
+        1000,
+    )
     plot = gr.Plot()
     rows = []
     for _ in range(2):  # interleaved, twice: the machine is shared

@@ -23,9 +23,21 @@ BUNDLED_DIR = data.ASSETS / "checkpoints"
 RECIPES: dict[str, TrainConfig] = {
     # GPT-style: byte-level BPE so the Next Word tab shows words, not characters.
     "tiny-shakespeare-gpt": TrainConfig(
-        objective="clm", tokenizer="bpe", vocab_size=4096, n_layer=4, n_head=4, n_embd=192,
-        context_length=128, dropout=0.1, batch_size=32, steps=1200, lr=2e-3, warmup_steps=100,
-        eval_every=250, log_every=50, seed=1337,
+        objective="clm",
+        tokenizer="bpe",
+        vocab_size=4096,
+        n_layer=4,
+        n_head=4,
+        n_embd=192,
+        context_length=128,
+        dropout=0.1,
+        batch_size=32,
+        steps=1200,
+        lr=2e-3,
+        warmup_steps=100,
+        eval_every=250,
+        log_every=50,
+        seed=1337,
     ),
     # BERT-style: lower-cased WordPiece, masked LM + next sentence prediction.
     # Rotary positions: with a learned table masked LM sits near its unigram plateau for
@@ -33,15 +45,42 @@ RECIPES: dict[str, TrainConfig] = {
     # look at its neighbours from absolute positions; RoPE gives relative offsets directly
     # (21% at step 300). lr 1e-3: at 2e-3 it stayed on the plateau.
     "tiny-shakespeare-bert": TrainConfig(
-        objective="mlm-nsp", tokenizer="wordpiece", vocab_size=4096, n_layer=4, n_head=4, n_embd=192,
-        context_length=128, dropout=0.0, positions="rotary", batch_size=32, steps=2000, lr=1e-3, warmup_steps=100,
-        eval_every=250, log_every=50, seed=1337,
+        objective="mlm-nsp",
+        tokenizer="wordpiece",
+        vocab_size=4096,
+        n_layer=4,
+        n_head=4,
+        n_embd=192,
+        context_length=128,
+        dropout=0.0,
+        positions="rotary",
+        batch_size=32,
+        steps=2000,
+        lr=1e-3,
+        warmup_steps=100,
+        eval_every=250,
+        log_every=50,
+        seed=1337,
     ),
     # BERT-style on everyday-ish English prose (see CORPORA): the offline default for the masked and NSP tabs.
     "tiny-english-bert": TrainConfig(
-        objective="mlm-nsp", tokenizer="wordpiece", vocab_size=8192, n_layer=4, n_head=4, n_embd=128,
-        context_length=64, dropout=0.0, positions="rotary", batch_size=64, steps=2000, lr=1e-3, warmup_steps=100,
-        nsp_single=0.5, eval_every=200, log_every=50, seed=1337,
+        objective="mlm-nsp",
+        tokenizer="wordpiece",
+        vocab_size=8192,
+        n_layer=4,
+        n_head=4,
+        n_embd=128,
+        context_length=64,
+        dropout=0.0,
+        positions="rotary",
+        batch_size=64,
+        steps=2000,
+        lr=1e-3,
+        warmup_steps=100,
+        nsp_single=0.5,
+        eval_every=200,
+        log_every=50,
+        seed=1337,
     ),
 }
 # the corpus each recipe trains on (load_corpus names), and how its card describes it
@@ -77,7 +116,9 @@ def pretrain(name: str, out_dir: Path = BUNDLED_DIR, steps: int | None = None, d
         else:
             log(format_event(name, event))
             if event.val_loss is not None:
-                curve.append({"step": event.step, "train_loss": event.train_loss, "val_loss": event.val_loss, **event.metrics})
+                curve.append(
+                    {"step": event.step, "train_loss": event.train_loss, "val_loss": event.val_loss, **event.metrics}
+                )
     meta = {
         "name": name,
         "corpus": CORPUS_NOTES[corpus],
@@ -131,33 +172,38 @@ def card(meta: dict) -> str:
     nsp = f"; NSP pairs one sentence a side: {cfg['nsp_single']:.0%}" if cfg.get("nsp_single") else ""
     curve = "".join(
         f"| {c['step']} | {c['train_loss']:.3f} | {c['val_loss']:.3f} | "
-        + " | ".join(f"{c[k]:.3f}" for k in meta["metrics"]) + " |\n"
+        + " | ".join(f"{c[k]:.3f}" for k in meta["metrics"])
+        + " |\n"
         for c in meta.get("curve", [])
     )
     if curve:
         heads = " | ".join(k.replace("_", " ") for k in meta["metrics"])
-        curve = f"\nLosses during training (validation on the held-out tenth):\n\n| step | train loss | validation loss | {heads} |\n|" + "---|" * (3 + len(meta["metrics"])) + f"\n{curve}"
+        curve = (
+            f"\nLosses during training (validation on the held-out tenth):\n\n| step | train loss | validation loss | {heads} |\n|"
+            + "---|" * (3 + len(meta["metrics"]))
+            + f"\n{curve}"
+        )
     probes = meta.get("probes")
     if probes:
         probes = (
             "\nEveryday probe sets (`python bench/probe_bert.py`, bench/probes/): masked top-5 hit rate "
             f"{probes['masked_top5']:.1%} (top-1 {probes['masked_top1']:.1%}), NSP accuracy {probes['nsp_accuracy']:.1%}.\n"
         )
-    return f"""# {meta['name']}
+    return f"""# {meta["name"]}
 
 Pretrained by Pretraining Playground's own trainer (`python -m playground pretrain-bundled`).
 
-- Objective: {cfg['objective']}; tokenizer: {cfg['tokenizer']} ({cfg['vocab_size']} tokens) trained on the training split
-- Model: {cfg['n_layer']} layers x {cfg['n_head']} heads x {cfg['n_embd']} wide, context {cfg['context_length']}, {cfg['positions']} positions, dropout {cfg['dropout']}, {meta['parameters']:,} parameters
-- Data: {meta['corpus']}
-- Training: {meta['steps']} steps of batch {cfg['batch_size']}, AdamW lr {cfg['lr']} (warm-up {cfg['warmup_steps']}, cosine), seed {cfg['seed']}{nsp}
-- Final train loss: {meta['final_train_loss']:.3f}; final validation loss: {meta['final_val_loss']:.3f}
-{metrics}- Time: {meta['train_seconds']} s on {meta['hardware']} (torch {meta['torch']})
+- Objective: {cfg["objective"]}; tokenizer: {cfg["tokenizer"]} ({cfg["vocab_size"]} tokens) trained on the training split
+- Model: {cfg["n_layer"]} layers x {cfg["n_head"]} heads x {cfg["n_embd"]} wide, context {cfg["context_length"]}, {cfg["positions"]} positions, dropout {cfg["dropout"]}, {meta["parameters"]:,} parameters
+- Data: {meta["corpus"]}
+- Training: {meta["steps"]} steps of batch {cfg["batch_size"]}, AdamW lr {cfg["lr"]} (warm-up {cfg["warmup_steps"]}, cosine), seed {cfg["seed"]}{nsp}
+- Final train loss: {meta["final_train_loss"]:.3f}; final validation loss: {meta["final_val_loss"]:.3f}
+{metrics}- Time: {meta["train_seconds"]} s on {meta["hardware"]} (torch {meta["torch"]})
 {curve}{probes or ""}
 Sample at the end of training:
 
 ```
-{meta['sample']}
+{meta["sample"]}
 ```
 
 Licence: the weights are ours (same licence as the code); {LICENCES[corpus]}

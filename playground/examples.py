@@ -46,10 +46,14 @@ SHAKESPEARE = ExampleSet(
     next_sentence=[
         (KATE_A, KATE_B),  # held-out Shakespeare: the true next sentence
         (KATE_A, "BAPTISTA: Now, Signior Petruchio, how speed you with my daughter?"),  # a random one
-        ("Now is the winter of our discontent made glorious summer by this sun of York;",
-         "And all the clouds that lour'd upon our house in the deep bosom of the ocean buried."),
-        ("Now is the winter of our discontent made glorious summer by this sun of York;",
-         "Good morrow, cousin; what news from the court?"),
+        (
+            "Now is the winter of our discontent made glorious summer by this sun of York;",
+            "And all the clouds that lour'd upon our house in the deep bosom of the ocean buried.",
+        ),
+        (
+            "Now is the winter of our discontent made glorious summer by this sun of York;",
+            "Good morrow, cousin; what news from the court?",
+        ),
     ],
 )
 ENGLISH = ExampleSet(

@@ -73,7 +73,11 @@ def encode(tokenizer, text: str, pair: str | None = None, max_length: int | None
     """Model inputs (batch of 1) cut to max_length, longest side first for a pair; and how many tokens were cut."""
     full = len(tokenizer(text, pair, verbose=False)["input_ids"])  # verbose=False: too long is expected here
     enc = tokenizer(
-        text, pair, return_tensors="pt", truncation="longest_first", max_length=max_length,
+        text,
+        pair,
+        return_tensors="pt",
+        truncation="longest_first",
+        max_length=max_length,
         return_token_type_ids=True if pair is not None else None,  # segment ids only for a pair: DistilBERT takes none
     )
     return dict(enc), full - enc["input_ids"].shape[1]
@@ -111,7 +115,9 @@ def fill_mask(model, tokenizer, text: str, top_k: int = 5) -> FillMaskResult:
     masks, filled = [], out.ids.clone()
     for pos in out.positions:
         values, indices = torch.topk(out.logprobs[pos], k)
-        candidates = [TokenProb(token_label(tokenizer, int(i)), int(i), float(v.exp()), float(v)) for v, i in zip(values, indices)]
+        candidates = [
+            TokenProb(token_label(tokenizer, int(i)), int(i), float(v.exp()), float(v)) for v, i in zip(values, indices)
+        ]
         masks.append(MaskPrediction(pos, candidates))
         filled[pos] = indices[0]
     return FillMaskResult(
@@ -146,7 +152,9 @@ def score_candidates(model, tokenizer, text: str, words: str | list[str], mask_n
             raise ValueError(f"{word!r} has no tokens in this model's vocabulary.")
         first = ids[0]
         rank = int((row > row[first]).sum()) + 1
-        scores.append(CandidateScore(word, token_label(tokenizer, first), first, float(row[first].exp()), rank, len(ids)))
+        scores.append(
+            CandidateScore(word, token_label(tokenizer, first), first, float(row[first].exp()), rank, len(ids))
+        )
     return CandidateResult(scores, int(mask_number), n, out.truncated)
 
 

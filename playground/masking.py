@@ -134,8 +134,12 @@ class Rates:
     def targets(self) -> dict[str, float]:
         """The chosen rates, named as in running()."""
         r = self.recipe
-        return {"picked (of all tokens)": r.p, "[MASK] (of picked)": r.mask, "random (of picked)": r.random,
-                "unchanged (of picked)": r.unchanged}
+        return {
+            "picked (of all tokens)": r.p,
+            "[MASK] (of picked)": r.mask,
+            "random (of picked)": r.random,
+            "unchanged (of picked)": r.unchanged,
+        }
 
     def expected_picks(self) -> dict[int, float] | None:
         """Binomial(n, p): how many of the n tokens a roll picks, when each is picked on its own (not whole words)."""
@@ -206,9 +210,16 @@ def simulate(model, tokenizer, text: str, recipe: Recipe = Recipe(), seed: int =
     loss = float(F.cross_entropy(logits[picked], labels[picked])) if picked.any() else None
     logprobs = torch.log_softmax(logits, dim=-1)  # (T, V)
     tokens = []
-    for pos, (orig, seen, label, f) in enumerate(zip(sentence.ids.tolist(), inputs.tolist(), labels.tolist(), fate.tolist())):
+    for pos, (orig, seen, label, f) in enumerate(
+        zip(sentence.ids.tolist(), inputs.tolist(), labels.tolist(), fate.tolist())
+    ):
         t = MaskedToken(
-            pos, token_label(tokenizer, orig), orig, seen, token_label(tokenizer, seen), label,
+            pos,
+            token_label(tokenizer, orig),
+            orig,
+            seen,
+            token_label(tokenizer, seen),
+            label,
             "special" if sentence.special[pos] else FATES[f],
         )
         if label != -100:
@@ -216,7 +227,9 @@ def simulate(model, tokenizer, text: str, recipe: Recipe = Recipe(), seed: int =
             t.guess, t.guess_prob = token_label(tokenizer, guess), float(logprobs[pos, guess].exp())
             t.true_prob, t.loss = float(logprobs[pos, label].exp()), float(-logprobs[pos, label])
         tokens.append(t)
-    return Simulation(tokens, loss, int(picked.sum()), int((~sentence.special).sum()), int(seed), recipe, sentence.truncated)
+    return Simulation(
+        tokens, loss, int(picked.sum()), int((~sentence.special).sum()), int(seed), recipe, sentence.truncated
+    )
 
 
 def rates(tokenizer, text: str, recipe: Recipe = Recipe(), seed: int = 0, rolls: int = 1000) -> Rates:

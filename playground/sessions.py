@@ -155,8 +155,11 @@ def _park(ws: Workspace) -> None:
 
 def _expired(now: float) -> list[Workspace]:
     """(under the lock) Take out the workspaces past their grace period or idle limit."""
-    gone = [ws for ws in _workspaces.values()
-            if now - ws.last_used > IDLE_SECONDS or (ws.left_at is not None and now - ws.left_at > GRACE_SECONDS)]
+    gone = [
+        ws
+        for ws in _workspaces.values()
+        if now - ws.last_used > IDLE_SECONDS or (ws.left_at is not None and now - ws.left_at > GRACE_SECONDS)
+    ]
     for ws in gone:
         _forget(ws)
     return gone

@@ -182,7 +182,12 @@ def tokenize(tokenizer: PreTrainedTokenizerBase, text: str, name: str = "") -> T
     # GPT-2 names <|endoftext|> its unk token, but it never stands for an unknown piece
     unk_count = ids.count(unk) if unk is not None and unk != tokenizer.eos_token_id else 0
     return Tokenized(
-        name, tokenizer.convert_ids_to_tokens(ids), ids, len(text.split()), len(text), unk_count,
+        name,
+        tokenizer.convert_ids_to_tokens(ids),
+        ids,
+        len(text.split()),
+        len(text),
+        unk_count,
         token_labels(tokenizer, ids[:MAX_SHOWN], markers=True),
     )
 
@@ -296,13 +301,17 @@ def read_text_file(path: str | os.PathLike) -> str:
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise ValueError(f"That file is not UTF-8 text (byte {err.start:,} does not decode). Save it as UTF-8 .txt.") from err
+        raise ValueError(
+            f"That file is not UTF-8 text (byte {err.start:,} does not decode). Save it as UTF-8 .txt."
+        ) from err
 
 
 def check_training_text(text: str) -> str:
     text = text or ""
     if not text.strip():
-        raise ValueError("There is no text to train on: paste some text, upload a .txt file, or pick the bundled corpus.")
+        raise ValueError(
+            "There is no text to train on: paste some text, upload a .txt file, or pick the bundled corpus."
+        )
     size = len(text.encode("utf-8"))
     if size > MAX_TRAIN_BYTES:
         raise ValueError(
@@ -557,7 +566,9 @@ def _learn_wordpiece(text: str, vocab_size: int) -> TrainedTokenizer:
     backend = _wordpiece_tokenizer(list(data.SPECIALS)).backend_tokenizer  # its normaliser and pre-tokenizer
     counts = {w: f for w, f in _word_counts(backend, text).items() if len(w) <= MAX_WORD_CHARS}
     alphabet = sorted({c for w in counts for c in w})
-    base = list(data.SPECIALS) + alphabet + ["##" + c for c in alphabet]  # both forms: any letter may start a word or go on one
+    base = (
+        list(data.SPECIALS) + alphabet + ["##" + c for c in alphabet]
+    )  # both forms: any letter may start a word or go on one
     table = _MergeTable({_wordpiece_split(w): f for w, f in counts.items()}, _wordpiece_join, scored=True)
     n_words = len(text.split())
     start_tpw = table.n_tokens / n_words
@@ -575,7 +586,9 @@ def _learn_wordpiece(text: str, vocab_size: int) -> TrainedTokenizer:
 def _wordpiece_tokenizer(vocab: list[str]) -> PreTrainedTokenizerFast:
     """BERT's pipeline (lower-case, split on spaces and punctuation, greedy longest match) over `vocab`."""
     tok = Tokenizer(
-        models.WordPiece({t: i for i, t in enumerate(vocab)}, unk_token="[UNK]", max_input_chars_per_word=MAX_WORD_CHARS)
+        models.WordPiece(
+            {t: i for i, t in enumerate(vocab)}, unk_token="[UNK]", max_input_chars_per_word=MAX_WORD_CHARS
+        )
     )
     tok.normalizer = normalizers.BertNormalizer(lowercase=True)
     tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
@@ -623,7 +636,10 @@ def replay(trained: TrainedTokenizer, sample: str, step: int) -> ReplayStep:
     tokens = _replay_tokens(trained, words, step, _vocab_upto(trained, step))
     merge = trained.merges[step - 1] if step else None
     return ReplayStep(
-        step, merge, tokens, [piece_label(t, trained.byte_level) for t in tokens],
+        step,
+        merge,
+        tokens,
+        [piece_label(t, trained.byte_level) for t in tokens],
         merge.vocab_size if merge else len(trained.base_vocab),
     )
 

@@ -39,8 +39,15 @@ def gpt_config() -> TinyConfig:
 @pytest.fixture
 def bert_config() -> TinyConfig:
     return TinyConfig(
-        vocab_size=99, context_length=16, n_layer=2, n_head=4, n_embd=32, causal=False,
-        heads=("mlm", "nsp"), type_vocab_size=2, pad_token_id=0,
+        vocab_size=99,
+        context_length=16,
+        n_layer=2,
+        n_head=4,
+        n_embd=32,
+        causal=False,
+        heads=("mlm", "nsp"),
+        type_vocab_size=2,
+        pad_token_id=0,
     )
 
 

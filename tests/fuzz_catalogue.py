@@ -28,5 +28,12 @@ TEXTS = {
 }
 
 # numbers a UI slider or an API client could send: non-finite, negative, zero, huge
-NUMBERS = {"NaN": float("nan"), "inf": float("inf"), "-inf": float("-inf"), "negative": -5.0, "zero": 0.0,
-           "huge": 1e12, "fraction": 0.5}
+NUMBERS = {
+    "NaN": float("nan"),
+    "inf": float("inf"),
+    "-inf": float("-inf"),
+    "negative": -5.0,
+    "zero": 0.0,
+    "huge": 1e12,
+    "fraction": 0.5,
+}

@@ -24,7 +24,9 @@ def test_fill_mask_endpoint(client):
 
 
 def test_next_sentence_endpoint(client):
-    label, segments, table, note = client.predict("The man went to the store.", "He bought milk.", api_name="/next_sentence")
+    label, segments, table, note = client.predict(
+        "The man went to the store.", "He bought milk.", api_name="/next_sentence"
+    )
     confidences = {c["label"]: c["confidence"] for c in label["confidences"]}
     assert sum(confidences.values()) == pytest.approx(1.0)
     assert table["data"][0][1] == "[CLS]"

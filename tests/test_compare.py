@@ -37,8 +37,14 @@ def hub_models():
     for model_id in (HUB_GPT2, HUB_GPT2_B):  # two models with the same tokenizer
         config = GPT2Config(vocab_size=len(gpt2_tok), n_positions=64, n_embd=16, n_layer=1, n_head=2)
         put_in_hub_cache(model_id, gpt2_tok, GPT2LMHeadModel(config))
-    config = BertConfig(vocab_size=len(bert_tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                        intermediate_size=32, max_position_embeddings=64)
+    config = BertConfig(
+        vocab_size=len(bert_tok),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        max_position_embeddings=64,
+    )
     put_in_hub_cache(HUB_BERT, bert_tok, BertForMaskedLM(config))
 
 
@@ -206,14 +212,17 @@ def test_a_slow_model_does_not_hold_back_the_others(monkeypatch):
     assert (second_index, second.name, second.error) == (0, HUB_GPT2, "")
 
 
-@pytest.mark.parametrize(("task", "text", "models", "message"), [
-    ("causal", PROMPT, [TINY_GPT], "Choose 2 or 3 models"),
-    ("causal", PROMPT, [TINY_GPT, TINY_GPT], "Choose 2 or 3 models"),  # the same one twice is one model
-    ("causal", PROMPT, [TINY_GPT, HUB_GPT2, HUB_GPT2_B, "gpt2"], "Choose 2 or 3 models"),
-    ("causal", "  ", [TINY_GPT, HUB_GPT2], "Type a prompt"),
-    ("masked", "no blank here", [TINY_BERT, HUB_BERT], r"Put \[MASK\]"),
-    ("nsp", "a", [TINY_BERT, HUB_BERT], "next-word"),
-])
+@pytest.mark.parametrize(
+    ("task", "text", "models", "message"),
+    [
+        ("causal", PROMPT, [TINY_GPT], "Choose 2 or 3 models"),
+        ("causal", PROMPT, [TINY_GPT, TINY_GPT], "Choose 2 or 3 models"),  # the same one twice is one model
+        ("causal", PROMPT, [TINY_GPT, HUB_GPT2, HUB_GPT2_B, "gpt2"], "Choose 2 or 3 models"),
+        ("causal", "  ", [TINY_GPT, HUB_GPT2], "Type a prompt"),
+        ("masked", "no blank here", [TINY_BERT, HUB_BERT], r"Put \[MASK\]"),
+        ("nsp", "a", [TINY_BERT, HUB_BERT], "next-word"),
+    ],
+)
 def test_input_no_model_could_use_is_refused_at_once(task, text, models, message):
     with pytest.raises(ValueError, match=message):
         cmp.compare(task, text, models)
@@ -230,14 +239,17 @@ def client(app_url):
 
 
 def test_the_compare_endpoints(client):
-    note, summary, _, *columns, _ = client.predict("The quick brown fox", [TINY_GPT, HUB_GPT2], 3, "jumps",
-                                                   api_name="/compare_next_word")  # last: the selection, for the page
+    note, summary, _, *columns, _ = client.predict(
+        "The quick brown fox", [TINY_GPT, HUB_GPT2], 3, "jumps", api_name="/compare_next_word"
+    )  # last: the selection, for the page
     assert [row[0] for row in summary["data"]] == [TINY_GPT, HUB_GPT2]
     assert "tokenizers differ" in note and "bits per character" in note.lower()
     heads, tables = columns[0::3], columns[2::3]
     assert heads[0].startswith(f"### {TINY_GPT}") and heads[1].startswith(f"### {HUB_GPT2}") and heads[2] == ""
     assert [len(t["data"]) for t in tables] == [3, 3, 0]
-    note, summary, *_ = client.predict(SENTENCE, [TINY_BERT, "bert-base-uncased"], 3, "be", api_name="/compare_fill_mask")
+    note, summary, *_ = client.predict(
+        SENTENCE, [TINY_BERT, "bert-base-uncased"], 3, "be", api_name="/compare_fill_mask"
+    )
     assert [row[0] for row in summary["data"]] == [TINY_BERT] and "1 model could not run" in note
     with pytest.raises(Exception, match="Choose 2 or 3 models"):
         client.predict(PROMPT, [TINY_GPT], 3, "", api_name="/compare_next_word")

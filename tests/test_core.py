@@ -18,4 +18,3 @@ def test_registry_loads_once_and_checks_the_task(gpt):
     assert "tiny-shakespeare-gpt" in registry.choices("causal")
     with pytest.raises(ValueError, match="cannot do next sentence prediction"):
         registry.load("tiny-shakespeare-gpt", "nsp")
-

@@ -38,8 +38,24 @@ def test_general_english_is_clean_prose_from_all_three_sources():
 
 
 def test_austen_chapters_drop_title_page_and_headings():
-    lines = ["EMMA", "", "By Jane Austen", "", "VOLUME I", "", "CHAPTER I", "", "Emma was", "clever.", "", "She _was_ rich.",
-             "", "CHAPTER II", "", "Mr. Weston came."]
+    lines = [
+        "EMMA",
+        "",
+        "By Jane Austen",
+        "",
+        "VOLUME I",
+        "",
+        "CHAPTER I",
+        "",
+        "Emma was",
+        "clever.",
+        "",
+        "She _was_ rich.",
+        "",
+        "CHAPTER II",
+        "",
+        "Mr. Weston came.",
+    ]
     assert corpora.austen_chapters(lines) == ["Emma was clever.\n\nShe was rich.", "Mr. Weston came."]
 
 
@@ -54,8 +70,10 @@ def test_r_reader_reads_a_named_character_vector(tmp_path):
     vector = struct.pack(">ii", 16, 2) + _charsxp("EMMA") + struct.pack(">ii", 9, -1)  # STRSXP, length 2, "EMMA", NA
     names_attr = (
         struct.pack(">i", 2 | 1 << 10)  # pairlist node with a tag
-        + struct.pack(">i", 1) + _charsxp("names")  # tag: the symbol "names"
-        + struct.pack(">ii", 16, 1) + _charsxp("emma")  # value: c("emma")
+        + struct.pack(">i", 1)
+        + _charsxp("names")  # tag: the symbol "names"
+        + struct.pack(">ii", 16, 1)
+        + _charsxp("emma")  # value: c("emma")
         + struct.pack(">i", 254)  # end of the pairlist
     )
     obj = struct.pack(">ii", 19 | 1 << 9, 1) + vector + names_attr
@@ -64,15 +82,24 @@ def test_r_reader_reads_a_named_character_vector(tmp_path):
     entry = struct.pack(">i", len(blob)) + zlib.compress(blob)
     offsets = struct.pack(">ii", 13, 2) + struct.pack(">ii", 0, len(entry))
     index_names = (
-        struct.pack(">i", 2 | 1 << 10) + struct.pack(">i", 1) + _charsxp("names")
-        + struct.pack(">ii", 16, 1) + _charsxp("emma") + struct.pack(">i", 254)
+        struct.pack(">i", 2 | 1 << 10)
+        + struct.pack(">i", 1)
+        + _charsxp("names")
+        + struct.pack(">ii", 16, 1)
+        + _charsxp("emma")
+        + struct.pack(">i", 254)
     )
     variables = struct.pack(">ii", 19 | 1 << 9, 1) + offsets + index_names
     top_names = (
-        struct.pack(">i", 2 | 1 << 10) + struct.pack(">i", 255 | 1 << 8)
-        + struct.pack(">ii", 16, 1) + _charsxp("variables") + struct.pack(">i", 254)
+        struct.pack(">i", 2 | 1 << 10)
+        + struct.pack(">i", 255 | 1 << 8)
+        + struct.pack(">ii", 16, 1)
+        + _charsxp("variables")
+        + struct.pack(">i", 254)
     )
-    index = b"X\n" + struct.pack(">iii", 2, 0x040000, 0x020300) + struct.pack(">ii", 19 | 1 << 9, 1) + variables + top_names
+    index = (
+        b"X\n" + struct.pack(">iii", 2, 0x040000, 0x020300) + struct.pack(">ii", 19 | 1 << 9, 1) + variables + top_names
+    )
     (tmp_path / "Rdata.rdx").write_bytes(gzip.compress(index))
     (tmp_path / "Rdata.rdb").write_bytes(entry)
     assert corpora.read_rdata(tmp_path) == {"emma": {"emma": ["EMMA", None]}}

@@ -80,7 +80,9 @@ def test_nsp_pairs_are_half_true_half_random(small_text):
 
 def test_nsp_batch_layout(small_text):
     tok = data.train_tokenizer(small_text, "wordpiece", 800)
-    b = data.nsp_batch(data.SentencePairs(small_text, tok), 8, 48, torch.Generator().manual_seed(1), data.masker(tok, 1))
+    b = data.nsp_batch(
+        data.SentencePairs(small_text, tok), 8, 48, torch.Generator().manual_seed(1), data.masker(tok, 1)
+    )
     assert b.input_ids.shape[1] <= 48
     for row, types, att in zip(b.input_ids, b.token_type_ids, b.attention_mask):
         n = int(att.sum())
@@ -109,7 +111,13 @@ def test_too_few_sentences_for_nsp_is_explained():
 
 def test_sentences_end_after_closing_quotes_but_not_after_titles():
     text = 'Mr. Woodhouse was ill. "I know." Mrs. Weston came; she sat.\n\nNew paragraph'
-    assert data.split_sentences(text) == ['Mr. Woodhouse was ill.', '"I know."', "Mrs. Weston came;", "she sat.", "New paragraph"]
+    assert data.split_sentences(text) == [
+        "Mr. Woodhouse was ill.",
+        '"I know."',
+        "Mrs. Weston came;",
+        "she sat.",
+        "New paragraph",
+    ]
 
 
 def test_single_sentence_pairs_are_real_neighbours_or_from_elsewhere(small_text):

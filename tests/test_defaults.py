@@ -50,8 +50,19 @@ def hub_defaults_cached(tmp_path, monkeypatch):
     torch.manual_seed(0)
     gpt2_tok, bert_tok = registry.reference_tokenizer("gpt2"), registry.reference_tokenizer("bert-base-uncased")
     put_in_hub_cache("gpt2", gpt2_tok, GPT2LMHeadModel(GPT2Config(n_positions=64, n_embd=16, n_layer=1, n_head=2)))
-    put_in_hub_cache("bert-base-uncased", bert_tok, BertForPreTraining(BertConfig(
-        hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)))
+    put_in_hub_cache(
+        "bert-base-uncased",
+        bert_tok,
+        BertForPreTraining(
+            BertConfig(
+                hidden_size=16,
+                num_hidden_layers=1,
+                num_attention_heads=2,
+                intermediate_size=32,
+                max_position_embeddings=64,
+            )
+        ),
+    )
     yield
     for key in [("gpt2", "causal"), ("bert-base-uncased", "masked"), ("bert-base-uncased", "nsp")]:
         registry._cache.pop(key, None)  # the random stand-ins must not serve a later test
@@ -60,7 +71,11 @@ def hub_defaults_cached(tmp_path, monkeypatch):
 def test_when_the_hub_answers_the_defaults_are_the_hub_models(online, hub_defaults_cached, monkeypatch):
     monkeypatch.setattr(HfApi, "model_info", lambda self, model_id, **kwargs: SimpleNamespace(id=model_id))  # the Hub
     assert registry.probe_hub()
-    assert [registry.default_model(task) for task in registry.TASKS] == ["gpt2", "bert-base-uncased", "bert-base-uncased"]
+    assert [registry.default_model(task) for task in registry.TASKS] == [
+        "gpt2",
+        "bert-base-uncased",
+        "bert-base-uncased",
+    ]
     assert registry.choices("causal")[0] == "gpt2"  # first in the dropdown too
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")  # the Hub goes away; the cached models still serve
     loaded = registry.load(registry.default_model("causal"), "causal")

@@ -141,11 +141,14 @@ class FakeInfo:
         self.siblings = [type("File", (), {"rfilename": name, "size": size}) for name, size in sizes.items()]
 
 
-@pytest.mark.parametrize("answer, message", [
-    (FakeInfo(**{"model.safetensors": 3_000_000_000}), "is 3.0 GB; this app loads models up to 1.5 GB"),
-    ("missing", "not a public model on the Hugging Face Hub"),
-    ("gated", "not a public model on the Hugging Face Hub"),
-])
+@pytest.mark.parametrize(
+    "answer, message",
+    [
+        (FakeInfo(**{"model.safetensors": 3_000_000_000}), "is 3.0 GB; this app loads models up to 1.5 GB"),
+        ("missing", "not a public model on the Hugging Face Hub"),
+        ("gated", "not a public model on the Hugging Face Hub"),
+    ],
+)
 def test_a_model_too_large_missing_or_gated_is_refused_and_the_previous_one_stays(online, monkeypatch, answer, message):
     import httpx2  # huggingface_hub's HTTP client
     from huggingface_hub import HfApi
@@ -157,7 +160,9 @@ def test_a_model_too_large_missing_or_gated_is_refused_and_the_previous_one_stay
         # the errors huggingface_hub raises for a 404 and a 401 on /api/models/<id>
         url = f"https://huggingface.co/api/models/{model_id}"
         if answer == "missing":
-            raise RepositoryNotFoundError("not found", response=httpx2.Response(404, request=httpx2.Request("GET", url)))
+            raise RepositoryNotFoundError(
+                "not found", response=httpx2.Response(404, request=httpx2.Request("GET", url))
+            )
         if answer == "gated":
             raise GatedRepoError("gated", response=httpx2.Response(401, request=httpx2.Request("GET", url)))
         return answer

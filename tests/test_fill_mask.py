@@ -30,15 +30,23 @@ def roberta(tmp_path_factory):
     folder = tmp_path_factory.mktemp("roberta-tok")
     for name in ("vocab.json", "merges.txt"):
         shutil.copy(registry.TOKENIZER_DIR / "gpt2" / name, folder / name)
-    (folder / "tokenizer_config.json").write_text(json.dumps({"tokenizer_class": "RobertaTokenizer", "model_max_length": 512}))
+    (folder / "tokenizer_config.json").write_text(
+        json.dumps({"tokenizer_class": "RobertaTokenizer", "model_max_length": 512})
+    )
     tok = AutoTokenizer.from_pretrained(folder)
     tok.add_special_tokens({"mask_token": AddedToken("<mask>", lstrip=True, special=True)})
     torch.manual_seed(0)
     # RoBERTa numbers positions from pad_token_id + 1; our <pad> comes after GPT-2's 50,257 tokens, so the
     # position table must reach past it (the real roberta-base has <pad> = 1 and 514 positions)
-    config = RobertaConfig(vocab_size=len(tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                           intermediate_size=32, pad_token_id=tok.pad_token_id,
-                           max_position_embeddings=tok.pad_token_id + 2 + tok.model_max_length)
+    config = RobertaConfig(
+        vocab_size=len(tok),
+        hidden_size=16,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=32,
+        pad_token_id=tok.pad_token_id,
+        max_position_embeddings=tok.pad_token_id + 2 + tok.model_max_length,
+    )
     put_in_hub_cache("test-org/tiny-roberta", tok, RobertaForMaskedLM(config))
     return registry.load("test-org/tiny-roberta", "masked")
 
@@ -64,8 +72,12 @@ def test_probabilities_sum_to_one_for_every_mask(bert):
 
 @pytest.mark.parametrize(
     "text, message",
-    [("no blank here", r"Put \[MASK\]"), ("", "Write a sentence"), ("   ", "Write a sentence"),
-     ("a [MASK] " * (MAX_MASKS + 1), f"at most {MAX_MASKS}")],
+    [
+        ("no blank here", r"Put \[MASK\]"),
+        ("", "Write a sentence"),
+        ("   ", "Write a sentence"),
+        ("a [MASK] " * (MAX_MASKS + 1), f"at most {MAX_MASKS}"),
+    ],
 )
 def test_bad_sentences_are_explained(bert, text, message):
     with pytest.raises(ValueError, match=message):
@@ -243,13 +255,17 @@ def test_the_endpoints_through_gradio_client(app_url):
         "Good morrow, my [MASK] lord.", "good, noble", 1, "tiny-shakespeare-bert", api_name="/score_candidates"
     )
     assert [row[0] for row in table["data"]] == ["good", "noble"] and "rank 1" in summary
-    tokens, summary, table, note = client.predict(SENTENCE, 15, 80, 10, False, 0, "tiny-shakespeare-bert",
-                                                  api_name="/mask_simulator")
+    tokens, summary, table, note = client.predict(
+        SENTENCE, 15, 80, 10, False, 0, "tiny-shakespeare-bert", api_name="/mask_simulator"
+    )
     assert summary.startswith("Seed 0: picked") and table["data"][0][1] == "[CLS]"
     assert {row[6] for row in table["data"]} <= {"special", *FATES}
-    hist, conv, table, note = client.predict(SENTENCE, 15, 80, 10, True, 0, 500, "tiny-shakespeare-bert",
-                                             api_name="/mask_rates")
+    hist, conv, table, note = client.predict(
+        SENTENCE, 15, 80, 10, True, 0, 500, "tiny-shakespeare-bert", api_name="/mask_rates"
+    )
     assert table["data"][0][0] == "picked (of all tokens)"
     # [MASK] + random past 100%: the random share gives way, as the page's sliders do (not an error)
-    _, summary, _, _ = client.predict(SENTENCE, 15, 80, 30, False, 0, "tiny-shakespeare-bert", api_name="/mask_simulator")
+    _, summary, _, _ = client.predict(
+        SENTENCE, 15, 80, 30, False, 0, "tiny-shakespeare-bert", api_name="/mask_simulator"
+    )
     assert "80% become [MASK], 20% a random token, 0% stay" in summary

@@ -21,7 +21,9 @@ ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
 def sentence(err: ValueError) -> str:
     """A message fit for the page: words, not a repr or a Python error."""
     msg = str(err)
-    assert len(msg) > 15 and (msg[0].isupper() or msg[0] in "'\"[") and "Traceback" not in msg and "object" not in msg, msg
+    assert (
+        len(msg) > 15 and (msg[0].isupper() or msg[0] in "'\"[") and "Traceback" not in msg and "object" not in msg
+    ), msg
     return msg
 
 
@@ -78,7 +80,9 @@ def test_training_a_tokenizer_on_nothing_is_explained(name):
         tk.learn_tokenizer(TEXTS[name], "bpe", 500)
 
 
-@pytest.mark.parametrize("name", ["emoji", "right-to-left", "combining marks", "zero-width", "control characters", "NUL"])
+@pytest.mark.parametrize(
+    "name", ["emoji", "right-to-left", "combining marks", "zero-width", "control characters", "NUL"]
+)
 @pytest.mark.parametrize("kind", ["bpe", "wordpiece"])
 def test_tokenizers_train_on_odd_unicode(name, kind):
     trained = tk.learn_tokenizer(TEXTS[name] * 20, kind, 300)
@@ -168,14 +172,16 @@ def test_masking_simulator_takes_anything_in_the_catalogue(bert, name):
 @pytest.mark.parametrize("value", NUMBERS.values(), ids=NUMBERS.keys())
 def test_masking_rates_outside_0_to_100_percent_are_explained(value):
     for field in ("p", "mask", "random"):
-        recipe = ok_or_explained(lambda: masking.Recipe(**{field: value}))
+        recipe = ok_or_explained(lambda field=field: masking.Recipe(**{field: value}))
         if recipe is not None:
             assert 0 <= value <= 1
 
 
 @pytest.mark.parametrize("name", TEXTS)
 def test_next_sentence_takes_anything_in_the_catalogue(bert, name):
-    result = ok_or_explained(next_sentence.next_sentence, bert.model, bert.tokenizer, TEXTS[name], "And then it rained.")
+    result = ok_or_explained(
+        next_sentence.next_sentence, bert.model, bert.tokenizer, TEXTS[name], "And then it rained."
+    )
     if result is None:
         assert not TEXTS[name].strip()
     else:

@@ -14,8 +14,10 @@ spec.loader.exec_module(load)
 @pytest.mark.slow
 def test_concurrent_clients_on_all_four_model_endpoints_see_no_errors(app_url):
     rec = load.Recorder(pid=None)
-    threads = [load.threading.Thread(target=load.client_loop, args=(app_url, time.perf_counter() + 120, rec, i, 8))
-               for i in range(4)]
+    threads = [
+        load.threading.Thread(target=load.client_loop, args=(app_url, time.perf_counter() + 120, rec, i, 8))
+        for i in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

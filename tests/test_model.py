@@ -61,7 +61,9 @@ def test_padding_does_not_change_real_tokens(bert_config):
     ids = torch.randint(5, 99, (1, 8))
     padded = torch.cat([ids, torch.zeros(1, 4, dtype=torch.long)], dim=1)
     mask = torch.cat([torch.ones(1, 8), torch.zeros(1, 4)], dim=1)
-    torch.testing.assert_close(model(ids).logits, model(padded, attention_mask=mask).logits[:, :8], atol=1e-5, rtol=1e-4)
+    torch.testing.assert_close(
+        model(ids).logits, model(padded, attention_mask=mask).logits[:, :8], atol=1e-5, rtol=1e-4
+    )
 
 
 def test_too_long_input_is_refused_with_a_reason(gpt_config):
@@ -89,7 +91,9 @@ def test_rotary_attention_score_depends_only_on_the_offset():
     q, k = torch.randn(8), torch.randn(8)
 
     def score(m, n):
-        return (rotate(q[None], cos[m : m + 1], sin[m : m + 1]) @ rotate(k[None], cos[n : n + 1], sin[n : n + 1]).T).item()
+        return (
+            rotate(q[None], cos[m : m + 1], sin[m : m + 1]) @ rotate(k[None], cos[n : n + 1], sin[n : n + 1]).T
+        ).item()
 
     assert score(10, 7) == pytest.approx(score(40, 37), abs=1e-4)
     assert score(3, 3) == pytest.approx(float(q @ k), abs=1e-4)  # offset 0: no turn at all

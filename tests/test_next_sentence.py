@@ -28,8 +28,11 @@ def hub_bert():
     """A random BERT whose NSP head always says index 0, loaded as a Hub id."""
     tok = registry.reference_tokenizer("bert-base-uncased")
     torch.manual_seed(0)
-    model = BertForPreTraining(BertConfig(vocab_size=len(tok), hidden_size=16, num_hidden_layers=1,
-                                          num_attention_heads=2, intermediate_size=32))
+    model = BertForPreTraining(
+        BertConfig(
+            vocab_size=len(tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+        )
+    )
     with torch.no_grad():
         model.cls.seq_relationship.weight.zero_()
         model.cls.seq_relationship.bias.copy_(torch.tensor([5.0, -5.0]))  # logit of index 0 far above index 1
@@ -49,7 +52,9 @@ def test_probabilities_and_segments(nsp):
 
 
 def test_index_0_is_isnext_on_a_constructed_head(hub_bert):
-    r = next_sentence(hub_bert.model, hub_bert.tokenizer, "The man went to the store.", "Penguins are flightless birds.")
+    r = next_sentence(
+        hub_bert.model, hub_bert.tokenizer, "The man went to the store.", "Penguins are flightless birds."
+    )
     assert r.is_next == pytest.approx(torch.sigmoid(torch.tensor(10.0)).item(), rel=1e-5)  # softmax([5, -5])[0]
     assert r.not_next < 1e-4
 
@@ -96,8 +101,10 @@ def test_no_pair_comes_twice_and_a_short_passage_gives_fewer(nsp):
 
 def test_a_short_passage_gets_runs_that_fit_it(nsp):
     """Issue #16: 7 sentences at the default 62 tokens a side failed ('too short for runs this long')."""
-    seven = ("The sun rose over the hills. A farmer walked to his field. He carried a heavy sack of seed. His dog ran "
-             "ahead of him. The birds sang in the tall trees. By noon the work was done. He sat down to eat his bread.")
+    seven = (
+        "The sun rose over the hills. A farmer walked to his field. He carried a heavy sack of seed. His dog ran "
+        "ahead of him. The birds sang in the tall trees. By noon the work was done. He sat down to eat his bread."
+    )
     for seed in range(20):
         result = build_pairs(nsp.tokenizer, seven, n_pairs=16, seed=seed, tokens_per_side=62)
         assert result.tokens_per_side < 62 and result.asked_per_side == 62

@@ -109,8 +109,18 @@ def test_top_k_keeps_exactly_k_even_with_ties():
     assert torch.equal(kept[[0, 2, 3]], logits[[0, 2, 3]])  # the kept scores are untouched
 
 
-@pytest.mark.parametrize("p, kept", [(1e-6, {0}), (0.0, {0}), (0.45, {0}), (0.75, {0, 1}), (0.85, {0, 1, 2}),
-                                     (0.99, {0, 1, 2, 3}), (1.0, {0, 1, 2, 3})])
+@pytest.mark.parametrize(
+    "p, kept",
+    [
+        (1e-6, {0}),
+        (0.0, {0}),
+        (0.45, {0}),
+        (0.75, {0, 1}),
+        (0.85, {0, 1, 2}),
+        (0.99, {0, 1, 2, 3}),
+        (1.0, {0, 1, 2, 3}),
+    ],
+)
 def test_top_p_keeps_the_fewest_tokens_that_reach_p(p, kept):
     # probabilities 0.5, 0.3, 0.15, 0.05 (in shuffled order, to show it ranks by probability)
     order = [2, 0, 3, 1]
@@ -134,7 +144,11 @@ def test_transforms_apply_in_order_temperature_then_top_k_then_top_p():
     assert [s.support for s in nw.sampling_stages(logits, nw.Sampling(1.0, 0, 0.6))] == [4, 2]
     stages = nw.sampling_stages(logits, nw.Sampling(0.5, 3, 0.6))
     assert [(s.label, s.support) for s in stages] == [
-        ("raw", 4), ("temperature 0.5", 4), ("top-k 3", 3), ("top-p 0.6", 1)]
+        ("raw", 4),
+        ("temperature 0.5", 4),
+        ("top-k 3", 3),
+        ("top-p 0.6", 1),
+    ]
     assert len(nw.sampling_stages(logits, nw.Sampling())) == 1  # all neutral: only the raw distribution
     greedy = nw.sampling_stages(logits, nw.Sampling(0.0, 3, 0.9))
     assert [s.support for s in greedy] == [4, 1] and float(greedy[-1].probs[0]) == 1.0
@@ -148,8 +162,18 @@ def test_sampling_is_reproducible_and_follows_the_distribution():
     assert torch.allclose(counts, probs, atol=0.04)
 
 
-@pytest.mark.parametrize("bad", [dict(temperature=-1), dict(temperature=float("nan")), dict(top_k=-2), dict(top_p=1.5),
-                                 dict(top_p=float("nan")), dict(seed=-1), dict(seed=2**40)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        dict(temperature=-1),
+        dict(temperature=float("nan")),
+        dict(top_k=-2),
+        dict(top_p=1.5),
+        dict(top_p=float("nan")),
+        dict(seed=-1),
+        dict(seed=2**40),
+    ],
+)
 def test_bad_sampling_settings_are_explained(bad):
     with pytest.raises(ValueError):
         nw.Sampling(**bad)
@@ -223,7 +247,10 @@ def test_training_pairs_average_to_the_tiny_models_own_loss(tiny):
 def test_training_pairs_of_the_seed_example_with_hf_labels(gpt2):
     view = nw.training_pairs(gpt2.model, gpt2.tokenizer, "The quick brown fox")
     assert [(p.context, p.target) for p in view.pairs] == [
-        ("The", " quick"), ("The quick", " brown"), ("The quick brown", " fox")]
+        ("The", " quick"),
+        ("The quick", " brown"),
+        ("The quick brown", " fox"),
+    ]
     ids = torch.tensor([gpt2.tokenizer("The quick brown fox").input_ids])
     with torch.no_grad():
         loss = gpt2.model(input_ids=ids, labels=ids).loss  # HF shifts the labels itself
@@ -270,8 +297,9 @@ def test_cached_steps_are_the_tokens_greedy_generate_picks(loaded):
         if isinstance(loaded.model, TinyTransformer):
             expected = loaded.model.generate(ids, 12, top_k=1)[0].tolist()  # top-1 sampling is greedy
         else:
-            expected = loaded.model.generate(ids, max_new_tokens=12, min_new_tokens=12, do_sample=False,
-                                             pad_token_id=loaded.tokenizer.eos_token_id)[0].tolist()
+            expected = loaded.model.generate(
+                ids, max_new_tokens=12, min_new_tokens=12, do_sample=False, pad_token_id=loaded.tokenizer.eos_token_id
+            )[0].tolist()
     assert gen.ids == expected
     assert gen.ids == _greedy_without_cache(loaded.model, ids[0].tolist(), 12, 10_000)
     assert [s.rank for s in steps] == [1] * 12 and all(s.mode == "greedy" for s in steps)
@@ -333,8 +361,17 @@ def test_next_step_keeps_the_sessions_cache_and_generate_streams(client):
     text, log, note = client.predict(*args, api_name="/next_step")
     assert [row[0] for row in log["data"]] == [1, 2]  # the second step continued the first
     assert "KV cache" in note
-    job = client.submit("The cat sat on the", "tiny-shakespeare-gpt", "sample (temperature, top-k, top-p, seed)", 5,
-                        0.8, 40, 0.95, 1, api_name="/generate")
+    job = client.submit(
+        "The cat sat on the",
+        "tiny-shakespeare-gpt",
+        "sample (temperature, top-k, top-p, seed)",
+        5,
+        0.8,
+        40,
+        0.95,
+        1,
+        api_name="/generate",
+    )
     outputs = list(job)
     assert len(outputs) >= 5  # one update per token
     assert [row[0] for row in outputs[-1][1]["data"]] == [1, 2, 3, 4, 5]

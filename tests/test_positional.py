@@ -49,8 +49,16 @@ def test_sinusoidal_and_rotary_similarity_are_the_same_curve():
 
 def test_learned_tables_are_read_from_real_architectures():
     gpt2 = GPT2LMHeadModel(GPT2Config(n_positions=20, n_embd=16, n_layer=1, n_head=2, vocab_size=99))
-    bert = BertModel(BertConfig(max_position_embeddings=24, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
-                                intermediate_size=32, vocab_size=99))
+    bert = BertModel(
+        BertConfig(
+            max_position_embeddings=24,
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            vocab_size=99,
+        )
+    )
     assert positional.learned_table(gpt2).shape == (20, 16)
     assert positional.learned_table(bert).shape == (24, 16)
     np.testing.assert_array_equal(positional.learned_table(gpt2), gpt2.transformer.wpe.weight.detach().numpy())

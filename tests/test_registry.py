@@ -19,14 +19,23 @@ from playground.next_word import next_token_distribution
 
 from .hub_cache import put_in_hub_cache
 
+
 @pytest.fixture(scope="module")
 def hub_models():
     torch.manual_seed(0)
     gpt2_tok = registry.reference_tokenizer("gpt2")
     bert_tok = registry.reference_tokenizer("bert-base-uncased")
     gpt2 = GPT2LMHeadModel(GPT2Config(vocab_size=len(gpt2_tok), n_positions=64, n_embd=16, n_layer=1, n_head=2))
-    bert = BertForPreTraining(BertConfig(vocab_size=len(bert_tok), hidden_size=16, num_hidden_layers=1,
-                                         num_attention_heads=2, intermediate_size=32, max_position_embeddings=64))
+    bert = BertForPreTraining(
+        BertConfig(
+            vocab_size=len(bert_tok),
+            hidden_size=16,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=32,
+            max_position_embeddings=64,
+        )
+    )
     put_in_hub_cache("test-org/tiny-gpt2", gpt2_tok, gpt2)
     put_in_hub_cache("test-org/tiny-bert", bert_tok, bert)
     return "test-org/tiny-gpt2", "test-org/tiny-bert"
@@ -44,8 +53,12 @@ def test_a_cached_hub_gpt2_serves_next_word(hub_models):
 
 def test_a_cached_hub_bert_serves_fill_mask_and_nsp(hub_models):
     _, bert_id = hub_models
-    masked = fill_mask(registry.load(bert_id, "masked").model, registry.load(bert_id, "masked").tokenizer,
-                       "hello [MASK] world", top_k=3)
+    masked = fill_mask(
+        registry.load(bert_id, "masked").model,
+        registry.load(bert_id, "masked").tokenizer,
+        "hello [MASK] world",
+        top_k=3,
+    )
     assert len(masked.masks) == 1 and len(masked.masks[0].candidates) == 3
     nsp = registry.load(bert_id, "nsp")
     r = next_sentence(nsp.model, nsp.tokenizer, "The man went to the store.", "He bought milk.")
@@ -59,8 +72,10 @@ def test_a_model_without_the_needed_head_is_explained(hub_models):
         registry.load(gpt2_id, "nsp")
 
 
-@pytest.mark.parametrize("bad", ["../etc/passwd", "/abs/path", "https://evil.example/model", "a--b", "", "x" * 200,
-                                 "owner/name/extra", "~/models"])
+@pytest.mark.parametrize(
+    "bad",
+    ["../etc/passwd", "/abs/path", "https://evil.example/model", "a--b", "", "x" * 200, "owner/name/extra", "~/models"],
+)
 def test_ids_that_are_not_hub_ids_are_refused(bad):
     with pytest.raises(ValueError, match="not a Hugging Face model id|Type a model id"):
         registry.load(bad, "causal")
@@ -98,7 +113,8 @@ def test_a_cached_hub_tokenizer_loads_by_id(hub_models):
 
 
 def test_a_sessions_own_checkpoint_is_offered_to_that_session_only():
-    mine, theirs = sessions.get("test-mine"), sessions.get("test-theirs")
+    mine = sessions.get("test-mine")
+    sessions.get("test-theirs")  # a second session, which must not see mine's checkpoint
     folder = shutil.copytree(bundled_path("tiny-shakespeare-bert"), mine.new_folder("ckpt") / "model")
     name = mine.add_checkpoint(folder, "my bert")
     assert name in registry.choices("masked", "test-mine") and name in registry.choices("nsp", "test-mine")

@@ -16,9 +16,10 @@ def request(session: str):
 
 def test_a_tokenizer_trained_in_the_tokenizer_tab_lands_in_that_sessions_workspace():
     text = "the cat sat on the mat. " * 200
-    tokenizer_tab.train("paste text", None, text, "BPE (byte-level, like GPT-2)", 300, "the cat", [], None,
-                              request("tok-session"))
-    (name, trained), = sessions.get("tok-session").tokenizers.items()
+    tokenizer_tab.train(
+        "paste text", None, text, "BPE (byte-level, like GPT-2)", 300, "the cat", [], None, request("tok-session")
+    )
+    ((name, trained),) = sessions.get("tok-session").tokenizers.items()
     assert name.startswith("bpe · ") and trained("the cat").input_ids
     assert not sessions.get("other-session").tokenizers
     sessions.release("tok-session")

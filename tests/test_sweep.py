@@ -78,7 +78,9 @@ def cases_of(endpoint: str, parameter: str, component) -> list[Case]:
     low = component.minimum if component.minimum is not None else UNBOUNDED_LOW
     high = component.maximum if component.maximum is not None else UNBOUNDED_HIGH
     values = {"min": low, "max": high, "typical": component.value}
-    return [Case(endpoint, parameter, which, v) for which, v in values.items() if (endpoint, parameter, which) not in SKIP]
+    return [
+        Case(endpoint, parameter, which, v) for which, v in values.items() if (endpoint, parameter, which) not in SKIP
+    ]
 
 
 def defaults(api_info: dict, endpoint: str) -> dict:
@@ -158,8 +160,12 @@ def test_the_walk_finds_the_controls_of_every_tab(app):
 
 def test_every_numeric_control_at_min_max_and_typical_gives_a_result_or_a_sentence(app):
     url, demo, info = app
-    cases = [(case, component) for endpoint, params in numeric_inputs(demo, info).items()
-             for name, component in params for case in cases_of(endpoint, name, component)]
+    cases = [
+        (case, component)
+        for endpoint, params in numeric_inputs(demo, info).items()
+        for name, component in params
+        for case in cases_of(endpoint, name, component)
+    ]
 
     def run(key: tuple) -> tuple[bool, str | None]:
         endpoint, parameter, value = key
@@ -168,6 +174,9 @@ def test_every_numeric_control_at_min_max_and_typical_gives_a_result_or_a_senten
     keys = {(case.endpoint, case.parameter, case.value) for case, _ in cases}  # min and typical are often equal
     with ThreadPoolExecutor(2) as pool:  # two at a time: the app's queue serves several sessions at once
         results = dict(zip(keys, pool.map(run, keys)))
-    failures = [f"{case}: {why}" for case, component in cases
-                if (why := verdict(case, component, *results[(case.endpoint, case.parameter, case.value)]))]
+    failures = [
+        f"{case}: {why}"
+        for case, component in cases
+        if (why := verdict(case, component, *results[(case.endpoint, case.parameter, case.value)]))
+    ]
     assert not failures, f"{len(failures)} of {len(cases)} calls failed the sweep:\n" + "\n".join(failures)

@@ -88,8 +88,12 @@ def test_empty_and_whitespace_only_text(gpt2, bert):
 
 
 def test_odd_unicode_never_shows_a_replacement_character(gpt2, bert):
-    for tok in (gpt2, bert, registry.load("tiny-shakespeare-gpt", "causal").tokenizer,
-                registry.load("tiny-shakespeare-bert", "masked").tokenizer):
+    for tok in (
+        gpt2,
+        bert,
+        registry.load("tiny-shakespeare-gpt", "causal").tokenizer,
+        registry.load("tiny-shakespeare-bert", "masked").tokenizer,
+    ):
         t = tk.tokenize(tok, ODD)
         assert t.n_tokens and "\ufffd" not in "".join(t.labels)
         rt = tk.round_trip(tok, ODD, t.ids)

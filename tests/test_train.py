@@ -18,7 +18,9 @@ def run(cfg: TrainConfig, text: str, **kw):
 
 
 def test_causal_training_lowers_the_loss(small_text):
-    events = run(TrainConfig(objective="clm", tokenizer="char", steps=60, log_every=5, eval_every=30, **SMALL), small_text)
+    events = run(
+        TrainConfig(objective="clm", tokenizer="char", steps=60, log_every=5, eval_every=30, **SMALL), small_text
+    )
     first, final = events[0], events[-1]
     assert final.done and final.model is not None and final.tokenizer is not None
     assert first.train_loss > 3.0  # near ln(vocab) ≈ 4.1 at the start
@@ -27,7 +29,9 @@ def test_causal_training_lowers_the_loss(small_text):
 
 
 def test_masked_training_lowers_the_loss(small_text):
-    cfg = TrainConfig(objective="mlm", tokenizer="wordpiece", vocab_size=500, steps=60, log_every=5, eval_every=60, **SMALL)
+    cfg = TrainConfig(
+        objective="mlm", tokenizer="wordpiece", vocab_size=500, steps=60, log_every=5, eval_every=60, **SMALL
+    )
     events = run(cfg, small_text)
     # masked LM learns slowly at first (15% of tokens give a signal): from ln(500) ≈ 6.2 towards unigram
     assert events[-1].val_loss < events[0].train_loss - 0.3
@@ -36,7 +40,9 @@ def test_masked_training_lowers_the_loss(small_text):
 
 
 def test_mlm_nsp_training_reports_both_accuracies(small_text):
-    cfg = TrainConfig(objective="mlm-nsp", tokenizer="wordpiece", vocab_size=500, steps=20, log_every=10, eval_every=20, **SMALL)
+    cfg = TrainConfig(
+        objective="mlm-nsp", tokenizer="wordpiece", vocab_size=500, steps=20, log_every=10, eval_every=20, **SMALL
+    )
     final = run(cfg, small_text)[-1]
     assert set(final.metrics) == {"masked_accuracy", "nsp_accuracy"}
     assert final.model.config.heads == ("mlm", "nsp")
@@ -56,7 +62,11 @@ def test_stop_request_is_honoured(small_text):
         seen.append(1)
         return len(seen) > 7
 
-    events = run(TrainConfig(objective="clm", tokenizer="char", steps=500, log_every=1, eval_every=100, **SMALL), small_text, should_stop=stop_after_7)
+    events = run(
+        TrainConfig(objective="clm", tokenizer="char", steps=500, log_every=1, eval_every=100, **SMALL),
+        small_text,
+        should_stop=stop_after_7,
+    )
     final = events[-1]
     assert final.done and final.stopped and final.step == 7
     assert math.isfinite(final.val_loss)
@@ -84,9 +94,35 @@ def test_text_shorter_than_the_context_is_explained():
 def test_cli_train_writes_a_loadable_checkpoint(tmp_path, small_text, capsys):
     corpus = tmp_path / "corpus.txt"
     corpus.write_text(small_text)
-    code = main(["train", "--objective", "clm", "--corpus", str(corpus), "--steps", "12", "--device", "cpu",
-                 "--out", str(tmp_path / "runs"), "--name", "mine", "--n-layer", "1", "--n-embd", "32",
-                 "--context-length", "16", "--batch-size", "4", "--eval-every", "6", "--log-every", "6"])
+    code = main(
+        [
+            "train",
+            "--objective",
+            "clm",
+            "--corpus",
+            str(corpus),
+            "--steps",
+            "12",
+            "--device",
+            "cpu",
+            "--out",
+            str(tmp_path / "runs"),
+            "--name",
+            "mine",
+            "--n-layer",
+            "1",
+            "--n-embd",
+            "32",
+            "--context-length",
+            "16",
+            "--batch-size",
+            "4",
+            "--eval-every",
+            "6",
+            "--log-every",
+            "6",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "step 6/12" in printed and "done: val loss" in printed
@@ -154,7 +190,9 @@ def test_no_host_device_sync_between_log_points(small_text):
 
 
 def test_an_untrained_mlm_nsp_model_starts_at_the_guess_for_both_losses(small_text):
-    cfg = TrainConfig(objective="mlm-nsp", tokenizer="wordpiece", vocab_size=500, steps=1, log_every=1, eval_every=1, **SMALL)
+    cfg = TrainConfig(
+        objective="mlm-nsp", tokenizer="wordpiece", vocab_size=500, steps=1, log_every=1, eval_every=1, **SMALL
+    )
     first = run(cfg, small_text)[0]
     vocab = first.model.config.vocab_size if first.model is not None else 500
     guess = uniform_loss("mlm-nsp", vocab)
@@ -178,7 +216,13 @@ def test_parameters_are_counted_without_building_every_layer():
 
 def test_a_diverged_run_stops_with_a_sentence(small_text):
     # lr 1e9 turns every weight into NaN within a few steps; sampling from NaN probabilities once crashed
-    cfg = TrainConfig(objective="clm", tokenizer="char", steps=20, log_every=5, eval_every=10,
-                      **{**SMALL, "lr": 1e9, "warmup_steps": 1})
+    cfg = TrainConfig(
+        objective="clm",
+        tokenizer="char",
+        steps=20,
+        log_every=5,
+        eval_every=10,
+        **{**SMALL, "lr": 1e9, "warmup_steps": 1},
+    )
     with pytest.raises(ValueError, match="Training diverged by step .*Lower the learning rate"):
         run(cfg, small_text)

@@ -70,7 +70,8 @@ def test_loss_falls_and_the_model_joins_the_next_word_tab(session):
 def losses_by_step(outputs) -> dict[int, str]:
     return {
         int(status.split("step ")[1].split("/")[0]): status.split("train loss ")[1].split()[0]
-        for status in statuses(outputs) if status.startswith("**Training**")
+        for status in statuses(outputs)
+        if status.startswith("**Training**")
     }
 
 
@@ -132,8 +133,19 @@ def test_one_run_per_session(session):
 
 def test_masked_lm_with_nsp_reports_both_accuracies_and_serves_two_tabs(session):
     req, ts = session
-    outputs = list(train(req, ts, steps=10, objective=BERT, samples=2,
-                         tokenizer="WordPiece, trained on the corpus", vocab=500, context=64, lr=1e-3))
+    outputs = list(
+        train(
+            req,
+            ts,
+            steps=10,
+            objective=BERT,
+            samples=2,
+            tokenizer="WordPiece, trained on the corpus",
+            vocab=500,
+            context=64,
+            lr=1e-3,
+        )
+    )
     final_status, sample, stats = outputs[-1][1], outputs[-1][2], outputs[-1][3]
     assert "masked accuracy" in stats and "NSP accuracy" in stats
     assert "[MASK]" in sample and "→" in sample  # the fill-mask probe
@@ -167,7 +179,10 @@ def test_the_estimate_counts_parameters_before_starting():
     "change, message",
     [
         (dict(corpus=tab.PASTED, pasted="   "), "Paste some text"),
-        (dict(corpus=tab.PASTED, pasted="To be, or not to be: that is the question. " * 2, context=64), "needs more than the context"),
+        (
+            dict(corpus=tab.PASTED, pasted="To be, or not to be: that is the question. " * 2, context=64),
+            "needs more than the context",
+        ),
         (dict(n_layer=0), "Layers must be a whole number of at least 1"),
         (dict(n_head=3), "must be divisible by the number of heads"),
         (dict(lr=0), "learning rate must be a positive number"),
@@ -230,7 +245,11 @@ def test_download_then_upload_gives_identical_logits(session):
         with torch.no_grad():
             assert torch.equal(a.model(ids).logits, b.model(ids).logits)
         # the receiving session has its own copy, in its own folder
-        assert sessions.peek(other.session_hash).checkpoints[uploaded].is_relative_to(sessions.peek(other.session_hash).folder)
+        assert (
+            sessions.peek(other.session_hash)
+            .checkpoints[uploaded]
+            .is_relative_to(sessions.peek(other.session_hash).folder)
+        )
     finally:
         sessions.release(other.session_hash)
 
@@ -249,8 +268,14 @@ def _zip(path, files: dict[str, bytes]):
         ({"/etc/cron.d/x": b"x"}, "unsafe path"),
         ({"pytorch_model.bin": b"x", "config.json": b"{}"}, "only as model.safetensors"),
         ({"config.json": b"{}"}, "model.safetensors, tokenizer.json is missing"),
-        ({"model.safetensors": b"junk", "config.json": b"{\"model_type\": \"tiny-transformer\"}", "tokenizer.json": b"{}"},
-         "does not hold a loadable checkpoint"),
+        (
+            {
+                "model.safetensors": b"junk",
+                "config.json": b'{"model_type": "tiny-transformer"}',
+                "tokenizer.json": b"{}",
+            },
+            "does not hold a loadable checkpoint",
+        ),
     ],
 )
 def test_bad_checkpoint_zips_are_refused(session, tmp_path, files, message):
@@ -267,7 +292,9 @@ def test_zip_bombs_and_non_zips_are_refused(session, tmp_path):
     text.write_text("not a zip")
     with pytest.raises(Exception, match="is not a zip file"):
         tab.upload_checkpoint(str(text), req)
-    bomb = _zip(tmp_path / "bomb.zip", {"model.safetensors": b"\0" * 3_000_000, "config.json": b"{}", "tokenizer.json": b"{}"})
+    bomb = _zip(
+        tmp_path / "bomb.zip", {"model.safetensors": b"\0" * 3_000_000, "config.json": b"{}", "tokenizer.json": b"{}"}
+    )
     with pytest.raises(ValueError, match="unpacks to more than"):
         checkpoint.import_zip(bomb, tmp_path / "out", max_bytes=1_000_000)
     assert not (tmp_path / "out").exists()
@@ -300,7 +327,7 @@ def test_sessions_train_at_once_isolated_and_the_global_limit_holds(app_url):
     # as many long runs as the limit allows, each in its own session, with its own seed
     running = [c.submit(GPT, tab.PASTED, TEXT, 2000, i, api_name="/train", **form) for i, c in enumerate(clients[:-1])]
     for job in running:
-        _wait_for(lambda: any(o[1].startswith("**Training**") for o in job.outputs()), what="the runs to start")
+        _wait_for(lambda job=job: any(o[1].startswith("**Training**") for o in job.outputs()), what="the runs to start")
     waiting = clients[-1].submit(GPT, tab.PASTED, TEXT, 20, 99, api_name="/train", **form)
     time.sleep(2.0)
     status = waiting.status()
@@ -356,8 +383,19 @@ def test_a_masked_objective_switches_to_subwords_a_gentler_rate_and_a_fill_in_la
 
 def test_mlm_nsp_is_drawn_against_the_guess_for_both_losses(session):
     req, ts = session
-    list(tab.step_training(BERT, SHAKESPEARE, "", 100, 1, state=ts, request=req, **SHAPE,
-                           tokenizer="tiny-shakespeare-bert's WordPiece (bundled)"))
+    list(
+        tab.step_training(
+            BERT,
+            SHAKESPEARE,
+            "",
+            100,
+            1,
+            state=ts,
+            request=req,
+            **SHAPE,
+            tokenizer="tiny-shakespeare-bert's WordPiece (bundled)",
+        )
+    )
     fig = tab._curve(ts.run)
     line = fig.layout.shapes[0]
     assert line.y0 == pytest.approx(math.log(4096) + math.log(2))

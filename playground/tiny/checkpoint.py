@@ -101,14 +101,20 @@ def import_zip(zip_path: str | Path, folder: str | Path, max_bytes: int, max_fil
         if len(entries) > max_files:
             raise ValueError(f"The zip holds {len(entries)} files; a checkpoint has at most {max_files}.")
         if sum(i.file_size for i in entries) > max_bytes:
-            raise ValueError(f"The zip unpacks to more than {max_bytes / 1e6:,.0f} MB, the limit for a checkpoint here.")
+            raise ValueError(
+                f"The zip unpacks to more than {max_bytes / 1e6:,.0f} MB, the limit for a checkpoint here."
+            )
         names = {}
         for info in entries:
             path = PurePosixPath(info.filename.replace("\\", "/"))
             if path.is_absolute() or ".." in path.parts:
                 raise ValueError(f"The zip has an unsafe path ({info.filename!r}); it was not unpacked.")
             if path.name not in ZIP_FILES:
-                hint = " (weights are accepted only as model.safetensors)" if path.suffix in (".bin", ".pt", ".pth", ".pkl", ".ckpt") else ""
+                hint = (
+                    " (weights are accepted only as model.safetensors)"
+                    if path.suffix in (".bin", ".pt", ".pth", ".pkl", ".ckpt")
+                    else ""
+                )
                 raise ValueError(f"The zip holds {info.filename!r}, which is not part of a checkpoint{hint}.")
             if path.name in names:
                 raise ValueError(f"The zip holds {path.name} twice.")
@@ -144,5 +150,7 @@ def _unpack(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], folder: Path
             while chunk := src.read(1 << 20):
                 budget -= len(chunk)
                 if budget < 0:  # the header understated the size
-                    raise ValueError(f"The zip unpacks to more than {max_bytes / 1e6:,.0f} MB, the limit for a checkpoint here.")
+                    raise ValueError(
+                        f"The zip unpacks to more than {max_bytes / 1e6:,.0f} MB, the limit for a checkpoint here."
+                    )
                 dst.write(chunk)

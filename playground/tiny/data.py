@@ -65,7 +65,9 @@ def read_text_file(path: str | Path, max_bytes: int) -> str:
     path = Path(path)
     size = path.stat().st_size
     if size > max_bytes:
-        raise ValueError(f"{path.name} is {size / 1e6:.1f} MB; uploaded text is limited to {max_bytes / 1e6:g} MB here.")
+        raise ValueError(
+            f"{path.name} is {size / 1e6:.1f} MB; uploaded text is limited to {max_bytes / 1e6:g} MB here."
+        )
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
@@ -90,7 +92,9 @@ def hub_dataset_text(dataset_id: str, max_chars: int, offline: bool) -> str:
     try:
         rows = load_dataset(dataset_id, split="train", streaming=True)
     except Exception as err:  # not found, gated, network: all mean "not this dataset, not now"
-        raise ValueError(f"The dataset {dataset_id!r} could not be loaded from the Hub ({type(err).__name__}).") from err
+        raise ValueError(
+            f"The dataset {dataset_id!r} could not be loaded from the Hub ({type(err).__name__})."
+        ) from err
     parts, size = [], 0
     for row in rows:
         text = row.get("text")
@@ -210,7 +214,7 @@ class Batch:
     token_type_ids: torch.Tensor | None = None  # (B, T) segment A = 0, B = 1
     nsp_labels: torch.Tensor | None = None  # (B,) 0 = IsNext, 1 = NotNext
 
-    def to(self, device: torch.device | str) -> "Batch":
+    def to(self, device: torch.device | str) -> Batch:
         """A copy from pinned memory does not wait for the GPU; one from pageable memory would (a host sync)."""
         pin = torch.device(device).type == "cuda"
         moved = {
@@ -230,11 +234,19 @@ def causal_batch(stream: torch.Tensor, batch_size: int, context: int, gen: torch
 
 
 def masker(
-    tokenizer: PreTrainedTokenizerFast, seed: int, p: float = 0.15, mask_replace: float = 0.8, random_replace: float = 0.1
+    tokenizer: PreTrainedTokenizerFast,
+    seed: int,
+    p: float = 0.15,
+    mask_replace: float = 0.8,
+    random_replace: float = 0.1,
 ) -> DataCollatorForLanguageModeling:
     """BERT's recipe: each token picked with probability p; of those 80% [MASK], 10% random, 10% kept."""
     collator = DataCollatorForLanguageModeling(
-        tokenizer, mlm_probability=p, mask_replace_prob=mask_replace, random_replace_prob=random_replace, seed=seed,
+        tokenizer,
+        mlm_probability=p,
+        mask_replace_prob=mask_replace,
+        random_replace_prob=random_replace,
+        seed=seed,
         return_tensors="pt",
     )
     collator.create_rng()  # torch_mask_tokens, called directly, only uses a seeded generator once made

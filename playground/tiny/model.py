@@ -49,7 +49,7 @@ class TinyConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict) -> "TinyConfig":
+    def from_dict(cls, d: dict) -> TinyConfig:
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in d.items() if k in known})
 
@@ -123,7 +123,12 @@ class SelfAttention(nn.Module):
         self.resid_dropout = nn.Dropout(cfg.dropout)
 
     def forward(
-        self, x: torch.Tensor, key_mask: torch.Tensor | None = None, rope=None, cache: KVCache | None = None, layer: int = 0
+        self,
+        x: torch.Tensor,
+        key_mask: torch.Tensor | None = None,
+        rope=None,
+        cache: KVCache | None = None,
+        layer: int = 0,
     ) -> torch.Tensor:
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
@@ -175,7 +180,12 @@ class Block(nn.Module):
         self.mlp = MLP(cfg)
 
     def forward(
-        self, x: torch.Tensor, key_mask: torch.Tensor | None = None, rope=None, cache: KVCache | None = None, layer: int = 0
+        self,
+        x: torch.Tensor,
+        key_mask: torch.Tensor | None = None,
+        rope=None,
+        cache: KVCache | None = None,
+        layer: int = 0,
     ) -> torch.Tensor:
         x = x + self.attn(self.ln_1(x), key_mask, rope, cache, layer)
         return x + self.mlp(self.ln_2(x))
@@ -214,9 +224,7 @@ class TinyTransformer(nn.Module):
         if cfg.positions == "learned":
             self.pos_emb = nn.Embedding(cfg.context_length, cfg.n_embd)
         elif cfg.positions == "sinusoidal":
-            self.register_buffer(
-                "pos_table", sinusoidal_positions(cfg.context_length, cfg.n_embd), persistent=False
-            )
+            self.register_buffer("pos_table", sinusoidal_positions(cfg.context_length, cfg.n_embd), persistent=False)
         elif cfg.positions == "rotary":
             cos, sin = rotary_angles(cfg.context_length, cfg.n_embd // cfg.n_head)
             self.register_buffer("rope_cos", cos, persistent=False)
@@ -282,7 +290,9 @@ class TinyTransformer(nn.Module):
         elif cfg.pad_token_id is not None and not cfg.causal:
             pads = input_ids == cfg.pad_token_id
             key_mask = ~pads if bool(pads.any()) else None
-        rope = (self.rope_cos[start : start + T], self.rope_sin[start : start + T]) if cfg.positions == "rotary" else None
+        rope = (
+            (self.rope_cos[start : start + T], self.rope_sin[start : start + T]) if cfg.positions == "rotary" else None
+        )
         for i, block in enumerate(self.blocks):
             x = block(x, key_mask, rope, cache, i)
         return self.ln_f(x)

@@ -31,8 +31,14 @@ from .model import TinyConfig, TinyTransformer
 OBJECTIVES = ("clm", "mlm", "mlm-nsp")
 # what the user called each setting, for messages about bad values
 SETTING_NAMES = {
-    "n_layer": "Layers", "n_head": "Heads", "n_embd": "Width", "context_length": "Context length",
-    "batch_size": "Batch size", "steps": "Steps", "log_every": "Log interval", "eval_every": "Sample interval",
+    "n_layer": "Layers",
+    "n_head": "Heads",
+    "n_embd": "Width",
+    "context_length": "Context length",
+    "batch_size": "Batch size",
+    "steps": "Steps",
+    "log_every": "Log interval",
+    "eval_every": "Sample interval",
     "eval_batches": "Evaluation batches",
 }
 
@@ -170,7 +176,9 @@ def lr_at(step: int, cfg: TrainConfig) -> float:
 class BatchSource:
     """Seeded batches of the chosen objective, for the train or the validation split."""
 
-    def __init__(self, cfg: TrainConfig, tokenizer: PreTrainedTokenizerFast, text: str, seed: int, what: str = "the text"):
+    def __init__(
+        self, cfg: TrainConfig, tokenizer: PreTrainedTokenizerFast, text: str, seed: int, what: str = "the text"
+    ):
         self.cfg = cfg
         self.gen = torch.Generator().manual_seed(seed)
         self.collator = data.masker(tokenizer, seed) if cfg.objective != "clm" else None
@@ -251,7 +259,9 @@ def sample_text(model, tokenizer, objective: str, prompt: str, device: torch.dev
         if objective == "clm":
             ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt").input_ids.to(device)
             gen = torch.Generator(device=device).manual_seed(seed)
-            out = model.generate(ids[:, -model.config.context_length // 2 :], 48, temperature=0.8, top_k=40, generator=gen)
+            out = model.generate(
+                ids[:, -model.config.context_length // 2 :], 48, temperature=0.8, top_k=40, generator=gen
+            )
             return tokenizer.decode(out[0].tolist(), skip_special_tokens=True)  # early on it may pick [SEP] etc.
         enc = tokenizer(prompt, return_tensors="pt", truncation=True, max_length=model.config.context_length).to(device)
         logits = model(enc.input_ids, attention_mask=enc.attention_mask).logits
@@ -266,7 +276,7 @@ def sample_text(model, tokenizer, objective: str, prompt: str, device: torch.dev
 def default_probe(objective: str, val_text: str) -> str:
     """The text to sample from: the start of a validation line, or one with a word masked."""
     lines = val_text.splitlines()[1:]  # the first line may start mid-word, where the split cut it
-    line = next((l for l in lines if len(l.split()) >= 5), "the quick brown fox jumps over the lazy dog")
+    line = next((text for text in lines if len(text.split()) >= 5), "the quick brown fox jumps over the lazy dog")
     words = line.split()
     if objective == "clm":
         return " ".join(words[:3])
@@ -435,13 +445,23 @@ class Run:
             sample = self.sample()
         self.model.eval()
         return Progress(
-            self.step, self.cfg.steps, train_loss=train_loss, val_loss=val_loss, metrics=metrics,
-            tokens_per_s=self.tokens / max(self.elapsed, 1e-9), elapsed=self.elapsed, lr=self._lr,
-            step_seconds=self.elapsed / max(self.step, 1), sample=sample, done=True,
-            stopped=self.step < self.cfg.steps, model=self.model, tokenizer=self.tokenizer,
+            self.step,
+            self.cfg.steps,
+            train_loss=train_loss,
+            val_loss=val_loss,
+            metrics=metrics,
+            tokens_per_s=self.tokens / max(self.elapsed, 1e-9),
+            elapsed=self.elapsed,
+            lr=self._lr,
+            step_seconds=self.elapsed / max(self.step, 1),
+            sample=sample,
+            done=True,
+            stopped=self.step < self.cfg.steps,
+            model=self.model,
+            tokenizer=self.tokenizer,
         )
 
-    def to(self, device: str | torch.device) -> "Run":
+    def to(self, device: str | torch.device) -> Run:
         """Move model and optimizer state (e.g. to the CPU when no GPU is granted)."""
         device = torch.device(device)
         self.model.to(device)
@@ -491,9 +511,13 @@ def count_parameters(cfg: TrainConfig, vocab_size: int) -> int:
     are alike, so one and two are built and the rest counted: 10⁹ typed layers cost no time either."""
     try:
         with torch.device("meta"):
-            one, two = (TinyTransformer(model_config(replace(cfg, n_layer=n), vocab_size)).num_parameters() for n in (1, 2))
+            one, two = (
+                TinyTransformer(model_config(replace(cfg, n_layer=n), vocab_size)).num_parameters() for n in (1, 2)
+            )
     except RuntimeError as err:  # a weight past 2⁶³ elements (a width of 10⁹): far beyond any limit
-        raise ValueError(f"A width of {cfg.n_embd:,} makes a model far too large to build; use a smaller width.") from err
+        raise ValueError(
+            f"A width of {cfg.n_embd:,} makes a model far too large to build; use a smaller width."
+        ) from err
     return one + (cfg.n_layer - 1) * (two - one)
 
 
@@ -515,7 +539,9 @@ class Estimate:
 
 
 # the shape timed once per process to calibrate the estimate: nanoGPT's CPU shape
-REFERENCE = TrainConfig(n_layer=4, n_head=4, n_embd=128, context_length=64, batch_size=12, log_every=1, eval_every=10**6)
+REFERENCE = TrainConfig(
+    n_layer=4, n_head=4, n_embd=128, context_length=64, batch_size=12, log_every=1, eval_every=10**6
+)
 ASSUMED_GPU_MFU = 0.35  # what a large enough model reaches with bf16 and fused kernels
 
 
@@ -572,7 +598,7 @@ class Limits:
     batch: int = 512
 
     @classmethod
-    def from_env(cls) -> "Limits":
+    def from_env(cls) -> Limits:
         d = cls()
         return cls(
             steps=int(_env_number("PLAYGROUND_MAX_STEPS", d.steps)),

@@ -72,7 +72,8 @@ def build_demo() -> gr.Blocks:
         # then every picker offers that workspace's models and keeps the model it shows
         workspace = gr.BrowserState(None, storage_key="playground-workspace")
         demo.load(common.restore_workspace, workspace, workspace, api_visibility="private", queue=False).then(
-            common.refresh_pickers, pickers, pickers, api_visibility="private", queue=False)
+            common.refresh_pickers, pickers, pickers, api_visibility="private", queue=False
+        )
         demo.unload(_end_session)
     return demo
 

@@ -29,11 +29,15 @@ def friendly(fn):
             return gr.Error(str(err), print_exception=False)
         if isinstance(err, (MemoryError, torch.OutOfMemoryError)):
             log.warning("out of memory in %s: %s", fn.__name__, err)
-            return gr.Error("That did not fit in memory. Use a smaller model, batch or context (or shorter text) "
-                            "and try again; anything saved before is kept.", print_exception=False)
+            return gr.Error(
+                "That did not fit in memory. Use a smaller model, batch or context (or shorter text) "
+                "and try again; anything saved before is kept.",
+                print_exception=False,
+            )
         log.exception("unexpected error in %s", fn.__name__)
-        return gr.Error(f"Something went wrong ({type(err).__name__}). Please try again or change the input.",
-                        print_exception=False)
+        return gr.Error(
+            f"Something went wrong ({type(err).__name__}). Please try again or change the input.", print_exception=False
+        )
 
     if inspect.isgeneratorfunction(fn):
 
@@ -64,7 +68,10 @@ PICKERS: list[tuple[gr.Dropdown, object]] = []
 def model_picker(task: str, elem_id: str) -> gr.Dropdown:
     """Bundled, this session's and Hub checkpoints for the task; any other Hub id can be typed in."""
     dropdown = gr.Dropdown(
-        registry.choices(task), value=registry.default_model(task), allow_custom_value=True, elem_id=elem_id,
+        registry.choices(task),
+        value=registry.default_model(task),
+        allow_custom_value=True,
+        elem_id=elem_id,
         label="Model (bundled ones work offline; or type any Hugging Face model id)",
     )
     PICKERS.append((dropdown, lambda session: registry.choices(task, session)))
@@ -123,8 +130,10 @@ def conversion_progress(name: str):
         return
     thread, start = registry.convert_in_background(name), time.monotonic()
     while thread.is_alive():
-        yield (f"⏳ Converting **{name}** once for this server (about {registry.PACKAGED[name].convert_s} s; "
-               f"{time.monotonic() - start:.0f} s so far)… Other models work meanwhile.")
+        yield (
+            f"⏳ Converting **{name}** once for this server (about {registry.PACKAGED[name].convert_s} s; "
+            f"{time.monotonic() - start:.0f} s so far)… Other models work meanwhile."
+        )
         thread.join(1.0)
 
 
@@ -139,8 +148,15 @@ def model_switch(model: gr.Dropdown, task: str, dataset: gr.Dataset, note: gr.Ma
         loaded = load_model(name, task, request)
         yield model_note(loaded), gr.Dataset(samples=examples.examples(loaded.name, task, session_id(request)))
 
-    model.change(switch, model, [note, dataset], api_name=f"{model.elem_id}_switch".replace("-", "_"),
-                 api_visibility="private", show_progress="hidden", trigger_mode="always_last")
+    model.change(
+        switch,
+        model,
+        [note, dataset],
+        api_name=f"{model.elem_id}_switch".replace("-", "_"),
+        api_visibility="private",
+        show_progress="hidden",
+        trigger_mode="always_last",
+    )
 
 
 def csv_download(headers: list[str], rows: list[list], stem: str, request: gr.Request | None = None) -> str:

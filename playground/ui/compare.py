@@ -11,18 +11,32 @@ from .common import PICKERS, friendly, session_id
 PREFIX = {"causal": "nw", "masked": "fm"}
 API_NAME = {"causal": "compare_next_word", "masked": "compare_fill_mask"}
 DEFAULT_WORD = "be"  # the word both tabs' default sentences leave out ("To be, or not to ...")
-SUMMARY_HEADERS = ["model", "word scored (as its tokens)", "rank", "probability", "loss (nats/token)", "perplexity",
-                   "bits per character", "tokens scored", "vocabulary"]
-TOP_HEADERS = {"causal": ["rank", "token", "id", "probability"], "masked": ["mask", "rank", "token", "id", "probability"]}
+SUMMARY_HEADERS = [
+    "model",
+    "word scored (as its tokens)",
+    "rank",
+    "probability",
+    "loss (nats/token)",
+    "perplexity",
+    "bits per character",
+    "tokens scored",
+    "vocabulary",
+]
+TOP_HEADERS = {
+    "causal": ["rank", "token", "id", "probability"],
+    "masked": ["mask", "rank", "token", "id", "probability"],
+}
 LOSS_EXPLAINED = {
     "causal": "**Loss** = the mean next-token cross-entropy over your prompt: every token but the first is predicted "
-              "from the ones before it, as in pre-training (perplexity = e^loss).",
+    "from the ones before it, as in pre-training (perplexity = e^loss).",
     "masked": "**Loss** = the pseudo-log-likelihood of your sentence with your word(s) in the blanks: each token is "
-              "masked in turn and the model scores the true one; the loss is the mean of -ln p over the tokens "
-              "(Salazar et al., 2020).",
+    "masked in turn and the model scores the true one; the loss is the mean of -ln p over the tokens "
+    "(Salazar et al., 2020).",
 }
-BPC_EXPLAINED = ("**Bits per character** = the total loss in bits divided by the characters those tokens cover, so "
-                 "it compares models whatever their tokenizers.")
+BPC_EXPLAINED = (
+    "**Bits per character** = the total loss in bits divided by the characters those tokens cover, so "
+    "it compares models whatever their tokenizers."
+)
 
 
 # ---------------------------------------------------------------- the handler: one column per model, streamed
@@ -68,14 +82,20 @@ def _column(task: str, r: cmp.ModelResult) -> list:
     """Header, chart, table of one model."""
     if r.error:
         return [f"### {r.name}\n⚠️ {r.error}", None, []]
-    head = (f"### {r.name}\n{r.vocab_size:,} tokens in its vocabulary · your input is **{len(r.tokens)}** of them · "
-            f"loaded in {r.load_s:.1f} s, ran in {r.run_s:.2f} s")
+    head = (
+        f"### {r.name}\n{r.vocab_size:,} tokens in its vocabulary · your input is **{len(r.tokens)}** of them · "
+        f"loaded in {r.load_s:.1f} s, ran in {r.run_s:.2f} s"
+    )
     if r.truncated:
         head += f"  \n✂️ {r.truncated} tokens were cut to fit its context."
     if r.word_note:
         head += f"  \n{r.word_note}"
     first = [c for c in r.top if c.mask <= 1]  # fill-mask: the first [MASK]'s candidates
-    title = "Next token" if task == "causal" else "First [MASK]" + (" (see the table for the others)" if len(first) < len(r.top) else "")
+    title = (
+        "Next token"
+        if task == "causal"
+        else "First [MASK]" + (" (see the table for the others)" if len(first) < len(r.top) else "")
+    )
     fig = charts.probability_bars([c.token for c in first], [c.prob for c in first], [c.id for c in first], title)
     if task == "causal":
         rows = [[c.rank, repr(c.token), c.id, _sig(c.prob)] for c in r.top]
@@ -92,18 +112,23 @@ def _summary(results: list[cmp.ModelResult]) -> list[list]:
         words = r.words or [None]
         for w in words:
             loss = r.loss
-            rows.append([
-                r.name,
-                "" if w is None else f"{w.word} → {w.scored!r}" + (f" ({w.n_tokens} tokens)" if w.n_tokens > 1 else "")
-                + (f" at mask {w.mask}" if w.mask else ""),
-                None if w is None else w.rank,
-                None if w is None else _sig(w.prob),
-                None if loss is None else round(loss.nats, 3),
-                None if loss is None else round(loss.perplexity, 1),
-                None if loss is None or loss.bits_per_char is None else round(loss.bits_per_char, 3),
-                None if loss is None else loss.n_tokens,
-                r.vocab_size,
-            ])
+            rows.append(
+                [
+                    r.name,
+                    ""
+                    if w is None
+                    else f"{w.word} → {w.scored!r}"
+                    + (f" ({w.n_tokens} tokens)" if w.n_tokens > 1 else "")
+                    + (f" at mask {w.mask}" if w.mask else ""),
+                    None if w is None else w.rank,
+                    None if w is None else _sig(w.prob),
+                    None if loss is None else round(loss.nats, 3),
+                    None if loss is None else round(loss.perplexity, 1),
+                    None if loss is None or loss.bits_per_char is None else round(loss.bits_per_char, 3),
+                    None if loss is None else loss.n_tokens,
+                    r.vocab_size,
+                ]
+            )
     return rows
 
 
@@ -116,9 +141,12 @@ def _bpc_chart(results: list[cmp.ModelResult]):
     scored = [r for r in results if r.loss is not None and r.loss.bits_per_char is not None]
     if not scored:
         return None
-    return charts.model_bars([r.name for r in scored], [r.loss.bits_per_char for r in scored],
-                             "Bits per character on your text (lower = the model finds it less surprising)",
-                             "bits per character")
+    return charts.model_bars(
+        [r.name for r in scored],
+        [r.loss.bits_per_char for r in scored],
+        "Bits per character on your text (lower = the model finds it less surprising)",
+        "bits per character",
+    )
 
 
 def _note(task: str, results: list[cmp.ModelResult], n: int) -> str:
@@ -129,11 +157,15 @@ def _note(task: str, results: list[cmp.ModelResult], n: int) -> str:
             parts.append("These models cut your input into the same tokens, so their losses per token compare too.")
         else:
             counts = ", ".join(f"{r.name}: {len(r.tokens)}" for r in ok)
-            parts.append(f"⚠️ The tokenizers differ ({counts} tokens), so losses **per token** do not compare: a "
-                         "model with smaller tokens makes more, easier guesses. Compare **bits per character**.")
+            parts.append(
+                f"⚠️ The tokenizers differ ({counts} tokens), so losses **per token** do not compare: a "
+                "model with smaller tokens makes more, easier guesses. Compare **bits per character**."
+            )
     failed = len(results) - len(ok)
     if failed:
-        parts.append(f"{failed} model{'s' * (failed != 1)} could not run: see {'their' if failed > 1 else 'its'} column.")
+        parts.append(
+            f"{failed} model{'s' * (failed != 1)} could not run: see {'their' if failed > 1 else 'its'} column."
+        )
     return " ".join(p for p in parts if p)
 
 
@@ -144,8 +176,11 @@ def build(task: str, text: gr.Textbox) -> None:
     """The "Compare models" accordion for a tab whose input box is `text` (Next Word: causal, Fill Mask: masked)."""
     prefix = f"{PREFIX[task]}-cmp"
     choices = registry.choices(task)
-    word_label = ("Word to track: its rank and probability as the next word" if task == "causal"
-                  else "Word(s) in the blanks, one per [MASK], comma-separated: their rank, probability and the loss")
+    word_label = (
+        "Word to track: its rank and probability as the next word"
+        if task == "causal"
+        else "Word(s) in the blanks, one per [MASK], comma-separated: their rank, probability and the loss"
+    )
     with gr.Accordion("Compare models: the same input through two or three models", open=False, elem_id=prefix):
         gr.Markdown(
             "One input, several models side by side: the tiny model you trained, the bundled one and a real "
@@ -155,8 +190,14 @@ def build(task: str, text: gr.Textbox) -> None:
         )
         with gr.Row():
             models = gr.Dropdown(
-                choices, value=choices[:2], multiselect=True, max_choices=cmp.MAX_MODELS, allow_custom_value=True,
-                label="Models (two or three; or type any Hugging Face model id)", elem_id=f"{prefix}-models", scale=3,
+                choices,
+                value=choices[:2],
+                multiselect=True,
+                max_choices=cmp.MAX_MODELS,
+                allow_custom_value=True,
+                label="Models (two or three; or type any Hugging Face model id)",
+                elem_id=f"{prefix}-models",
+                scale=3,
             )
             word = gr.Textbox(DEFAULT_WORD, label=word_label, elem_id=f"{prefix}-word", scale=2)
             k = gr.Slider(1, cmp.MAX_K, value=5, step=1, label="Candidates per model", elem_id=f"{prefix}-k", scale=1)
@@ -170,8 +211,9 @@ def build(task: str, text: gr.Textbox) -> None:
                     chart = gr.Plot(show_label=False, elem_id=f"{prefix}-chart-{i}")
                     table = gr.Dataframe(headers=TOP_HEADERS[task], interactive=False, elem_id=f"{prefix}-table-{i}")
                 columns += [column, head, chart, table]
-        summary = gr.Dataframe(headers=SUMMARY_HEADERS, label="Side by side", interactive=False,
-                               elem_id=f"{prefix}-summary")
+        summary = gr.Dataframe(
+            headers=SUMMARY_HEADERS, label="Side by side", interactive=False, elem_id=f"{prefix}-summary"
+        )
         bpc = gr.Plot(label="Bits per character", elem_id=f"{prefix}-bpc")
     PICKERS.append((models, lambda session: registry.choices(task, session)))  # a model trained later shows up
     go.click(handler(task), [text, models, k, word], [note, summary, bpc, *columns, models], api_name=API_NAME[task])

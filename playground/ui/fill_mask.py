@@ -18,8 +18,19 @@ SIM_EXAMPLES = [
 FATE_COLOURS = {"not picked": "#e5e7eb", "[MASK]": "#a5b4fc", "random": "#fca5a5", "unchanged": "#86efac"}
 FILL_HEADERS = ["mask", "rank", "token", "id", "probability"]
 SCORE_HEADERS = ["word", "token scored", "id", "probability", "rank", "tokens in word"]
-SIM_HEADERS = ["position", "token", "id", "model input", "input id", "label", "fate", "model's guess", "p(guess)",
-               "p(true token)", "loss"]
+SIM_HEADERS = [
+    "position",
+    "token",
+    "id",
+    "model input",
+    "input id",
+    "label",
+    "fate",
+    "model's guess",
+    "p(guess)",
+    "p(true token)",
+    "loss",
+]
 RATE_HEADERS = ["rate", "chosen", "realised", "tokens counted"]
 
 
@@ -29,7 +40,9 @@ def predict(text: str, top_k: float, model: str = "", request: gr.Request = None
     result = fill_mask(loaded.model, loaded.tokenizer, text, int(top_k))
     first = result.masks[0].candidates
     fig = charts.probability_bars(
-        [c.token for c in first], [c.prob for c in first], [c.id for c in first],
+        [c.token for c in first],
+        [c.prob for c in first],
+        [c.id for c in first],
         "Candidates for the first [MASK]" + (f" (of {len(result.masks)})" if len(result.masks) > 1 else ""),
     )
     table = [
@@ -41,7 +54,11 @@ def predict(text: str, top_k: float, model: str = "", request: gr.Request = None
 
 
 def _cut_note(truncated: int) -> str:
-    return f"  \n✂️ The text was longer than the model's context: its last {truncated} tokens were cut." if truncated else ""
+    return (
+        f"  \n✂️ The text was longer than the model's context: its last {truncated} tokens were cut."
+        if truncated
+        else ""
+    )
 
 
 @friendly
@@ -50,7 +67,9 @@ def score(text: str, words: str, mask_number: float, model: str = "", request: g
     result = score_candidates(loaded.model, loaded.tokenizer, text, words, int(mask_number))
     s = result.scores
     fig = charts.probability_bars(
-        [c.word if c.n_tokens == 1 else f"{c.word} ({c.token}…)" for c in s], [c.prob for c in s], [c.id for c in s],
+        [c.word if c.n_tokens == 1 else f"{c.word} ({c.token}…)" for c in s],
+        [c.prob for c in s],
+        [c.id for c in s],
         f"Your words at mask {result.mask_number} of {result.n_masks}",
     )
     table = [[c.word, c.token, c.id, round(c.prob, 6), c.rank, c.n_tokens] for c in s]
@@ -59,7 +78,8 @@ def score(text: str, words: str, mask_number: float, model: str = "", request: g
     if split:
         summary += " " + " ".join(
             f"*{c.word}* is {c.n_tokens} tokens to this model: only its first, *{c.token}*, was scored (as the "
-            "fill-mask pipeline's `targets` do)." for c in split
+            "fill-mask pipeline's `targets` do)."
+            for c in split
         )
     return summary, fig, table, model_note(loaded) + _cut_note(result.truncated)
 
@@ -71,14 +91,33 @@ def _recipe(p: float, mask: float, random: float, whole_word: bool) -> Recipe:
 
 
 @friendly
-def mask_sentence(text: str, p: float, mask: float, random: float, whole_word: bool, seed: float, model: str = "",
-                  request: gr.Request = None):
+def mask_sentence(
+    text: str,
+    p: float,
+    mask: float,
+    random: float,
+    whole_word: bool,
+    seed: float,
+    model: str = "",
+    request: gr.Request = None,
+):
     loaded = load_model(model, "masked", request)
     sim = simulate(loaded.model, loaded.tokenizer, text, _recipe(p, mask, random, whole_word), int(seed or 0))
     shown = [(_shown(t) + " ", None if t.fate == "special" else t.fate) for t in sim.tokens]
     table = [
-        [t.position, t.token, t.id, t.input_token, t.input_id, t.label, t.fate, t.guess, _round(t.guess_prob),
-         _round(t.true_prob), _round(t.loss)]
+        [
+            t.position,
+            t.token,
+            t.id,
+            t.input_token,
+            t.input_id,
+            t.label,
+            t.fate,
+            t.guess,
+            _round(t.guess_prob),
+            _round(t.true_prob),
+            _round(t.loss),
+        ]
         for t in sim.tokens
     ]
     return shown, _sim_summary(sim), table, model_note(loaded) + _cut_note(sim.truncated)
@@ -115,19 +154,34 @@ def reroll(seed: float) -> int:
 
 
 @friendly
-def mask_rates(text: str, p: float, mask: float, random: float, whole_word: bool, seed: float, rolls: float,
-               model: str = "", request: gr.Request = None):
+def mask_rates(
+    text: str,
+    p: float,
+    mask: float,
+    random: float,
+    whole_word: bool,
+    seed: float,
+    rolls: float,
+    model: str = "",
+    request: gr.Request = None,
+):
     loaded = load_model(model, "masked", request)
     r = rates(loaded.tokenizer, text, _recipe(p, mask, random, whole_word), int(seed or 0), int(rolls))
     unit = "word" if r.recipe.whole_word else "token"
     hist = charts.count_histogram(
-        r.picked_per_roll(), f"Tokens picked per roll of the {r.n_pickable} pickable, over {len(r.counts):,} rolls",
-        "tokens picked in one roll", r.expected_picks(),
+        r.picked_per_roll(),
+        f"Tokens picked per roll of the {r.n_pickable} pickable, over {len(r.counts):,} rolls",
+        "tokens picked in one roll",
+        r.expected_picks(),
     )
     running = r.running()
     conv = charts.convergence(
-        range(1, len(r.counts) + 1), running, r.targets(),
-        "Realised rates settle on the chosen ones (dashed)", f"rolls (each {unit} picked independently)", "rate",
+        range(1, len(r.counts) + 1),
+        running,
+        r.targets(),
+        "Realised rates settle on the chosen ones (dashed)",
+        f"rolls (each {unit} picked independently)",
+        "rate",
     )
     conv.update_layout(legend=dict(orientation="h", y=-0.25), margin_b=90)  # the legend below: the lines get the width
     counts = r.counts.sum(axis=0)
@@ -204,7 +258,9 @@ def _fill_section(model, note):
     )
     with gr.Row():
         words = gr.Textbox(label="Words, separated by commas", value="be, see, go, die", elem_id="fm-words", scale=3)
-        mask_number = gr.Number(1, precision=0, minimum=1, maximum=MAX_MASKS, label="Mask number", elem_id="fm-mask-number")
+        mask_number = gr.Number(
+            1, precision=0, minimum=1, maximum=MAX_MASKS, label="Mask number", elem_id="fm-mask-number"
+        )
         go_score = gr.Button("Score my words", elem_id="fm-score", scale=1)
     score_note = gr.Markdown(elem_id="fm-score-note")
     score_chart = gr.Plot(label="Your words", elem_id="fm-score-chart")
@@ -249,12 +305,16 @@ def _simulator_section(model, note):
         again = gr.Button("Re-roll (next seed)", elem_id="fm-sim-reroll")
     gr.Examples(SIM_EXAMPLES, inputs=[text])
     tokens = gr.HighlightedText(
-        label="Each token's fate (picked ones show original→what the model sees)", color_map=FATE_COLOURS,
-        show_legend=True, show_inline_category=False, elem_id="fm-sim-tokens",
+        label="Each token's fate (picked ones show original→what the model sees)",
+        color_map=FATE_COLOURS,
+        show_legend=True,
+        show_inline_category=False,
+        elem_id="fm-sim-tokens",
     )
     summary = gr.Markdown(elem_id="fm-sim-summary")
-    table = gr.Dataframe(headers=SIM_HEADERS, label="Labels and the model's predictions", interactive=False,
-                         elem_id="fm-sim-table")
+    table = gr.Dataframe(
+        headers=SIM_HEADERS, label="Labels and the model's predictions", interactive=False, elem_id="fm-sim-table"
+    )
     download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="fm-sim-csv", size="sm")
     gr.Markdown(
         "### Many rolls\nThe rates are probabilities, not quotas: one roll may pick 2 tokens or 6. Over many rolls "
@@ -266,8 +326,9 @@ def _simulator_section(model, note):
     with gr.Row():
         hist = gr.Plot(label="Tokens picked per roll", elem_id="fm-rates-hist")
         conv = gr.Plot(label="Rates as rolls add up", elem_id="fm-rates-conv")
-    rate_table = gr.Dataframe(headers=RATE_HEADERS, label="Chosen and realised rates", interactive=False,
-                              elem_id="fm-rates-table")
+    rate_table = gr.Dataframe(
+        headers=RATE_HEADERS, label="Chosen and realised rates", interactive=False, elem_id="fm-rates-table"
+    )
     rate_download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="fm-rates-csv", size="sm")
 
     inputs = [text, p, mask, random, whole_word, seed, model]
@@ -280,7 +341,9 @@ def _simulator_section(model, note):
         mask_sentence, inputs, outputs, api_visibility="private"
     )
     go_rates.click(
-        mask_rates, [text, p, mask, random, whole_word, seed, rolls, model], [hist, conv, rate_table, note],
+        mask_rates,
+        [text, p, mask, random, whole_word, seed, rolls, model],
+        [hist, conv, rate_table, note],
         api_name="mask_rates",
     )
     table_download(table, download, "masking")

@@ -46,8 +46,9 @@ def predict(sentence_a: str, sentence_b: str, model: str = "", request: gr.Reque
 
 
 @friendly
-def pairs(passage: str, n_pairs: float, tokens_per_side: float, seed: float, model: str = "",
-          request: gr.Request = None):
+def pairs(
+    passage: str, n_pairs: float, tokens_per_side: float, seed: float, model: str = "", request: gr.Request = None
+):
     loaded = load_model(model, "nsp", request)
     try:
         result = nsp_pairs(loaded.model, loaded.tokenizer, passage, int(n_pairs), int(seed or 0), int(tokens_per_side))
@@ -67,11 +68,15 @@ def pairs(passage: str, n_pairs: float, tokens_per_side: float, seed: float, mod
         f"The model is right on **{result.accuracy:.0%}** of them (a coin flip gets 50%)."
     )
     if result.tokens_per_side < result.asked_per_side:
-        summary += (f"  \nThe passage has {result.passage_tokens:,} tokens: runs of {result.asked_per_side} a side "
-                    f"would leave no room for a random B, so they were shortened to {result.tokens_per_side}.")
+        summary += (
+            f"  \nThe passage has {result.passage_tokens:,} tokens: runs of {result.asked_per_side} a side "
+            f"would leave no room for a random B, so they were shortened to {result.tokens_per_side}."
+        )
     if n < result.asked:
-        summary += (f"  \nOnly **{n} different pairs** came out of {result.asked} draws: a short passage holds few, "
-                    "and none is shown twice. Paste more sentences for more pairs.")
+        summary += (
+            f"  \nOnly **{n} different pairs** came out of {result.asked} draws: a short passage holds few, "
+            "and none is shown twice. Paste more sentences for more pairs."
+        )
     return summary, table, model_note(loaded)
 
 
@@ -118,7 +123,10 @@ def _pair_section(model, note):
             verdict = gr.Label(label="NSP head", elem_id="ns-label")
     segments = gr.HighlightedText(
         label="The input as BERT sees it: [CLS] A [SEP] B [SEP], coloured by segment (token type) id: 0 = A, 1 = B",
-        color_map={"A": "#c7d2fe", "B": "#fed7aa"}, show_legend=True, show_inline_category=False, elem_id="ns-segments",
+        color_map={"A": "#c7d2fe", "B": "#fed7aa"},
+        show_legend=True,
+        show_inline_category=False,
+        elem_id="ns-segments",
     )
     table = gr.Dataframe(headers=TOKEN_HEADERS, label="Tokens", interactive=False, elem_id="ns-table")
     download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="ns-csv", size="sm")
@@ -138,12 +146,20 @@ def _builder_section(model, note):
     )
     with gr.Row():
         with gr.Column(scale=3):
-            passage = gr.Textbox(label="Passage (empty: held-out Shakespeare)", lines=5, elem_id="ns-passage",
-                                 placeholder="At least 4 sentences ending in . ! ? or ;")
+            passage = gr.Textbox(
+                label="Passage (empty: held-out Shakespeare)",
+                lines=5,
+                elem_id="ns-passage",
+                placeholder="At least 4 sentences ending in . ! ? or ;",
+            )
         with gr.Column(scale=2):
             n_pairs = gr.Slider(2, MAX_PAIRS, value=16, step=2, label="Pairs", elem_id="ns-pairs-n")
             per_side = gr.Slider(
-                1, 62, value=62, step=1, elem_id="ns-pairs-len",
+                1,
+                62,
+                value=62,
+                step=1,
+                elem_id="ns-pairs-len",
                 label="Tokens per side (whole sentences up to this; 62 as in our training, 1 = one sentence a side)",
             )
             seed = gr.Number(0, precision=0, label="Seed (Enter: build)", elem_id="ns-pairs-seed")
@@ -152,8 +168,12 @@ def _builder_section(model, note):
                 again = gr.Button("Re-roll (next seed)", elem_id="ns-pairs-reroll")
     summary = gr.Markdown(elem_id="ns-pairs-summary")
     table = gr.Dataframe(
-        headers=PAIR_HEADERS, label="Training pairs and the model's verdicts", interactive=False, wrap=True,
-        column_widths=["5%", "33%", "33%", "8%", "8%", "8%", "5%"], elem_id="ns-pairs-table",
+        headers=PAIR_HEADERS,
+        label="Training pairs and the model's verdicts",
+        interactive=False,
+        wrap=True,
+        column_widths=["5%", "33%", "33%", "8%", "8%", "8%", "5%"],
+        elem_id="ns-pairs-table",
     )
     download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="ns-pairs-csv", size="sm")
     inputs, outputs = [passage, n_pairs, per_side, seed, model], [summary, table, note]

@@ -10,8 +10,16 @@ import gradio as gr
 
 from .. import charts, examples, registry
 from .. import next_word as nw
-from .common import (conversion_progress, friendly, load_model, model_note, model_picker, model_switch, session_id,
-                     table_download)
+from .common import (
+    conversion_progress,
+    friendly,
+    load_model,
+    model_note,
+    model_picker,
+    model_switch,
+    session_id,
+    table_download,
+)
 from .compare import build as build_compare
 
 GREEDY, SAMPLE = "greedy (always the top token)", "sample (temperature, top-k, top-p, seed)"
@@ -23,9 +31,16 @@ WORD_HEADERS = ["piece", "id", "probability given what comes before", "rank"]
 # (lowest, highest, default) of the sliders; a shared link's values are clamped to them
 SHOWN_RANGE, TEMPERATURE_RANGE, TOP_K_RANGE, TOP_P_RANGE = (1, 50, 10), (0.0, 2.0, 1.0), (0, 100, 0), (0.0, 1.0, 1.0)
 # the URL query parameters a link may set (?prompt=...&temperature=0.7): name -> default, or (low, high, default)
-URL_PARAMS = {"prompt": "", "k": SHOWN_RANGE, "model": "",  # "": the default model and its first example
-              "temperature": TEMPERATURE_RANGE, "top_k": TOP_K_RANGE, "top_p": TOP_P_RANGE, "seed": (0, 2**31 - 1, 0),
-              "word": ""}
+URL_PARAMS = {
+    "prompt": "",
+    "k": SHOWN_RANGE,
+    "model": "",  # "": the default model and its first example
+    "temperature": TEMPERATURE_RANGE,
+    "top_k": TOP_K_RANGE,
+    "top_p": TOP_P_RANGE,
+    "seed": (0, 2**31 - 1, 0),
+    "word": "",
+}
 
 
 def _sampling(temperature, top_k, top_p, seed) -> nw.Sampling:
@@ -36,28 +51,54 @@ def _sampling(temperature, top_k, top_p, seed) -> nw.Sampling:
 
 
 @friendly
-def predict(prompt: str, top_k: float, model: str = "", temperature: float = 1.0, sample_top_k: float = 0,
-            top_p: float = 1.0, seed: float = 0, request: gr.Request = None):
+def predict(
+    prompt: str,
+    top_k: float,
+    model: str = "",
+    temperature: float = 1.0,
+    sample_top_k: float = 0,
+    top_p: float = 1.0,
+    seed: float = 0,
+    request: gr.Request = None,
+):
     """Outputs: chart, table, tokens, note, sampling chart, sampling note, training summary, training table,
     share link. (The tables' CSV files are written by table_download, for the browser only.)"""
     loaded = load_model(model, "causal", request)
     sampling = _sampling(temperature, sample_top_k, top_p, seed)
     r = nw.next_token_distribution(loaded.model, loaded.tokenizer, prompt, int(top_k), sampling)
     fig = charts.probability_bars(
-        [t.token for t in r.top], [t.prob for t in r.top], [t.id for t in r.top],
+        [t.token for t in r.top],
+        [t.prob for t in r.top],
+        [t.id for t in r.top],
         f"Next-token probabilities after {len(r.prompt_tokens)} prompt tokens",
     )
     table = [[i + 1, repr(t.token), t.id, round(t.prob, 4), round(t.logprob, 3)] for i, t in enumerate(r.top)]
     tokens = [(tok, str(i % 2)) for i, (tok, _) in enumerate(r.prompt_tokens)]
     note = model_note(loaded) + _cut_up_note(loaded, prompt)
     if r.truncated:
-        note += (f"  \n✂️ The prompt is longer than this model's context of {len(r.prompt_tokens)} tokens: "
-                 f"its first {r.truncated} tokens were dropped, the model sees only the end.")
+        note += (
+            f"  \n✂️ The prompt is longer than this model's context of {len(r.prompt_tokens)} tokens: "
+            f"its first {r.truncated} tokens were dropped, the model sees only the end."
+        )
     pairs_note, pairs = _training_view(r.training, len(loaded.tokenizer))
-    link = {"prompt": prompt, "model": loaded.name, "k": int(top_k), "temperature": sampling.temperature,
-            "top_k": sampling.top_k, "top_p": sampling.top_p, "seed": sampling.seed}
+    link = {
+        "prompt": prompt,
+        "model": loaded.name,
+        "k": int(top_k),
+        "temperature": sampling.temperature,
+        "top_k": sampling.top_k,
+        "top_p": sampling.top_p,
+        "seed": sampling.seed,
+    }
     return (
-        fig, table, tokens, note, _stages_figure(r, loaded.tokenizer), _stages_note(r, sampling), pairs_note, pairs,
+        fig,
+        table,
+        tokens,
+        note,
+        _stages_figure(r, loaded.tokenizer),
+        _stages_note(r, sampling),
+        pairs_note,
+        pairs,
         f"[Link to this prompt and these settings](?{urlencode(link)}) (copy it to share)",
     )
 
@@ -68,16 +109,21 @@ def _stages_figure(r: nw.NextWordResult, tokenizer):
     ids = raw.topk(min(STAGE_BARS, raw.numel())).indices.tolist()
     labels = nw.token_texts(tokenizer, ids)
     series = {s.label: s.probs[ids].tolist() for s in r.stages}
-    return charts.grouped_bars([f"{t} (id {i})" for t, i in zip(labels, ids)], series,
-                               "The next-token distribution, raw and after each sampling step")
+    return charts.grouped_bars(
+        [f"{t} (id {i})" for t, i in zip(labels, ids)],
+        series,
+        "The next-token distribution, raw and after each sampling step",
+    )
 
 
 def _stages_note(r: nw.NextWordResult, sampling: nw.Sampling) -> str:
     vocab = r.stages[0].support
     if len(r.stages) == 1:
-        text = ("Temperature 1, top-k off and top-p 1 leave the raw distribution as it is: sampling would draw "
-                f"from all {vocab:,} tokens. Lower the temperature to sharpen it, raise it to flatten it; "
-                "top-k and top-p cut off the unlikely tail.")
+        text = (
+            "Temperature 1, top-k off and top-p 1 leave the raw distribution as it is: sampling would draw "
+            f"from all {vocab:,} tokens. Lower the temperature to sharpen it, raise it to flatten it; "
+            "top-k and top-p cut off the unlikely tail."
+        )
     else:
         steps = " → ".join(f"{s.label}: **{s.support:,}** {_tokens(s.support)} possible" for s in r.stages)
         text = f"{steps}. Each step renormalises what is left, so the kept tokens' probabilities grow."
@@ -97,8 +143,10 @@ def _cut_up_note(loaded, text: str) -> str:
     cut = ", ".join(f"{w!r} is {n} pieces" for w, n in words)
     corpus = str(loaded.meta.get("corpus", "")).split(" (")[0]
     source = f"{len(loaded.tokenizer):,} pieces" + (f" learned from {corpus}" if corpus else "")
-    return (f"  \n🧩 {cut} to this model: a tokenizer keeps whole pieces only for strings that were common in "
-            f"the text it learned from (here {source}), so a rare word is spelled out of smaller ones.")
+    return (
+        f"  \n🧩 {cut} to this model: a tokenizer keeps whole pieces only for strings that were common in "
+        f"the text it learned from (here {source}), so a rare word is spelled out of smaller ones."
+    )
 
 
 def _prob(p: float) -> str:
@@ -107,8 +155,10 @@ def _prob(p: float) -> str:
 
 
 def _training_view(view: nw.TrainingView, vocab: int) -> tuple[str, list[list]]:
-    rows = [[i + 1, p.context, p.target, p.target_id, round(p.prob, 4), round(p.loss, 3), p.rank]
-            for i, p in enumerate(view.pairs)]
+    rows = [
+        [i + 1, p.context, p.target, p.target_id, round(p.prob, 4), round(p.loss, 3), p.rank]
+        for i, p in enumerate(view.pairs)
+    ]
     if view.mean_loss is None:
         return "A one-token prompt holds no training pair: type at least two tokens.", rows
     note = (
@@ -132,12 +182,16 @@ def score_word(prompt: str, word: str, model: str = "", request: gr.Request = No
     pieces = " + ".join(repr(t.token) for t in s.tokens)
     how = f"tokenized as {pieces}"
     if len(s.tokens) > 1:
-        how += (f": {len(s.tokens)} tokens, so its probability is the product of each piece's probability "
-                "given the ones before")
+        how += (
+            f": {len(s.tokens)} tokens, so its probability is the product of each piece's probability "
+            "given the ones before"
+        )
     if s.spaced:
         how += ". A space was put in front: this model's tokenizer attaches the space to the word that follows it"
-    verdict = (f"P({s.text!r} comes next) = **{_prob(s.prob)}** (log-probability {s.logprob:.2f}) · the first "
-               f"piece ranks **#{s.ranks[0]:,}** of {len(loaded.tokenizer):,} next tokens · {how}.")
+    verdict = (
+        f"P({s.text!r} comes next) = **{_prob(s.prob)}** (log-probability {s.logprob:.2f}) · the first "
+        f"piece ranks **#{s.ranks[0]:,}** of {len(loaded.tokenizer):,} next tokens · {how}."
+    )
     verdict += _cut_up_note(loaded, s.text)
     if s.truncated:
         verdict += f"  \n✂️ The prompt's first {s.truncated} tokens were dropped to fit the model's context."
@@ -162,12 +216,17 @@ TEXT_STYLE = "white-space:pre-wrap;line-height:1.6;margin-top:2em"  # newlines k
 
 def _text_html(gen: nw.Generation, tokenizer) -> str:
     """The prompt, then each generated token highlighted by how it was chosen, as one running text."""
-    marks = "".join(f'<mark title="step {s.step}, {s.mode}" style="background:{MODE_COLOURS[s.mode]};padding:0;'
-                    f'color:inherit">{html.escape(s.token)}</mark>' for s in gen.steps)
+    marks = "".join(
+        f'<mark title="step {s.step}, {s.mode}" style="background:{MODE_COLOURS[s.mode]};padding:0;'
+        f'color:inherit">{html.escape(s.token)}</mark>'
+        for s in gen.steps
+    )
     legend = " · ".join(f'<span style="background:{c};padding:0 4px">{m}</span>' for m, c in MODE_COLOURS.items())
     prompt = html.escape(tokenizer.decode(gen.ids[: gen.prompt_len]))
-    return (f'<div class="nw-generated" style="{TEXT_STYLE}">{prompt}{marks}</div>'
-            f'<div style="font-size:0.85em;opacity:0.8">Generated tokens: {legend}</div>')
+    return (
+        f'<div class="nw-generated" style="{TEXT_STYLE}">{prompt}{marks}</div>'
+        f'<div style="font-size:0.85em;opacity:0.8">Generated tokens: {legend}</div>'
+    )
 
 
 def _generation_view(gen: nw.Generation, loaded) -> tuple[str, list[list], str]:
@@ -175,19 +234,32 @@ def _generation_view(gen: nw.Generation, loaded) -> tuple[str, list[list], str]:
     text = _text_html(gen, loaded.tokenizer)
     log = [[s.step, repr(s.token), s.id, round(s.prob, 4), s.rank, round(s.drawn_prob, 4), s.mode] for s in gen.steps]
     done = f"{len(gen.steps)} {_tokens(len(gen.steps))} generated"
-    note = (f"{done}. The KV cache holds the keys and values of {gen.cached} tokens, so "
-            "each step feeds the model only the newest token instead of re-reading the whole text.")
+    note = (
+        f"{done}. The KV cache holds the keys and values of {gen.cached} tokens, so "
+        "each step feeds the model only the newest token instead of re-reading the whole text."
+    )
     if gen.windowed:
-        note = (f"{done}. The text is now longer than the model's context, so each step "
-                "re-reads only its last context's worth of tokens (positions shift, so the cache cannot be reused).")
+        note = (
+            f"{done}. The text is now longer than the model's context, so each step "
+            "re-reads only its last context's worth of tokens (positions shift, so the cache cannot be reused)."
+        )
     if gen.truncated:
         note += f" ✂️ The prompt's first {gen.truncated} tokens were dropped to fit the context."
     return text, log, note
 
 
 @friendly
-def next_step(prompt: str, model: str, mode: str, temperature: float, top_k: float, top_p: float, seed: float,
-              state: nw.Generation | None = None, request: gr.Request = None):
+def next_step(
+    prompt: str,
+    model: str,
+    mode: str,
+    temperature: float,
+    top_k: float,
+    top_p: float,
+    seed: float,
+    state: nw.Generation | None = None,
+    request: gr.Request = None,
+):
     """One more token. Outputs: text, log, note, state."""
     loaded = load_model(model, "causal", request)
     gen = _generation(state, loaded, prompt)
@@ -196,8 +268,18 @@ def next_step(prompt: str, model: str, mode: str, temperature: float, top_k: flo
 
 
 @friendly
-def generate(prompt: str, model: str, mode: str, n: float, temperature: float, top_k: float, top_p: float,
-             seed: float, state: nw.Generation | None = None, request: gr.Request = None):
+def generate(
+    prompt: str,
+    model: str,
+    mode: str,
+    n: float,
+    temperature: float,
+    top_k: float,
+    top_p: float,
+    seed: float,
+    state: nw.Generation | None = None,
+    request: gr.Request = None,
+):
     """N more tokens, streamed one by one. Outputs: text, log, note, state."""
     loaded = load_model(model, "causal", request)
     gen = _generation(state, loaded, prompt)
@@ -213,8 +295,17 @@ def reset():
 # ---------------------------------------------------------------- links and the API
 
 
-def from_url(prompt: str, k: float, model: str, temperature: float, top_k: float, top_p: float, seed: float,
-             word: str, request: gr.Request = None):
+def from_url(
+    prompt: str,
+    k: float,
+    model: str,
+    temperature: float,
+    top_k: float,
+    top_p: float,
+    seed: float,
+    word: str,
+    request: gr.Request = None,
+):
     """On page load: the page's inputs (as a whole-page link restored them), each replaced by the URL's query
     where it has one (?prompt=...&temperature=0.7), then the prediction. Inputs and outputs: prompt, shown,
     model, temperature, top-k, top-p, seed, word; then predict's outputs."""
@@ -251,8 +342,17 @@ def training_pairs(prompt: str, model: str = "", request: gr.Request = None) -> 
     """The (prefix -> next token) pairs a causal LM is trained on in `prompt`, with loss and perplexity."""
     loaded = load_model(model, "causal", request)
     view = nw.training_pairs(loaded.model, loaded.tokenizer, prompt)
-    pairs = [{"context": p.context, "target": p.target, "id": p.target_id, "probability": p.prob, "loss": p.loss,
-              "rank": p.rank} for p in view.pairs]
+    pairs = [
+        {
+            "context": p.context,
+            "target": p.target,
+            "id": p.target_id,
+            "probability": p.prob,
+            "loss": p.loss,
+            "rank": p.rank,
+        }
+        for p in view.pairs
+    ]
     return {"model": loaded.name, "pairs": pairs, "mean_loss": view.mean_loss, "perplexity": view.perplexity}
 
 
@@ -282,19 +382,25 @@ def build():
             note = gr.Markdown(elem_id="nw-note")
             chart = gr.Plot(label="Next-token probabilities", elem_id="nw-chart")
     tokens = gr.HighlightedText(
-        label="The prompt as tokens", color_map={"0": "#e0e7ff", "1": "#fde68a"}, show_legend=False,
-        show_inline_category=False, elem_id="nw-tokens",
+        label="The prompt as tokens",
+        color_map={"0": "#e0e7ff", "1": "#fde68a"},
+        show_legend=False,
+        show_inline_category=False,
+        elem_id="nw-tokens",
     )
     with gr.Row():
-        table = gr.Dataframe(headers=TOP_HEADERS, label="Top candidates", interactive=False, elem_id="nw-table",
-                             scale=4)
+        table = gr.Dataframe(
+            headers=TOP_HEADERS, label="Top candidates", interactive=False, elem_id="nw-table", scale=4
+        )
         table_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-table-csv", scale=0, min_width=80)
 
     with gr.Accordion("Sampling: temperature, top-k, top-p", open=True):
-        gr.Markdown("Generating text means drawing the next token from this distribution. Three knobs reshape it "
-                    "first, in this order: **temperature** divides the scores (below 1 sharpens, above 1 flattens; "
-                    "0 = always the top token), **top-k** keeps the k likeliest tokens, **top-p** keeps the fewest "
-                    "likeliest tokens whose probabilities add up to p.")
+        gr.Markdown(
+            "Generating text means drawing the next token from this distribution. Three knobs reshape it "
+            "first, in this order: **temperature** divides the scores (below 1 sharpens, above 1 flattens; "
+            "0 = always the top token), **top-k** keeps the k likeliest tokens, **top-p** keeps the fewest "
+            "likeliest tokens whose probabilities add up to p."
+        )
         with gr.Row():
             temperature = _slider(TEMPERATURE_RANGE, 0.05, "Temperature", "nw-temperature")
             sample_top_k = _slider(TOP_K_RANGE, 1, "top-k (0 = off)", "nw-top-k")
@@ -305,8 +411,12 @@ def build():
 
     with gr.Accordion("Score my word", open=False):
         with gr.Row():
-            word = gr.Textbox(label="Any word (or words): how likely is it to come next?", placeholder="e.g. fox",
-                              scale=4, elem_id="nw-word")
+            word = gr.Textbox(
+                label="Any word (or words): how likely is it to come next?",
+                placeholder="e.g. fox",
+                scale=4,
+                elem_id="nw-word",
+            )
             score = gr.Button("Score", scale=1, elem_id="nw-score")
         verdict = gr.Markdown(elem_id="nw-score-note")
         pieces = gr.Dataframe(headers=WORD_HEADERS, label="Its tokens", interactive=False, elem_id="nw-score-table")
@@ -319,8 +429,13 @@ def build():
             step = gr.Button("Next token", variant="primary", elem_id="nw-step")
             run = gr.Button("Generate N", elem_id="nw-generate")
             clear = gr.Button("Reset", elem_id="nw-reset")
-        text = gr.HTML(label="The text so far (generated tokens coloured)", show_label=True, container=True,
-                       padding=True, elem_id="nw-text")
+        text = gr.HTML(
+            label="The text so far (generated tokens coloured)",
+            show_label=True,
+            container=True,
+            padding=True,
+            elem_id="nw-text",
+        )
         gen_note = gr.Markdown(elem_id="nw-gen-note")
         with gr.Row():
             log = gr.Dataframe(headers=LOG_HEADERS, label="Step log", interactive=False, elem_id="nw-log", scale=4)
@@ -330,8 +445,9 @@ def build():
     with gr.Accordion("How it is trained: the (prefix → next token) pairs in your prompt", open=False):
         pairs_note = gr.Markdown(elem_id="nw-pairs-note")
         with gr.Row():
-            pairs = gr.Dataframe(headers=PAIR_HEADERS, label="Training pairs", interactive=False, elem_id="nw-pairs",
-                                 scale=4)
+            pairs = gr.Dataframe(
+                headers=PAIR_HEADERS, label="Training pairs", interactive=False, elem_id="nw-pairs", scale=4
+            )
             pairs_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-pairs-csv", scale=0, min_width=80)
 
     build_compare("causal", prompt)  # the prompt through two or three models side by side
@@ -342,8 +458,11 @@ def build():
 
     inputs = [prompt, top_k, model, temperature, sample_top_k, top_p, seed]
     outputs = [chart, table, tokens, note, stages_chart, stages_note, pairs_note, pairs, link]
-    for shown, button, stem in ((table, table_csv, "next-word-top"), (pairs, pairs_csv, "next-word-training-pairs"),
-                                (log, log_csv, "next-word-steps")):
+    for shown, button, stem in (
+        (table, table_csv, "next-word-top"),
+        (pairs, pairs_csv, "next-word-training-pairs"),
+        (log, log_csv, "next-word-steps"),
+    ):
         table_download(shown, button, stem)
     go.click(predict, inputs, outputs, api_name="next_word")
     model_switch(model, "causal", prompts.dataset, note)
@@ -359,8 +478,12 @@ def build():
     gen_inputs = [prompt, model, mode, temperature, sample_top_k, top_p, seed, state]
     gen_outputs = [text, log, gen_note, state]
     step.click(next_step, gen_inputs, gen_outputs, api_name="next_step")
-    run.click(generate, [prompt, model, mode, n, temperature, sample_top_k, top_p, seed, state], gen_outputs,
-              api_name="generate")
+    run.click(
+        generate,
+        [prompt, model, mode, n, temperature, sample_top_k, top_p, seed, state],
+        gen_outputs,
+        api_name="generate",
+    )
     clear.click(reset, None, gen_outputs, api_name="reset_generation", api_visibility="private")
     gr.api(training_pairs, api_name="training_pairs")
     page = [prompt, top_k, model, temperature, sample_top_k, top_p, seed, word]

@@ -24,7 +24,9 @@ def parse_dims(text: str, dim: int) -> tuple[list[int], list[int]]:
         raise ValueError("List the dimensions to plot as numbers, e.g. 0, 1, 10, 40.")
     kept, dropped = [d for d in dims if d < dim], [d for d in dims if d >= dim]
     if not kept:
-        raise ValueError(f"The model is {dim} dimensions wide, so dimension {dropped[0]} does not exist (use 0 to {dim - 1}).")
+        raise ValueError(
+            f"The model is {dim} dimensions wide, so dimension {dropped[0]} does not exist (use 0 to {dim - 1})."
+        )
     return kept[:12], dropped
 
 
@@ -33,13 +35,18 @@ def sinusoid_views(n_positions: float, dim: float, base: float, dims_text: str):
     n, d = int(n_positions), int(dim)
     table = positional.sinusoidal(n, d, float(base))
     heat = charts.heatmap(
-        table, f"Sinusoidal encoding: {n} positions × {d} dimensions, base {base:g}",
-        "dimension (pairs: sin, cos; lower pairs turn faster)", "position",
+        table,
+        f"Sinusoidal encoding: {n} positions × {d} dimensions, base {base:g}",
+        "dimension (pairs: sin, cos; lower pairs turn faster)",
+        "position",
     )
     dims, dropped = parse_dims(dims_text, d)
     waves = charts.lines(
-        range(n), {f"dim {i} ({'sin' if i % 2 == 0 else 'cos'})": table[:, i] for i in dims},
-        "Each dimension is a wave over positions", "position", "value",
+        range(n),
+        {f"dim {i} ({'sin' if i % 2 == 0 else 'cos'})": table[:, i] for i in dims},
+        "Each dimension is a wave over positions",
+        "position",
+        "value",
     )
     longest = positional.wavelengths(d, float(base))
     note = (
@@ -76,8 +83,9 @@ def learned_views(name: str, view: str, request: gr.Request = None):
         how = f" (it uses {kind} positions: see the other sub-tabs)" if kind in ("sinusoidal", "rotary") else ""
         raise ValueError(f"{name} has no learned position table{how}.")
     name = loaded.name  # the fallback's, when the Hub could not be reached
-    heat = charts.heatmap(table, f"{name}: learned position embeddings ({table.shape[0]} × {table.shape[1]})",
-                          "dimension", "position")
+    heat = charts.heatmap(
+        table, f"{name}: learned position embeddings ({table.shape[0]} × {table.shape[1]})", "dimension", "position"
+    )
     k = 3 if view.startswith("3") else 2
     p = positional.pca(table, k)
     axes = [f"PC{i + 1} ({share:.0%})" for i, share in enumerate(p.explained)]
@@ -95,15 +103,20 @@ def rope_views(head_dim: float, pair: float, base: float, n_positions: float, se
     d, n = int(head_dim), int(n_positions)
     pair = min(int(pair), last_pair(d))  # a smaller head has fewer pairs: keep to its last one
     trail = positional.rope_trajectory(n, d, pair, float(base))
-    circle = charts.rotation_circle(trail, f"Pair {pair} of a query turned by RoPE, positions 0–{n - 1}",
-                                    ["dimension 2i", "dimension 2i+1"])
+    circle = charts.rotation_circle(
+        trail, f"Pair {pair} of a query turned by RoPE, positions 0–{n - 1}", ["dimension 2i", "dimension 2i+1"]
+    )
     if int(seed) < 0:
         raise ValueError("The seed must be 0 or more.")
     rng = np.random.default_rng(int(seed))
     q, k = rng.standard_normal(d), rng.standard_normal(d)
     scores = positional.rope_scores(q, k, n, float(base))
-    heat = charts.heatmap(scores, "Score q·k with q at position m, k at position n: constant along each diagonal",
-                          "key position n", "query position m")
+    heat = charts.heatmap(
+        scores,
+        "Score q·k with q at position m, k at position n: constant along each diagonal",
+        "key position n",
+        "query position m",
+    )
     a, b = min(10, n - 1), min(7, n - 1)
     shift = min(30, n - 1 - a)
     note = (
@@ -124,9 +137,17 @@ def similarity_views(n_positions: float):
         f"learned ({SIMILARITY_SOURCE})": positional.cosine_similarity(learned[:n]),
         "rotary": positional.rope_similarity(n, dim),
     }
-    heats = [charts.heatmap(sim, f"{name}: cosine similarity", "position", "position", "Viridis") for name, sim in kinds.items()]
-    curve = charts.lines(range(n), {name: positional.similarity_by_offset(sim) for name, sim in kinds.items()},
-                         "Similarity by distance between positions", "offset (positions apart)", "mean cosine similarity")
+    heats = [
+        charts.heatmap(sim, f"{name}: cosine similarity", "position", "position", "Viridis")
+        for name, sim in kinds.items()
+    ]
+    curve = charts.lines(
+        range(n),
+        {name: positional.similarity_by_offset(sim) for name, sim in kinds.items()},
+        "Similarity by distance between positions",
+        "offset (positions apart)",
+        "mean cosine similarity",
+    )
     return (*heats, curve)
 
 
@@ -174,11 +195,17 @@ def build():
                 control.input(sinusoid_views, inputs, outputs, **LIVE)
             dims.submit(sinusoid_views, inputs, outputs, api_visibility="private")
         with gr.Tab("Learned tables") as learned_tab:
-            gr.Markdown("GPT-2 and BERT learn one vector per position during pre-training. Here is such a table "
-                        "read from a real checkpoint, and its positions projected to 2-D or 3-D.")
+            gr.Markdown(
+                "GPT-2 and BERT learn one vector per position during pre-training. Here is such a table "
+                "read from a real checkpoint, and its positions projected to 2-D or 3-D."
+            )
             with gr.Row():
-                source = gr.Dropdown(list(LEARNED_SOURCES), value=SIMILARITY_SOURCE, elem_id="pe-learned-source",
-                                     label="Checkpoint (GPT-2 and BERT need the Hub; yours from the Train tab appear here)")
+                source = gr.Dropdown(
+                    list(LEARNED_SOURCES),
+                    value=SIMILARITY_SOURCE,
+                    elem_id="pe-learned-source",
+                    label="Checkpoint (GPT-2 and BERT need the Hub; yours from the Train tab appear here)",
+                )
                 PICKERS.append((source, learned_choices))
                 view = gr.Radio(["2-D", "3-D"], value="2-D", label="PCA view")
             learned_go = gr.Button("Show", elem_id="pe-learned-go")
@@ -186,14 +213,20 @@ def build():
             learned_pca = gr.Plot(label="PCA", elem_id="pe-learned-pca")
             learned_io = [source, view], [learned_heat, learned_pca]
             learned_go.click(learned_views, *learned_io, api_name="learned_positions")
-            gr.on([learned_tab.select, source.change, view.change], learned_views, *learned_io, api_visibility="private")
+            gr.on(
+                [learned_tab.select, source.change, view.change], learned_views, *learned_io, api_visibility="private"
+            )
         with gr.Tab("Rotary (RoPE)") as rope_tab:
-            gr.Markdown("RoPE adds nothing to the embedding. It turns each pair of a query's and a key's dimensions "
-                        "by an angle that grows with the position, so their dot product depends only on how far "
-                        "apart they are.")
+            gr.Markdown(
+                "RoPE adds nothing to the embedding. It turns each pair of a query's and a key's dimensions "
+                "by an angle that grows with the position, so their dot product depends only on how far "
+                "apart they are."
+            )
             with gr.Row():
                 head_dim = gr.Slider(4, 256, value=64, step=2, label="Head dimension", elem_id="pe-rope-dim")
-                pair = gr.Slider(0, last_pair(64), value=0, step=1, label="Pair i (0 spins fastest)", elem_id="pe-rope-pair")
+                pair = gr.Slider(
+                    0, last_pair(64), value=0, step=1, label="Pair i (0 spins fastest)", elem_id="pe-rope-pair"
+                )
                 rope_base = gr.Slider(10, 100000, value=10000, step=10, label="Base")
                 rope_len = gr.Slider(4, 256, value=48, step=1, label="Positions")
                 seed = gr.Number(value=0, precision=0, label="Seed for q and k", elem_id="pe-rope-seed")
@@ -209,8 +242,10 @@ def build():
                 control.input(rope_views, rope_inputs, rope_outputs, **LIVE)
             gr.on([rope_tab.select, seed.submit], rope_views, rope_inputs, rope_outputs, api_visibility="private")
         with gr.Tab("Similarity") as sim_tab:
-            gr.Markdown("How alike are the encodings of two positions? Sinusoidal and rotary give the same curve: "
-                        "similarity depends only on the distance. A learned table found its own shape.")
+            gr.Markdown(
+                "How alike are the encodings of two positions? Sinusoidal and rotary give the same curve: "
+                "similarity depends only on the distance. A learned table found its own shape."
+            )
             sim_len = gr.Slider(4, 128, value=64, step=1, label="Positions", elem_id="pe-sim-len")
             sim_go = gr.Button("Compare", elem_id="pe-sim-go")
             with gr.Row():
@@ -220,16 +255,24 @@ def build():
             sim_len.input(similarity_views, [sim_len], [*sim_plots, sim_curve], **LIVE)
             sim_tab.select(similarity_views, [sim_len], [*sim_plots, sim_curve], api_visibility="private")
         with gr.Tab("Why order matters") as order_tab:
-            gr.Markdown(f"Two sentences with the same words in another order, through our BERT-style model "
-                        f"({ORDER_MODEL}) with its positions on and switched off.")
+            gr.Markdown(
+                f"Two sentences with the same words in another order, through our BERT-style model "
+                f"({ORDER_MODEL}) with its positions on and switched off."
+            )
             with gr.Row():
                 text_a = gr.Textbox(value="The cat sat on the mat", label="Sentence A", elem_id="pe-order-a")
                 text_b = gr.Textbox(value="On the mat sat the cat", label="Sentence B", elem_id="pe-order-b")
             order_go = gr.Button("Compare", elem_id="pe-order-go")
             order_note = gr.Markdown(elem_id="pe-order-note")
-            order_table = gr.Dataframe(headers=["what is compared", "distance A vs B"], interactive=False,
-                                       elem_id="pe-order-table")
+            order_table = gr.Dataframe(
+                headers=["what is compared", "distance A vs B"], interactive=False, elem_id="pe-order-table"
+            )
             order_go.click(order_views, [text_a, text_b], [order_note, order_table], api_name="word_order")
-            gr.on([order_tab.select, text_a.submit, text_b.submit], order_views, [text_a, text_b],
-                  [order_note, order_table], api_visibility="private")
+            gr.on(
+                [order_tab.select, text_a.submit, text_b.submit],
+                order_views,
+                [text_a, text_b],
+                [order_note, order_table],
+                api_visibility="private",
+            )
     return sinusoid_views, inputs, outputs

@@ -25,12 +25,17 @@ SIDES = [
 TITLES = dict(SIDES)
 DEFAULT_SHOWN = ["bert-base-uncased", "gpt2"]
 KINDS = {"BPE (byte-level, like GPT-2)": "bpe", "WordPiece (like BERT, scored merges)": "wordpiece"}
-SOURCES = ["tinyshakespeare (bundled, 1.1 MB)", f"upload a .txt (up to {tk.MAX_TRAIN_BYTES // 1_000_000} MB)", "paste text"]
+SOURCES = [
+    "tinyshakespeare (bundled, 1.1 MB)",
+    f"upload a .txt (up to {tk.MAX_TRAIN_BYTES // 1_000_000} MB)",
+    "paste text",
+]
 DEFAULT_SAMPLE = "Wherefore art thou Romeo? Transformers learn relationships between words."
 RECENT_MERGES = 10
 NOT_TRAINED = "Not trained in this session yet: train one below (a link to this page does not carry it)."
-LINKED_TRAINING = ("The tokenizer trained where this link was copied is not part of the link: "
-                   "train one here to replay its merges.")
+LINKED_TRAINING = (
+    "The tokenizer trained where this link was copied is not part of the link: train one here to replay its merges."
+)
 
 EXAMPLES = [
     ["Transformers learn relationships between words."],
@@ -82,8 +87,10 @@ def _panel(key: str, text: str, session: Session | None) -> tuple[list, str, lis
         return [], "Add one by its id above first." if key == "hub" else NOT_TRAINED, [], []
     t = tk.tokenize(tokenizer, text, key)
     rt = tk.round_trip(tokenizer, text, t.ids)
-    spans = [(label, "unk" if t.unk_count and i == tokenizer.unk_token_id else str(n % 4))
-             for n, (label, i) in enumerate(zip(t.labels, t.ids))]
+    spans = [
+        (label, "unk" if t.unk_count and i == tokenizer.unk_token_id else str(n % 4))
+        for n, (label, i) in enumerate(zip(t.labels, t.ids))
+    ]
     table = [[n, label, i] for n, (label, i) in enumerate(zip(t.labels, t.ids))]
     return spans, _stats(t, rt), table, rt.spans
 
@@ -154,8 +161,17 @@ def _training_text(source: str, upload: str | None, pasted: str) -> str:
 
 
 @friendly
-def train(source: str, upload: str | None, pasted: str, kind: str, vocab_size: float, sample: str,
-          shown: list[str], session: Session | None, request: gr.Request = None):
+def train(
+    source: str,
+    upload: str | None,
+    pasted: str,
+    kind: str,
+    vocab_size: float,
+    sample: str,
+    shown: list[str],
+    session: Session | None,
+    request: gr.Request = None,
+):
     if kind not in KINDS:
         raise ValueError(f"Pick one of: {', '.join(KINDS)}.")
     trained = tk.learn_tokenizer(_training_text(source, upload, pasted), KINDS[kind], int(vocab_size))
@@ -189,7 +205,9 @@ def _train_status(trained: tk.TrainedTokenizer, asked: int) -> str:
     if final < asked:
         status += f" (the text ran out of pairs to merge before {asked:,})"
     if trained.kind == "wordpiece":
-        status += ". WordPiece's score favours pairs whose parts are rare, so common words stay split longer than with BPE"
+        status += (
+            ". WordPiece's score favours pairs whose parts are rare, so common words stay split longer than with BPE"
+        )
     return status + f". It is now in the comparison above as *{TITLES['yours-' + trained.kind]}*."
 
 
@@ -227,8 +245,13 @@ def _replay_view(trained: tk.TrainedTokenizer, sample: str, step: int) -> tuple[
     spans = [(label, "new" if tok == new else str(n % 4)) for n, (tok, label) in enumerate(zip(r.tokens, r.labels))]
     byte_level = trained.byte_level
     recent = [
-        [m.step, f"{tk.piece_label(m.left, byte_level)} + {tk.piece_label(m.right, byte_level)}",
-         tk.piece_label(m.token, byte_level), m.count, "" if m.score is None else f"{m.score:.3g}"]
+        [
+            m.step,
+            f"{tk.piece_label(m.left, byte_level)} + {tk.piece_label(m.right, byte_level)}",
+            tk.piece_label(m.token, byte_level),
+            m.count,
+            "" if m.score is None else f"{m.score:.3g}",
+        ]
         for m in trained.merges[max(0, r.step - RECENT_MERGES) : r.step]
     ][::-1]
     return _merge_text(trained, r, sample), spans, recent
@@ -250,7 +273,9 @@ def _merge_text(trained: tk.TrainedTokenizer, r: tk.ReplayStep, sample: str) -> 
             f"{m.count:,} / ({m.left_count:,} × {m.right_count:,}) = **{m.score:.3g}**, the best of all pairs"
         )
     n_words = len((sample or "").split())
-    text += f"  \nThe sample: **{len(r.tokens)}** tokens" + (f" ({len(r.tokens) / n_words:.2f} per word)" if n_words else "")
+    text += f"  \nThe sample: **{len(r.tokens)}** tokens" + (
+        f" ({len(r.tokens) / n_words:.2f} per word)" if n_words else ""
+    )
     return text + (", orange: made by this merge" if m is not None else "")
 
 
@@ -264,14 +289,20 @@ def _growth_figure(trained: tk.TrainedTokenizer, sample: str) -> go.Figure:
     fig.add_trace(go.Scatter(x=xs, y=ys, name="tokens per word, training text", yaxis="y2", line_color="#f97316"))
     xs, ys = tk.sample_curve(trained, sample)
     if xs:
-        fig.add_trace(go.Scatter(x=xs, y=ys, name="tokens per word, the sample", yaxis="y2", line=dict(color="#16a34a", dash="dot")))
+        fig.add_trace(
+            go.Scatter(
+                x=xs, y=ys, name="tokens per word, the sample", yaxis="y2", line=dict(color="#16a34a", dash="dot")
+            )
+        )
     fig.update_layout(
         title="Merge by merge: the vocabulary grows, words need fewer tokens",
         xaxis_title="merge step",
         yaxis=dict(title="vocabulary size"),
         yaxis2=dict(title="tokens per word", overlaying="y", side="right", rangemode="tozero"),
         legend=dict(orientation="h", y=-0.25),
-        template=charts.TEMPLATE, margin=dict(l=10, r=10, t=40, b=10), height=380,
+        template=charts.TEMPLATE,
+        margin=dict(l=10, r=10, t=40, b=10),
+        height=380,
     )
     return fig
 
@@ -287,8 +318,16 @@ def open_page(text: str, shown: list[str] | None, session: Session | None, reque
     if session and session.trained:
         return [*panels, *[gr.skip()] * 7]
     linked = bool(request and request.query_params.get("deep_link"))
-    return [*panels, LINKED_TRAINING if linked else "", None, gr.DownloadButton(value=None, interactive=False),
-            gr.Slider(minimum=0, maximum=1, value=0, interactive=False), "", [], []]
+    return [
+        *panels,
+        LINKED_TRAINING if linked else "",
+        None,
+        gr.DownloadButton(value=None, interactive=False),
+        gr.Slider(minimum=0, maximum=1, value=0, interactive=False),
+        "",
+        [],
+        [],
+    ]
 
 
 def _show_source(source: str):
@@ -307,11 +346,17 @@ def build():
     session = gr.State(None)
     with gr.Row():
         text = gr.Textbox(label="Text", value=EXAMPLES[0][0], lines=3, scale=3, elem_id="tk-text")
-        shown = gr.CheckboxGroup(_choices(None), value=DEFAULT_SHOWN, label="Tokenizers to compare", scale=2, elem_id="tk-shown")
+        shown = gr.CheckboxGroup(
+            _choices(None), value=DEFAULT_SHOWN, label="Tokenizers to compare", scale=2, elem_id="tk-shown"
+        )
     gr.Examples(EXAMPLES, inputs=[text])
     with gr.Row():
-        hub_id = gr.Textbox(label="Add any Hugging Face Hub tokenizer by id (needs the Hub, or a local cache)",
-                            placeholder="e.g. HuggingFaceTB/SmolLM2-135M", scale=3, elem_id="tk-hub-id")
+        hub_id = gr.Textbox(
+            label="Add any Hugging Face Hub tokenizer by id (needs the Hub, or a local cache)",
+            placeholder="e.g. HuggingFaceTB/SmolLM2-135M",
+            scale=3,
+            elem_id="tk-hub-id",
+        )
         add_hub = gr.Button("Add", scale=1, elem_id="tk-hub-add")
     gr.Markdown(LEGEND, elem_id="tk-legend")
     main, trips, columns = [], [], []
@@ -321,15 +366,24 @@ def build():
                 gr.Markdown(f"### {title}")
                 stats = gr.Markdown(elem_id=f"tk-stats-{key}")
                 spans = gr.HighlightedText(
-                    label="Tokens", color_map=PALETTE, show_legend=False, show_inline_category=False, elem_id=f"tk-{key}"
+                    label="Tokens",
+                    color_map=PALETTE,
+                    show_legend=False,
+                    show_inline_category=False,
+                    elem_id=f"tk-{key}",
                 )
                 trip = gr.HighlightedText(
-                    label="Round trip: decode(encode(text)) · orange: changed · red: dropped", color_map=DIFF_COLORS,
+                    label="Round trip: decode(encode(text)) · orange: changed · red: dropped",
+                    color_map=DIFF_COLORS,
                     show_legend=False,
-                    show_inline_category=False, elem_id=f"tk-rt-{key}",
+                    show_inline_category=False,
+                    elem_id=f"tk-rt-{key}",
                 )
                 table = gr.Dataframe(
-                    headers=["#", "token", "id"], label="Tokens and ids", interactive=False, max_height=260,
+                    headers=["#", "token", "id"],
+                    label="Tokens and ids",
+                    interactive=False,
+                    max_height=260,
                     elem_id=f"tk-table-{key}",
                 )
             main += [spans, stats, table]
@@ -354,7 +408,9 @@ def build():
     with gr.Row():
         with gr.Column(scale=2):
             source = gr.Radio(SOURCES, value=SOURCES[0], label="Train on", elem_id="tk-source")
-            upload = gr.File(label="Your .txt file", file_types=[".txt"], type="filepath", visible=False, elem_id="tk-upload")
+            upload = gr.File(
+                label="Your .txt file", file_types=[".txt"], type="filepath", visible=False, elem_id="tk-upload"
+            )
             pasted = gr.Textbox(label="Your text", lines=5, visible=False, elem_id="tk-pasted")
             kind = gr.Radio(list(KINDS), value=list(KINDS)[0], label="Algorithm", elem_id="tk-kind")
             vocab = gr.Slider(*tk.VOCAB_RANGE, value=2000, step=100, label="Vocabulary size", elem_id="tk-vocab")
@@ -367,23 +423,34 @@ def build():
     step = gr.Slider(0, 1, value=0, step=1, label="Merge step (replay)", interactive=False, elem_id="tk-step")
     merge_text = gr.Markdown(elem_id="tk-merge")
     replayed = gr.HighlightedText(
-        label="The sample with only the merges so far", color_map=PALETTE, show_legend=False,
-        show_inline_category=False, elem_id="tk-replay",
+        label="The sample with only the merges so far",
+        color_map=PALETTE,
+        show_legend=False,
+        show_inline_category=False,
+        elem_id="tk-replay",
     )
     recent = gr.Dataframe(
-        headers=["step", "pair", "new token", "count", "WordPiece score"], label=f"The last {RECENT_MERGES} merges up to this step",
-        interactive=False, elem_id="tk-merges",
+        headers=["step", "pair", "new token", "count", "WordPiece score"],
+        label=f"The last {RECENT_MERGES} merges up to this step",
+        interactive=False,
+        elem_id="tk-merges",
     )
 
     source.change(_show_source, [source], [upload, pasted], api_name="training_source", api_visibility="private")
     go_train.click(
-        train, [source, upload, pasted, kind, vocab, sample, shown, session],
-        [status, growth, download, step, merge_text, replayed, recent, session, shown], api_name="train_tokenizer",
+        train,
+        [source, upload, pasted, kind, vocab, sample, shown, session],
+        [status, growth, download, step, merge_text, replayed, recent, session, shown],
+        api_name="train_tokenizer",
     ).then(compare, [text, shown, session], outputs, api_name="tokenize_trained", api_visibility="private", **fast)
     step.change(replay_step, [step, sample, session], [merge_text, replayed, recent], api_name="replay_merges", **fast)
     sample.change(
-        replay_sample, [step, sample, session], [merge_text, replayed, recent, growth], api_name="replay_sample",
-        api_visibility="private", **fast,
+        replay_sample,
+        [step, sample, session],
+        [merge_text, replayed, recent, growth],
+        api_name="replay_sample",
+        api_visibility="private",
+        **fast,
     )
     training = [status, growth, download, step, merge_text, replayed, recent]
     return open_page, [text, shown, session], outputs + training

@@ -38,7 +38,11 @@ CORPORA = {
 PASTED = "my own text (paste below)"
 UPLOADED = "a .txt file (upload below)"
 HUB_DATASET = "a Hugging Face dataset (id below)"
-OBJECTIVES = {"GPT-style: next token (causal LM)": "clm", "BERT-style: masked LM": "mlm", "BERT-style: masked LM + NSP": "mlm-nsp"}
+OBJECTIVES = {
+    "GPT-style: next token (causal LM)": "clm",
+    "BERT-style: masked LM": "mlm",
+    "BERT-style: masked LM + NSP": "mlm-nsp",
+}
 LABELS = {"clm": "my-gpt", "mlm": "my-bert-mlm", "mlm-nsp": "my-bert"}  # checkpoint names
 TOKENIZERS = {
     "characters (one token each)": "char",
@@ -49,11 +53,15 @@ TOKENIZERS = {
 }
 FROM_TOKENIZER_TAB = " (Tokenizer tab)"
 MASKED_TOKENIZER = "WordPiece, trained on the corpus"  # what BERT uses; a masked objective switches to it
-MASKED_TOKENIZER_INFO = ("Masked LM hides whole tokens: a [MASK] over one character is guessed from its neighbours "
-                         "and teaches no words, so a subword tokenizer (WordPiece, as BERT) suits it.")
+MASKED_TOKENIZER_INFO = (
+    "Masked LM hides whole tokens: a [MASK] over one character is guessed from its neighbours "
+    "and teaches no words, so a subword tokenizer (WordPiece, as BERT) suits it."
+)
 MASKED_MAX_LR = 1e-3  # the ceiling the learning-rate field advises for masked LM
-SAMPLE_LABELS = {False: "What the model writes now (continuing a line of the corpus)",
-                 True: "What the model fills in now (its guess at each [MASK])"}
+SAMPLE_LABELS = {
+    False: "What the model writes now (continuing a line of the corpus)",
+    True: "What the model fills in now (its guess at each [MASK])",
+}
 CHAR_VOCAB_GUESS = 70  # tinyshakespeare's 65 characters and 5 specials; only for the estimate
 
 # (layers, heads, width, context, batch, learning rate, dropout, steps)
@@ -261,7 +269,12 @@ def follow(ts: TrainSession, request: gr.Request | None, max_steps: int | None =
         yield _save(ts, request, notice)
     else:  # paused, or one Step done
         ts.clear_requests()
-        yield _view(run, run.history[-1] if run.history else None, "Paused", "Press **Train** to go on, **Step** to take one more.")
+        yield _view(
+            run,
+            run.history[-1] if run.history else None,
+            "Paused",
+            "Press **Train** to go on, **Step** to take one more.",
+        )
 
 
 def _save(ts: TrainSession, request: gr.Request | None, notice: str = "") -> tuple:
@@ -330,8 +343,13 @@ def _curve(run: Run | None, final: Progress | None = None):
     val = {e.step: e.val_loss for e in [*run.history, final] if e is not None and e.val_loss is not None}  # one a step
     val_points = sorted(val.items())
     label = "uniform guess = ln(vocab)" + (" + ln 2 (masked LM + NSP)" if run.cfg.objective == "mlm-nsp" else "")
-    return charts.loss_curve(train_points, val_points, uniform_loss(run.cfg.objective, len(run.tokenizer)),
-                             "Training loss", uniform_label=label)
+    return charts.loss_curve(
+        train_points,
+        val_points,
+        uniform_loss(run.cfg.objective, len(run.tokenizer)),
+        "Training loss",
+        uniform_label=label,
+    )
 
 
 def _view(run: Run, e: Progress | None, state: str, note: str = "") -> tuple:
@@ -347,11 +365,32 @@ def _reset_view(note: str = "Reset: press **Train** to start a fresh model.") ->
 # ---------------------------------------------------------------- event handlers
 
 
-def _prepare(ts, objective, corpus, pasted, steps, seed, tokenizer, upload, dataset, n_layer, n_head, n_embd, context,
-             batch, lr, dropout, samples, vocab, request) -> None:
+def _prepare(
+    ts,
+    objective,
+    corpus,
+    pasted,
+    steps,
+    seed,
+    tokenizer,
+    upload,
+    dataset,
+    n_layer,
+    n_head,
+    n_embd,
+    context,
+    batch,
+    lr,
+    dropout,
+    samples,
+    vocab,
+    request,
+) -> None:
     """A new run from the form (validated, within the limits) into the session."""
     session = session_id(request)
-    cfg = build_config(objective, steps, seed, n_layer, n_head, n_embd, context, batch, lr, dropout, samples, tokenizer, vocab)
+    cfg = build_config(
+        objective, steps, seed, n_layer, n_head, n_embd, context, batch, lr, dropout, samples, tokenizer, vocab
+    )
     LIMITS.check(cfg, count_parameters(cfg, _vocab_guess(cfg, tokenizer, session)))
     text = corpus_text(corpus, pasted, upload, dataset)
     run = Run(cfg, text, session_tokenizer(tokenizer, session))
@@ -372,7 +411,9 @@ def _train(ts: TrainSession | None, form: tuple, request, max_steps: int | None)
             _prepare(ts, *form, request)
         else:
             last = ts.run.history[-1] if ts.run.history else None
-            yield _view(ts.run, last, "Going on", "with the paused run and its settings (**Reset** to start a new one).")
+            yield _view(
+                ts.run, last, "Going on", "with the paused run and its settings (**Reset** to start a new one)."
+            )
         try:
             yield from follow(ts, request, max_steps if max_steps is None else ts.run.steps_to_next_log())
         except Exception:
@@ -388,13 +429,45 @@ def _form_handler(name: str, max_steps: int | None, doc: str):
 
     @friendly
     def handler(
-        objective: str, corpus: str, pasted: str, steps: float, seed: float, tokenizer: str = "characters (one token each)",
-        upload=None, dataset: str | None = None, n_layer: float = 2, n_head: float = 4, n_embd: float = 128,
-        context: float = 64, batch: float = 16, lr: float = 2e-3, dropout: float = 0.0, samples: float = 5,
-        vocab: float = 1000, state: TrainSession | None = None, request: gr.Request = None,
+        objective: str,
+        corpus: str,
+        pasted: str,
+        steps: float,
+        seed: float,
+        tokenizer: str = "characters (one token each)",
+        upload=None,
+        dataset: str | None = None,
+        n_layer: float = 2,
+        n_head: float = 4,
+        n_embd: float = 128,
+        context: float = 64,
+        batch: float = 16,
+        lr: float = 2e-3,
+        dropout: float = 0.0,
+        samples: float = 5,
+        vocab: float = 1000,
+        state: TrainSession | None = None,
+        request: gr.Request = None,
     ):
-        form = (objective, corpus, pasted, steps, seed, tokenizer, upload, dataset, n_layer, n_head, n_embd, context,
-                batch, lr, dropout, samples, vocab)
+        form = (
+            objective,
+            corpus,
+            pasted,
+            steps,
+            seed,
+            tokenizer,
+            upload,
+            dataset,
+            n_layer,
+            n_head,
+            n_embd,
+            context,
+            batch,
+            lr,
+            dropout,
+            samples,
+            vocab,
+        )
         yield from _train(state, form, request, max_steps=max_steps)
 
     handler.__name__, handler.__doc__ = name, doc
@@ -402,7 +475,9 @@ def _form_handler(name: str, max_steps: int | None, doc: str):
 
 
 run_training = _form_handler(
-    "run_training", None, "Train (or go on with the paused run) until done, paused or stopped; stream the curve and samples."
+    "run_training",
+    None,
+    "Train (or go on with the paused run) until done, paused or stopped; stream the curve and samples.",
 )
 step_training = _form_handler(
     "step_training", 1, "Train one logging interval (one step on CPU) of the paused run, or of a new one; then pause."
@@ -445,11 +520,26 @@ def request_reset(state: TrainSession | None = None):
 
 
 @friendly
-def estimate_view(objective, steps, n_layer, n_head, n_embd, context, batch, lr, dropout, samples, tokenizer, vocab,
-                  request: gr.Request = None) -> str:
+def estimate_view(
+    objective,
+    steps,
+    n_layer,
+    n_head,
+    n_embd,
+    context,
+    batch,
+    lr,
+    dropout,
+    samples,
+    tokenizer,
+    vocab,
+    request: gr.Request = None,
+) -> str:
     """Parameter count and time per step on this device, before starting (a bad setting is named here)."""
     try:
-        cfg = build_config(objective, steps, 0, n_layer, n_head, n_embd, context, batch, lr, dropout, samples, tokenizer, vocab)
+        cfg = build_config(
+            objective, steps, 0, n_layer, n_head, n_embd, context, batch, lr, dropout, samples, tokenizer, vocab
+        )
         est = estimate(cfg, _vocab_guess(cfg, tokenizer, session_id(request)))
         LIMITS.check(cfg, est.parameters)
     except ValueError as err:
@@ -485,7 +575,11 @@ def objective_defaults(objective: str, tokenizer: str, lr):
 
 
 def show_corpus_fields(choice: str):
-    return gr.update(visible=choice == PASTED), gr.update(visible=choice == UPLOADED), gr.update(visible=choice == HUB_DATASET)
+    return (
+        gr.update(visible=choice == PASTED),
+        gr.update(visible=choice == UPLOADED),
+        gr.update(visible=choice == HUB_DATASET),
+    )
 
 
 def _mine_choices(session: str | None) -> list[str]:
@@ -528,7 +622,9 @@ def upload_checkpoint(file, request: gr.Request = None):
     path = getattr(file, "name", file)
     size = Path(path).stat().st_size
     if size > LIMITS.checkpoint_bytes:
-        raise ValueError(f"The file is {size / 1e6:,.1f} MB; a checkpoint here is at most {LIMITS.checkpoint_bytes / 1e6:,.0f} MB.")
+        raise ValueError(
+            f"The file is {size / 1e6:,.1f} MB; a checkpoint here is at most {LIMITS.checkpoint_bytes / 1e6:,.0f} MB."
+        )
     ws = sessions.get(session_id(request))
     folder = checkpoint.import_zip(path, ws.new_folder("upload") / "model", LIMITS.checkpoint_bytes)
     name = ws.add_checkpoint(folder, re.sub(r"-\d+$", "", Path(path).stem))  # my-gpt-1.zip -> my-gpt-<n>
@@ -537,7 +633,9 @@ def upload_checkpoint(file, request: gr.Request = None):
 
 
 def _tabs_for(folder: Path) -> str:
-    tabs = [{"causal": "Next Word", "masked": "Fill Mask", "nsp": "Next Sentence"}[t] for t in sessions.tasks_of(folder)]
+    tabs = [
+        {"causal": "Next Word", "masked": "Fill Mask", "nsp": "Next Sentence"}[t] for t in sessions.tasks_of(folder)
+    ]
     return " and ".join(tabs) + (" tabs" if len(tabs) > 1 else " tab")
 
 
@@ -560,20 +658,36 @@ def build():
                 [*CORPORA, PASTED, UPLOADED, HUB_DATASET], value=list(CORPORA)[0], label="Corpus", elem_id="tr-corpus"
             )
             pasted = gr.Textbox(
-                label="Your text", lines=4, placeholder="Paste a few thousand characters or more", visible=False,
+                label="Your text",
+                lines=4,
+                placeholder="Paste a few thousand characters or more",
+                visible=False,
                 elem_id="tr-pasted",
             )
             upload = gr.File(
-                label=f"A .txt file (up to {LIMITS.upload_bytes / 1e6:g} MB)", file_types=[".txt"], visible=False,
+                label=f"A .txt file (up to {LIMITS.upload_bytes / 1e6:g} MB)",
+                file_types=[".txt"],
+                visible=False,
                 elem_id="tr-upload",
             )
             dataset = gr.Textbox(
-                label="Hugging Face dataset id (needs the Hub; its 'text' column)", placeholder="e.g. roneneldan/TinyStories",
-                visible=False, elem_id="tr-dataset",
+                label="Hugging Face dataset id (needs the Hub; its 'text' column)",
+                placeholder="e.g. roneneldan/TinyStories",
+                visible=False,
+                elem_id="tr-dataset",
             )
-            tokenizer = gr.Dropdown(list(TOKENIZERS), value=list(TOKENIZERS)[0], label="Tokenizer", elem_id="tr-tokenizer")
+            tokenizer = gr.Dropdown(
+                list(TOKENIZERS), value=list(TOKENIZERS)[0], label="Tokenizer", elem_id="tr-tokenizer"
+            )
             PICKERS.append((tokenizer, tokenizer_choices))
-            vocab = gr.Slider(300, 16000, value=1000, step=100, label="Vocabulary size (BPE / WordPiece trained here)", elem_id="tr-vocab")
+            vocab = gr.Slider(
+                300,
+                16000,
+                value=1000,
+                step=100,
+                label="Vocabulary size (BPE / WordPiece trained here)",
+                elem_id="tr-vocab",
+            )
             preset = gr.Radio(list(PRESETS), value="tiny", label="Model size preset", elem_id="tr-preset")
             with gr.Accordion("Hyper-parameters", open=True):
                 with gr.Row():
@@ -587,7 +701,9 @@ def build():
                     dropout = gr.Number(tiny[6], label="Dropout", elem_id="tr-dropout")
                     seed = gr.Number(value=1337, precision=0, label="Seed", elem_id="tr-seed")
                 steps = gr.Slider(10, MAX_STEPS, value=tiny[7], step=10, label="Training steps", elem_id="tr-steps")
-                samples = gr.Slider(1, 50, value=5, step=1, label="Samples (and validation checks) during the run", elem_id="tr-samples")
+                samples = gr.Slider(
+                    1, 50, value=5, step=1, label="Samples (and validation checks) during the run", elem_id="tr-samples"
+                )
             estimate_md = gr.Markdown(elem_id="tr-estimate")
         with gr.Column(scale=3):
             with gr.Row():
@@ -604,24 +720,59 @@ def build():
                 mine = gr.Dropdown([], label="This session's models", elem_id="tr-mine", scale=2)
                 PICKERS.append((mine, _mine_choices))
                 download = gr.DownloadButton("Download zip", elem_id="tr-download", scale=1)
-                upload_zip = gr.UploadButton("Upload a checkpoint zip", file_types=[".zip"], elem_id="tr-upload-zip", scale=1)
+                upload_zip = gr.UploadButton(
+                    "Upload a checkpoint zip", file_types=[".zip"], elem_id="tr-upload-zip", scale=1
+                )
 
-    form = [objective, corpus, pasted, steps, seed, tokenizer, upload, dataset, n_layer, n_head, n_embd, context,
-            batch, lr, dropout, samples, vocab, state]
+    form = [
+        objective,
+        corpus,
+        pasted,
+        steps,
+        seed,
+        tokenizer,
+        upload,
+        dataset,
+        n_layer,
+        n_head,
+        n_embd,
+        context,
+        batch,
+        lr,
+        dropout,
+        samples,
+        vocab,
+        state,
+    ]
     outputs = [curve, status, sample, stats, mine, download]
     go.click(run_training, form, outputs, api_name="train", concurrency_limit=MAX_RUNS, concurrency_id="training")
-    step.click(step_training, form, outputs, api_name="step_training", concurrency_limit=MAX_RUNS, concurrency_id="training")
+    step.click(
+        step_training, form, outputs, api_name="step_training", concurrency_limit=MAX_RUNS, concurrency_id="training"
+    )
     pause.click(request_pause, [state], [status], api_name="pause_training", queue=False)
     stop.click(request_stop, [state], outputs, api_name="stop_training", queue=False)
     reset.click(request_reset, [state], outputs, api_name="reset_training", queue=False)
     mine.change(download_checkpoint, [mine], [download], api_name="download_checkpoint", queue=False)
     upload_zip.upload(upload_checkpoint, [upload_zip], [mine, download, status], api_name="upload_checkpoint")
-    preset.change(apply_preset, [preset, objective], [n_layer, n_head, n_embd, context, batch, lr, dropout, steps], api_visibility="private", queue=False)
-    objective.change(objective_defaults, [objective, tokenizer, lr], [tokenizer, lr, sample], api_visibility="private", queue=False)
+    preset.change(
+        apply_preset,
+        [preset, objective],
+        [n_layer, n_head, n_embd, context, batch, lr, dropout, steps],
+        api_visibility="private",
+        queue=False,
+    )
+    objective.change(
+        objective_defaults, [objective, tokenizer, lr], [tokenizer, lr, sample], api_visibility="private", queue=False
+    )
     corpus.change(show_corpus_fields, [corpus], [pasted, upload, dataset], api_visibility="private", queue=False)
     sizing = [objective, steps, n_layer, n_head, n_embd, context, batch, lr, dropout, samples, tokenizer, vocab]
     gr.on(
-        [c.change for c in sizing], estimate_view, sizing, [estimate_md],
-        api_name="estimate_training", queue=False, show_progress="hidden",
+        [c.change for c in sizing],
+        estimate_view,
+        sizing,
+        [estimate_md],
+        api_name="estimate_training",
+        queue=False,
+        show_progress="hidden",
     )
     return estimate_view, sizing, [estimate_md]

@@ -27,11 +27,25 @@ ACCORDION = "Compare models: the same input through two or three models"
 def hub_models():
     torch.manual_seed(0)
     gpt2_tok, bert_tok = registry.reference_tokenizer("gpt2"), registry.reference_tokenizer("bert-base-uncased")
-    put_in_hub_cache(HUB_GPT2, gpt2_tok, GPT2LMHeadModel(
-        GPT2Config(vocab_size=len(gpt2_tok), n_positions=64, n_embd=16, n_layer=1, n_head=2)))
-    put_in_hub_cache(HUB_BERT, bert_tok, BertForMaskedLM(BertConfig(
-        vocab_size=len(bert_tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
-        max_position_embeddings=64)))
+    put_in_hub_cache(
+        HUB_GPT2,
+        gpt2_tok,
+        GPT2LMHeadModel(GPT2Config(vocab_size=len(gpt2_tok), n_positions=64, n_embd=16, n_layer=1, n_head=2)),
+    )
+    put_in_hub_cache(
+        HUB_BERT,
+        bert_tok,
+        BertForMaskedLM(
+            BertConfig(
+                vocab_size=len(bert_tok),
+                hidden_size=16,
+                num_hidden_layers=1,
+                num_attention_heads=2,
+                intermediate_size=32,
+                max_position_embeddings=64,
+            )
+        ),
+    )
 
 
 def _open_compare(page, prefix: str) -> None:

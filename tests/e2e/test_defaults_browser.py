@@ -52,8 +52,15 @@ def test_next_word_starts_on_the_default_with_its_examples_and_switches_them(pag
 def test_fill_mask_examples_follow_the_model(page):
     tok = registry.reference_tokenizer("bert-base-uncased")
     torch.manual_seed(0)
-    put_in_hub_cache(HUB_BERT, tok, BertForMaskedLM(BertConfig(
-        vocab_size=len(tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)))
+    put_in_hub_cache(
+        HUB_BERT,
+        tok,
+        BertForMaskedLM(
+            BertConfig(
+                vocab_size=len(tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+            )
+        ),
+    )
     open_tab(page, "Fill Mask")
     _choose(page, "#fm-model", HUB_BERT)
     expect(page.locator("#fm-examples")).to_contain_text("The capital of France is [MASK].")

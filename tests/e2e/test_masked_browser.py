@@ -78,8 +78,15 @@ def test_masking_simulator_rerolls_and_converges(page):
 def test_switching_the_model(page):
     tok = registry.reference_tokenizer("bert-base-uncased")
     torch.manual_seed(0)
-    put_in_hub_cache(HUB_BERT, tok, BertForPreTraining(BertConfig(
-        vocab_size=len(tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32)))
+    put_in_hub_cache(
+        HUB_BERT,
+        tok,
+        BertForPreTraining(
+            BertConfig(
+                vocab_size=len(tok), hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32
+            )
+        ),
+    )
     page.get_by_role("tab", name="Fill the blanks").click()
     _choose_model(page, "#fm-model", HUB_BERT)
     page.locator("#fm-go").click()
@@ -125,7 +132,9 @@ def test_next_sentence_and_the_pair_builder(page):
 
 def test_a_link_with_the_sentences_opens_them_filled_in(page, app_url):
     a, b = "The man went to the store.", "Penguins are flightless birds."
-    page.goto(f"{app_url}?fm_text={quote('O Romeo, Romeo! wherefore art [MASK] Romeo?')}&ns_a={quote(a)}&ns_b={quote(b)}")
+    page.goto(
+        f"{app_url}?fm_text={quote('O Romeo, Romeo! wherefore art [MASK] Romeo?')}&ns_a={quote(a)}&ns_b={quote(b)}"
+    )
     open_tab(page, "Fill Mask")
     expect(page.locator("#fm-text textarea")).to_have_value("O Romeo, Romeo! wherefore art [MASK] Romeo?")
     expect(page.locator("#fm-filled")).to_contain_text("Filled in: o romeo, romeo! wherefore art")

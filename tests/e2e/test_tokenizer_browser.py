@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from transformers import GPT2Config
 
 from playground import registry

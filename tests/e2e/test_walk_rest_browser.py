@@ -26,7 +26,9 @@ def set_number(page, elem_id: str, value) -> None:
 def plot(page, elem_id: str, expression: str):
     """Evaluate `expression` on the plotly element `gd` inside #elem_id (its data and laid-out axes)."""
     page.locator(f"#{elem_id} .js-plotly-plot").wait_for()
-    return page.evaluate(f"() => {{ const gd = document.querySelector('#{elem_id} .js-plotly-plot'); return {expression}; }}")
+    return page.evaluate(
+        f"() => {{ const gd = document.querySelector('#{elem_id} .js-plotly-plot'); return {expression}; }}"
+    )
 
 
 def no_error_toast(page) -> None:
@@ -86,7 +88,8 @@ def test_the_rotation_is_drawn_on_a_round_circle_in_order(positional):
     set_number(page, "pe-rope-pair", 20)  # a slow pair: a short arc, which must not fill the chart like a line
     expect(page.locator("#pe-rope-circle")).to_contain_text("Pair 20")
     x0, x1, y0, y1, width, height = plot(
-        page, "pe-rope-circle",
+        page,
+        "pe-rope-circle",
         "[...gd._fullLayout.xaxis.range, ...gd._fullLayout.yaxis.range, gd._fullLayout.xaxis._length, gd._fullLayout.yaxis._length]",
     )
     assert x0 <= -1 and x1 >= 1 and y0 <= -1 and y1 >= 1  # the whole unit circle is in view
@@ -121,9 +124,7 @@ def test_enter_and_changes_update_the_views(positional):
     expect(note).not_to_have_text(before)
     page.get_by_role("tab", name="Similarity").click()
     set_number(page, "pe-sim-len", 32)
-    page.wait_for_function(
-        "() => document.querySelector('#pe-sim-curve .js-plotly-plot')?.data?.[0]?.x?.length === 32"
-    )
+    page.wait_for_function("() => document.querySelector('#pe-sim-curve .js-plotly-plot')?.data?.[0]?.x?.length === 32")
     page.get_by_role("tab", name="Why order matters").click()
     expect(page.locator("#pe-order-note")).to_contain_text("same tokens")  # drawn on opening, before we type
     page.locator("#pe-order-b textarea").fill("The mat sat on the cat")

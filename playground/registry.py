@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
 from transformers import (
     AutoConfig,
     AutoModelForCausalLM,
@@ -20,6 +21,7 @@ from transformers import (
     AutoModelForPreTraining,
     AutoTokenizer,
     PreTrainedConfig,
+    PreTrainedModel,
     PreTrainedTokenizerBase,
 )
 from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING, MODEL_FOR_PRETRAINING_MAPPING
@@ -57,7 +59,7 @@ class LoadedModel:
     name: str
     # a torch module whose output has .logits (or, for a BERT loaded with its pre-training heads, .prediction_logits:
     # fill_mask.mlm_logits reads either) and .seq_relationship_logits for NSP
-    model: object
+    model: torch.nn.Module
     tokenizer: PreTrainedTokenizerBase
     meta: dict = field(default_factory=dict)
     notice: str = ""  # one sentence for the page, e.g. why a fallback model is shown
@@ -310,10 +312,11 @@ def _model_class(config: PreTrainedConfig):
     Sentence share one copy, else as a masked LM (RoBERTa, DistilBERT); any other model as a causal LM."""
     if type(config) not in MODEL_FOR_MASKED_LM_MAPPING or getattr(config, "is_decoder", False):
         return AutoModelForCausalLM
-    pretraining = MODEL_FOR_PRETRAINING_MAPPING.get(type(config), None)
+    pretraining = MODEL_FOR_PRETRAINING_MAPPING.get(type(config), None)  # a class (typed as a tokenizer pair)
+    forward = getattr(pretraining, "forward", None)
     # ELECTRA's and Funnel's pre-training classes are discriminators, without a masked LM head: only a
     # class that learns next_sentence_label is BERT's MLM + NSP pair
-    if pretraining is not None and "next_sentence_label" in inspect.signature(pretraining.forward).parameters:
+    if forward is not None and "next_sentence_label" in inspect.signature(forward).parameters:
         return AutoModelForPreTraining
     return AutoModelForMaskedLM
 
@@ -321,6 +324,7 @@ def _model_class(config: PreTrainedConfig):
 def _check_task(loaded: LoadedModel, model_id: str, task: str) -> None:
     """UserError unless the loaded checkpoint has the tab's head: a causal LM for next word, a masked LM with
     a mask token for fill-mask, BERT's NSP head for next sentence."""
+    assert isinstance(loaded.model, PreTrainedModel)  # a Hub checkpoint, as _load_hub made it
     auto = _model_class(loaded.model.config)
     if task == "causal" and auto is not AutoModelForCausalLM:
         raise UserError(

@@ -9,6 +9,7 @@ import torch
 from huggingface_hub import constants
 
 from playground import hub, registry
+from playground.errors import UserError
 from playground.tiny import checkpoint
 
 
@@ -168,7 +169,7 @@ def test_a_model_too_large_missing_or_gated_is_refused_and_the_previous_one_stay
         return answer
 
     monkeypatch.setattr(HfApi, "model_info", model_info)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         registry.load_or_fallback("someone/some-model", "causal")  # refused outright: no silent fallback
     assert not hub.hub_offline()  # a refusal is not an outage
     assert registry.load("tiny-shakespeare-gpt", "causal") is before  # the model in use is untouched

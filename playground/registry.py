@@ -8,6 +8,7 @@ never load the same model twice at once, the bundled models pinned.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import threading
 from dataclasses import dataclass, field
@@ -244,10 +245,9 @@ def load(name: str, task: str, session: str | None = None) -> LoadedModel:
     if entry is not None:
         if task not in entry.tasks:
             raise UserError(f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
-        packaged = entry
-        return _models.get(("packaged", name), lambda: _load_packaged(packaged))
+        return _models.get(("packaged", name), functools.partial(_load_packaged, entry))
     model_id = validate_hub_id(name)
-    loaded = _models.get(("hub", model_id), lambda: _load_hub(model_id))
+    loaded = _models.get(("hub", model_id), functools.partial(_load_hub, model_id))
     _check_task(loaded, model_id, task)
     return loaded
 

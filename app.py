@@ -8,11 +8,11 @@ os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
 
 import gradio as gr  # noqa: E402 - after the setting above
 
-from playground import registry  # noqa: E402
+from playground import hub, registry  # noqa: E402
 from playground.tiny.train import Limits  # noqa: E402
 from playground.ui import CSS, HEAD, build_demo  # noqa: E402
 
-registry.start_hub_probe()  # in the background: the model pickers' defaults wait for it at most HUB_TIMEOUT_S
+hub.start_hub_probe()  # in the background: the model pickers' defaults wait for it at most HUB_TIMEOUT_S
 demo = build_demo()
 # Gradio refuses any upload above this; each field then checks its own, smaller limit (a .txt corpus: 5 MB)
 # with a sentence. The largest upload is a checkpoint zip of the largest model the Train tab allows.

@@ -268,7 +268,7 @@ def pseudo_log_likelihood(model, tokenizer, text: str) -> SentenceLoss:
     device = fm.device_of(model)
     scores = []  # ln p(true token | the rest), per masked position
     for chunk, at in zip(copies.split(PLL_BATCH), where.split(PLL_BATCH)):
-        logits = model(input_ids=chunk.to(device)).logits[torch.arange(len(at)), at].float()  # (n, V)
+        logits = fm.mlm_logits(model(input_ids=chunk.to(device)))[torch.arange(len(at)), at].float()  # (n, V)
         scores.append(torch.log_softmax(logits, -1).gather(1, ids[at, None].to(device))[:, 0].cpu())
     scores = torch.cat(scores)  # (N,)
     offsets = enc["offset_mapping"]

@@ -83,6 +83,13 @@ def encode(tokenizer, text: str, pair: str | None = None, max_length: int | None
     return dict(enc), full - enc["input_ids"].shape[1]
 
 
+def mlm_logits(output) -> torch.Tensor:
+    """(B, T, V) masked-LM scores: .logits of a masked LM, .prediction_logits of a BERT loaded with its
+    pre-training heads (the registry loads such a checkpoint once for Fill Mask and Next Sentence)."""
+    logits = getattr(output, "prediction_logits", None)
+    return output.logits if logits is None else logits
+
+
 def device_of(model) -> torch.device:
     return next(model.parameters()).device
 
@@ -105,7 +112,7 @@ def masked_logits(model, tokenizer, text: str) -> MaskedLogits:
     if not positions:
         raise ValueError(f"The text is longer than the model's context and its {MASK} was cut off; shorten it.")
     device = device_of(model)
-    logits = model(**{k: v.to(device) for k, v in enc.items()}).logits[0]  # (T, V)
+    logits = mlm_logits(model(**{k: v.to(device) for k, v in enc.items()}))[0]  # (T, V)
     return MaskedLogits(ids, positions, torch.log_softmax(logits.float(), dim=-1).cpu(), text, cut)
 
 

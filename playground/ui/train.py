@@ -18,7 +18,7 @@ from pathlib import Path
 
 import gradio as gr
 
-from .. import charts, devices, registry, sessions
+from .. import charts, devices, hub, sessions
 from ..bundled import bundled_path
 from ..tiny import checkpoint, data
 from ..tiny.train import Limits, Progress, Run, TrainConfig, count_parameters, estimate, uniform_loss
@@ -161,10 +161,10 @@ def corpus_text(choice: str, pasted: str = "", upload=None, dataset: str = "") -
         return data.read_text_file(getattr(upload, "name", upload), LIMITS.upload_bytes)
     if choice == HUB_DATASET:
         try:
-            dataset_id = registry.validate_hub_id(dataset)  # datasets' ids follow the models' grammar
+            dataset_id = hub.validate_hub_id(dataset)  # datasets' ids follow the models' grammar
         except ValueError:
             raise ValueError(f"{dataset!r} is not a Hugging Face dataset id: use the form 'owner/name'.") from None
-        return data.hub_dataset_text(dataset_id, LIMITS.upload_bytes, offline=registry.hub_offline())
+        return data.hub_dataset_text(dataset_id, LIMITS.upload_bytes, offline=hub.hub_offline())
     if choice not in CORPORA:
         raise ValueError(f"Choose a corpus: {', '.join([*CORPORA, PASTED, UPLOADED, HUB_DATASET])}.")
     return _bundled_corpus(CORPORA[choice])

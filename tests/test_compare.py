@@ -5,6 +5,7 @@ Real models only: the two bundled checkpoints, and tiny random GPT-2 / BERT mode
 tokenizer files loaded through the registry exactly as Hub ids (tests/hub_cache.py stands in for the Hub).
 """
 
+import functools
 import math
 import shutil
 import threading
@@ -18,7 +19,7 @@ from transformers import BertConfig, BertForMaskedLM, GPT2Config, GPT2LMHeadMode
 from playground import compare as cmp
 from playground import fill_mask as fm
 from playground import next_word as nw
-from playground import registry, sessions
+from playground import registry
 from playground.bundled import bundled_path
 
 from .hub_cache import put_in_hub_cache
@@ -179,32 +180,31 @@ def test_an_unknown_model_gives_a_sentence_while_the_other_succeeds():
     assert "cannot do next-word prediction" in wrong.error and not good.error
 
 
-def test_a_model_from_another_session_is_refused():
-    mine = sessions.get("compare-mine")
-    try:
-        folder = shutil.copytree(bundled_path(TINY_GPT), mine.new_folder("ckpt") / "model")
-        name = mine.add_checkpoint(folder, "my gpt")
-        theirs = cmp.compare("causal", PROMPT, [TINY_GPT, name], session="compare-theirs")[1]
-        assert "not a model of this browser session" in theirs.error
-        own = _ok(cmp.compare("causal", PROMPT, [TINY_GPT, name], session="compare-mine"))
-        assert own[1].top == own[0].top  # the same weights under its own name
-    finally:
-        sessions.release("compare-mine")
-        sessions.release("compare-theirs")
+def test_a_model_from_another_session_is_refused(sessions):
+    from playground.ui.common import resolve_model
+
+    mine = sessions("compare-mine")
+    folder = shutil.copytree(bundled_path(TINY_GPT), mine.new_folder("ckpt") / "model")
+    name = mine.add_checkpoint(folder, "my gpt")
+    theirs = cmp.compare("causal", PROMPT, [TINY_GPT, name], load=functools.partial(resolve_model, sid="other"))[1]
+    assert "not a model of this browser session" in theirs.error
+    own = _ok(
+        cmp.compare("causal", PROMPT, [TINY_GPT, name], load=functools.partial(resolve_model, sid="compare-mine"))
+    )
+    assert own[1].top == own[0].top  # the same weights under its own name
 
 
-def test_a_slow_model_does_not_hold_back_the_others(monkeypatch):
+def test_a_slow_model_does_not_hold_back_the_others():
     # a Hub download that takes long: the load of one model waits until the test has the other's result
-    release, real_load = threading.Event(), registry.load
+    release = threading.Event()
 
-    def load(name, task, session=None):
+    def load(name, task):
         if name == HUB_GPT2:
             release.wait(30)
-        return real_load(name, task, session)
+        return registry.load(name, task)
 
-    monkeypatch.setattr(registry, "load", load)
     start = time.perf_counter()
-    results = cmp.stream("causal", PROMPT, [HUB_GPT2, TINY_GPT], k=3)
+    results = cmp.stream("causal", PROMPT, [HUB_GPT2, TINY_GPT], k=3, load=load)
     first_index, first = next(results)
     assert (first_index, first.name) == (1, TINY_GPT) and time.perf_counter() - start < 20
     release.set()

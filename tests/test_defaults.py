@@ -18,7 +18,7 @@ import torch
 from huggingface_hub import HfApi, constants
 from transformers import BertConfig, BertForPreTraining, GPT2Config, GPT2LMHeadModel
 
-from playground import examples, gguf, hub, registry, sessions
+from playground import examples, gguf, hub, registry
 from playground.next_word import next_token_distribution
 
 from .hub_cache import put_in_hub_cache
@@ -128,17 +128,16 @@ def test_each_model_brings_its_own_examples():
     assert examples.examples("someone/unknown-model", "causal") == english
 
 
-def test_a_sessions_own_model_gets_examples_by_what_it_was_trained_on():
+def test_a_sessions_own_model_gets_examples_by_what_it_was_trained_on(sessions):
     import shutil
 
     from playground.bundled import bundled_path
+    from playground.ui.common import model_examples
 
-    ws = sessions.get("test-examples")
-    try:
-        name = ws.add_checkpoint(shutil.copytree(bundled_path("tiny-shakespeare-gpt"), ws.new_folder("c") / "m"), "gpt")
-        assert ["To be, or not to"] in examples.examples(name, "causal", "test-examples")
-    finally:
-        sessions.release("test-examples")
+    own = sessions("test-examples")
+    name = own.add_checkpoint(shutil.copytree(bundled_path("tiny-shakespeare-gpt"), own.new_folder("c") / "m"), "gpt")
+    assert ["To be, or not to"] in model_examples(name, "causal", "test-examples")
+    assert model_examples(name, "causal", "someone-else") == examples.examples("gpt2", "causal")  # not theirs
 
 
 def test_the_model_note_says_what_it_was_trained_on_and_its_size():

@@ -11,7 +11,7 @@ import pytest
 import torch
 from transformers import BertConfig, BertForPreTraining, GPT2Config, GPT2LMHeadModel
 
-from playground import gguf, hub, registry, sessions
+from playground import gguf, hub, registry
 from playground.bundled import bundled_path
 from playground.errors import UserError
 from playground.fill_mask import fill_mask
@@ -113,25 +113,34 @@ def test_a_cached_hub_tokenizer_loads_by_id(hub_models):
         registry.hub_tokenizer("../secrets")
 
 
-def test_a_sessions_own_checkpoint_is_offered_to_that_session_only():
-    mine = sessions.get("test-mine")
-    sessions.get("test-theirs")  # a second session, which must not see mine's checkpoint
+def test_a_sessions_own_checkpoint_is_offered_to_that_session_only(sessions):
+    from playground import session
+    from playground.ui.common import model_choices, resolve_model
+
+    mine = sessions("test-mine")
+    sessions("test-theirs")  # a second session, which must not see mine's checkpoint
     folder = shutil.copytree(bundled_path("tiny-shakespeare-bert"), mine.new_folder("ckpt") / "model")
     name = mine.add_checkpoint(folder, "my bert")
-    assert name in registry.choices("masked", "test-mine") and name in registry.choices("nsp", "test-mine")
-    assert name not in registry.choices("causal", "test-mine")  # a BERT cannot predict the next word
-    assert name not in registry.choices("masked", "test-theirs") + registry.choices("masked")
-    loaded = registry.load(name, "masked", "test-mine")
+    assert name in model_choices("masked", "test-mine") and name in model_choices("nsp", "test-mine")
+    assert name not in model_choices("causal", "test-mine")  # a BERT cannot predict the next word
+    assert name not in model_choices("masked", "test-theirs") + registry.choices("masked")
+    loaded = resolve_model(name, "masked", "test-mine")
     assert fill_mask(loaded.model, loaded.tokenizer, "to be or not to [MASK]", 3).masks
-    with pytest.raises(ValueError, match="not a model of this browser session"):
-        registry.load(name, "masked", "test-theirs")
-    with pytest.raises(ValueError, match="cannot do next-word prediction"):
-        registry.load(name, "causal", "test-mine")
-    sessions.release("test-mine")
-    assert not folder.exists() and sessions.peek("test-mine") is None
-    with pytest.raises(ValueError, match="not a model of this browser session"):
-        registry.load(name, "masked", "test-mine")
-    sessions.release("test-theirs")
+    with pytest.raises(UserError, match="not a model of this browser session"):
+        resolve_model(name, "masked", "test-theirs")
+    with pytest.raises(UserError):
+        registry.load(name, "masked")  # the registry knows no session's names
+    with pytest.raises(UserError, match="cannot do next-word prediction"):
+        resolve_model(name, "causal", "test-mine")
+    session.release("test-mine")
+    assert not folder.exists() and session.peek("test-mine") is None
+    assert ("folder", str(folder.resolve())) not in registry._models  # its model left the cache
+    with pytest.raises(UserError, match="not a model of this browser session"):
+        resolve_model(name, "masked", "test-mine")
+
+
+def test_the_registry_takes_the_callers_own_names():
+    assert registry.choices("causal", ["mine-1 · this session"])[1:].count("mine-1 · this session") == 1
 
 
 @pytest.mark.slow

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from playground import sessions
-
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted((ROOT / "playground").rglob("*.py")) + [ROOT / "app.py"]
 
@@ -27,13 +25,10 @@ def test_the_file_route_serves_no_file_of_the_server(app_url, path):
     assert status_of(f"{app_url}gradio_api/file={path}") in (403, 404)
 
 
-def test_one_session_cannot_fetch_another_sessions_files(app_url):
-    secret = sessions.get("someone-else").new_folder("ckpt") / "model.safetensors"
+def test_one_session_cannot_fetch_another_sessions_files(app_url, sessions):
+    secret = sessions("someone-else").new_folder("ckpt") / "model.safetensors"
     secret.write_bytes(b"weights")
-    try:
-        assert status_of(f"{app_url}gradio_api/file={secret}") in (403, 404)
-    finally:
-        sessions.release("someone-else")
+    assert status_of(f"{app_url}gradio_api/file={secret}") in (403, 404)
 
 
 def test_no_code_runs_remote_code_or_unpickles():

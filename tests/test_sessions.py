@@ -4,31 +4,35 @@ another, dropdowns learn a session's checkpoints, and a session's files go when 
 import shutil
 from types import SimpleNamespace
 
-from playground import sessions
+from playground import session
 from playground.bundled import bundled_path
 from playground.ui import build_demo, common
 from playground.ui import tokenizer as tokenizer_tab
 
 
-def request(session: str):
-    return SimpleNamespace(session_hash=session)  # what the handlers read of gr.Request
+def request(sid: str):
+    return SimpleNamespace(session_hash=sid)  # what the handlers read of gr.Request
 
 
-def test_a_tokenizer_trained_in_the_tokenizer_tab_lands_in_that_sessions_workspace():
+def _closed(sessions, sid: str) -> str:
+    """A session id that the `sessions` fixture closes after the test (attach may give it a Session)."""
+    return sessions(sid, create=False)
+
+
+def test_a_tokenizer_trained_in_the_tokenizer_tab_lands_in_that_sessions_workspace(sessions):
     text = "the cat sat on the mat. " * 200
     tokenizer_tab.train(
-        "paste text", None, text, "BPE (byte-level, like GPT-2)", 300, "the cat", [], None, request("tok-session")
+        "paste text", None, text, "BPE (byte-level, like GPT-2)", 300, "the cat", [], request("tok-session")
     )
-    ((name, trained),) = sessions.get("tok-session").tokenizers.items()
+    ((name, trained),) = sessions("tok-session").tokenizers.items()
     assert name.startswith("bpe · ") and trained("the cat").input_ids
-    assert not sessions.get("other-session").tokenizers
-    sessions.release("tok-session")
-    sessions.release("other-session")
+    assert set(sessions("tok-session").trained) == {"bpe"}  # the replay's tokenizer lives in the same Session
+    assert not sessions("other-session").tokenizers and not sessions("other-session").trained
 
 
-def test_opening_a_tab_offers_the_sessions_own_checkpoints_in_every_model_dropdown():
+def test_opening_a_tab_offers_the_sessions_own_checkpoints_in_every_model_dropdown(sessions):
     build_demo()  # fills common.PICKERS
-    ws = sessions.get("picker-session")
+    ws = sessions("picker-session")
     name = ws.add_checkpoint(shutil.copytree(bundled_path("tiny-shakespeare-gpt"), ws.new_folder("c") / "m"), "my gpt")
     values = [dropdown.value for dropdown, _ in common.PICKERS]
     updates = common.refresh_pickers(request("picker-session"), *values)
@@ -38,16 +42,16 @@ def test_opening_a_tab_offers_the_sessions_own_checkpoints_in_every_model_dropdo
     elsewhere = common.refresh_pickers(request("a-stranger"), *values)
     assert not any(name in str(update["choices"]) for update in elsewhere)
     folder = ws.folder
-    sessions.release("picker-session")
+    session.release("picker-session")
     assert not folder.exists()
 
 
-def test_the_positional_tab_reads_the_learned_table_of_a_sessions_own_checkpoint():
+def test_the_positional_tab_reads_the_learned_table_of_a_sessions_own_checkpoint(sessions):
     from gradio import Error
 
     from playground.ui import positional as positional_tab
 
-    ws = sessions.get("pe-session")
+    ws = sessions("pe-session")
     gpt = ws.add_checkpoint(shutil.copytree(bundled_path("tiny-shakespeare-gpt"), ws.new_folder("c") / "m"), "gpt")
     bert = ws.add_checkpoint(shutil.copytree(bundled_path("tiny-shakespeare-bert"), ws.new_folder("c") / "m"), "bert")
     assert {gpt, bert} <= set(positional_tab.learned_choices("pe-session"))
@@ -58,81 +62,79 @@ def test_the_positional_tab_reads_the_learned_table_of_a_sessions_own_checkpoint
         raise AssertionError("a rotary model has no learned table")
     except Error as err:
         assert "rotary positions" in str(err)
-    sessions.release("pe-session")
 
 
-def test_a_table_is_written_as_csv_into_the_sessions_own_folder():
+def test_a_table_is_written_as_csv_into_the_sessions_own_folder(sessions):
     path = common.csv_download(["token", "p"], [["fox", 0.5], ['a "quoted", token', 0.25]], "t", request("csv-session"))
-    assert path.startswith(str(sessions.get("csv-session").folder))
+    assert path.startswith(str(sessions("csv-session").folder))
     assert open(path).read().splitlines() == ["token,p", "fox,0.5", '"a ""quoted"", token",0.25']
-    sessions.release("csv-session")
 
 
-def test_a_workspace_nobody_used_for_the_idle_limit_is_released(monkeypatch):
+def test_a_workspace_nobody_used_for_the_idle_limit_is_released(monkeypatch, sessions):
     # an API client may never disconnect; its files must not stay forever
-    old = sessions.get("idle-session")
+    old = sessions("idle-session")
     folder = old.folder
-    monkeypatch.setattr(sessions, "IDLE_SECONDS", 3600.0)  # no other test's session is that old
+    monkeypatch.setattr(session, "IDLE_SECONDS", 3600.0)  # no other test's session is that old
     old.last_used -= 3601
-    sessions.get("busy-session")  # any later use sweeps
-    assert sessions.peek("idle-session") is None and not folder.exists()
-    assert sessions.peek("busy-session") is not None
-    sessions.release("busy-session")
+    sessions("busy-session")  # any later use sweeps
+    assert session.peek("idle-session") is None and not folder.exists()
+    assert session.peek("busy-session") is not None
+    session.release("busy-session")
 
 
-def test_a_reloaded_page_finds_its_work_again():
+def test_a_reloaded_page_finds_its_work_again(sessions):
     # the first page: its workspace gets a token that the browser keeps (gr.BrowserState)
-    ws = sessions.get("page-before-reload")
+    ws = sessions("page-before-reload")
     ws.tokenizers["bpe · 300 tokens"] = object()
-    token = sessions.attach("page-before-reload", None)
+    token = session.attach(_closed(sessions, "page-before-reload"), None)
     assert token == ws.token and len(token) >= 40  # unguessable
-    sessions.leave("page-before-reload")  # the reload unloads the old page...
-    assert sessions.peek("page-before-reload") is None and ws.folder.exists()  # ...but the work waits
-    assert sessions.attach("page-after-reload", token) == token  # the new page hands the token back
-    assert sessions.peek("page-after-reload") is ws and "bpe · 300 tokens" in ws.tokenizers
-    sessions.release("page-after-reload")
+    session.leave("page-before-reload")  # the reload unloads the old page...
+    assert session.peek("page-before-reload") is None and ws.folder.exists()  # ...but the work waits
+    assert session.attach(_closed(sessions, "page-after-reload"), token) == token  # the new page hands the token back
+    assert session.peek("page-after-reload") is ws and "bpe · 300 tokens" in ws.tokenizers
+    session.release("page-after-reload")
     assert not ws.folder.exists()
 
 
-def test_a_workspace_no_page_came_back_to_is_released_after_the_grace_period(monkeypatch):
-    ws = sessions.get("closed-page")
+def test_a_workspace_no_page_came_back_to_is_released_after_the_grace_period(monkeypatch, sessions):
+    ws = sessions("closed-page")
     token = ws.token
-    sessions.leave("closed-page")
-    monkeypatch.setattr(sessions, "GRACE_SECONDS", 0.0)
-    sessions.sweep()
+    session.leave("closed-page")
+    monkeypatch.setattr(session, "GRACE_SECONDS", 0.0)
+    session.sweep()
     assert not ws.folder.exists()
-    assert sessions.attach("late-page", token) != token  # too late: a fresh workspace
-    sessions.release("late-page")
+    assert session.attach(_closed(sessions, "late-page"), token) != token  # too late: a fresh workspace
+    session.release("late-page")
 
 
-def test_no_browser_can_name_another_browsers_workspace():
-    mine = sessions.get("owner-page")
+def test_no_browser_can_name_another_browsers_workspace(sessions):
+    mine = sessions("owner-page")
     mine.tokenizers["mine"] = object()
     for guess in ("owner-page", "", None, mine.token[:-1], "cli"):
-        token = sessions.attach("stranger-page", guess)
-        assert token != mine.token and "mine" not in sessions.peek("stranger-page").tokenizers
-    sessions.release("owner-page")
-    sessions.release("stranger-page")
+        token = session.attach(_closed(sessions, "stranger-page"), guess)
+        assert token != mine.token and "mine" not in session.peek("stranger-page").tokenizers
+    session.release("owner-page")
+    session.release("stranger-page")
 
 
-def test_two_tabs_of_one_browser_share_the_work_and_closing_one_keeps_it(monkeypatch):
-    ws = sessions.get("tab-a")
-    sessions.attach("tab-b", ws.token)  # the second tab reads the same token from the browser
-    assert sessions.peek("tab-b") is ws
-    sessions.leave("tab-a")
-    monkeypatch.setattr(sessions, "GRACE_SECONDS", 0.0)
-    sessions.sweep()
-    assert sessions.peek("tab-b") is ws and ws.folder.exists()  # tab b still has it
-    sessions.release("tab-b")
+def test_two_tabs_of_one_browser_share_the_work_and_closing_one_keeps_it(monkeypatch, sessions):
+    ws = sessions("tab-a")
+    session.attach(_closed(sessions, "tab-b"), ws.token)  # the second tab reads the same token from the browser
+    assert session.peek("tab-b") is ws
+    session.leave("tab-a")
+    monkeypatch.setattr(session, "GRACE_SECONDS", 0.0)
+    session.sweep()
+    assert session.peek("tab-b") is ws and ws.folder.exists()  # tab b still has it
+    session.release("tab-b")
 
 
-def test_the_first_events_workspace_of_a_reloaded_page_gives_way_to_the_kept_one(monkeypatch):
-    kept = sessions.get("old-page")
-    sessions.leave("old-page")
-    early = sessions.get("new-page")  # e.g. a table's CSV written before the page attached
-    assert sessions.attach("new-page", kept.token) == kept.token
-    assert sessions.peek("new-page") is kept
-    monkeypatch.setattr(sessions, "GRACE_SECONDS", 0.0)
-    sessions.sweep()
+def test_the_first_events_workspace_of_a_reloaded_page_gives_way_to_the_kept_one(monkeypatch, sessions):
+    kept = sessions("old-page")
+    session.leave("old-page")
+    early = sessions("new-page")  # e.g. a table's CSV written before the page attached
+    assert session.attach(_closed(sessions, "new-page"), kept.token) == kept.token
+    assert session.peek("new-page") is kept
+    monkeypatch.setattr(session, "GRACE_SECONDS", 0.0)
+    session.sweep()
     assert not early.folder.exists() and kept.folder.exists()
-    sessions.release("new-page")
+    session.release("new-page")

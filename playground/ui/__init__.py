@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gradio as gr
 
-from .. import sessions
+from .. import session
 from . import common, fill_mask, next_sentence, next_word, positional, tokenizer, train
 
 TABS = [
@@ -80,4 +80,4 @@ def build_demo() -> gr.Blocks:
 
 def _end_session(request: gr.Request):
     """The page went (closed or reloading): its models and files wait a grace period for a reload, then go."""
-    sessions.leave(common.session_id(request))
+    session.leave(common.session_id(request))

@@ -11,7 +11,9 @@ import time
 import gradio as gr
 import torch
 
-from .. import examples, gguf, registry, sessions
+from .. import examples, gguf, registry, session
+from ..errors import UserError
+from ..hub import HubUnavailable
 
 log = logging.getLogger("playground")
 
@@ -74,8 +76,14 @@ def model_picker(task: str, elem_id: str) -> gr.Dropdown:
         elem_id=elem_id,
         label="Model (bundled ones work offline; or type any Hugging Face model id)",
     )
-    PICKERS.append((dropdown, lambda session: registry.choices(task, session)))
+    PICKERS.append((dropdown, lambda sid: model_choices(task, sid)))
     return dropdown
+
+
+def model_choices(task: str, sid: str | None) -> list[str]:
+    """A tab's model choices, this session's own checkpoints that fit the task among them."""
+    own = session.peek(sid)
+    return registry.choices(task, own.models_for(task) if own else ())
 
 
 def model_header(task: str, prefix: str) -> tuple[gr.Dropdown, gr.Markdown]:
@@ -102,17 +110,51 @@ def refresh_pickers(request: gr.Request, *chosen: str):  # (gradio passes the re
 
 
 def restore_workspace(token: str | None, request: gr.Request = None):
-    """On page load: join the workspace this browser had before a reload (its token is kept in the browser's
+    """On page load: join the session this browser had before a reload (its token is kept in the browser's
     own storage), so trained models and tokenizers are still choices (the pickers are refreshed next)."""
-    return sessions.attach(session_id(request), token)
+    return session.attach(session_id(request), token)
 
 
-def load_model(name: str, task: str, request: gr.Request | None = None):
+def _forget_models(folders) -> None:
+    for folder in folders:
+        registry.forget(folder)
+
+
+session.on_close(_forget_models)  # a closed session's models leave the model cache
+
+
+def resolve_model(name: str, task: str, sid: str | None) -> registry.LoadedModel:
+    """The model called `name` for `task`: the caller's own checkpoint (and only the caller's) or a catalogue
+    model or Hub id; UserError (or HubUnavailable) with a readable reason."""
+    own = session.peek(sid)
+    if own is not None and name in own.checkpoints:
+        if task not in own.checkpoint_tasks(name):
+            fitting = ", ".join(model_choices(task, sid))
+            raise UserError(f"{name} cannot do {registry.TASK_WORDS[task]}; choose one of {fitting}.")
+        return registry.load_folder(own.checkpoints[name], name)
+    if name.endswith(session.SUFFIX):
+        raise UserError(f"{name} is not a model of this browser session (it may have ended); train or upload it again.")
+    return registry.load(name, task)
+
+
+def load_model(name: str, task: str, request: gr.Request | None = None) -> registry.LoadedModel:
     """The chosen model, or the bundled default with a warning when the Hub cannot be reached."""
-    loaded = registry.load_or_fallback(name or registry.default_model(task), task, session_id(request))
+    try:
+        loaded = resolve_model(name or registry.default_model(task), task, session_id(request))
+    except HubUnavailable as err:
+        fallback = registry.load(registry.FALLBACK[task], task)
+        loaded = registry.LoadedModel(
+            fallback.name, fallback.model, fallback.tokenizer, fallback.meta, f"{err} Showing {fallback.name} instead."
+        )
     if loaded.notice:
         gr.Warning(loaded.notice)
     return loaded
+
+
+def model_examples(name: str, task: str, sid: str | None) -> list[list[str]]:
+    """The examples for a model, its corpus read from the checkpoint when it is one of this session's."""
+    own = session.peek(sid)
+    return examples.examples(name, task, own.checkpoints.get(name) if own else None)
 
 
 def model_note(loaded) -> str:
@@ -147,7 +189,7 @@ def model_switch(model: gr.Dropdown, task: str, dataset: gr.Dataset, note: gr.Ma
         for line in conversion_progress(name):
             yield line, gr.skip()
         loaded = load_model(name, task, request)
-        yield model_note(loaded), gr.Dataset(samples=examples.examples(loaded.name, task, session_id(request)))
+        yield model_note(loaded), gr.Dataset(samples=model_examples(loaded.name, task, session_id(request)))
 
     model.change(
         switch,
@@ -162,7 +204,7 @@ def model_switch(model: gr.Dropdown, task: str, dataset: gr.Dataset, note: gr.Ma
 
 def csv_download(headers: list[str], rows: list[list], stem: str, request: gr.Request | None = None) -> str:
     """Write a table as CSV into the session's own folder; the path feeds a gr.DownloadButton."""
-    folder = sessions.get(session_id(request)).new_folder("csv")
+    folder = session.get(session_id(request)).new_folder("csv")
     path = folder / f"{stem}.csv"
     with path.open("w", newline="", encoding="utf-8") as f:
         writer = csv.writer(f)

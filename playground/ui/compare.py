@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import gradio as gr
 
 from .. import charts, registry
 from .. import compare as cmp
-from .common import PICKERS, friendly, session_id
+from .common import PICKERS, friendly, model_choices, resolve_model, session_id
 
 PREFIX = {"causal": "nw", "masked": "fm"}
 API_NAME = {"causal": "compare_next_word", "masked": "compare_fill_mask"}
@@ -57,7 +59,9 @@ def handler(task: str):
         # gr.skip(), empties it), never the value the dropdown sends as an input
         selection = gr.update(value=names)
         yield [*_view(task, names, results), selection]  # every column says it is on its way
-        for i, result in cmp.stream(task, text, names, int(k), word or "", session_id(request)):
+        for i, result in cmp.stream(
+            task, text, names, int(k), word or "", functools.partial(resolve_model, sid=session_id(request))
+        ):
             results[i] = result
             yield [*_view(task, names, results), selection]
 
@@ -215,5 +219,5 @@ def build(task: str, text: gr.Textbox) -> None:
             headers=SUMMARY_HEADERS, label="Side by side", interactive=False, elem_id=f"{prefix}-summary"
         )
         bpc = gr.Plot(label="Bits per character", elem_id=f"{prefix}-bpc")
-    PICKERS.append((models, lambda session: registry.choices(task, session)))  # a model trained later shows up
+    PICKERS.append((models, functools.partial(model_choices, task)))  # a model trained later shows up
     go.click(handler(task), [text, models, k, word], [note, summary, bpc, *columns, models], api_name=API_NAME[task])

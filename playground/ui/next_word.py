@@ -14,6 +14,7 @@ from .common import (
     conversion_progress,
     friendly,
     load_model,
+    model_examples,
     model_note,
     model_picker,
     model_switch,
@@ -315,7 +316,7 @@ def from_url(
     values = [prompt, k, model, temperature, top_k, top_p, seed, word]
     inputs = [_parse(query.get(name), spec, value) for (name, spec), value in zip(URL_PARAMS.items(), values)]
     inputs[2] = inputs[2] or registry.default_model("causal")
-    inputs[0] = inputs[0] or examples.examples(inputs[2], "causal", session_id(request))[0][0]
+    inputs[0] = inputs[0] or model_examples(inputs[2], "causal", session_id(request))[0][0]
     for line in conversion_progress(inputs[2]):  # a packaged model converting: say so instead of a frozen page
         yield [*inputs, *[gr.skip()] * 3, line, *[gr.skip()] * 5]
     yield [*inputs, *predict(*inputs[:-1], request=request)]

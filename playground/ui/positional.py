@@ -7,7 +7,7 @@ import re
 import gradio as gr
 import numpy as np
 
-from .. import charts, positional, registry, sessions
+from .. import charts, positional, registry, session
 from .common import PICKERS, friendly, load_model, session_id
 
 # checkpoints with a learned position table, and the task to load them for
@@ -60,23 +60,22 @@ def sinusoid_views(n_positions: float, dim: float, base: float, dims_text: str):
     return heat, waves, note
 
 
-def learned_choices(session: str) -> list[str]:
+def learned_choices(sid: str) -> list[str]:
     """The known checkpoints with a learned table, and every checkpoint this session trained."""
-    ws = sessions.peek(session)
-    return [*LEARNED_SOURCES, *(ws.checkpoints if ws else [])]
+    own = session.peek(sid)
+    return [*LEARNED_SOURCES, *(own.checkpoints if own else [])]
 
 
-def _task_for(name: str, session: str) -> str:
-    ws = sessions.peek(session)
-    if ws and name in ws.checkpoints:
-        return ws.checkpoint_tasks(name)[0]
+def _task_for(name: str, sid: str) -> str:
+    own = session.peek(sid)
+    if own and name in own.checkpoints:
+        return own.checkpoint_tasks(name)[0]
     return LEARNED_SOURCES.get(name, "causal")
 
 
 @friendly
 def learned_views(name: str, view: str, request: gr.Request = None):
-    session = session_id(request)
-    loaded = load_model(name, _task_for(name, session), request)
+    loaded = load_model(name, _task_for(name, session_id(request)), request)
     table = positional.learned_table(loaded.model)
     if table is None:
         kind = getattr(getattr(loaded.model, "config", None), "positions", "")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import gradio as gr
 import plotly.graph_objects as go
 
-from .. import charts, registry, sessions
+from .. import charts, registry, session
 from .. import tokenization as tk
+from ..errors import UserError
 from ..tiny import data
 from .common import friendly, session_id
 
@@ -57,32 +56,28 @@ PALETTE = {"0": "#c7d2fe", "1": "#fde68a", "2": "#bbf7d0", "3": "#fbcfe8", "unk"
 DIFF_COLORS = {"changed": "#fdba74", "dropped": "#fca5a5"}
 
 
-@dataclass
-class Session:
-    """What one browser session trained; lives in gr.State, so sessions never see each other's."""
-
-    trained: dict[str, tk.TrainedTokenizer] = field(default_factory=dict)  # kind -> the latest of that kind
-    latest: str | None = None  # the kind the replay shows
-    hub_id: str | None = None  # a Hub tokenizer this session added
-
-
 # ---------------------------------------------------------------- side by side
 
 
-def _tokenizer(key: str, session: Session | None):
+def _own(request: gr.Request | None) -> session.Session | None:
+    """The caller's Session, where its trained tokenizers live (None before it made any)."""
+    return session.peek(session_id(request))
+
+
+def _tokenizer(key: str, own: session.Session | None):
     if key in ("bert-base-uncased", "gpt2"):
         return registry.reference_tokenizer(key)
     if key in registry.BUNDLED:
         return registry.load(key, registry.BUNDLED[key].tasks[0]).tokenizer
     if key == "hub":
-        return registry.hub_tokenizer(session.hub_id) if session and session.hub_id else None
-    trained = (session or Session()).trained.get(key.removeprefix("yours-"))
+        return registry.hub_tokenizer(own.hub_tokenizer) if own and own.hub_tokenizer else None
+    trained = own.trained.get(key.removeprefix("yours-")) if own else None
     return trained.tokenizer if trained else None
 
 
-def _panel(key: str, text: str, session: Session | None) -> tuple[list, str, list, list]:
+def _panel(key: str, text: str, own: session.Session | None) -> tuple[list, str, list, list]:
     """One tokenizer's (coloured tokens, stats line, id table, round-trip diff)."""
-    tokenizer = _tokenizer(key, session)
+    tokenizer = _tokenizer(key, own)
     if tokenizer is None:
         return [], "Add one by its id above first." if key == "hub" else NOT_TRAINED, [], []
     t = tk.tokenize(tokenizer, text, key)
@@ -116,11 +111,12 @@ def _stats(t: tk.Tokenized, rt: tk.RoundTrip) -> str:
 
 
 @friendly
-def compare(text: str, shown: list[str] | None = None, session: Session | None = None) -> list:
+def compare(text: str, shown: list[str] | None = None, request: gr.Request = None) -> list:
     """Outputs: (tokens, stats, table) per side in SIDES order, then the round-trip diff per side."""
     text = tk.check_text(text)
     shown = DEFAULT_SHOWN if shown is None else shown
-    panels = [_panel(key, text, session) if key in shown else ([], "", [], []) for key, _ in SIDES]
+    own = _own(request)
+    panels = [_panel(key, text, own) if key in shown else ([], "", [], []) for key, _ in SIDES]
     return [x for p in panels for x in p[:3]] + [p[3] for p in panels]
 
 
@@ -128,23 +124,23 @@ def show_panels(shown: list[str]) -> list:
     return [gr.Column(visible=key in shown) for key, _ in SIDES]
 
 
-def _choices(session: Session | None) -> list[tuple[str, str]]:
+def _choices(own: session.Session | None) -> list[tuple[str, str]]:
     """Every side, always: a link to the page may tick one this session has not trained (its panel says so)."""
-    return [(_title(key, session), key) for key, _ in SIDES]
+    return [(_title(key, own), key) for key, _ in SIDES]
 
 
-def _title(key: str, session: Session | None) -> str:
-    return f"Hub · {session.hub_id}" if key == "hub" and session and session.hub_id else TITLES[key]
+def _title(key: str, own: session.Session | None) -> str:
+    return f"Hub · {own.hub_tokenizer}" if key == "hub" and own and own.hub_tokenizer else TITLES[key]
 
 
 @friendly
-def add_hub_tokenizer(model_id: str, shown: list[str], session: Session | None):
+def add_hub_tokenizer(model_id: str, shown: list[str], request: gr.Request = None):
     """Load a Hub tokenizer by id (when the Hub or the local cache has it) and show it side by side."""
-    session = session or Session()
     registry.hub_tokenizer(model_id)  # raises a sentence when the id is bad or the Hub unreachable
-    session.hub_id = model_id.strip()
+    own = session.get(session_id(request))
+    own.hub_tokenizer = model_id.strip()
     shown = [*shown, "hub"] if "hub" not in shown else shown
-    return session, gr.CheckboxGroup(choices=_choices(session), value=shown)
+    return gr.CheckboxGroup(choices=_choices(own), value=shown)
 
 
 # ---------------------------------------------------------------- train and replay
@@ -169,19 +165,17 @@ def train(
     vocab_size: float,
     sample: str,
     shown: list[str],
-    session: Session | None,
     request: gr.Request = None,
 ):
     if kind not in KINDS:
         raise ValueError(f"Pick one of: {', '.join(KINDS)}.")
     trained = tk.learn_tokenizer(_training_text(source, upload, pasted), KINDS[kind], int(vocab_size))
-    session = session or Session()
-    session.trained[trained.kind] = trained
-    session.latest = trained.kind
-    workspace = sessions.get(session_id(request))
+    own = session.get(session_id(request))
+    own.trained[trained.kind] = trained
+    own.latest = trained.kind
     final = len(trained.tokenizer)
-    workspace.tokenizers[f"{KINDS[kind]} · {final:,} tokens"] = trained.tokenizer  # the Train tab offers it
-    path = tk.save_tokenizer_json(trained, workspace.new_folder("tokenizer"))
+    own.tokenizers[f"{KINDS[kind]} · {final:,} tokens"] = trained.tokenizer  # the Train tab offers it
+    path = tk.save_tokenizer_json(trained, own.new_folder("tokenizer"))
     key = f"yours-{trained.kind}"
     last = len(trained.merges)
     return (
@@ -190,8 +184,7 @@ def train(
         gr.DownloadButton(value=str(path), interactive=True),
         gr.Slider(minimum=0, maximum=max(last, 1), value=last, step=1, interactive=True),
         *_replay_view(trained, sample, last),
-        session,
-        gr.CheckboxGroup(choices=_choices(session), value=[k for k, _ in SIDES if k in shown or k == key]),
+        gr.CheckboxGroup(choices=_choices(own), value=[k for k, _ in SIDES if k in shown or k == key]),
     )
 
 
@@ -211,24 +204,25 @@ def _train_status(trained: tk.TrainedTokenizer, asked: int) -> str:
     return status + f". It is now in the comparison above as *{TITLES['yours-' + trained.kind]}*."
 
 
-def _latest(session: Session | None) -> tk.TrainedTokenizer:
-    if not session or not session.latest:
-        raise ValueError("Train a tokenizer first (the button above), then move the slider.")
-    return session.trained[session.latest]
+def _latest(own: session.Session | None) -> tk.TrainedTokenizer | None:
+    return own.trained[own.latest] if own and own.latest else None
 
 
 @friendly
-def replay_step(step: float, sample: str, session: Session | None):
-    if int(step) == 0 and not (session and session.latest):
-        return "", [], []  # the slider set back to its start (a page opened from a link): nothing to replay
-    return _replay_view(_latest(session), sample, int(step))
+def replay_step(step: float, sample: str, request: gr.Request = None):
+    trained = _latest(_own(request))
+    if trained is None:
+        if int(step) == 0:
+            return "", [], []  # the slider set back to its start (a page opened from a link): nothing to replay
+        raise UserError("Train a tokenizer first (the button above), then move the slider.")
+    return _replay_view(trained, sample, int(step))
 
 
 @friendly
-def replay_sample(step: float, sample: str, session: Session | None):
-    if not session or not session.latest:
+def replay_sample(step: float, sample: str, request: gr.Request = None):
+    trained = _latest(_own(request))
+    if trained is None:
         return gr.skip(), gr.skip(), gr.skip(), gr.skip()  # nothing trained yet: nothing to replay
-    trained = session.trained[session.latest]
     return (*_replay_view(trained, sample, int(step)), _growth_figure(trained, sample))
 
 
@@ -308,14 +302,15 @@ def _growth_figure(trained: tk.TrainedTokenizer, sample: str) -> go.Figure:
 
 
 @friendly
-def open_page(text: str, shown: list[str] | None, session: Session | None, request: gr.Request = None):
+def open_page(text: str, shown: list[str] | None, request: gr.Request = None):
     """On load: the comparison, and a training section that shows only this session's work.
 
     A link to the page (`?deep_link=`) carries the components as they were, a replay step and a
     download of another session's file among them, but not the tokenizer behind them: with nothing
     trained here, the section starts empty, and says why when the page came from a link."""
-    panels = compare(text, shown, session)
-    if session and session.trained:
+    panels = compare(text, shown, request)
+    own = _own(request)
+    if own and own.trained:
         return [*panels, *[gr.skip()] * 7]
     linked = bool(request and request.query_params.get("deep_link"))
     return [
@@ -343,7 +338,6 @@ def build():
         "Before a model sees text, a tokenizer cuts it into pieces from a fixed vocabulary and turns each piece "
         "into an id. Different models cut the same text differently; below, you can also train your own."
     )
-    session = gr.State(None)
     with gr.Row():
         text = gr.Textbox(label="Text", value=EXAMPLES[0][0], lines=3, scale=3, elem_id="tk-text")
         shown = gr.CheckboxGroup(
@@ -391,12 +385,12 @@ def build():
             columns.append(column)
     outputs = main + trips
     fast = dict(show_progress="hidden", trigger_mode="always_last")
-    text.change(compare, [text, shown, session], outputs, api_name="tokenize", **fast)
+    text.change(compare, [text, shown], outputs, api_name="tokenize", **fast)
     shown.change(show_panels, [shown], columns, api_name="show_tokenizers", api_visibility="private").then(
-        compare, [text, shown, session], outputs, api_name="tokenize_shown", api_visibility="private", **fast
+        compare, [text, shown], outputs, api_name="tokenize_shown", api_visibility="private", **fast
     )
-    add_hub.click(add_hub_tokenizer, [hub_id, shown, session], [session, shown], api_name="add_hub_tokenizer")
-    hub_id.submit(add_hub_tokenizer, [hub_id, shown, session], [session, shown], api_visibility="private")
+    add_hub.click(add_hub_tokenizer, [hub_id, shown], [shown], api_name="add_hub_tokenizer")
+    hub_id.submit(add_hub_tokenizer, [hub_id, shown], [shown], api_visibility="private")
 
     gr.Markdown(
         "## Train your own tokenizer\n"
@@ -439,18 +433,18 @@ def build():
     source.change(_show_source, [source], [upload, pasted], api_name="training_source", api_visibility="private")
     go_train.click(
         train,
-        [source, upload, pasted, kind, vocab, sample, shown, session],
-        [status, growth, download, step, merge_text, replayed, recent, session, shown],
+        [source, upload, pasted, kind, vocab, sample, shown],
+        [status, growth, download, step, merge_text, replayed, recent, shown],
         api_name="train_tokenizer",
-    ).then(compare, [text, shown, session], outputs, api_name="tokenize_trained", api_visibility="private", **fast)
-    step.change(replay_step, [step, sample, session], [merge_text, replayed, recent], api_name="replay_merges", **fast)
+    ).then(compare, [text, shown], outputs, api_name="tokenize_trained", api_visibility="private", **fast)
+    step.change(replay_step, [step, sample], [merge_text, replayed, recent], api_name="replay_merges", **fast)
     sample.change(
         replay_sample,
-        [step, sample, session],
+        [step, sample],
         [merge_text, replayed, recent, growth],
         api_name="replay_sample",
         api_visibility="private",
         **fast,
     )
     training = [status, growth, download, step, merge_text, replayed, recent]
-    return open_page, [text, shown, session], outputs + training
+    return open_page, [text, shown], outputs + training

@@ -1,33 +1,31 @@
-"""Train Tiny Model tab: pretrain our small transformer live, TensorFlow-Playground style.
+"""Train Tiny Model tab: pretrain our small transformer live, TensorFlow-Playground style; layout and wiring only.
 
-Each browser session owns a TrainSession (in a gr.State): the run it is training or has paused,
-and what its buttons asked for. Training runs as a queued event with a global concurrency limit;
-Pause, Stop and Reset skip the queue and only raise a flag that the running loop reads between
-steps. The loop advances the run in chunks of at most CHUNK_SECONDS, each one GPU call on ZeroGPU.
+The run itself is the session's (playground.tiny.run.TrainingRun, in the core Session): Train and Step are
+queued events with a global concurrency limit; Pause, Stop and Reset skip the queue and only raise a flag
+that the running loop reads between steps.
 """
 
 from __future__ import annotations
 
-import functools
 import math
-import re
-import threading
 import time
-from dataclasses import asdict
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 
-from .. import charts, devices, hub, sessions
+from .. import charts, devices, session
 from ..bundled import bundled_path
-from ..tiny import checkpoint, data
+from ..errors import UserError
+from ..tiny import sources
+from ..tiny.run import Outcome
 from ..tiny.train import Limits, Progress, Run, TrainConfig, count_parameters, estimate, uniform_loss
 from .common import PICKERS, friendly, session_id
 
 LIMITS = Limits.from_env()
 MAX_STEPS = LIMITS.steps
 MAX_RUNS = devices.default_max_runs()  # training runs at once, over all sessions; the rest wait in the queue
-CHUNK_SECONDS = 40.0  # one ZeroGPU call, under its 60 s default
 UI_INTERVAL = 0.5  # seconds between page updates while training (evaluations always show)
 
 CORPORA = {
@@ -38,12 +36,12 @@ CORPORA = {
 PASTED = "my own text (paste below)"
 UPLOADED = "a .txt file (upload below)"
 HUB_DATASET = "a Hugging Face dataset (id below)"
+SOURCES = {**CORPORA, PASTED: sources.PASTED, UPLOADED: sources.UPLOADED, HUB_DATASET: sources.HUB_DATASET}
 OBJECTIVES = {
     "GPT-style: next token (causal LM)": "clm",
     "BERT-style: masked LM": "mlm",
     "BERT-style: masked LM + NSP": "mlm-nsp",
 }
-LABELS = {"clm": "my-gpt", "mlm": "my-bert-mlm", "mlm-nsp": "my-bert"}  # checkpoint names
 TOKENIZERS = {
     "characters (one token each)": "char",
     "byte-level BPE, trained on the corpus": "bpe",
@@ -62,7 +60,6 @@ SAMPLE_LABELS = {
     False: "What the model writes now (continuing a line of the corpus)",
     True: "What the model fills in now (its guess at each [MASK])",
 }
-CHAR_VOCAB_GUESS = 70  # tinyshakespeare's 65 characters and 5 specials; only for the estimate
 
 # (layers, heads, width, context, batch, learning rate, dropout, steps)
 PRESETS = {
@@ -72,63 +69,67 @@ PRESETS = {
 }
 
 
-class TrainSession:
-    """One browser session's training: the run it trains or has paused, and its buttons' requests."""
+@dataclass
+class TrainForm:
+    """The form as the page sends it (field order: the Train and Step APIs' parameters)."""
 
-    def __init__(self):
-        self.run: Run | None = None
-        self.corpus = ""  # what the run trains on, for the checkpoint's card
-        self.busy = threading.Lock()  # held while a Train or Step event works on the run
-        self.pause_requested = self.stop_requested = self.reset_requested = False
+    objective: str
+    corpus: str
+    pasted: str
+    steps: float
+    seed: float
+    tokenizer: str = "characters (one token each)"
+    upload: Any = None  # an uploaded file (its path, or an object with .name)
+    dataset: str | None = None
+    n_layer: float = 2
+    n_head: float = 4
+    n_embd: float = 128
+    context: float = 64
+    batch: float = 16
+    lr: float = 2e-3
+    dropout: float = 0.0
+    samples: float = 5
+    vocab: float = 1000
 
-    def __deepcopy__(self, memo):
-        return TrainSession()  # gr.State copies its initial value for each new browser session
+    def config(self) -> TrainConfig:
+        """The run's settings, each field checked (a UserError names the bad one)."""
+        kind = OBJECTIVES.get(self.objective)
+        if kind is None:
+            raise UserError(f"Choose an objective: {', '.join(OBJECTIVES)}.")
+        steps = _whole(self.steps, "Steps")
+        on_gpu = devices.has_gpu()
+        return TrainConfig(
+            objective=kind,
+            tokenizer=TOKENIZERS.get(self.tokenizer, "char"),  # a Tokenizer-tab tokenizer is passed as an object
+            vocab_size=_whole(self.vocab, "Vocabulary size"),
+            n_layer=_whole(self.n_layer, "Layers"),
+            n_head=_whole(self.n_head, "Heads"),
+            n_embd=_whole(self.n_embd, "Width"),
+            context_length=_whole(self.context, "Context length"),
+            batch_size=_whole(self.batch, "Batch size"),
+            lr=float(self.lr),
+            dropout=float(self.dropout),
+            positions="learned" if kind == "clm" else "rotary",  # masked LM learns far faster with rotary
+            steps=steps,
+            warmup_steps=min(50, steps // 10 + 1),
+            beta2=0.99,  # nanoGPT's choice for small models, whose batches see few tokens each
+            # a loss point per step on CPU (free); on a GPU every 10 steps, each read-back being a sync
+            log_every=max(10 if on_gpu else 1, steps // 500),
+            eval_every=max(1, math.ceil(steps / _whole(self.samples, "Samples"))),
+            eval_batches=4,
+            seed=_whole(self.seed, "Seed", minimum=0),
+            device="auto",
+        )
 
-    def halt(self) -> bool:
-        return self.pause_requested or self.stop_requested or self.reset_requested
+    def corpus_choice(self) -> sources.Corpus:
+        if self.corpus not in SOURCES:
+            raise UserError(f"Choose a corpus: {', '.join(SOURCES)}.")
+        upload = getattr(self.upload, "name", self.upload)
+        return sources.Corpus(SOURCES[self.corpus], self.pasted or "", upload, self.dataset or "")
 
-    def clear_requests(self) -> None:
-        self.pause_requested = self.stop_requested = self.reset_requested = False
-
-    def close(self) -> None:
-        """The browser session ended: stop a running loop and free the model."""
-        self.stop_requested = self.reset_requested = True
-        self.run = None
-
-
-# ---------------------------------------------------------------- settings -> config and text
-
-
-def build_config(
-    objective: str, steps, seed, n_layer, n_head, n_embd, context, batch, lr, dropout, samples, tokenizer: str, vocab
-) -> TrainConfig:
-    kind = OBJECTIVES.get(objective)
-    if kind is None:
-        raise ValueError(f"Choose an objective: {', '.join(OBJECTIVES)}.")
-    steps = _whole(steps, "Steps")
-    on_gpu = devices.has_gpu()
-    return TrainConfig(
-        objective=kind,
-        tokenizer=TOKENIZERS.get(tokenizer, "char"),  # a Tokenizer-tab tokenizer is passed as an object
-        vocab_size=_whole(vocab, "Vocabulary size"),
-        n_layer=_whole(n_layer, "Layers"),
-        n_head=_whole(n_head, "Heads"),
-        n_embd=_whole(n_embd, "Width"),
-        context_length=_whole(context, "Context length"),
-        batch_size=_whole(batch, "Batch size"),
-        lr=float(lr),
-        dropout=float(dropout),
-        positions="learned" if kind == "clm" else "rotary",  # masked LM learns far faster with rotary
-        steps=steps,
-        warmup_steps=min(50, steps // 10 + 1),
-        beta2=0.99,  # nanoGPT's choice for small models, whose batches see few tokens each
-        # a loss point per step on CPU (free); on a GPU every 10 steps, each read-back being a sync
-        log_every=max(10 if on_gpu else 1, steps // 500),
-        eval_every=max(1, math.ceil(steps / _whole(samples, "Samples"))),
-        eval_batches=4,
-        seed=_whole(seed, "Seed", minimum=0),
-        device="auto",
-    )
+    def corpus_label(self, text: str) -> str:
+        """What the checkpoint's card says it learned from."""
+        return self.corpus if self.corpus in CORPORA else f"{self.corpus}: {len(text):,} characters"
 
 
 def _whole(value, label: str, minimum: int = 1) -> int:
@@ -136,171 +137,42 @@ def _whole(value, label: str, minimum: int = 1) -> int:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{label} must be a whole number, not {value!r}.") from None
+        raise UserError(f"{label} must be a whole number, not {value!r}.") from None
     if not math.isfinite(number) or number != int(number) or number < minimum:
-        raise ValueError(f"{label} must be a whole number of at least {minimum}, not {value!r}.")
+        raise UserError(f"{label} must be a whole number of at least {minimum}, not {value!r}.")
     return int(number)
 
 
-@functools.cache
-def _bundled_corpus(name: str) -> str:
-    try:
-        return data.load_corpus(name)
-    except FileNotFoundError as err:
-        raise ValueError(f"That corpus is not available here ({err}); choose another one.") from err
+def tokenizer_choices(sid: str | None) -> list[str]:
+    own = session.peek(sid)
+    return [*TOKENIZERS, *(name + FROM_TOKENIZER_TAB for name in (own.tokenizers if own else {}))]
 
 
-def corpus_text(choice: str, pasted: str = "", upload=None, dataset: str = "") -> str:
-    if choice == PASTED:
-        if not (pasted or "").strip():
-            raise ValueError("Paste some text to train on, or pick one of the bundled corpora.")
-        return pasted
-    if choice == UPLOADED:
-        if not upload:
-            raise ValueError("Upload a .txt file to train on, or pick one of the bundled corpora.")
-        return data.read_text_file(getattr(upload, "name", upload), LIMITS.upload_bytes)
-    if choice == HUB_DATASET:
-        try:
-            dataset_id = hub.validate_hub_id(dataset)  # datasets' ids follow the models' grammar
-        except ValueError:
-            raise ValueError(f"{dataset!r} is not a Hugging Face dataset id: use the form 'owner/name'.") from None
-        return data.hub_dataset_text(dataset_id, LIMITS.upload_bytes, offline=hub.hub_offline())
-    if choice not in CORPORA:
-        raise ValueError(f"Choose a corpus: {', '.join([*CORPORA, PASTED, UPLOADED, HUB_DATASET])}.")
-    return _bundled_corpus(CORPORA[choice])
-
-
-def tokenizer_choices(session: str | None) -> list[str]:
-    ws = sessions.peek(session)
-    return [*TOKENIZERS, *(name + FROM_TOKENIZER_TAB for name in (ws.tokenizers if ws else {}))]
-
-
-def session_tokenizer(choice: str, session: str):
+def session_tokenizer(choice: str, sid: str | None):
     """The Tokenizer tab's tokenizer for this choice, or None for the kinds built here."""
     if choice in TOKENIZERS:
         return None
-    ws = sessions.peek(session)
-    name = choice.removesuffix(FROM_TOKENIZER_TAB)
-    if ws is None or name not in ws.tokenizers:
-        raise ValueError(f"There is no tokenizer called {name!r} in this session; train it in the Tokenizer tab first.")
-    return ws.tokenizers[name]
+    own = session.peek(sid)
+    return sources.own_tokenizer(choice.removesuffix(FROM_TOKENIZER_TAB), own.tokenizers if own else {})
 
 
-@functools.cache
-def _tokenizer_size(folder: str) -> int:
-    from transformers import PreTrainedTokenizerFast
-
-    return len(PreTrainedTokenizerFast.from_pretrained(folder))
+# ---------------------------------------------------------------- views
 
 
-def _vocab_guess(cfg: TrainConfig, tokenizer_choice: str, session: str) -> int:
-    tok = session_tokenizer(tokenizer_choice, session)
-    if tok is not None:
-        return len(tok)
-    if cfg.tokenizer == "char":
-        return CHAR_VOCAB_GUESS
-    if cfg.tokenizer in data.TOKENIZER_KINDS:
-        return cfg.vocab_size
-    return _tokenizer_size(cfg.tokenizer)
+@dataclass
+class View:
+    """What one event shows; a field left None keeps what the page shows (gr.skip())."""
 
+    curve: Any = None
+    status: str | None = None
+    sample: str | None = None
+    stats: str | None = None
+    mine: Any = None  # a dropdown update: this session's models
+    download: str | None = None
 
-# ---------------------------------------------------------------- the training loop and its views
-
-
-def _advance(run: Run, seconds: float, halt):
-    yield from run.advance(seconds=seconds, pause=halt)
-    yield run  # on ZeroGPU this ran in another process: hand the advanced run back
-
-
-_advance_on_gpu = devices.gpu(duration=int(CHUNK_SECONDS) + 20)(_advance)
-_finish_on_gpu = devices.gpu(duration=60)(Run.finish)
-
-
-def _chunk(ts: TrainSession, seconds: float, max_steps: int | None = None):
-    """Events of one chunk of training; on ZeroGPU inside one GPU call, falling back to the CPU."""
-    run = ts.run
-    if max_steps is not None:  # Step: plain call, a few steps at most
-        yield from run.advance(max_steps=max_steps, pause=ts.halt)
-        return
-    on_zero_gpu = devices.ZERO_GPU and run.device.type == "cuda"
-    try:
-        for item in (_advance_on_gpu if on_zero_gpu else _advance)(run, seconds, ts.halt):
-            if isinstance(item, Run):
-                ts.run = item
-            else:
-                yield item
-    except ValueError:
-        raise
-    except Exception:  # noqa: BLE001 - ZeroGPU refused (quota, no GPU free): go on without it
-        if not on_zero_gpu:
-            raise
-        gr.Warning("No GPU was granted for this run, so it goes on on the CPU (slower).")
-        ts.run = run.to("cpu")
-
-
-def _finish(run: Run) -> Progress:
-    return _finish_on_gpu(run) if devices.ZERO_GPU and run.device.type == "cuda" else run.finish()
-
-
-def follow(ts: TrainSession, request: gr.Request | None, max_steps: int | None = None):
-    """Advance the session's run and yield page updates (throttled to UI_INTERVAL); then pause or save."""
-    run = ts.run
-    last_view = 0.0
-    notice = ""
-    while not run.done and not ts.halt() and (max_steps is None or max_steps > 0):
-        seconds = min(CHUNK_SECONDS, LIMITS.run_seconds - run.elapsed)
-        if seconds <= 0:
-            notice = f"Stopped at the time limit of {LIMITS.run_seconds / 60:g} minutes per run."
-            ts.stop_requested = True
-            break
-        for event in _chunk(ts, seconds, max_steps):
-            now = time.perf_counter()
-            if event.val_loss is not None or now - last_view >= UI_INTERVAL:
-                last_view = now
-                yield _view(ts.run, event, "Training")
-        run = ts.run
-        if max_steps is not None:
-            break
-    if ts.reset_requested:
-        ts.run = None
-        ts.clear_requests()
-        yield _reset_view()
-    elif run.done or ts.stop_requested:
-        yield _save(ts, request, notice)
-    else:  # paused, or one Step done
-        ts.clear_requests()
-        yield _view(
-            run,
-            run.history[-1] if run.history else None,
-            "Paused",
-            "Press **Train** to go on, **Step** to take one more.",
-        )
-
-
-def _save(ts: TrainSession, request: gr.Request | None, notice: str = "") -> tuple:
-    """Finish the run, save it into the session's workspace and register it for the other tabs."""
-    run = ts.run
-    ts.run = None
-    ts.clear_requests()
-    if run.step == 0:
-        return _reset_view("Stopped before the first step: nothing to save.")
-    final = _finish(run)
-    model = final.model.cpu()
-    ws = sessions.get(session_id(request))
-    folder = ws.new_folder("train") / "model"
-    meta = {
-        "corpus": ts.corpus,
-        "train_config": asdict(run.cfg),
-        "final_val_loss": final.val_loss,
-        "parameters": model.num_parameters(),
-        "device": run.describe_device(),
-        **final.summary(),
-    }
-    checkpoint.save_checkpoint(folder, model, final.tokenizer, meta)
-    name = ws.add_checkpoint(folder, LABELS[run.cfg.objective])
-    saved = f"Saved as **{name}**: choose it in the {_tabs_for(folder)}. {notice}".strip()
-    view = _view(run, final, "Stopped" if final.stopped else "Done", saved)
-    return (*view[:4], _mine_update(request, name), _zip_for(name, request))
+    def outputs(self) -> tuple:
+        """In the order of the outputs the events are wired to."""
+        return tuple(gr.skip() if getattr(self, f.name) is None else getattr(self, f.name) for f in fields(self))
 
 
 def _status(state: str, e: Progress | None, run: Run | None, note: str = "") -> str:
@@ -352,75 +224,73 @@ def _curve(run: Run | None, final: Progress | None = None):
     )
 
 
-def _view(run: Run, e: Progress | None, state: str, note: str = "") -> tuple:
-    """(curve, status, sample, stats, mine, download) for a run and its latest event."""
-    sample = e.sample if e is not None and e.sample else gr.skip()
-    return _curve(run, e), _status(state, e, run, note), sample, _stats(e, run), gr.skip(), gr.skip()
+def _view(run: Run, e: Progress | None, state: str, note: str = "") -> View:
+    sample = e.sample if e is not None and e.sample else None
+    return View(_curve(run, e), _status(state, e, run, note), sample, _stats(e, run))
 
 
-def _reset_view(note: str = "Reset: press **Train** to start a fresh model.") -> tuple:
-    return charts.loss_curve([], [], None, "Training loss"), note, "", "", gr.skip(), gr.skip()
+def _reset_view(note: str = "Reset: press **Train** to start a fresh model.") -> View:
+    return View(charts.loss_curve([], [], None, "Training loss"), note, "", "")
+
+
+def _outcome_view(outcome: Outcome, sid: str) -> View:
+    """What the page shows once the loop has paused, reset or saved."""
+    if outcome.state == "reset":
+        return _reset_view()
+    if outcome.state == "empty":
+        return _reset_view("Stopped before the first step: nothing to save.")
+    run = outcome.run
+    assert run is not None
+    if outcome.state == "paused":
+        last = run.history[-1] if run.history else None
+        return _view(run, last, "Paused", "Press **Train** to go on, **Step** to take one more.")
+    assert outcome.folder is not None and outcome.final is not None
+    saved = f"Saved as **{outcome.name}**: choose it in the {_tabs_for(outcome.folder)}. {outcome.notice}".strip()
+    view = _view(run, outcome.final, "Stopped" if outcome.final.stopped else "Done", saved)
+    view.mine, view.download = _mine_update(sid, outcome.name), _zip_for(outcome.name, sid)
+    return view
 
 
 # ---------------------------------------------------------------- event handlers
 
 
-def _prepare(
-    ts,
-    objective,
-    corpus,
-    pasted,
-    steps,
-    seed,
-    tokenizer,
-    upload,
-    dataset,
-    n_layer,
-    n_head,
-    n_embd,
-    context,
-    batch,
-    lr,
-    dropout,
-    samples,
-    vocab,
-    request,
-) -> None:
+def _start(form: TrainForm, sid: str) -> None:
     """A new run from the form (validated, within the limits) into the session."""
-    session = session_id(request)
-    cfg = build_config(
-        objective, steps, seed, n_layer, n_head, n_embd, context, batch, lr, dropout, samples, tokenizer, vocab
-    )
-    LIMITS.check(cfg, count_parameters(cfg, _vocab_guess(cfg, tokenizer, session)))
-    text = corpus_text(corpus, pasted, upload, dataset)
-    run = Run(cfg, text, session_tokenizer(tokenizer, session))
-    LIMITS.check(cfg, run.model.num_parameters())  # the real vocabulary may be larger than guessed
-    ts.run = run
-    ts.corpus = corpus if corpus in CORPORA else f"{corpus}: {len(text):,} characters"
+    cfg = form.config()
+    tokenizer = session_tokenizer(form.tokenizer, sid)
+    LIMITS.check(cfg, count_parameters(cfg, sources.vocab_guess(cfg, tokenizer)))
+    text = sources.corpus_text(form.corpus_choice(), LIMITS.upload_bytes)
+    session.get(sid).training.start(cfg, text, tokenizer, form.corpus_label(text), LIMITS)
 
 
-def _train(ts: TrainSession | None, form: tuple, request, max_steps: int | None):
-    if ts is None:
-        raise ValueError("This page lost its session; reload it.")
-    if not ts.busy.acquire(blocking=False):
-        raise ValueError("This session is already training; pause or stop that run first.")
-    try:
-        ts.clear_requests()
-        if ts.run is None:
-            yield _reset_view("Preparing the tokenizer and the data…")
-            _prepare(ts, *form, request)
+def _train(form: TrainForm, request: gr.Request | None, max_steps: int | None):
+    """Train the session's run (a new one from the form, or the paused one) and stream the page's views."""
+    sid = session_id(request)
+    training = session.get(sid).training
+    with training.hold():
+        if training.run is None:
+            yield _reset_view("Preparing the tokenizer and the data…").outputs()
+            _start(form, sid)
         else:
-            last = ts.run.history[-1] if ts.run.history else None
+            run = training.run
+            last = run.history[-1] if run.history else None
             yield _view(
-                ts.run, last, "Going on", "with the paused run and its settings (**Reset** to start a new one)."
-            )
-        try:
-            yield from follow(ts, request, max_steps if max_steps is None else ts.run.steps_to_next_log())
-        except Exception:
-            ts.run = None  # a run that failed mid-step is not resumable
-            raise
-    finally:
-        ts.busy.release()
+                run, last, "Going on", "with the paused run and its settings (**Reset** to start a new one)."
+            ).outputs()
+        assert training.run is not None
+        steps = None if max_steps is None else training.run.steps_to_next_log()
+        last_view = 0.0
+        events = training.train(steps)
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as done:
+                yield _outcome_view(done.value, sid).outputs()
+                return
+            now = time.perf_counter()
+            if event.val_loss is not None or now - last_view >= UI_INTERVAL:  # throttled; evaluations always show
+                last_view = now
+                yield _view(training.run, event, "Training").outputs()
 
 
 def _form_handler(name: str, max_steps: int | None, doc: str):
@@ -446,29 +316,13 @@ def _form_handler(name: str, max_steps: int | None, doc: str):
         dropout: float = 0.0,
         samples: float = 5,
         vocab: float = 1000,
-        state: TrainSession | None = None,
         request: gr.Request = None,
     ):
-        form = (
-            objective,
-            corpus,
-            pasted,
-            steps,
-            seed,
-            tokenizer,
-            upload,
-            dataset,
-            n_layer,
-            n_head,
-            n_embd,
-            context,
-            batch,
-            lr,
-            dropout,
-            samples,
-            vocab,
-        )
-        yield from _train(state, form, request, max_steps=max_steps)
+        form = TrainForm(
+            objective, corpus, pasted, steps, seed, tokenizer, upload, dataset,
+            n_layer, n_head, n_embd, context, batch, lr, dropout, samples, vocab,
+        )  # fmt: skip
+        yield from _train(form, request, max_steps)
 
     handler.__name__, handler.__doc__ = name, doc
     return handler
@@ -483,40 +337,34 @@ step_training = _form_handler(
     "step_training", 1, "Train one logging interval (one step on CPU) of the paused run, or of a new one; then pause."
 )
 
-
-@friendly
-def request_pause(state: TrainSession | None = None) -> str:
-    if state is None or not state.busy.locked():
-        return "Nothing is training." if state is None or state.run is None else "Paused already."
-    state.pause_requested = True
-    return "Pausing…"
+PAUSE_WORDS = {"pausing": "Pausing…", "paused": "Paused already.", "idle": "Nothing is training."}
 
 
 @friendly
-def request_stop(state: TrainSession | None = None, request: gr.Request = None):
+def request_pause(request: gr.Request = None) -> str:
+    own = session.peek(session_id(request))
+    return PAUSE_WORDS[own.training.pause() if own else "idle"]
+
+
+@friendly
+def request_stop(request: gr.Request = None):
     """Running: stop after this step (the loop saves). Paused: save now."""
-    if state is not None and state.busy.locked():
-        state.stop_requested = True
-        return gr.skip(), "Stopping: the model is saved after this step…", gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    if state is None or state.run is None:
-        return gr.skip(), "Nothing is training.", gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    if not state.busy.acquire(blocking=False):
-        return gr.skip(), "Stopping…", gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    try:
-        return _save(state, request)
-    finally:
-        state.busy.release()
+    sid = session_id(request)
+    own = session.peek(sid)
+    outcome = own.training.stop() if own else Outcome("idle")
+    if outcome.state == "stopping":
+        return View(status="Stopping: the model is saved after this step…").outputs()
+    if outcome.state == "idle":
+        return View(status="Nothing is training.").outputs()
+    return _outcome_view(outcome, sid).outputs()
 
 
 @friendly
-def request_reset(state: TrainSession | None = None):
-    if state is not None and state.busy.locked():
-        state.reset_requested = True
-        return gr.skip(), "Resetting…", gr.skip(), gr.skip(), gr.skip(), gr.skip()
-    if state is not None:
-        state.run = None
-        state.clear_requests()
-    return _reset_view()
+def request_reset(request: gr.Request = None):
+    own = session.peek(session_id(request))
+    if own is not None and own.training.reset().state == "resetting":
+        return View(status="Resetting…").outputs()
+    return _reset_view().outputs()
 
 
 @friendly
@@ -536,11 +384,11 @@ def estimate_view(
     request: gr.Request = None,
 ) -> str:
     """Parameter count and time per step on this device, before starting (a bad setting is named here)."""
+    form = TrainForm(objective, "", "", steps, 0, tokenizer, None, None, n_layer, n_head, n_embd, context, batch, lr)
+    form.dropout, form.samples, form.vocab = dropout, samples, vocab
     try:
-        cfg = build_config(
-            objective, steps, 0, n_layer, n_head, n_embd, context, batch, lr, dropout, samples, tokenizer, vocab
-        )
-        est = estimate(cfg, _vocab_guess(cfg, tokenizer, session_id(request)))
+        cfg = form.config()
+        est = estimate(cfg, sources.vocab_guess(cfg, session_tokenizer(tokenizer, session_id(request))))
         LIMITS.check(cfg, est.parameters)
     except ValueError as err:
         return f"⚠️ {err}"
@@ -582,26 +430,21 @@ def show_corpus_fields(choice: str):
     )
 
 
-def _mine_choices(session: str | None) -> list[str]:
-    ws = sessions.peek(session)
-    return list(ws.checkpoints) if ws else []
+def _mine_choices(sid: str | None) -> list[str]:
+    own = session.peek(sid)
+    return list(own.checkpoints) if own else []
 
 
-def _mine_update(request, value: str | None = None):
-    return gr.update(choices=_mine_choices(session_id(request)), value=value)
+def _mine_update(sid: str | None, value: str | None = None):
+    return gr.update(choices=_mine_choices(sid), value=value)
 
 
-def _zip_for(name: str, request) -> str | None:
+def _zip_for(name: str, sid: str | None) -> str | None:
     """The path of a session checkpoint's zip (made on first use), for the download button."""
-    ws = sessions.peek(session_id(request))
-    if ws is None or name not in ws.checkpoints:
+    own = session.peek(sid)
+    if own is None or name not in own.checkpoints:
         return None
-    folder = ws.checkpoints[name]
-    stem = re.sub(r"[^\w.-]+", "-", name.removesuffix(sessions.SUFFIX)).strip("-")
-    path = folder.parent / f"{stem}.zip"
-    if not path.exists():
-        checkpoint.export_zip(folder, path)
-    return str(path)
+    return str(own.zip_of(name))
 
 
 @friendly
@@ -609,33 +452,26 @@ def download_checkpoint(name: str, request: gr.Request = None) -> str | None:
     """The chosen checkpoint of this session as a zip (safetensors + config + tokenizer)."""
     if not name:
         return None
-    if name not in _mine_choices(session_id(request)):
-        raise ValueError(f"{name} is not a model of this session: train or upload one first.")
-    return _zip_for(name, request)
+    sid = session_id(request)
+    if name not in _mine_choices(sid):
+        raise UserError(f"{name} is not a model of this session: train or upload one first.")
+    return _zip_for(name, sid)
 
 
 @friendly
 def upload_checkpoint(file, request: gr.Request = None):
     """A checkpoint zip downloaded earlier becomes a model of this session again."""
     if not file:
-        raise ValueError("Choose a checkpoint .zip to upload.")
-    path = getattr(file, "name", file)
-    size = Path(path).stat().st_size
-    if size > LIMITS.checkpoint_bytes:
-        raise ValueError(
-            f"The file is {size / 1e6:,.1f} MB; a checkpoint here is at most {LIMITS.checkpoint_bytes / 1e6:,.0f} MB."
-        )
-    ws = sessions.get(session_id(request))
-    folder = checkpoint.import_zip(path, ws.new_folder("upload") / "model", LIMITS.checkpoint_bytes)
-    name = ws.add_checkpoint(folder, re.sub(r"-\d+$", "", Path(path).stem))  # my-gpt-1.zip -> my-gpt-<n>
-    note = f"Uploaded as **{name}**: choose it in the {_tabs_for(folder)}."
-    return _mine_update(request, name), _zip_for(name, request), note
+        raise UserError("Choose a checkpoint .zip to upload.")
+    sid = session_id(request)
+    own = session.get(sid)
+    name = own.import_zip(Path(getattr(file, "name", file)), LIMITS.checkpoint_bytes)
+    note = f"Uploaded as **{name}**: choose it in the {_tabs_for(own.checkpoints[name])}."
+    return _mine_update(sid, name), _zip_for(name, sid), note
 
 
 def _tabs_for(folder: Path) -> str:
-    tabs = [
-        {"causal": "Next Word", "masked": "Fill Mask", "nsp": "Next Sentence"}[t] for t in sessions.tasks_of(folder)
-    ]
+    tabs = [{"causal": "Next Word", "masked": "Fill Mask", "nsp": "Next Sentence"}[t] for t in session.tasks_of(folder)]
     return " and ".join(tabs) + (" tabs" if len(tabs) > 1 else " tab")
 
 
@@ -649,7 +485,6 @@ def build():
         "language. **Pause**, **Step** one interval at a time, **Stop** to keep the model, **Reset** to start over. "
         "A finished model becomes a choice in the other tabs."
     )
-    state = gr.State(TrainSession(), delete_callback=TrainSession.close)
     tiny = PRESETS["tiny"]
     with gr.Row():
         with gr.Column(scale=2):
@@ -742,16 +577,15 @@ def build():
         dropout,
         samples,
         vocab,
-        state,
     ]
     outputs = [curve, status, sample, stats, mine, download]
     go.click(run_training, form, outputs, api_name="train", concurrency_limit=MAX_RUNS, concurrency_id="training")
     step.click(
         step_training, form, outputs, api_name="step_training", concurrency_limit=MAX_RUNS, concurrency_id="training"
     )
-    pause.click(request_pause, [state], [status], api_name="pause_training", queue=False)
-    stop.click(request_stop, [state], outputs, api_name="stop_training", queue=False)
-    reset.click(request_reset, [state], outputs, api_name="reset_training", queue=False)
+    pause.click(request_pause, None, [status], api_name="pause_training", queue=False)
+    stop.click(request_stop, None, outputs, api_name="stop_training", queue=False)
+    reset.click(request_reset, None, outputs, api_name="reset_training", queue=False)
     mine.change(download_checkpoint, [mine], [download], api_name="download_checkpoint", queue=False)
     upload_zip.upload(upload_checkpoint, [upload_zip], [mine, download, status], api_name="upload_checkpoint")
     preset.change(

@@ -1,0 +1,236 @@
+"""One browser session's state, Gradio-free: its workspace folder, the checkpoints and tokenizers it made or
+uploaded, and its training run. The UI keeps only the session id.
+
+Keyed by Gradio's session hash, so one session can only ever name its own files: the UI looks names up in
+the caller's Session, never by path. Each Session owns a private temp folder that `close` deletes; close
+returns the checkpoint folders whose loaded models the caller drops from the model cache (this module does
+not import the registry, which never sees a session: no import circle).
+
+A reload starts a new session hash. So that a learner's work survives it, each Session has an unguessable
+token which the browser keeps (the page stores it in its own localStorage); the new page hands it back and
+`attach` joins the new session id to that Session. When a page goes (`leave`), its Session waits
+GRACE_SECONDS for a reload before it is closed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .errors import UserError
+from .tiny.checkpoint import export_zip, import_zip, read_config
+from .tiny.run import TrainingRun
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerFast
+
+SUFFIX = " · this session"  # marks a session's own models in the dropdowns
+# a browser's session goes when its tab closes (unload); an API client may never say goodbye, so a
+# session untouched this long is closed too (far longer than the longest training run)
+IDLE_SECONDS = float(os.environ.get("PLAYGROUND_SESSION_IDLE_SECONDS", 6 * 3600))
+# how long a session whose pages all went away waits for a reload (or the same page opened again)
+GRACE_SECONDS = float(os.environ.get("PLAYGROUND_SESSION_GRACE_SECONDS", 15 * 60))
+
+
+@dataclass(eq=False)
+class Session:
+    folder: Path  # private temp folder: checkpoints, uploads, downloads
+    checkpoints: dict[str, Path] = field(default_factory=dict)  # dropdown name -> checkpoint folder
+    # the Tokenizer tab's tokenizers, by the name the Train tab offers them under
+    tokenizers: dict[str, PreTrainedTokenizerFast] = field(default_factory=dict)
+    trained: dict[str, Any] = field(default_factory=dict)  # kind -> the latest TrainedTokenizer of that kind
+    latest: str | None = None  # the kind the Tokenizer tab's replay shows
+    hub_tokenizer: str | None = None  # a Hub tokenizer id this session added to the comparison
+    runs: int = 0  # how many checkpoints were added, for the next default name
+    last_used: float = field(default_factory=time.monotonic)
+    token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # only its own browser knows it
+    left_at: float | None = None  # when its last page went away; None while a page has it
+    training: TrainingRun = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.training = TrainingRun(self.new_folder, self.add_checkpoint)
+
+    def new_folder(self, prefix: str) -> Path:
+        return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.folder))
+
+    def add_checkpoint(self, folder: Path, label: str) -> str:
+        """Register a checkpoint folder under a unique dropdown name; returns that name."""
+        self.runs += 1
+        base = re.sub(r"[^\w.-]+", "-", label).strip("-") or "model"
+        name = f"{base}-{self.runs}{SUFFIX}"
+        self.checkpoints[name] = Path(folder)
+        return name
+
+    def checkpoint_tasks(self, name: str) -> tuple[str, ...]:
+        return tasks_of(self.checkpoints[name])
+
+    def models_for(self, task: str) -> list[str]:
+        """This session's checkpoints that can serve `task` ("causal", "masked" or "nsp")."""
+        return [name for name in self.checkpoints if task in self.checkpoint_tasks(name)]
+
+    def zip_of(self, name: str) -> Path:
+        """A checkpoint of this session as a zip for download (safetensors + config + tokenizer), made once."""
+        folder = self.checkpoints[name]
+        stem = re.sub(r"[^\w.-]+", "-", name.removesuffix(SUFFIX)).strip("-")
+        path = folder.parent / f"{stem}.zip"
+        if not path.exists():
+            export_zip(folder, path)
+        return path
+
+    def import_zip(self, path: Path, max_bytes: int) -> str:
+        """A checkpoint zip downloaded earlier becomes a checkpoint of this session again; returns its name."""
+        size = Path(path).stat().st_size
+        if size > max_bytes:
+            raise UserError(
+                f"The file is {size / 1e6:,.1f} MB; a checkpoint here is at most {max_bytes / 1e6:,.0f} MB."
+            )
+        try:
+            folder = import_zip(path, self.new_folder("upload") / "model", max_bytes)
+        except UserError:
+            raise
+        except ValueError as err:  # every refusal of the zip is about the user's file
+            raise UserError(str(err)) from err
+        return self.add_checkpoint(folder, re.sub(r"-\d+$", "", Path(path).stem))  # my-gpt-1.zip -> my-gpt-<n>
+
+    def close(self) -> list[Path]:
+        """Stop its training, delete its folder; returns the checkpoint folders to drop from the model cache."""
+        self.training.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
+        return list(self.checkpoints.values())
+
+
+def tasks_of(folder: Path) -> tuple[str, ...]:
+    """Which model tabs a tiny checkpoint can serve: its config says causal or masked, and whether NSP."""
+    config, _ = read_config(folder)
+    if config.causal:
+        return ("causal",)
+    return ("masked", "nsp") if "nsp" in config.heads else ("masked",)
+
+
+# ---------------------------------------------------------------- the sessions of this process
+
+_sessions: dict[str, Session] = {}  # token -> session
+_ids: dict[str, str] = {}  # session id -> token of its Session (a reload adds a second id)
+_lock = threading.Lock()
+_on_close: list[Callable[[Iterable[Path]], None]] = []  # told the checkpoint folders of each closed session
+
+
+def on_close(callback: Callable[[Iterable[Path]], None]) -> None:
+    """Call `callback(folders)` with a closed session's checkpoint folders (the UI drops their models)."""
+    if callback not in _on_close:
+        _on_close.append(callback)
+
+
+def get(session_id: str | None) -> Session:
+    """The Session of a session id, created on first use ("cli" when there is no browser session)."""
+    key = session_id or "cli"
+    with _lock:
+        session = _sessions.get(_ids.get(key, ""))
+        if session is None:
+            session = Session(Path(tempfile.mkdtemp(prefix="playground-session-")))
+            _sessions[session.token] = session
+            _ids[key] = session.token
+        session.last_used = now = time.monotonic()
+        expired = _expired(now)
+    for other in expired:
+        _close(other)
+    return session
+
+
+def peek(session_id: str | None) -> Session | None:
+    """The Session if the id has one; never creates a folder."""
+    with _lock:
+        session = _sessions.get(_ids.get(session_id or "cli", ""))
+        if session is not None:
+            session.last_used = time.monotonic()
+        return session
+
+
+def attach(session_id: str, token: str | None) -> str:
+    """A reloaded page hands back its Session's token: the id joins that Session (if it is still kept) and the
+    token to keep is returned. An unknown or expired token gives the id a Session of its own."""
+    with _lock:
+        session = _sessions.get(token or "")
+        if session is not None:
+            previous = _ids.get(session_id)
+            _ids[session_id] = session.token
+            session.last_used, session.left_at = time.monotonic(), None
+            if previous and previous != session.token and previous in _sessions:
+                _park(_sessions[previous])  # made by this page's first events before it attached: no work yet
+            return session.token
+    return get(session_id).token
+
+
+def leave(session_id: str | None) -> None:
+    """A page went away (closed or reloading): its Session is closed GRACE_SECONDS after its last page left,
+    unless a reload attaches to it first."""
+    with _lock:
+        token = _ids.pop(session_id or "cli", None)
+        if token in _sessions:
+            _park(_sessions[token])
+    timer = threading.Timer(GRACE_SECONDS + 1, sweep)
+    timer.daemon = True
+    timer.start()
+
+
+def sweep() -> None:
+    """Close the Sessions whose grace period or idle limit has passed."""
+    with _lock:
+        expired = _expired(time.monotonic())
+    for session in expired:
+        _close(session)
+
+
+def release(session_id: str | None) -> None:
+    """Close a session id's Session now: its training stops, its folder goes, its models are dropped."""
+    with _lock:
+        session = _sessions.get(_ids.get(session_id or "cli", ""))
+        if session is None:
+            return
+        _forget(session)
+    _close(session)
+
+
+def count() -> int:
+    with _lock:
+        return len(_sessions)
+
+
+def _park(session: Session) -> None:
+    """(under the lock) Start the grace period of a Session no page has any more."""
+    if session.token not in _ids.values():
+        session.left_at = time.monotonic()
+
+
+def _expired(now: float) -> list[Session]:
+    """(under the lock) Take out the Sessions past their grace period or idle limit."""
+    gone = [
+        s
+        for s in _sessions.values()
+        if now - s.last_used > IDLE_SECONDS or (s.left_at is not None and now - s.left_at > GRACE_SECONDS)
+    ]
+    for s in gone:
+        _forget(s)
+    return gone
+
+
+def _forget(session: Session) -> None:
+    """(under the lock) Drop a Session and every session id that names it."""
+    _sessions.pop(session.token, None)
+    for key in [k for k, token in _ids.items() if token == session.token]:
+        del _ids[key]
+
+
+def _close(session: Session) -> None:
+    folders = session.close()
+    for callback in _on_close:
+        callback(folders)

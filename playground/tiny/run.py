@@ -1,0 +1,187 @@
+"""A session's training run as a state machine: start, train in time-boxed chunks, pause, step, stop (save), reset.
+
+Buttons never wait for the loop: pause, stop and reset only raise a flag that the loop reads between steps;
+one lock lets a session train one run at a time. Each chunk lasts at most CHUNK_SECONDS (one ZeroGPU call),
+and the run's state (weights, optimizer, data position, loss window, dropout's random stream) carries over,
+so the curve is the same whatever the chunking and however often it is paused.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from transformers import PreTrainedTokenizerFast
+
+from .. import devices
+from ..errors import UserError
+from . import checkpoint
+from .train import Limits, Progress, Run, TrainConfig
+
+CHUNK_SECONDS = 40.0  # one ZeroGPU call, under its 60 s default
+LABELS = {"clm": "my-gpt", "mlm": "my-bert-mlm", "mlm-nsp": "my-bert"}  # checkpoint names by objective
+
+
+@dataclass
+class Outcome:
+    """How a call on the run ended."""
+
+    # "paused" | "saved" | "reset" | "empty" (stopped before a step) | "stopping" | "resetting" | "idle"
+    state: str
+    run: Run | None = None
+    final: Progress | None = None  # the evaluated last event of a saved run
+    name: str = ""  # the saved checkpoint's name in the session
+    folder: Path | None = None
+    notice: str = ""
+
+
+def _advance(run: Run, seconds: float, halt: Callable[[], bool]):
+    yield from run.advance(seconds=seconds, pause=halt)
+    yield run  # on ZeroGPU this ran in another process: hand the advanced run back
+
+
+_advance_on_gpu = devices.gpu(duration=int(CHUNK_SECONDS) + 20)(_advance)
+_finish_on_gpu = devices.gpu(duration=60)(Run.finish)
+
+
+class TrainingRun:
+    """The run one session trains or has paused, and what its buttons asked for."""
+
+    def __init__(self, new_folder: Callable[[str], Path], add_checkpoint: Callable[[Path, str], str]):
+        self._new_folder, self._add_checkpoint = new_folder, add_checkpoint  # the session's workspace
+        self.run: Run | None = None
+        self.corpus = ""  # what the run trains on, for the checkpoint's card
+        self.limits = Limits()
+        self._busy = threading.Lock()  # held while a Train or Step call works on the run
+        self.pause_requested = self.stop_requested = self.reset_requested = False
+
+    @property
+    def busy(self) -> bool:
+        return self._busy.locked()
+
+    def halted(self) -> bool:
+        return self.pause_requested or self.stop_requested or self.reset_requested
+
+    def _clear(self) -> None:
+        self.pause_requested = self.stop_requested = self.reset_requested = False
+
+    @contextmanager
+    def hold(self) -> Iterator[None]:
+        """The one Train or Step call of this session; a second one at the same time is refused."""
+        if not self._busy.acquire(blocking=False):
+            raise UserError("This session is already training; pause or stop that run first.")
+        try:
+            self._clear()
+            yield
+        finally:
+            self._busy.release()
+
+    def start(
+        self, cfg: TrainConfig, text: str, tokenizer: PreTrainedTokenizerFast | None, corpus: str, limits: Limits
+    ) -> Run:
+        """(holding) A new run, checked against the limits with its real vocabulary."""
+        run = Run(cfg, text, tokenizer)
+        limits.check(cfg, run.model.num_parameters())  # the real vocabulary may be larger than guessed
+        self.run, self.corpus, self.limits = run, corpus, limits
+        return run
+
+    def train(self, max_steps: int | None = None) -> Generator[Progress, None, Outcome]:
+        """(holding) Advance the run until it is done, paused, stopped, reset or `max_steps` steps further; yields
+        its events, then returns how it ended (a finished or stopped run is saved into the session)."""
+        try:
+            return (yield from self._train(max_steps))
+        except Exception:
+            self.run = None  # a run that failed mid-step is not resumable
+            raise
+
+    def _train(self, max_steps: int | None) -> Generator[Progress, None, Outcome]:
+        run = self.run
+        if run is None:
+            raise ValueError("start a run before training it")
+        notice = ""
+        while not run.done and not self.halted():
+            seconds = min(CHUNK_SECONDS, self.limits.run_seconds - run.elapsed)
+            if seconds <= 0:
+                notice = f"Stopped at the time limit of {self.limits.run_seconds / 60:g} minutes per run."
+                self.stop_requested = True
+                break
+            if max_steps is not None:  # Step: a plain call, a few steps at most
+                yield from run.advance(max_steps=max_steps, pause=self.halted)
+                break
+            yield from self._chunk(seconds)
+            run = self.run
+        if self.reset_requested:
+            return self.reset()
+        if run.done or self.stop_requested:
+            return self.save(notice)
+        self._clear()  # paused, or one Step done
+        return Outcome("paused", run)
+
+    def _chunk(self, seconds: float) -> Iterator[Progress]:
+        """Events of one chunk of training; on ZeroGPU inside one GPU call (which hands the run back)."""
+        assert self.run is not None
+        on_zero_gpu = devices.ZERO_GPU and self.run.device.type == "cuda"
+        for item in (_advance_on_gpu if on_zero_gpu else _advance)(self.run, seconds, self.halted):
+            if isinstance(item, Run):
+                self.run = item
+            else:
+                yield item
+
+    def pause(self) -> str:
+        """Ask a running loop to pause: "pausing", or "paused" / "idle" when nothing is training."""
+        if not self.busy:
+            return "idle" if self.run is None else "paused"
+        self.pause_requested = True
+        return "pausing"
+
+    def stop(self) -> Outcome:
+        """Running: ask the loop to stop (it saves). Paused: save now."""
+        if self.busy:
+            self.stop_requested = True
+            return Outcome("stopping")
+        if self.run is None:
+            return Outcome("idle")
+        if not self._busy.acquire(blocking=False):
+            return Outcome("stopping")
+        try:
+            return self.save()
+        finally:
+            self._busy.release()
+
+    def reset(self) -> Outcome:
+        """Drop the run (a running loop drops it between steps)."""
+        if self.busy and not self.reset_requested:
+            self.reset_requested = True
+            return Outcome("resetting")
+        self.run = None
+        self._clear()
+        return Outcome("reset")
+
+    def save(self, notice: str = "") -> Outcome:
+        """Finish the run and save it into the session as a checkpoint folder."""
+        run, self.run = self.run, None
+        self._clear()
+        if run is None or run.step == 0:
+            return Outcome("empty", run)
+        final = _finish_on_gpu(run) if devices.ZERO_GPU and run.device.type == "cuda" else run.finish()
+        model = final.model.cpu()
+        folder = self._new_folder("train") / "model"
+        meta = {
+            "corpus": self.corpus,
+            "train_config": asdict(run.cfg),
+            "final_val_loss": final.val_loss,
+            "parameters": model.num_parameters(),
+            "device": run.describe_device(),
+            **final.summary(),
+        }
+        checkpoint.save_checkpoint(folder, model, final.tokenizer, meta)
+        name = self._add_checkpoint(folder, LABELS[run.cfg.objective])
+        return Outcome("saved", run, final, name, folder, notice)
+
+    def close(self) -> None:
+        """The session ended: a running loop stops without saving, and the model is freed."""
+        self.stop_requested = self.reset_requested = True
+        self.run = None

@@ -96,21 +96,22 @@ def test_a_save_killed_half_way_leaves_the_previous_checkpoint_whole(tmp_path, m
     assert all((a == b).all() for a, b in zip(model.state_dict().values(), loaded.model.state_dict().values()))
 
 
-def test_a_training_run_that_runs_out_of_memory_ends_with_a_message_and_others_go_on(monkeypatch):
+def test_a_training_run_that_runs_out_of_memory_ends_with_a_message_and_others_go_on(monkeypatch, sessions):
     import types
 
     from gradio import Error
 
-    from playground import sessions
     from playground.tiny.train import Run
     from playground.ui import train as tab
+    from playground.ui.common import model_choices
 
     from .test_train_tab import saved_name, statuses, train
 
     mine, other = types.SimpleNamespace(session_hash="oom-mine"), types.SimpleNamespace(session_hash="oom-other")
-    my_state, other_state = tab.TrainSession(), tab.TrainSession()
+    my_state = sessions("oom-mine").training
+    sessions("oom-other", create=False)
     monkeypatch.setattr(tab, "UI_INTERVAL", 0.0)
-    earlier = saved_name(statuses(list(train(mine, my_state, steps=10)))[-1])  # a model saved before the fault
+    earlier = saved_name(statuses(list(train(mine, steps=10)))[-1])  # a model saved before the fault
 
     real_step, calls = Run._train_step, {"n": 0}
 
@@ -122,17 +123,15 @@ def test_a_training_run_that_runs_out_of_memory_ends_with_a_message_and_others_g
 
     monkeypatch.setattr(Run, "_train_step", fails_at_step_5)
     with pytest.raises(Error) as err:
-        list(train(mine, my_state, steps=20))
+        list(train(mine, steps=20))
     assert "did not fit in memory" in str(err.value) and "smaller model, batch or context" in str(err.value)
-    assert not my_state.busy.locked()  # the session can train again
-    assert earlier in registry.choices("causal", "oom-mine")  # and keeps what it had
+    assert not my_state.busy  # the session can train again
+    assert earlier in model_choices("causal", "oom-mine")  # and keeps what it had
 
-    done = statuses(list(train(other, other_state, steps=10)))[-1]  # another session is unaffected
+    done = statuses(list(train(other, steps=10)))[-1]  # another session is unaffected
     assert done.startswith("**Done**")
-    done_again = statuses(list(train(mine, my_state, steps=10)))[-1]
+    done_again = statuses(list(train(mine, steps=10)))[-1]
     assert done_again.startswith("**Done**")
-    sessions.release("oom-mine")
-    sessions.release("oom-other")
 
 
 class FakeInfo:

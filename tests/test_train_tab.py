@@ -10,10 +10,11 @@ import zipfile
 import pytest
 import torch
 
-from playground import registry, sessions
+from playground import registry, session
 from playground.next_word import next_token_distribution
 from playground.tiny import checkpoint, data
 from playground.ui import train as tab
+from playground.ui.common import model_choices, resolve_model
 
 GPT = "GPT-style: next token (causal LM)"
 BERT = "BERT-style: masked LM + NSP"
@@ -30,16 +31,21 @@ def every_event_shown(monkeypatch):
 
 
 @pytest.fixture
-def session(request):
-    """A fake browser session (its own workspace), released afterwards."""
+def browser(request, sessions):
+    """A fake browser session: (what the handlers read of gr.Request, its core Session's training run),
+    closed afterwards."""
     sid = f"test-{request.node.name}"
-    yield types.SimpleNamespace(session_hash=sid), tab.TrainSession()
-    sessions.release(sid)
+    yield types.SimpleNamespace(session_hash=sid), sessions(sid).training
 
 
-def train(req, ts, steps=50, objective=GPT, corpus=tab.PASTED, pasted=TEXT, samples=5, **kw):
+def train(req, steps=50, objective=GPT, corpus=tab.PASTED, pasted=TEXT, samples=5, **kw):
     settings = {**SHAPE, "tokenizer": CHARS, "samples": samples, **kw}
-    return tab.run_training(objective, corpus, pasted, steps, 1, state=ts, request=req, **settings)
+    return tab.run_training(objective, corpus, pasted, steps, 1, request=req, **settings)
+
+
+def mine(req, task: str) -> list[str]:
+    """The session's own models offered for a task."""
+    return model_choices(task, req.session_hash)
 
 
 def statuses(outputs) -> list[str]:
@@ -50,21 +56,21 @@ def saved_name(status: str) -> str:
     return status.split("Saved as **")[1].split("**")[0]
 
 
-def test_loss_falls_and_the_model_joins_the_next_word_tab(session):
-    req, ts = session
-    outputs = list(train(req, ts, steps=50, samples=5, corpus=SHAKESPEARE))
+def test_loss_falls_and_the_model_joins_the_next_word_tab(browser):
+    req, ts = browser
+    outputs = list(train(req, steps=50, samples=5, corpus=SHAKESPEARE))
     losses = [float(s.split("train loss ")[1].split()[0]) for s in statuses(outputs) if "train loss" in s]
     assert losses[0] > 3.5 and losses[-1] < losses[0] - 0.8  # from ≈ ln(70) towards character statistics
     final = statuses(outputs)[-1]
     assert final.startswith("**Done**") and "step 50/50" in final
     assert outputs[-1][2]  # a sample of generated text
     name = saved_name(final)
-    assert name.endswith(sessions.SUFFIX) and name in registry.choices("causal", req.session_hash)
-    assert name not in registry.choices("causal", "someone-else")
-    loaded = registry.load(name, "causal", req.session_hash)
+    assert name.endswith(session.SUFFIX) and name in mine(req, "causal")
+    assert name not in model_choices("causal", "someone-else")
+    loaded = resolve_model(name, "causal", req.session_hash)
     result = next_token_distribution(loaded.model, loaded.tokenizer, "ROMEO:", 5)
     assert len(result.top) == 5 and 0 < sum(t.prob for t in result.top) <= 1
-    assert ts.run is None and not ts.busy.locked()  # done: the session's model memory is freed
+    assert ts.run is None and not ts.busy  # done: the session's model memory is freed
 
 
 def losses_by_step(outputs) -> dict[int, str]:
@@ -75,68 +81,68 @@ def losses_by_step(outputs) -> dict[int, str]:
     }
 
 
-def test_pause_keeps_the_run_and_resuming_gives_the_same_curve(session):
-    req, ts = session
-    straight = losses_by_step(train(req, tab.TrainSession(), steps=20, samples=1, dropout=0.1))
+def test_pause_keeps_the_run_and_resuming_gives_the_same_curve(browser, sessions):
+    req, ts = browser
+    other = types.SimpleNamespace(session_hash=sessions("test-pause-straight", create=False))
+    straight = losses_by_step(train(other, steps=20, samples=1, dropout=0.1))
 
     first = []
-    for out in train(req, ts, steps=20, samples=1, dropout=0.1):
+    for out in train(req, steps=20, samples=1, dropout=0.1):
         first.append(out)
         if "step 7/" in out[1]:
-            assert tab.request_pause(ts) == "Pausing…"
-    assert first[-1][1].startswith("**Paused**") and ts.run.step == 7 and not ts.busy.locked()
-    assert tab.request_pause(ts) == "Paused already."
-    resumed = list(train(req, ts, steps=20, samples=1, dropout=0.1))
+            assert tab.request_pause(req) == "Pausing…"
+    assert first[-1][1].startswith("**Paused**") and ts.run.step == 7 and not ts.busy
+    assert tab.request_pause(req) == "Paused already."
+    resumed = list(train(req, steps=20, samples=1, dropout=0.1))
     assert statuses(resumed)[-1].startswith("**Done**") and "step 20/20" in statuses(resumed)[-1]
     # same seed and settings, same curve, pause or not (dropout's random stream included)
     assert losses_by_step(first) | losses_by_step(resumed) == straight and len(straight) == 20
 
 
-def test_stop_saves_what_was_trained_so_far(session):
-    req, ts = session
-    run = train(req, ts, steps=500, samples=1)
+def test_stop_saves_what_was_trained_so_far(browser):
+    req, ts = browser
+    run = train(req, steps=500, samples=1)
     for out in run:
         if "step 5/" in out[1]:
-            assert tab.request_stop(ts, req)[1].startswith("Stopping")
+            assert tab.request_stop(req)[1].startswith("Stopping")
     final = out[1]
     assert final.startswith("**Stopped**") and "step 5/500" in final
-    assert saved_name(final) in registry.choices("causal", req.session_hash)
+    assert saved_name(final) in mine(req, "causal")
 
 
-def test_step_trains_one_step_then_stop_saves_the_paused_run(session):
-    req, ts = session
-    first = list(tab.step_training(GPT, SHAKESPEARE, "", 100, 1, state=ts, request=req, **SHAPE))
+def test_step_trains_one_step_then_stop_saves_the_paused_run(browser):
+    req, ts = browser
+    first = list(tab.step_training(GPT, SHAKESPEARE, "", 100, 1, request=req, **SHAPE))
     assert first[-1][1].startswith("**Paused**") and ts.run.step == 1
-    list(tab.step_training(GPT, SHAKESPEARE, "", 100, 1, state=ts, request=req, **SHAPE))
+    list(tab.step_training(GPT, SHAKESPEARE, "", 100, 1, request=req, **SHAPE))
     assert ts.run.step == 2
-    curve, status, *_ = tab.request_stop(ts, req)
+    curve, status, *_ = tab.request_stop(req)
     assert status.startswith("**Stopped**") and "step 2/100" in status
     assert ts.run is None
 
 
-def test_reset_discards_the_run(session):
-    req, ts = session
-    run = train(req, ts, steps=500, samples=1)
+def test_reset_discards_the_run(browser):
+    req, ts = browser
+    run = train(req, steps=500, samples=1)
     for out in run:
         if "step 3/" in out[1]:
-            tab.request_reset(ts)
+            tab.request_reset(req)
     assert out[1].startswith("Reset") and ts.run is None
-    assert registry.choices("causal", req.session_hash) == registry.choices("causal")  # nothing saved
+    assert mine(req, "causal") == registry.choices("causal")  # nothing saved
 
 
-def test_one_run_per_session(session):
-    req, ts = session
-    with ts.busy:  # as while another Train event of this session is running
+def test_one_run_per_session(browser):
+    req, ts = browser
+    with ts.hold():  # as while another Train event of this session is running
         with pytest.raises(Exception, match="already training"):
-            list(train(req, ts, steps=10))
+            list(train(req, steps=10))
 
 
-def test_masked_lm_with_nsp_reports_both_accuracies_and_serves_two_tabs(session):
-    req, ts = session
+def test_masked_lm_with_nsp_reports_both_accuracies_and_serves_two_tabs(browser):
+    req, ts = browser
     outputs = list(
         train(
             req,
-            ts,
             steps=10,
             objective=BERT,
             samples=2,
@@ -150,20 +156,20 @@ def test_masked_lm_with_nsp_reports_both_accuracies_and_serves_two_tabs(session)
     assert "masked accuracy" in stats and "NSP accuracy" in stats
     assert "[MASK]" in sample and "→" in sample  # the fill-mask probe
     name = saved_name(final_status)
-    assert name in registry.choices("masked", req.session_hash) and name in registry.choices("nsp", req.session_hash)
+    assert name in mine(req, "masked") and name in mine(req, "nsp")
     assert "Fill Mask and Next Sentence tabs" in final_status
 
 
-def test_a_tokenizer_from_the_tokenizer_tab_is_a_choice_and_is_used(session):
-    req, ts = session
+def test_a_tokenizer_from_the_tokenizer_tab_is_a_choice_and_is_used(browser):
+    req, ts = browser
     tok = registry.reference_tokenizer("bert-base-uncased")
-    sessions.get(req.session_hash).tokenizers["my-wordpiece"] = tok
+    session.get(req.session_hash).tokenizers["my-wordpiece"] = tok
     choice = "my-wordpiece" + tab.FROM_TOKENIZER_TAB
     assert choice in tab.tokenizer_choices(req.session_hash)
     assert choice not in tab.tokenizer_choices("someone-else")
-    list(train(req, ts, steps=3, tokenizer=choice, samples=1))
-    name = next(n for n in registry.choices("causal", req.session_hash) if n.endswith(sessions.SUFFIX))
-    loaded = registry.load(name, "causal", req.session_hash)
+    list(train(req, steps=3, tokenizer=choice, samples=1))
+    name = next(n for n in mine(req, "causal") if n.endswith(session.SUFFIX))
+    loaded = resolve_model(name, "causal", req.session_hash)
     assert loaded.model.config.vocab_size == len(tok) == 30522
     assert loaded.tokenizer("hello")["input_ids"][1] == 7592  # the real BERT vocabulary
     assert tok.model_max_length != 32  # the session's own tokenizer was not changed
@@ -195,39 +201,39 @@ def test_the_estimate_counts_parameters_before_starting():
         (dict(objective=BERT, tokenizer="tiny-shakespeare-gpt's BPE (bundled)"), None),  # has BERT's specials: fine
     ],
 )
-def test_bad_input_is_a_clear_message_and_earlier_models_stay(session, change, message):
-    req, ts = session
-    list(train(req, ts, steps=2, samples=1))
-    kept = registry.choices("causal", req.session_hash)
+def test_bad_input_is_a_clear_message_and_earlier_models_stay(browser, change, message):
+    req, ts = browser
+    list(train(req, steps=2, samples=1))
+    kept = mine(req, "causal")
     settings = dict(steps=2, samples=1) | change
     if message is None:
-        list(train(req, ts, **settings))
+        list(train(req, **settings))
         return
     with pytest.raises(Exception, match=message):
-        list(train(req, ts, **settings))
-    assert registry.choices("causal", req.session_hash) == kept and not ts.busy.locked() and ts.run is None
+        list(train(req, **settings))
+    assert mine(req, "causal") == kept and not ts.busy and ts.run is None
 
 
-def test_uploaded_text_is_checked(session, tmp_path, monkeypatch):
-    req, ts = session
+def test_uploaded_text_is_checked(browser, tmp_path, monkeypatch):
+    req, ts = browser
     binary = tmp_path / "model.txt"
     binary.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00")
-    with pytest.raises(Exception, match="not a plain-text file"):
-        list(train(req, ts, steps=2, corpus=tab.UPLOADED, upload=str(binary)))
+    with pytest.raises(Exception, match="does not look like plain text"):  # the Tokenizer tab's reader
+        list(train(req, steps=2, corpus=tab.UPLOADED, upload=str(binary)))
     monkeypatch.setattr(tab, "LIMITS", tab.Limits(upload_bytes=1000))
     big = tmp_path / "big.txt"
     big.write_text("a" * 2000)
     with pytest.raises(Exception, match="limited to 0.001 MB"):
-        list(train(req, ts, steps=2, corpus=tab.UPLOADED, upload=str(big)))
+        list(train(req, steps=2, corpus=tab.UPLOADED, upload=str(big)))
     good = tmp_path / "sonnets.txt"
     good.write_text("Shall I compare thee to a summer's day?\n" * 20)
-    out = list(train(req, ts, steps=2, samples=1, corpus=tab.UPLOADED, upload=str(good), context=16))
+    out = list(train(req, steps=2, samples=1, corpus=tab.UPLOADED, upload=str(good), context=16))
     assert out[-1][1].startswith("**Done**")
 
 
-def test_download_then_upload_gives_identical_logits(session):
-    req, ts = session
-    outputs = list(train(req, ts, steps=5, samples=1))
+def test_download_then_upload_gives_identical_logits(browser):
+    req, ts = browser
+    outputs = list(train(req, steps=5, samples=1))
     name = saved_name(outputs[-1][1])
     zip_path = tab.download_checkpoint(name, req)
     with zipfile.ZipFile(zip_path) as zf:
@@ -236,22 +242,22 @@ def test_download_then_upload_gives_identical_logits(session):
 
     other = types.SimpleNamespace(session_hash="test-zip-receiver")
     try:
-        mine, download, note = tab.upload_checkpoint(zip_path, other)
-        uploaded = mine["value"]
+        picker, download, note = tab.upload_checkpoint(zip_path, other)
+        uploaded = picker["value"]
         assert uploaded.startswith("my-gpt-") and "Next Word" in note
-        a = registry.load(name, "causal", req.session_hash)
-        b = registry.load(uploaded, "causal", other.session_hash)
+        a = resolve_model(name, "causal", req.session_hash)
+        b = resolve_model(uploaded, "causal", other.session_hash)
         ids = a.tokenizer("ROMEO: But soft", return_tensors="pt").input_ids
         with torch.no_grad():
             assert torch.equal(a.model(ids).logits, b.model(ids).logits)
         # the receiving session has its own copy, in its own folder
         assert (
-            sessions.peek(other.session_hash)
+            session.peek(other.session_hash)
             .checkpoints[uploaded]
-            .is_relative_to(sessions.peek(other.session_hash).folder)
+            .is_relative_to(session.peek(other.session_hash).folder)
         )
     finally:
-        sessions.release(other.session_hash)
+        session.release(other.session_hash)
 
 
 def _zip(path, files: dict[str, bytes]):
@@ -278,16 +284,16 @@ def _zip(path, files: dict[str, bytes]):
         ),
     ],
 )
-def test_bad_checkpoint_zips_are_refused(session, tmp_path, files, message):
-    req, _ = session
+def test_bad_checkpoint_zips_are_refused(browser, tmp_path, files, message):
+    req, _ = browser
     with pytest.raises(Exception, match=message):
         tab.upload_checkpoint(str(_zip(tmp_path / "bad.zip", files)), req)
     assert tab._mine_choices(req.session_hash) == []
-    assert not list(sessions.get(req.session_hash).folder.glob("upload-*/model"))  # nothing left unpacked
+    assert not list(session.get(req.session_hash).folder.glob("upload-*/model"))  # nothing left unpacked
 
 
-def test_zip_bombs_and_non_zips_are_refused(session, tmp_path):
-    req, _ = session
+def test_zip_bombs_and_non_zips_are_refused(browser, tmp_path):
+    req, _ = browser
     text = tmp_path / "notes.zip"
     text.write_text("not a zip")
     with pytest.raises(Exception, match="is not a zip file"):
@@ -347,7 +353,7 @@ def test_sessions_train_at_once_isolated_and_the_global_limit_holds(app_url):
     assert all("my-gpt-1 · this session" in s for s in finals)
     folders = []
     for client in clients:
-        ws = sessions.peek(client.session_hash)
+        ws = session.peek(client.session_hash)
         assert list(ws.checkpoints) == ["my-gpt-1 · this session"]
         folders.append(ws.checkpoints["my-gpt-1 · this session"])
         assert folders[-1].is_relative_to(ws.folder)
@@ -381,8 +387,8 @@ def test_a_masked_objective_switches_to_subwords_a_gentler_rate_and_a_fill_in_la
     assert tab.apply_preset("tiny", BERT)[5] == 1e-3 and tab.apply_preset("tiny", GPT)[5] == 2e-3
 
 
-def test_mlm_nsp_is_drawn_against_the_guess_for_both_losses(session):
-    req, ts = session
+def test_mlm_nsp_is_drawn_against_the_guess_for_both_losses(browser):
+    req, ts = browser
     list(
         tab.step_training(
             BERT,
@@ -390,7 +396,6 @@ def test_mlm_nsp_is_drawn_against_the_guess_for_both_losses(session):
             "",
             100,
             1,
-            state=ts,
             request=req,
             **SHAPE,
             tokenizer="tiny-shakespeare-bert's WordPiece (bundled)",
@@ -400,12 +405,12 @@ def test_mlm_nsp_is_drawn_against_the_guess_for_both_losses(session):
     line = fig.layout.shapes[0]
     assert line.y0 == pytest.approx(math.log(4096) + math.log(2))
     assert "ln 2" in fig.layout.annotations[0].text
-    tab.request_reset(ts)
+    tab.request_reset(req)
 
 
-def test_the_evaluation_on_stopping_ends_the_validation_line(session):
-    req, ts = session
-    list(tab.step_training(GPT, SHAKESPEARE, "", 100, 1, state=ts, request=req, **SHAPE))
-    curve, status, *_ = tab.request_stop(ts, req)
+def test_the_evaluation_on_stopping_ends_the_validation_line(browser):
+    req, ts = browser
+    list(tab.step_training(GPT, SHAKESPEARE, "", 100, 1, request=req, **SHAPE))
+    curve, status, *_ = tab.request_stop(req)
     val = next(trace for trace in curve.data if trace.name == "validation")
     assert val.x[-1] == 1 and f"validation loss {val.y[-1]:.3f}" in status

@@ -165,27 +165,19 @@ def gpu_mode(text: str, recipe: TrainConfig) -> list[str]:
 
 def ui_overhead(text: str) -> list[str]:
     """The tab's handler (events, status, figure, Gradio's serialisation of it) against the bare loop."""
+    from types import SimpleNamespace
+
     import gradio as gr
 
-    from playground import sessions
+    from playground import session
     from playground.ui import train as tab
 
     layers, heads, width, context, batch, lr, dropout, steps = tab.PRESETS["small (nanoGPT's CPU shape)"]
-    cfg = tab.build_config(
-        list(tab.OBJECTIVES)[0],
-        300,
-        1337,
-        layers,
-        heads,
-        width,
-        context,
-        batch,
-        lr,
-        dropout,
-        5,
-        list(tab.TOKENIZERS)[0],
-        1000,
-    )
+    form = tab.TrainForm(list(tab.OBJECTIVES)[0], "", "", 300, 1337, list(tab.TOKENIZERS)[0], None, None)
+    form.n_layer, form.n_head, form.n_embd, form.context, form.batch = layers, heads, width, context, batch
+    form.lr, form.dropout = lr, dropout
+    cfg = form.config()
+    page = SimpleNamespace(session_hash="bench-ui")  # what the handler reads of gr.Request
     plot = gr.Plot()
     rows = []
     for _ in range(2):  # interleaved, twice: the machine is shared
@@ -195,11 +187,15 @@ def ui_overhead(text: str) -> list[str]:
             pass
         bare_wall = time.perf_counter() - t0
 
-        ts = tab.TrainSession()
-        ts.run = ui_run = Run(cfg, text)
+        training = session.get(page.session_hash).training
+        training.run = ui_run = Run(cfg, text)  # the tab goes on with the session's run
         t0 = last = time.perf_counter()
         updates = 0
-        for update in tab.follow(ts, None):
+        for update in tab.run_training(
+            *[getattr(form, f) for f in ("objective", "corpus", "pasted", "steps", "seed")], request=page
+        ):
+            if update[1].startswith("**Going on**"):
+                continue
             if not update[1].startswith("**Training**"):
                 break  # the final update is the save, not a training step
             plot.postprocess(update[0])  # what Gradio does with the figure before sending it
@@ -207,7 +203,7 @@ def ui_overhead(text: str) -> list[str]:
             last = time.perf_counter()
         ui_wall = last - t0
         rows.append((bare_wall / cfg.steps, ui_wall / ui_run.step, (ui_wall - ui_run.elapsed) / ui_wall, updates))
-    sessions.release(None)  # the saved checkpoints of the "cli" session
+    session.release(page.session_hash)  # its saved checkpoints
     lines = [
         f"UI overhead, {cfg.steps} steps of the small preset (log every {cfg.log_every}, page update every {tab.UI_INTERVAL} s):",
         "",

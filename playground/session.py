@@ -171,12 +171,14 @@ def attach(session_id: str, token: str | None) -> str:
 
 
 def leave(session_id: str | None) -> None:
-    """A page went away (closed or reloading): its Session is closed GRACE_SECONDS after its last page left,
-    unless a reload attaches to it first."""
+    """A page went away (closed or reloading): once its last page has left, its training pauses, and the Session
+    is closed GRACE_SECONDS later unless a reload attaches to it first."""
     with _lock:
         token = _ids.pop(session_id or "cli", None)
         if token in _sessions:
             _park(_sessions[token])
+            if _sessions[token].left_at is not None:
+                _sessions[token].training.pause()  # nobody watches: free its place, keep it for a reload
     timer = threading.Timer(GRACE_SECONDS + 1, sweep)
     timer.daemon = True
     timer.start()

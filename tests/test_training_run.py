@@ -166,3 +166,16 @@ def test_an_uploaded_corpus_is_read_as_the_tokenizer_tab_reads_it(tmp_path):
         sources.corpus_text(sources.Corpus(sources.UPLOADED, upload=str(with_bom)), 10)
     with pytest.raises(UserError, match="Paste some text"):
         sources.corpus_text(sources.Corpus(sources.PASTED, pasted="  "), 1000)
+
+
+def test_a_run_whose_last_page_left_pauses_and_waits_for_a_reload(sessions):
+    from playground import session
+
+    own = sessions("run-left")
+    training = start(own, steps=500)
+    with training.hold():
+        gen = training.train()
+        for event in gen:
+            if event.step == 2:
+                session.leave("run-left")  # the page closed mid-run
+    assert training.run is not None and training.run.step == 2 and own.folder.exists()

@@ -112,7 +112,7 @@ class TrainingRun:
                 yield from run.advance(max_steps=max_steps, pause=self.halted)
                 break
             yield from self._chunk(seconds)
-            run = self.run
+            run = self.run or run  # on ZeroGPU the chunk handed back the advanced run
         if self.reset_requested:
             return self.reset()
         if run.done or self.stop_requested:
@@ -167,6 +167,7 @@ class TrainingRun:
         if run is None or run.step == 0:
             return Outcome("empty", run)
         final = _finish_on_gpu(run) if devices.ZERO_GPU and run.device.type == "cuda" else run.finish()
+        assert final.model is not None and final.tokenizer is not None  # finish() always hands them over
         model = final.model.cpu()
         folder = self._new_folder("train") / "model"
         meta = {

@@ -7,6 +7,8 @@ import functools
 import inspect
 import logging
 import time
+from collections.abc import Callable
+from typing import Any
 
 import gradio as gr
 import torch
@@ -64,7 +66,7 @@ def friendly(fn):
 
 # (dropdown, session id -> its choices) for every model picker; build_demo refreshes them when a
 # tab is opened, so a checkpoint trained in one tab shows up in the others
-PICKERS: list[tuple[gr.Dropdown, object]] = []
+PICKERS: list[tuple[gr.Dropdown, Callable[[str], list]]] = []
 
 
 def model_picker(task: str, elem_id: str) -> gr.Dropdown:
@@ -102,8 +104,8 @@ def session_id(request: gr.Request | None) -> str:
 def refresh_pickers(request: gr.Request, *chosen: str):  # (gradio passes the request only to a positional parameter)
     """Every picker's choices for this session, each keeping the model chosen in it (an update without a value
     would reset the server's copy to the first choice, which a whole-page link would then restore)."""
-    session = session_id(request)
-    updates = [{"choices": list_choices(session)} for _, list_choices in PICKERS]
+    sid = session_id(request)
+    updates: list[dict[str, Any]] = [{"choices": list_choices(sid)} for _, list_choices in PICKERS]
     for update, value in zip(updates, chosen):
         update["value"] = value
     return [gr.update(**update) for update in updates]

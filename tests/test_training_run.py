@@ -179,3 +179,19 @@ def test_a_run_whose_last_page_left_pauses_and_waits_for_a_reload(sessions):
             if event.step == 2:
                 session.leave("run-left")  # the page closed mid-run
     assert training.run is not None and training.run.step == 2 and own.folder.exists()
+
+
+def test_the_curve_is_the_same_whatever_the_chunking(sessions, monkeypatch):
+    from playground.tiny import run as run_module
+
+    straight, _ = run_to_end(start(sessions("run-one-chunk")))
+    monkeypatch.setattr(run_module, "CHUNK_SECONDS", 0.005)  # a step or two per chunk
+    chunks, advance = [], run_module._advance
+
+    def counted(*args):
+        chunks.append(1)
+        return advance(*args)
+
+    monkeypatch.setattr(run_module, "_advance", counted)
+    chunked, outcome = run_to_end(start(sessions("run-many-chunks")))
+    assert outcome.state == "saved" and losses(chunked) == losses(straight) and len(chunks) > 3

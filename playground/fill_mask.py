@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .errors import UserError
 from .next_word import TokenProb
 from .tokenization import is_byte_level, token_label
 
@@ -97,20 +98,20 @@ def device_of(model) -> torch.device:
 @torch.no_grad()
 def masked_logits(model, tokenizer, text: str) -> MaskedLogits:
     if tokenizer.mask_token is None:
-        raise ValueError("This model has no mask token, so it cannot fill in blanks.")
+        raise UserError("This model has no mask token, so it cannot fill in blanks.")
     if not (text or "").strip():
-        raise ValueError(f"Write a sentence with {MASK} where a word is missing, e.g. 'To be, or not to {MASK}'.")
+        raise UserError(f"Write a sentence with {MASK} where a word is missing, e.g. 'To be, or not to {MASK}'.")
     text = to_model_mask(text, tokenizer)
     if tokenizer.mask_token not in text:
-        raise ValueError(f"Put {MASK} where a word is missing, e.g. 'To be, or not to {MASK}'.")
+        raise UserError(f"Put {MASK} where a word is missing, e.g. 'To be, or not to {MASK}'.")
     n_written = text.count(tokenizer.mask_token)
     if n_written > MAX_MASKS:
-        raise ValueError(f"The sentence has {n_written} masks; use at most {MAX_MASKS} at a time.")
+        raise UserError(f"The sentence has {n_written} masks; use at most {MAX_MASKS} at a time.")
     enc, cut = encode(tokenizer, text, max_length=context_limit(model, tokenizer))
     ids = enc["input_ids"][0]
     positions = (ids == tokenizer.mask_token_id).nonzero().flatten().tolist()
     if not positions:
-        raise ValueError(f"The text is longer than the model's context and its {MASK} was cut off; shorten it.")
+        raise UserError(f"The text is longer than the model's context and its {MASK} was cut off; shorten it.")
     device = device_of(model)
     logits = mlm_logits(model(**{k: v.to(device) for k, v in enc.items()}))[0]  # (T, V)
     return MaskedLogits(ids, positions, torch.log_softmax(logits.float(), dim=-1).cpu(), text, cut)
@@ -145,18 +146,18 @@ def score_candidates(model, tokenizer, text: str, words: str | list[str], mask_n
     """The probability and rank of each word at one mask, like the fill-mask pipeline's `targets`."""
     words = parse_words(words)
     if not words:
-        raise ValueError("List the words to score, separated by commas, e.g. 'be, see, go'.")
+        raise UserError("List the words to score, separated by commas, e.g. 'be, see, go'.")
     out = masked_logits(model, tokenizer, text)
     n = len(out.positions)
     if not 1 <= int(mask_number) <= n:
-        raise ValueError(f"The sentence has {n} mask{'s' * (n != 1)}; choose a mask number from 1 to {n}.")
+        raise UserError(f"The sentence has {n} mask{'s' * (n != 1)}; choose a mask number from 1 to {n}.")
     row = out.logprobs[out.positions[int(mask_number) - 1]]  # (V,)
     space = _space_before_mask(out.text, tokenizer, int(mask_number))
     scores = []
     for word in words:
         ids = tokenizer((" " if space else "") + word, add_special_tokens=False)["input_ids"]
         if not ids:
-            raise ValueError(f"{word!r} has no tokens in this model's vocabulary.")
+            raise UserError(f"{word!r} has no tokens in this model's vocabulary.")
         first = ids[0]
         rank = int((row > row[first]).sum()) + 1
         scores.append(

@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import torch
 
+from .errors import UserError
 from .fill_mask import context_limit, device_of, encode
 from .tiny.data import SentencePairs, load_corpus, split_sentences, split_train_val
 
@@ -67,7 +68,7 @@ class PairsResult:
 @torch.no_grad()
 def next_sentence(model, tokenizer, sentence_a: str, sentence_b: str) -> NSPResult:
     if not (sentence_a or "").strip() or not (sentence_b or "").strip():
-        raise ValueError("Write both sentences: the model judges whether B follows A.")
+        raise UserError("Write both sentences: the model judges whether B follows A.")
     enc, cut = encode(tokenizer, sentence_a, sentence_b, context_limit(model, tokenizer))
     device = device_of(model)
     out = model(**{k: v.to(device) for k, v in enc.items()})
@@ -112,10 +113,10 @@ def build_pairs(tokenizer, text: str, n_pairs: int = 16, seed: int = 0, tokens_p
     toss and a run from elsewhere (NotNext) otherwise; each side up to `tokens_per_side` tokens (at least one
     sentence; fewer tokens where the passage is short). No pair comes twice: a short passage may give fewer."""
     if not 1 <= int(n_pairs) <= MAX_PAIRS:
-        raise ValueError(f"Build between 1 and {MAX_PAIRS} pairs.")
+        raise UserError(f"Build between 1 and {MAX_PAIRS} pairs.")
     n = len(split_sentences(text or ""))
     if n < 4:
-        raise ValueError(
+        raise UserError(
             f"Found {n} sentence{'s' * (n != 1)}: paste a passage of at least 4 sentences, each ending in . ! ? or ; "
             "(or leave the box empty to use Shakespeare)."
         )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from .errors import UserError
 from .tokenization import token_labels
 
 SHOWN_PREFIX = 8  # training pairs show the last this-many tokens of each prefix
@@ -43,13 +44,13 @@ class Sampling:
 
     def __post_init__(self):
         if not math.isfinite(self.temperature) or self.temperature < 0:
-            raise ValueError("Temperature must be 0 (greedy) or more.")
+            raise UserError("Temperature must be 0 (greedy) or more.")
         if self.top_k < 0:
-            raise ValueError("top-k must be 0 (off) or a positive number of tokens.")
+            raise UserError("top-k must be 0 (off) or a positive number of tokens.")
         if not 0 <= self.top_p <= 1:
-            raise ValueError("top-p must be between 0 and 1 (1 keeps every token).")
+            raise UserError("top-p must be between 0 and 1 (1 keeps every token).")
         if not 0 <= self.seed < 2**32:
-            raise ValueError("The seed must be a whole number from 0 to 4,294,967,295.")
+            raise UserError("The seed must be a whole number from 0 to 4,294,967,295.")
 
 
 @dataclass
@@ -107,10 +108,10 @@ def context_limit(model, tokenizer) -> int:
 def encode_prompt(tokenizer, prompt: str, limit: int | None = None) -> tuple[list[int], int]:
     """Token ids of the prompt, cut from the front to fit `limit` tokens; and how many were cut."""
     if not prompt or not prompt.strip():
-        raise ValueError("Type a prompt first: the model predicts the word that comes after it.")
+        raise UserError("Type a prompt first: the model predicts the word that comes after it.")
     ids = _encode(tokenizer, prompt)
     if not ids:
-        raise ValueError("The prompt has no tokens this model knows; try ordinary words.")
+        raise UserError("The prompt has no tokens this model knows; try ordinary words.")
     ids = _bos(tokenizer) + ids
     limit = limit or tokenizer.model_max_length
     return ids[-limit:], max(0, len(ids) - limit)
@@ -299,17 +300,17 @@ def score_word(model, tokenizer, prompt: str, word: str) -> WordScore:
     """The probability and rank of any word as the continuation of the prompt: one forward pass over
     prompt + the word's tokens but the last (a multi-token word is the product of its conditionals)."""
     if not word or not word.strip():
-        raise ValueError("Type a word to score: how likely is it to come next?")
+        raise UserError("Type a word to score: how likely is it to come next?")
     if not prompt or not prompt.strip():
-        raise ValueError("Type a prompt first: the word is scored as what comes after it.")
+        raise UserError("Type a prompt first: the word is scored as what comes after it.")
     spaced = not prompt[-1].isspace() and word[0].isalnum()
     text = " " + word if spaced else word
     word_ids = _encode(tokenizer, text)
     if not word_ids:
-        raise ValueError(f"{word!r} has no tokens this model knows.")
+        raise UserError(f"{word!r} has no tokens this model knows.")
     limit = context_limit(model, tokenizer)
     if len(word_ids) >= limit:
-        raise ValueError(f"{word!r} is {len(word_ids)} tokens long, more than this model's context of {limit} allows.")
+        raise UserError(f"{word!r} is {len(word_ids)} tokens long, more than this model's context of {limit} allows.")
     ids, cut = encode_prompt(tokenizer, prompt, limit - len(word_ids) + 1)
     logits = prompt_logits(model, ids + word_ids[:-1])[len(ids) - 1 :]  # (W, V): row j predicts word token j
     targets = torch.tensor(word_ids, device=logits.device)[:, None]  # (W, 1)

@@ -12,13 +12,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 import torch
 
+from .errors import UserError
 from .tiny.model import TinyTransformer, rotary_angles, rotate, sinusoidal_positions
 
 
 def _check(n_positions: int, dim: int, base: float = 10000.0) -> tuple[int, int, float]:
     """The sizes as ints, or a sentence; comparisons come first so NaN and inf fail them."""
     if not (1 <= n_positions <= 8192) or not (2 <= dim <= 4096) or not 1 < base < 1e12:
-        raise ValueError("Use 1 to 8192 positions, 2 to 4096 dimensions and a base above 1.")
+        raise UserError("Use 1 to 8192 positions, 2 to 4096 dimensions and a base above 1.")
     return int(n_positions), int(dim), float(base)
 
 
@@ -78,7 +79,7 @@ def rope_trajectory(n_positions: int, head_dim: int, pair: int, base: float = 10
     """
     n_positions, head_dim, base = _check(n_positions, head_dim, base)
     if not 0 <= pair < head_dim // 2:
-        raise ValueError(f"Pick a pair between 0 and {head_dim // 2 - 1}.")
+        raise UserError(f"Pick a pair between 0 and {head_dim // 2 - 1}.")
     cos, sin = rotary_angles(n_positions, head_dim, base)  # (P, d/2)
     return np.stack([cos[:, int(pair)].numpy(), sin[:, int(pair)].numpy()], axis=1)
 
@@ -143,9 +144,9 @@ def without_positions(model: TinyTransformer) -> TinyTransformer:
 def order_demo(model: TinyTransformer, tokenizer, text_a: str, text_b: str) -> OrderDemo:
     """Run two orderings of the same words through a bidirectional model with and without positions."""
     if model.config.causal:
-        raise ValueError("Use a bidirectional (BERT-style) model: a causal mask already leaks word order.")
+        raise UserError("Use a bidirectional (BERT-style) model: a causal mask already leaks word order.")
     if not (text_a or "").strip() or not (text_b or "").strip():
-        raise ValueError("Write two sentences, ideally the same words in another order.")
+        raise UserError("Write two sentences, ideally the same words in another order.")
     enc_a = tokenizer(text_a, return_tensors="pt", truncation=True)
     enc_b = tokenizer(text_b, return_tensors="pt", truncation=True)
     ids_a, ids_b = enc_a.input_ids.to(model.device), enc_b.input_ids.to(model.device)

@@ -228,14 +228,10 @@ def load(name: str, task: str, session: str | None = None) -> LoadedModel:
     ws = sessions.peek(session) if session else None
     if ws is not None and name in ws.checkpoints:
         if task not in ws.checkpoint_tasks(name):
-            raise ValueError(
-                f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task, session))}."
-            )
+            raise UserError(f"{name} cannot do {_TASK_WORDS[task]}; choose one of {', '.join(choices(task, session))}.")
         return load_folder(ws.checkpoints[name], name)
     if name.endswith(sessions.SUFFIX):
-        raise ValueError(
-            f"{name} is not a model of this browser session (it may have ended); train or upload it again."
-        )
+        raise UserError(f"{name} is not a model of this browser session (it may have ended); train or upload it again.")
     entry = BUNDLED.get(name)
     if entry is not None:
         if task not in entry.tasks:

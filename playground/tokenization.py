@@ -29,6 +29,7 @@ from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers,
 from transformers import PreTrainedTokenizerBase, PreTrainedTokenizerFast
 from transformers.convert_slow_tokenizer import bytes_to_unicode
 
+from .errors import UserError
 from .tiny import data
 
 MAX_TEXT_CHARS = 2_000_000  # the comparison tokenizes all of it ...
@@ -163,7 +164,7 @@ class Tokenized:
 def check_text(text: str) -> str:
     text = text or ""
     if len(text) > MAX_TEXT_CHARS:
-        raise ValueError(
+        raise UserError(
             f"The text has {len(text):,} characters; the comparison takes up to {MAX_TEXT_CHARS:,}. "
             "Paste a shorter excerpt."
         )
@@ -288,20 +289,20 @@ def _merge_spans(spans: list[tuple[str, str | None]]) -> list[tuple[str, str | N
 
 
 def read_text_file(path: str | os.PathLike) -> str:
-    """An uploaded file as text, or a ValueError saying why not."""
+    """An uploaded file as text, or a UserError saying why not."""
     size = os.path.getsize(path)
     if size > MAX_TRAIN_BYTES:
-        raise ValueError(
+        raise UserError(
             f"That file is {size / 1e6:.1f} MB; the limit is {MAX_TRAIN_BYTES / 1e6:.0f} MB. "
             "Upload a smaller .txt file or paste an excerpt."
         )
     raw = Path(path).read_bytes()
     if b"\x00" in raw:
-        raise ValueError("That file does not look like plain text (it contains NUL bytes). Upload a UTF-8 .txt file.")
+        raise UserError("That file does not look like plain text (it contains NUL bytes). Upload a UTF-8 .txt file.")
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        raise ValueError(
+        raise UserError(
             f"That file is not UTF-8 text (byte {err.start:,} does not decode). Save it as UTF-8 .txt."
         ) from err
 
@@ -309,12 +310,12 @@ def read_text_file(path: str | os.PathLike) -> str:
 def check_training_text(text: str) -> str:
     text = text or ""
     if not text.strip():
-        raise ValueError(
+        raise UserError(
             "There is no text to train on: paste some text, upload a .txt file, or pick the bundled corpus."
         )
     size = len(text.encode("utf-8"))
     if size > MAX_TRAIN_BYTES:
-        raise ValueError(
+        raise UserError(
             f"The training text is {size / 1e6:.1f} MB; the limit is {MAX_TRAIN_BYTES / 1e6:.0f} MB. Use an excerpt."
         )
     return text
@@ -521,7 +522,7 @@ class TrainedTokenizer:
 def check_vocab_size(vocab_size: int) -> int:
     lo, hi = VOCAB_RANGE
     if not lo <= vocab_size <= hi:  # compared before int(): NaN and inf fail here, with this sentence
-        raise ValueError(f"Vocabulary size must be between {lo:,} and {hi:,}.")
+        raise UserError(f"Vocabulary size must be between {lo:,} and {hi:,}.")
     return int(vocab_size)
 
 
@@ -532,7 +533,7 @@ def learn_tokenizer(text: str, kind: str = "bpe", vocab_size: int = 2000) -> Tra
     text = check_training_text(text)
     vocab_size = check_vocab_size(vocab_size)
     if kind not in KINDS:
-        raise ValueError(f"The tokenizer kind must be one of {', '.join(KINDS)}, not {kind!r}.")
+        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
     start = time.perf_counter()
     trained = _learn_bpe(text, vocab_size) if kind == "bpe" else _learn_wordpiece(text, vocab_size)
     trained.seconds = time.perf_counter() - start
@@ -613,7 +614,7 @@ def load_tokenizer_json(path: str | os.PathLike) -> PreTrainedTokenizerFast:
     try:
         tok = Tokenizer.from_file(str(path))
     except Exception as err:  # noqa: BLE001 - any parse failure means the same to the user
-        raise ValueError(f"{Path(path).name} is not a tokenizer.json written by the tokenizers library.") from err
+        raise UserError(f"{Path(path).name} is not a tokenizer.json written by the tokenizers library.") from err
     return PreTrainedTokenizerFast(tokenizer_object=tok, **data.BERT_SPECIALS)
 
 
@@ -662,7 +663,7 @@ def sample_curve(trained: TrainedTokenizer, sample: str, points: int = 200) -> t
 def _sample_words(trained: TrainedTokenizer, sample: str) -> list[str]:
     sample = sample or ""
     if len(sample) > MAX_SAMPLE_CHARS:
-        raise ValueError(f"Keep the sample under {MAX_SAMPLE_CHARS:,} characters so the replay stays quick.")
+        raise UserError(f"Keep the sample under {MAX_SAMPLE_CHARS:,} characters so the replay stays quick.")
     backend = trained.tokenizer.backend_tokenizer
     if backend.normalizer is not None:
         sample = backend.normalizer.normalize_str(sample)

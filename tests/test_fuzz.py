@@ -1,6 +1,7 @@
 """Every core function against hostile input: the named catalogue (tests/fuzz_catalogue.py) and
-hypothesis-generated text and numbers. The contract: a sensible result, or a ValueError whose
-sentence tells the user what to change. Any other exception is a traceback waiting to happen."""
+hypothesis-generated text and numbers. The contract: a sensible result, or a UserError, the type whose
+sentence the page shows. Any other exception (a plain ValueError included) is a bug: the page would show
+only a generic sentence with an error id."""
 
 import math
 
@@ -10,6 +11,8 @@ from hypothesis import strategies as st
 
 from playground import fill_mask, hub, masking, next_sentence, positional, registry
 from playground import tokenization as tk
+from playground.errors import UserError
+from playground.tiny.data import split_sentences
 
 from .fuzz_catalogue import NUMBERS, TEXTS
 
@@ -18,21 +21,12 @@ FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthChe
 ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
 
 
-def sentence(err: ValueError) -> str:
-    """A message fit for the page: words, not a repr or a Python error."""
-    msg = str(err)
-    assert (
-        len(msg) > 15 and (msg[0].isupper() or msg[0] in "'\"[") and "Traceback" not in msg and "object" not in msg
-    ), msg
-    return msg
-
-
 def ok_or_explained(fn, *args):
-    """fn's result, or None after checking its ValueError reads as a sentence."""
+    """fn's result, or None when it raised a UserError (the type says the message is meant for the page)."""
     try:
         return fn(*args)
-    except ValueError as err:
-        sentence(err)
+    except UserError as err:
+        assert str(err).strip(), "a UserError must carry its sentence"
         return None
 
 
@@ -70,13 +64,13 @@ def test_wordpiece_never_fails_and_labels_every_token(text):
 
 
 def test_text_over_the_limit_is_refused_with_the_limit_named(reference):
-    with pytest.raises(ValueError, match="Paste a shorter excerpt"):
+    with pytest.raises(UserError, match="Paste a shorter excerpt"):
         tk.tokenize(reference, "a" * (tk.MAX_TEXT_CHARS + 1))
 
 
 @pytest.mark.parametrize("name", ["empty", "whitespace only"])
 def test_training_a_tokenizer_on_nothing_is_explained(name):
-    with pytest.raises(ValueError, match="no text to train on"):
+    with pytest.raises(UserError, match="no text to train on"):
         tk.learn_tokenizer(TEXTS[name], "bpe", 500)
 
 
@@ -92,7 +86,7 @@ def test_tokenizers_train_on_odd_unicode(name, kind):
 @pytest.mark.parametrize("value", NUMBERS.values(), ids=NUMBERS.keys())
 def test_odd_vocabulary_sizes_get_a_sentence(value):
     if value == 0.5 or value <= 0 or not math.isfinite(value) or value > 16_000:
-        with pytest.raises(ValueError, match="Vocabulary size must be between"):
+        with pytest.raises(UserError, match="Vocabulary size must be between"):
             tk.check_vocab_size(value)
 
 
@@ -188,10 +182,20 @@ def test_next_sentence_takes_anything_in_the_catalogue(bert, name):
         assert result.is_next + result.not_next == pytest.approx(1.0, abs=1e-5)
 
 
-@pytest.mark.parametrize("name", ["no sentence boundary", "one character", "empty", "emoji", "50 masks"])
+@pytest.mark.parametrize("name", ["no sentence boundary", "one character", "emoji", "50 masks"])
 def test_the_pair_builder_explains_text_without_enough_sentences(bert, name):
-    result = ok_or_explained(next_sentence.nsp_pairs, bert.model, bert.tokenizer, TEXTS[name] or " ", 8, 0)
-    assert result is None or result.pairs
+    with pytest.raises(UserError, match=r"Found [0-3] sentences?: paste a passage of at least 4 sentences"):
+        next_sentence.nsp_pairs(bert.model, bert.tokenizer, TEXTS[name], 8, 0)
+
+
+@pytest.mark.parametrize("name", ["empty", "whitespace only"])
+def test_the_pair_builder_uses_held_out_shakespeare_for_an_empty_box(bert, name):
+    # documented: an empty box means "use Shakespeare", not an error
+    result = next_sentence.nsp_pairs(bert.model, bert.tokenizer, TEXTS[name], 8, 0)
+    sentences = split_sentences(next_sentence.held_out_shakespeare())
+    assert result.n_sentences == len(sentences) and len(result.pairs) == 8
+    for pair in result.pairs:
+        assert pair.a == " ".join(sentences[slice(*pair.a_span)])
 
 
 @FUZZ

@@ -12,6 +12,7 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 from playground import next_word as nw
 from playground import registry
+from playground.errors import UserError
 from playground.tiny.model import KVCache, TinyConfig, TinyTransformer
 
 from .hub_cache import put_in_hub_cache
@@ -80,7 +81,7 @@ def test_context_limit_reads_the_models_position_table(gpt2, tiny):
 
 @pytest.mark.parametrize("prompt", ["", "   \n"])
 def test_an_empty_prompt_is_explained(tiny, prompt):
-    with pytest.raises(ValueError, match="Type a prompt"):
+    with pytest.raises(UserError, match="Type a prompt"):
         nw.next_token_distribution(tiny.model, tiny.tokenizer, prompt)
 
 
@@ -175,7 +176,7 @@ def test_sampling_is_reproducible_and_follows_the_distribution():
     ],
 )
 def test_bad_sampling_settings_are_explained(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError):
         nw.Sampling(**bad)
 
 
@@ -219,7 +220,7 @@ def test_a_multi_token_word_multiplies_its_conditional_probabilities(tiny):
 def test_scoring_keeps_a_space_the_user_typed_and_explains_bad_input(tiny):
     assert not nw.score_word(tiny.model, tiny.tokenizer, "The cat sat on the ", "mat").spaced
     assert nw.score_word(tiny.model, tiny.tokenizer, "Hello", ",").text == ","  # punctuation: no space
-    with pytest.raises(ValueError, match="Type a word"):
+    with pytest.raises(UserError, match="Type a word"):
         nw.score_word(tiny.model, tiny.tokenizer, "Hello", "  ")
 
 

@@ -17,6 +17,8 @@ import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerFast
 
+from ..errors import UserError
+
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 TINYSHAKESPEARE = ASSETS / "tinyshakespeare.txt"
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
@@ -61,29 +63,27 @@ def markdown_play_to_text(md: str) -> str:
 
 
 def read_text_file(path: str | Path, max_bytes: int) -> str:
-    """An uploaded corpus: plain UTF-8 text of at most `max_bytes`, else a ValueError that says why."""
+    """An uploaded corpus: plain UTF-8 text of at most `max_bytes`, else a UserError that says why."""
     path = Path(path)
     size = path.stat().st_size
     if size > max_bytes:
-        raise ValueError(
-            f"{path.name} is {size / 1e6:.1f} MB; uploaded text is limited to {max_bytes / 1e6:g} MB here."
-        )
+        raise UserError(f"{path.name} is {size / 1e6:.1f} MB; uploaded text is limited to {max_bytes / 1e6:g} MB here.")
     raw = path.read_bytes()
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = None
     if text is None or "\x00" in text:  # NUL bytes: a binary file that happens to decode
-        raise ValueError(f"{path.name} is not a plain-text file: upload a .txt file (UTF-8).")
+        raise UserError(f"{path.name} is not a plain-text file: upload a .txt file (UTF-8).")
     if not text.strip():
-        raise ValueError(f"{path.name} is empty: there is nothing to train on.")
+        raise UserError(f"{path.name} is empty: there is nothing to train on.")
     return text
 
 
 def hub_dataset_text(dataset_id: str, max_chars: int, offline: bool) -> str:
     """The text column of a Hugging Face dataset's train split, streamed up to `max_chars` characters."""
     if offline:
-        raise ValueError(
+        raise UserError(
             f"The Hugging Face Hub cannot be reached, so the dataset {dataset_id!r} cannot be loaded; "
             "use a bundled corpus, or paste or upload your text."
         )
@@ -92,14 +92,12 @@ def hub_dataset_text(dataset_id: str, max_chars: int, offline: bool) -> str:
     try:
         rows = load_dataset(dataset_id, split="train", streaming=True)
     except Exception as err:  # not found, gated, network: all mean "not this dataset, not now"
-        raise ValueError(
-            f"The dataset {dataset_id!r} could not be loaded from the Hub ({type(err).__name__})."
-        ) from err
+        raise UserError(f"The dataset {dataset_id!r} could not be loaded from the Hub ({type(err).__name__}).") from err
     parts, size = [], 0
     for row in rows:
         text = row.get("text")
         if not isinstance(text, str):
-            raise ValueError(f"The dataset {dataset_id!r} has no 'text' column to train on.")
+            raise UserError(f"The dataset {dataset_id!r} has no 'text' column to train on.")
         parts.append(text)
         size += len(text)
         if size >= max_chars:
@@ -182,7 +180,7 @@ def check_tokenizer(tokenizer: PreTrainedTokenizerFast, objective: str) -> None:
     missing = [name for name in needed if getattr(tokenizer, name) is None]
     if missing:
         tokens = ", ".join(name.replace("_token", "").upper() for name in missing)
-        raise ValueError(
+        raise UserError(
             f"This tokenizer has no {tokens} token, which this objective needs; "
             "choose the character tokenizer or one trained here (BPE or WordPiece)."
         )
@@ -289,7 +287,7 @@ class SentencePairs:
         self.single_prob = single_prob
         sentences = split_sentences(text)
         if len(sentences) < 4:
-            raise ValueError("the text needs at least 4 sentences to build next-sentence pairs")
+            raise UserError("the text needs at least 4 sentences to build next-sentence pairs")
         self.texts = sentences  # for showing a pair as text
         self.sentences = tokenizer(sentences, add_special_tokens=False, verbose=False)["input_ids"]
 
@@ -318,7 +316,7 @@ class SentencePairs:
         # not its true continuation, i.e. one starting before A (and stopping at it) or after A's next sentence
         before, after = a[0], max(0, n - a[1] - 1)
         if before + after == 0:
-            raise ValueError("The text is too short for runs this long: use fewer tokens per side or more text.")
+            raise UserError("The text is too short for runs this long: use fewer tokens per side or more text.")
         k = int(torch.randint(before + after, (1,), generator=gen))
         b = self._run(k, budget, end=a[0]) if k < before else self._run(a[1] + 1 + k - before, budget)
         return a, b, 1

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 
 from .. import charts, registry, sessions
 from .. import tokenization as tk
+from ..errors import UserError
 from ..tiny import data
 from .common import friendly, session_id
 
@@ -153,7 +154,7 @@ def add_hub_tokenizer(model_id: str, shown: list[str], session: Session | None):
 def _training_text(source: str, upload: str | None, pasted: str) -> str:
     if source == SOURCES[1]:
         if not upload:
-            raise ValueError("Choose a .txt file to upload first.")
+            raise UserError("Choose a .txt file to upload first.")
         return tk.read_text_file(upload)
     if source == SOURCES[2]:
         return pasted
@@ -173,7 +174,7 @@ def train(
     request: gr.Request = None,
 ):
     if kind not in KINDS:
-        raise ValueError(f"Pick one of: {', '.join(KINDS)}.")
+        raise UserError(f"Pick one of: {', '.join(KINDS)}.")
     trained = tk.learn_tokenizer(_training_text(source, upload, pasted), KINDS[kind], int(vocab_size))
     session = session or Session()
     session.trained[trained.kind] = trained
@@ -213,7 +214,7 @@ def _train_status(trained: tk.TrainedTokenizer, asked: int) -> str:
 
 def _latest(session: Session | None) -> tk.TrainedTokenizer:
     if not session or not session.latest:
-        raise ValueError("Train a tokenizer first (the button above), then move the slider.")
+        raise UserError("Train a tokenizer first (the button above), then move the slider.")
     return session.trained[session.latest]
 
 

@@ -30,7 +30,9 @@ import torch
 from . import fill_mask as fm
 from . import next_word as nw
 from . import registry
+from .devices import device_of
 from .errors import UserError
+from .protocols import context_limit
 
 log = logging.getLogger("playground")
 
@@ -255,7 +257,7 @@ def pseudo_log_likelihood(model, tokenizer, text: str) -> SentenceLoss:
     enc = tokenizer(
         text,
         truncation=True,
-        max_length=fm.context_limit(model, tokenizer),
+        max_length=context_limit(model, tokenizer),
         return_offsets_mapping=True,
         return_special_tokens_mask=True,
     )
@@ -266,7 +268,7 @@ def pseudo_log_likelihood(model, tokenizer, text: str) -> SentenceLoss:
     where = torch.tensor(positions)  # (N,)
     copies = ids.repeat(len(positions), 1)  # (N, T): copy j has the token at where[j] masked
     copies[torch.arange(len(positions)), where] = tokenizer.mask_token_id
-    device = fm.device_of(model)
+    device = device_of(model)
     scores = []  # ln p(true token | the rest), per masked position
     for chunk, at in zip(copies.split(PLL_BATCH), where.split(PLL_BATCH)):
         logits = fm.mlm_logits(model(input_ids=chunk.to(device)))[torch.arange(len(at)), at].float()  # (n, V)

@@ -7,6 +7,7 @@ import os
 import torch
 
 from .errors import UserError
+from .protocols import LanguageModel
 
 try:  # present on Hugging Face Spaces; `spaces.GPU` asks ZeroGPU for a GPU for one call
     import spaces
@@ -29,6 +30,11 @@ def pick_device(name: str = "auto") -> torch.device:
     if name not in ("cpu", "cuda"):
         raise ValueError(f"device must be auto, cpu or cuda, not {name!r}")
     return torch.device(name)
+
+
+def device_of(model: LanguageModel) -> torch.device:
+    """Where a model's weights are: its inputs go there."""
+    return next(model.parameters()).device
 
 
 def has_gpu() -> bool:

@@ -6,9 +6,12 @@ import re
 from dataclasses import dataclass
 
 import torch
+from transformers import PreTrainedTokenizerBase
 
+from .devices import device_of
 from .errors import UserError
 from .next_word import TokenProb
+from .protocols import LanguageModel, context_limit
 from .tokenization import is_byte_level, token_label
 
 MASK = "[MASK]"
@@ -58,19 +61,14 @@ class MaskedLogits:
     truncated: int
 
 
-def to_model_mask(text: str, tokenizer) -> str:
+def to_model_mask(text: str, tokenizer: PreTrainedTokenizerBase) -> str:
     """Write '[MASK]' in the model's own spelling (RoBERTa-style models use '<mask>')."""
     return re.sub(r"\[mask\]", lambda _: tokenizer.mask_token, text, flags=re.IGNORECASE)
 
 
-def context_limit(model, tokenizer) -> int | None:
-    """Longest input the model takes: the tokenizer's limit, or the model's position table when that is shorter."""
-    limits = [tokenizer.model_max_length, getattr(getattr(model, "config", None), "max_position_embeddings", None)]
-    known = [int(n) for n in limits if isinstance(n, int) and n < 1_000_000]  # tokenizers say 1e30 for "no limit"
-    return min(known) if known else None
-
-
-def encode(tokenizer, text: str, pair: str | None = None, max_length: int | None = None) -> tuple[dict, int]:
+def encode(
+    tokenizer: PreTrainedTokenizerBase, text: str, pair: str | None = None, max_length: int | None = None
+) -> tuple[dict, int]:
     """Model inputs (batch of 1) cut to max_length, longest side first for a pair; and how many tokens were cut."""
     full = len(tokenizer(text, pair, verbose=False)["input_ids"])  # verbose=False: too long is expected here
     enc = tokenizer(
@@ -91,12 +89,8 @@ def mlm_logits(output) -> torch.Tensor:
     return output.logits if logits is None else logits
 
 
-def device_of(model) -> torch.device:
-    return next(model.parameters()).device
-
-
 @torch.no_grad()
-def masked_logits(model, tokenizer, text: str) -> MaskedLogits:
+def masked_logits(model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text: str) -> MaskedLogits:
     if tokenizer.mask_token is None:
         raise UserError("This model has no mask token, so it cannot fill in blanks.")
     if not (text or "").strip():
@@ -117,7 +111,7 @@ def masked_logits(model, tokenizer, text: str) -> MaskedLogits:
     return MaskedLogits(ids, positions, torch.log_softmax(logits.float(), dim=-1).cpu(), text, cut)
 
 
-def fill_mask(model, tokenizer, text: str, top_k: int = 5) -> FillMaskResult:
+def fill_mask(model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text: str, top_k: int = 5) -> FillMaskResult:
     out = masked_logits(model, tokenizer, text)
     k = min(max(1, int(top_k)), out.logprobs.size(-1))
     masks, filled = [], out.ids.clone()
@@ -142,7 +136,9 @@ def parse_words(words: str | list[str]) -> list[str]:
     return [w.strip() for w in items if w and w.strip()]
 
 
-def score_candidates(model, tokenizer, text: str, words: str | list[str], mask_number: int = 1) -> CandidateResult:
+def score_candidates(
+    model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text: str, words: str | list[str], mask_number: int = 1
+) -> CandidateResult:
     """The probability and rank of each word at one mask, like the fill-mask pipeline's `targets`."""
     words = parse_words(words)
     if not words:
@@ -166,7 +162,7 @@ def score_candidates(model, tokenizer, text: str, words: str | list[str], mask_n
     return CandidateResult(scores, int(mask_number), n, out.truncated)
 
 
-def _space_before_mask(text: str, tokenizer, mask_number: int) -> bool:
+def _space_before_mask(text: str, tokenizer: PreTrainedTokenizerBase, mask_number: int) -> bool:
     """Byte-level BPE spells a word after a space differently ('Ġking' vs 'king'): score the spelling that fits."""
     if not is_byte_level(tokenizer):
         return False  # WordPiece splits on spaces first: a word is the same token wherever it stands

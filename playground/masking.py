@@ -19,9 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from transformers import PreTrainedTokenizerBase
 
+from .devices import device_of
 from .errors import UserError
-from .fill_mask import context_limit, device_of, encode, mlm_logits
+from .fill_mask import encode, mlm_logits
+from .protocols import LanguageModel, context_limit
 from .tiny.data import masker
 from .tokenization import token_label
 
@@ -151,7 +154,7 @@ class Rates:
         return {k: q for k, q in pmf.items() if q > 1e-4}  # the far tail would only stretch the chart
 
 
-def prepare(tokenizer, text: str, max_length: int | None = None) -> Sentence:
+def prepare(tokenizer: PreTrainedTokenizerBase, text: str, max_length: int | None = None) -> Sentence:
     if tokenizer.mask_token is None:
         raise UserError("This model has no mask token, so it was not trained by masking.")
     if not (text or "").strip():
@@ -168,7 +171,9 @@ def prepare(tokenizer, text: str, max_length: int | None = None) -> Sentence:
     return Sentence(enc, ids, special, word_ids, cut)
 
 
-def roll(tokenizer, sentence: Sentence, recipe: Recipe, seed: int, rolls: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def roll(
+    tokenizer: PreTrainedTokenizerBase, sentence: Sentence, recipe: Recipe, seed: int, rolls: int = 1
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Masked inputs and labels, (rolls, T) each: the sentence masked `rolls` times by BERT's recipe."""
     ids = sentence.ids.expand(rolls, -1)  # (R, T)
     special = sentence.special.expand(rolls, -1)
@@ -198,7 +203,9 @@ def fates(original: torch.Tensor, inputs: torch.Tensor, labels: torch.Tensor, ma
 
 
 @torch.no_grad()
-def simulate(model, tokenizer, text: str, recipe: Recipe = Recipe(), seed: int = 0) -> Simulation:
+def simulate(
+    model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text: str, recipe: Recipe = Recipe(), seed: int = 0
+) -> Simulation:
     """Mask the sentence once with BERT's recipe and score the model on it, as one training step would."""
     sentence = prepare(tokenizer, text, context_limit(model, tokenizer))
     inputs, labels = (t[0] for t in roll(tokenizer, sentence, recipe, int(seed)))
@@ -233,7 +240,9 @@ def simulate(model, tokenizer, text: str, recipe: Recipe = Recipe(), seed: int =
     )
 
 
-def rates(tokenizer, text: str, recipe: Recipe = Recipe(), seed: int = 0, rolls: int = 1000) -> Rates:
+def rates(
+    tokenizer: PreTrainedTokenizerBase, text: str, recipe: Recipe = Recipe(), seed: int = 0, rolls: int = 1000
+) -> Rates:
     """Mask the sentence `rolls` times and count each fate: the realised rates approach the chosen ones."""
     if not 1 <= int(rolls) <= MAX_ROLLS:
         raise UserError(f"Choose between 1 and {MAX_ROLLS:,} rolls.")

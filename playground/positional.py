@@ -11,8 +11,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
+from transformers import PreTrainedTokenizerBase
 
 from .errors import UserError
+from .protocols import LanguageModel
 from .tiny.model import TinyTransformer, rotary_angles, rotate, sinusoidal_positions
 
 
@@ -36,7 +38,7 @@ def wavelengths(dim: int, base: float = 10000.0) -> np.ndarray:
 # ------------------------------------------------------------------ learned tables
 
 
-def learned_table(model) -> np.ndarray | None:
+def learned_table(model: LanguageModel) -> np.ndarray | None:
     """(P, D) learned position vectors of a checkpoint, or None when it has none.
 
     Our tiny models expose position_table(); GPT-2 keeps its table in transformer.wpe, BERT-family
@@ -141,7 +143,7 @@ def without_positions(model: TinyTransformer) -> TinyTransformer:
 
 
 @torch.no_grad()
-def order_demo(model: TinyTransformer, tokenizer, text_a: str, text_b: str) -> OrderDemo:
+def order_demo(model: TinyTransformer, tokenizer: PreTrainedTokenizerBase, text_a: str, text_b: str) -> OrderDemo:
     """Run two orderings of the same words through a bidirectional model with and without positions."""
     if model.config.causal:
         raise UserError("Use a bidirectional (BERT-style) model: a causal mask already leaks word order.")

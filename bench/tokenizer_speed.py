@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playground import registry  # noqa: E402
 from playground import tokenization as tk  # noqa: E402
+from playground import tokenizer_training as tt  # noqa: E402
 from playground.tiny import data  # noqa: E402
 
 SAMPLE = "Wherefore art thou Romeo? Transformers learn relationships between words."
@@ -61,10 +62,10 @@ def main() -> None:
     # training: HF's bare BpeTrainer is the reference; ours adds the recount that gives each merge its count
     hf = median_s(lambda: data.train_tokenizer(text, "bpe", args.vocab), args.repeats)
     trained = {}
-    for kind in tk.KINDS:
+    for kind in tt.KINDS:
 
         def learn(kind=kind):
-            trained[kind] = tk.learn_tokenizer(text, kind, args.vocab)
+            trained[kind] = tt.learn_tokenizer(text, kind, args.vocab)
 
         seconds = median_s(learn, args.repeats)
         target = f"<= 2000 ms: {'ok' if seconds <= 2 else 'MISSED'}" if kind == "bpe" else ""
@@ -79,7 +80,7 @@ def main() -> None:
     for kind, t in trained.items():
         enc = median_s(lambda t=t: t.tokenizer.encode(SAMPLE), 200)
         steps = [rng.randint(0, len(t.merges)) for _ in range(args.slider_moves)]
-        core = statistics.median(_timed(lambda k=k, t=t: tk.replay(t, SAMPLE, k)) for k in steps)
+        core = statistics.median(_timed(lambda k=k, t=t: tt.replay(t, SAMPLE, k)) for k in steps)
         session = ui.Session({kind: t}, kind)
         handler = statistics.median(
             _timed(lambda k=k, session=session: ui.replay_step(k, SAMPLE, session)) for k in steps
@@ -92,7 +93,7 @@ def main() -> None:
             enc,
             f"<= 100 ms: {'ok' if handler <= 0.1 else 'MISSED'}",
         )
-        growth = median_s(lambda t=t: tk.sample_curve(t, SAMPLE), 5)
+        growth = median_s(lambda t=t: tt.sample_curve(t, SAMPLE), 5)
         row(f"sample curve, 200 steps ({kind})", growth, "tokenizer.encode(sample)", enc)
 
     # the slider as the browser sees it: an HTTP round trip through the launched app's queue

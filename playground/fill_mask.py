@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from transformers import PreTrainedTokenizerBase
@@ -124,8 +125,8 @@ def fill_mask(model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text: st
         filled[pos] = indices[0]
     return FillMaskResult(
         masks,
-        tokenizer.decode(filled.tolist(), skip_special_tokens=True),
-        tokenizer.convert_ids_to_tokens(out.ids.tolist()),
+        cast(str, tokenizer.decode(filled.tolist(), skip_special_tokens=True)),
+        cast(list[str], tokenizer.convert_ids_to_tokens(out.ids.tolist())),
         out.truncated,
     )
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 import torch
 from transformers import PreTrainedTokenizerBase
@@ -82,7 +83,7 @@ def next_sentence(
     return NSPResult(
         float(probs[IS_NEXT]),
         float(probs[NOT_NEXT]),
-        tokenizer.convert_ids_to_tokens(ids),
+        cast(list[str], tokenizer.convert_ids_to_tokens(ids)),
         ids,
         enc["token_type_ids"][0].tolist(),
         cut,

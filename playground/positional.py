@@ -8,6 +8,7 @@ a vector. Shapes: P positions, D dimensions.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 import torch
@@ -49,7 +50,7 @@ def learned_table(model: LanguageModel) -> np.ndarray | None:
             return None
         return model.position_table().detach().float().cpu().numpy()
     for path in ("transformer.wpe", "embeddings.position_embeddings", "bert.embeddings.position_embeddings"):
-        module = model
+        module: object = model
         for part in path.split("."):
             module = getattr(module, part, None)
         if isinstance(module, torch.nn.Embedding):
@@ -160,8 +161,8 @@ def order_demo(model: TinyTransformer, tokenizer: PreTrainedTokenizerBase, text_
     twin = without_positions(model)
     with_a, with_b = mean_hidden(model, ids_a), mean_hidden(model, ids_b)
     return OrderDemo(
-        tokenizer.convert_ids_to_tokens(ids_a[0].tolist()),
-        tokenizer.convert_ids_to_tokens(ids_b[0].tolist()),
+        cast(list[str], tokenizer.convert_ids_to_tokens(ids_a[0].tolist())),
+        cast(list[str], tokenizer.convert_ids_to_tokens(ids_b[0].tolist())),
         sorted(ids_a[0].tolist()) == sorted(ids_b[0].tolist()),
         float((bag(ids_a) - bag(ids_b)).norm()),
         float((mean_hidden(twin, ids_a) - mean_hidden(twin, ids_b)).norm()),

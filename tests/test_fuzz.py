@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from playground import fill_mask, hub, masking, next_sentence, positional, registry
 from playground import tokenization as tk
+from playground import tokenizer_training as tt
 from playground.errors import UserError
 from playground.tiny.data import split_sentences
 
@@ -71,7 +72,7 @@ def test_text_over_the_limit_is_refused_with_the_limit_named(reference):
 @pytest.mark.parametrize("name", ["empty", "whitespace only"])
 def test_training_a_tokenizer_on_nothing_is_explained(name):
     with pytest.raises(UserError, match="no text to train on"):
-        tk.learn_tokenizer(TEXTS[name], "bpe", 500)
+        tt.learn_tokenizer(TEXTS[name], "bpe", 500)
 
 
 @pytest.mark.parametrize(
@@ -79,7 +80,7 @@ def test_training_a_tokenizer_on_nothing_is_explained(name):
 )
 @pytest.mark.parametrize("kind", ["bpe", "wordpiece"])
 def test_tokenizers_train_on_odd_unicode(name, kind):
-    trained = tk.learn_tokenizer(TEXTS[name] * 20, kind, 300)
+    trained = tt.learn_tokenizer(TEXTS[name] * 20, kind, 300)
     assert trained.tokenizer(TEXTS[name]).input_ids
 
 
@@ -87,7 +88,7 @@ def test_tokenizers_train_on_odd_unicode(name, kind):
 def test_odd_vocabulary_sizes_get_a_sentence(value):
     if value == 0.5 or value <= 0 or not math.isfinite(value) or value > 16_000:
         with pytest.raises(UserError, match="Vocabulary size must be between"):
-            tk.check_vocab_size(value)
+            tt.check_vocab_size(value)
 
 
 # ---------------------------------------------------------------- positional encodings

@@ -10,19 +10,23 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerFast
+from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 from ..errors import UserError
+from ..tokenization import read_text_file  # noqa: F401 - the one upload reader; ui/train.py still reads it from here
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 TINYSHAKESPEARE = ASSETS / "tinyshakespeare.txt"
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 TOKENIZER_KINDS = ("char", "bpe", "wordpiece")
+MAX_WORD_CHARS = 100  # WordPiece: a longer word is one [UNK], as in BERT
+CHUNK = 10_000  # training text goes to the trainers in pieces this long
 
 
 # ---------------------------------------------------------------- corpora
@@ -60,24 +64,6 @@ def markdown_play_to_text(md: str) -> str:
         speaker = re.fullmatch(r"\*\*(.+?)\*\*", line)
         lines.append(f"{speaker.group(1)}:" if speaker else line)
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
-
-
-def read_text_file(path: str | Path, max_bytes: int) -> str:
-    """An uploaded corpus: plain UTF-8 text of at most `max_bytes`, else a UserError that says why."""
-    path = Path(path)
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise UserError(f"{path.name} is {size / 1e6:.1f} MB; uploaded text is limited to {max_bytes / 1e6:g} MB here.")
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is None or "\x00" in text:  # NUL bytes: a binary file that happens to decode
-        raise UserError(f"{path.name} is not a plain-text file: upload a .txt file (UTF-8).")
-    if not text.strip():
-        raise UserError(f"{path.name} is empty: there is nothing to train on.")
-    return text
 
 
 def hub_dataset_text(dataset_id: str, max_chars: int, offline: bool) -> str:
@@ -155,22 +141,37 @@ def train_tokenizer(text: str, kind: str = "bpe", vocab_size: int = 4096) -> Pre
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
             show_progress=False,
         )
-        tok.train_from_iterator(_chunks(text), trainer)
+        tok.train_from_iterator(chunks(text), trainer)
     elif kind == "wordpiece":
-        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        tok.decoder = decoders.WordPiece()
+        tok = wordpiece_pipeline()
         trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False)
-        tok.train_from_iterator(_chunks(text), trainer)
-        cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-        tok.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]",
-            pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-            special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
-        )
+        tok.train_from_iterator(chunks(text), trainer)
+        return as_bert(tok)
     else:
         raise ValueError(f"tokenizer kind must be one of {TOKENIZER_KINDS}, not {kind!r}")
+    return _wrap(tok, **BERT_SPECIALS)
+
+
+def wordpiece_pipeline(vocab: dict[str, int] | None = None) -> Tokenizer:
+    """BERT's pipeline: lower-cased, split on spaces and punctuation, greedy longest match with '##' marking a
+    word's continuation, a word over MAX_WORD_CHARS one [UNK]. Empty for WordPieceTrainer, or over a vocabulary
+    learnt elsewhere (the Tokenizer tab learns its merges by WordPiece's own score)."""
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=MAX_WORD_CHARS))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    return tok
+
+
+def as_bert(tok: Tokenizer) -> PreTrainedTokenizerFast:
+    """A WordPiece with BERT's specials and its pair template [CLS] A [SEP] B [SEP] (segment ids 0, then 1)."""
+    tok.add_special_tokens(SPECIALS)
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
     return _wrap(tok, **BERT_SPECIALS)
 
 
@@ -186,14 +187,15 @@ def check_tokenizer(tokenizer: PreTrainedTokenizerFast, objective: str) -> None:
         )
 
 
-def _chunks(text: str, size: int = 10_000):
+def chunks(text: str, size: int = CHUNK) -> Iterator[str]:
+    """The text in pieces of `size` characters: trainers and encoders see a long text a piece at a time."""
     for i in range(0, len(text), size):
         yield text[i : i + size]
 
 
 def encode_corpus(tokenizer: PreTrainedTokenizerFast, text: str) -> torch.Tensor:
     """The whole text as one 1-D stream of token ids (no specials)."""
-    pieces = [text[i : i + 100_000] for i in range(0, len(text), 100_000)]  # bounded memory per call
+    pieces = list(chunks(text, 100_000))  # bounded memory per call
     ids: list[int] = []
     # verbose=False: a corpus is meant to be longer than the model's context
     for enc in tokenizer(pieces, add_special_tokens=False, verbose=False)["input_ids"]:
@@ -232,7 +234,7 @@ def causal_batch(stream: torch.Tensor, batch_size: int, context: int, gen: torch
 
 
 def masker(
-    tokenizer: PreTrainedTokenizerFast,
+    tokenizer: PreTrainedTokenizerBase,
     seed: int,
     p: float = 0.15,
     mask_replace: float = 0.8,
@@ -282,7 +284,7 @@ class SentencePairs:
     from elsewhere), so that the model also sees short everyday pairs, not only runs that fill the context
     (BERT's "short sequence" pairs play this part)."""
 
-    def __init__(self, text: str, tokenizer: PreTrainedTokenizerFast, single_prob: float = 0.0):
+    def __init__(self, text: str, tokenizer: PreTrainedTokenizerBase, single_prob: float = 0.0):
         self.tokenizer = tokenizer
         self.single_prob = single_prob
         sentences = split_sentences(text)

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 from tokenizers import decoders
 from transformers import PreTrainedTokenizerBase
@@ -25,14 +26,15 @@ from .errors import UserError
 
 MAX_TEXT_CHARS = 2_000_000  # the comparison tokenizes all of it ...
 MAX_SHOWN = 1_000  # ... but renders only this many tokens per tokenizer
-DIFF_CHARS = 5_000  # the round-trip diff covers this much of the text (difflib is quadratic at worst)
+DIFF_CHARS = 5_000  # the round-trip diff is shown for this much of the text (a page of spans, not a book)
 MAX_UPLOAD_BYTES = 5_000_000  # an uploaded text file, unless the caller says otherwise
 
 
 # ---------------------------------------------------------------- reading tokens
 
 
-def _hex_bytes(err: UnicodeDecodeError) -> tuple[str, int]:
+def _hex_bytes(err: UnicodeError) -> tuple[str, int]:
+    assert isinstance(err, UnicodeDecodeError)  # registered for decoding only
     return "".join(f"<0x{b:02X}>" for b in err.object[err.start : err.end]), err.end
 
 
@@ -107,7 +109,7 @@ def token_labels(tokenizer: PreTrainedTokenizerBase, ids: Iterable[int], markers
         elif markers:
             labels.append(_visible(raw, byte_level=False))
         else:
-            text = tokenizer.decode([token_id])
+            text = cast(str, tokenizer.decode([token_id]))
             labels.append(raw if "\ufffd" in text else text)
     return labels
 
@@ -170,7 +172,7 @@ def tokenize(tokenizer: PreTrainedTokenizerBase, text: str, name: str = "") -> T
     unk_count = ids.count(unk) if unk is not None and unk != tokenizer.eos_token_id else 0
     return Tokenized(
         name,
-        tokenizer.convert_ids_to_tokens(ids),
+        cast(list[str], tokenizer.convert_ids_to_tokens(ids)),
         ids,
         len(text.split()),
         len(text),
@@ -192,9 +194,9 @@ def round_trip(tokenizer: PreTrainedTokenizerBase, text: str, ids: list[int] | N
     """decode(encode(text)) and where it differs from the text; `ids` saves encoding twice."""
     text = check_text(text)
     ids = encode(tokenizer, text) if ids is None else ids
-    decoded = tokenizer.decode(ids)
+    decoded = cast(str, tokenizer.decode(ids))
     part = text if len(text) <= DIFF_CHARS else _cut_at_space(text, DIFF_CHARS)
-    part_decoded = decoded if part == text else tokenizer.decode(encode(tokenizer, part))
+    part_decoded = decoded if part == text else cast(str, tokenizer.decode(encode(tokenizer, part)))
     spans, reasons = _char_diff(part, part_decoded, tokenizer.unk_token or "[UNK]")
     return RoundTrip(decoded, decoded == text, spans, reasons, len(part))
 
@@ -205,12 +207,14 @@ def _cut_at_space(text: str, limit: int) -> str:
     return text[: cut if cut > 0 else limit]
 
 
+Opcode = tuple[str, int, int, int, int]  # difflib's (tag, i1, i2, j1, j2)
+
+
 def _char_diff(before: str, after: str, unk: str) -> tuple[list[tuple[str, str | None]], list[str]]:
     """The text after the round trip, as spans: unchanged (None), changed, or dropped from before."""
     spans: list[tuple[str, str | None]] = []
     reasons: dict[str, None] = {}  # ordered set
-    matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
-    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+    for op, i1, i2, j1, j2 in bounded_opcodes(before, after):
         old, new = before[i1:i2], after[j1:j2]
         if op == "equal":
             spans.append((new, None))
@@ -221,6 +225,85 @@ def _char_diff(before: str, after: str, unk: str) -> tuple[list[tuple[str, str |
             spans.append((_show_spaces(old), "dropped"))
         reasons.update(dict.fromkeys(_why(old, new, unk)))
     return _merge_spans(spans), list(reasons)
+
+
+ANCHOR = 4  # equal characters that re-synchronise the two texts after a change
+WINDOW = 16  # difflib looks this far ahead of a change first, ...
+MAX_WINDOW = 1_024  # ... doubling up to this; a change it cannot get past is one span to the end
+
+
+def bounded_opcodes(a: str, b: str) -> list[Opcode]:
+    """difflib's opcodes from a to b in time linear in the text: difflib (autojunk off, quadratic or worse on
+    repetitive text) only ever sees a window after a change, until ANCHOR equal characters re-synchronise.
+
+    A round trip changes text locally (a letter lower-cased, an accent or an invisible character dropped, a
+    space added, [UNK] for a rare character), so a short window almost always finds the way back; a change
+    that no window up to MAX_WINDOW gets past is reported coarsely, as one replaced span to the end."""
+    ops: list[Opcode] = []
+    n, m = len(a), len(b)
+    prefix = _common_prefix(a, b)
+    suffix = _common_prefix(a[prefix:][::-1], b[prefix:][::-1])  # trimmed first: an exact tail costs nothing
+    n, m = n - suffix, m - suffix
+    i = j = prefix
+    if prefix:
+        ops.append(("equal", 0, prefix, 0, prefix))
+    while i < n or j < m:
+        same = _common_prefix(a, b, i, j, n, m)
+        if same:
+            ops.append(("equal", i, i + same, j, j + same))
+            i, j = i + same, j + same
+            continue
+        step = _resync(a, b, i, j, n, m)
+        if step is None:  # no window got past this change: one span to the end
+            ops.append(("replace" if i < n and j < m else "delete" if i < n else "insert", i, n, j, m))
+            break
+        ops.extend(step)
+        i, j = step[-1][2], step[-1][4]
+    if suffix:
+        ops.append(("equal", n, n + suffix, m, m + suffix))
+    return _merge_opcodes(ops)
+
+
+def _resync(a: str, b: str, i: int, j: int, n: int, m: int) -> list[Opcode] | None:
+    """The opcodes from (i, j), where a and b differ, to where they agree again for ANCHOR characters (or to
+    the end of both); None when no window up to MAX_WINDOW finds such a place."""
+    window = WINDOW
+    while window <= MAX_WINDOW:
+        end_a, end_b = min(i + window, n), min(j + window, m)
+        matcher = difflib.SequenceMatcher(None, a[i:end_a], b[j:end_b], autojunk=False)
+        ops: list[Opcode] = [(op, i + i1, i + i2, j + j1, j + j2) for op, i1, i2, j1, j2 in matcher.get_opcodes()]
+        for k, (op, i1, i2, _, _) in enumerate(ops):
+            if op == "equal" and i2 - i1 >= ANCHOR and k:  # back in step: stop before it
+                return ops[:k]
+        if end_a == n and end_b == m:  # the window holds both ends: its opcodes are the whole rest
+            return ops
+        window *= 2
+    return None
+
+
+def _common_prefix(a: str, b: str, i: int = 0, j: int = 0, n: int | None = None, m: int | None = None) -> int:
+    """How many characters a[i:n] and b[j:m] share at their start, in time linear in that many: blocks of
+    doubling size are compared (in C), never the whole rest."""
+    n, m = len(a) if n is None else n, len(b) if m is None else m
+    limit = min(n - i, m - j)
+    lo, block = 0, 64
+    while lo < limit:
+        hi = min(lo + block, limit)
+        if a[i + lo : i + hi] != b[j + lo : j + hi]:
+            return lo + next(k for k in range(hi - lo) if a[i + lo + k] != b[j + lo + k])
+        lo, block = hi, block * 2
+    return limit
+
+
+def _merge_opcodes(ops: list[Opcode]) -> list[Opcode]:
+    """Neighbouring opcodes of the same kind as one (the walk can cut an equal run or a change in two)."""
+    merged: list[Opcode] = []
+    for op in ops:
+        if merged and merged[-1][0] == op[0] and merged[-1][2] == op[1] and merged[-1][4] == op[3]:
+            merged[-1] = (op[0], merged[-1][1], op[2], merged[-1][3], op[4])
+        else:
+            merged.append(op)
+    return merged
 
 
 def _show_spaces(text: str) -> str:

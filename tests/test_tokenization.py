@@ -1,5 +1,6 @@
 """Tokenizers side by side, and BPE / WordPiece training with its merge-by-merge replay (offline, fast)."""
 
+import random
 from collections import Counter
 
 import pytest
@@ -102,6 +103,50 @@ def test_odd_unicode_never_shows_a_replacement_character(gpt2, bert):
         assert t.n_tokens and "\ufffd" not in "".join(t.labels)
         rt = tk.round_trip(tok, ODD, t.ids)
         assert rt.exact or rt.reasons
+
+
+def rebuilt(a: str, b: str, ops) -> str:
+    """b from the opcodes, after checking they walk both texts end to end and 'equal' means equal."""
+    i = j = 0
+    out = []
+    for op, i1, i2, j1, j2 in ops:
+        assert (i1, j1) == (i, j) and (op != "equal" or a[i1:i2] == b[j1:j2])
+        out.append(b[j1:j2])
+        i, j = i2, j2
+    assert (i, j) == (len(a), len(b))
+    return "".join(out)
+
+
+def test_the_bounded_diff_is_an_edit_script_for_any_edit():
+    rng = random.Random(0)
+    alphabet = "ab cA\u200b\n"
+    for _ in range(500):
+        a = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+        b = list(a)
+        for _ in range(rng.randint(0, 6)):  # lower-case, drop or insert a character anywhere
+            k = rng.randint(0, len(b))
+            if k < len(b) and rng.random() < 0.5:
+                b[k : k + 1] = [] if rng.random() < 0.5 else [b[k].lower()]
+            else:
+                b.insert(k, rng.choice(alphabet))
+        b = "".join(b)
+        assert rebuilt(a, b, tk.bounded_opcodes(a, b)) == b
+
+
+def test_a_100_kb_repetitive_round_trip_is_diffed_exactly_and_locally(bert):
+    # repetitive text is what made difflib (autojunk off) take ~21 s on 5,000 characters
+    text = ("To be, or not to be, that is the question. Whether 'tis nobler in the mind to suffer\n" * 1200)[:100_000]
+    decoded = bert.decode(tk.encode(bert, text))
+    ops = tk.bounded_opcodes(text, decoded)
+    assert rebuilt(text, decoded, ops) == decoded
+    # every change is local (a capital lower-cased, a newline become a space, a space dropped), none coarse
+    changes = [(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in ops if op != "equal"]
+    assert len(changes) > 2_000 and max(max(c) for c in changes) <= 2
+    spans, reasons = tk._char_diff(text, decoded, bert.unk_token)
+    assert reasons == ["lower-cased", "spaces changed"]
+    assert "".join(span for span, kind in spans if kind is None) == "".join(
+        decoded[j1:j2] for op, _, _, j1, j2 in ops if op == "equal"
+    )
 
 
 def test_a_megabyte_is_counted_whole_and_rendered_capped(gpt2, shakespeare):

@@ -144,8 +144,8 @@ def train_tokenizer(text: str, kind: str = "bpe", vocab_size: int = 4096) -> Pre
         tok.train_from_iterator(chunks(text), trainer)
     elif kind == "wordpiece":
         tok = wordpiece_pipeline()
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False)
-        tok.train_from_iterator(chunks(text), trainer)
+        wordpiece = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False)
+        tok.train_from_iterator(chunks(text), wordpiece)
         return as_bert(tok)
     else:
         raise ValueError(f"tokenizer kind must be one of {TOKENIZER_KINDS}, not {kind!r}")

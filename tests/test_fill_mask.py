@@ -99,6 +99,7 @@ def test_mask_spelling_is_translated_to_the_models_own():
     assert to_model_mask("a [MASK] b [mask]", RobertaLike()) == "a <mask> b <mask>"
 
 
+@pytest.mark.slow
 def test_a_roberta_style_model_gets_its_own_mask(roberta):
     tok = roberta.tokenizer
     assert tok("Hello world!", add_special_tokens=False)["input_ids"] == [15496, 995, 0]  # the real GPT-2 vocabulary

@@ -17,6 +17,8 @@ from playground.tiny.data import split_sentences
 
 from .fuzz_catalogue import NUMBERS, TEXTS
 
+# every catalogue entry, the megabyte marked slow (make test-fast skips it; make test runs it)
+CATALOGUE = [pytest.param(name, marks=pytest.mark.slow) if name == "1 MB" else name for name in TEXTS]
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # text as people and scripts send it: any code point but surrogates (which UTF-8 cannot carry)
 ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
@@ -39,7 +41,7 @@ def reference(request):
     return registry.reference_tokenizer(request.param)
 
 
-@pytest.mark.parametrize("name", TEXTS)
+@pytest.mark.parametrize("name", CATALOGUE)
 def test_tokenize_and_round_trip_take_anything_in_the_catalogue(reference, name):
     text = TEXTS[name]
     tokens = tk.tokenize(reference, text)
@@ -108,7 +110,7 @@ def test_positional_views_explain_odd_numbers(value):
             assert math.isfinite(float(result.sum())), (fn.__name__, args)
 
 
-@pytest.mark.parametrize("name", TEXTS)
+@pytest.mark.parametrize("name", CATALOGUE)
 def test_word_order_demo_takes_anything_in_the_catalogue(name):
     loaded = registry.load("tiny-shakespeare-bert", "masked")
     result = ok_or_explained(positional.order_demo, loaded.model, loaded.tokenizer, TEXTS[name], "the cat sat")
@@ -138,7 +140,7 @@ def bert():
     return registry.load("tiny-shakespeare-bert", "nsp")
 
 
-@pytest.mark.parametrize("name", TEXTS)
+@pytest.mark.parametrize("name", CATALOGUE)
 def test_fill_mask_takes_anything_in_the_catalogue(bert, name):
     text = TEXTS[name]
     result = ok_or_explained(fill_mask.fill_mask, bert.model, bert.tokenizer, text, 5)
@@ -149,7 +151,7 @@ def test_fill_mask_takes_anything_in_the_catalogue(bert, name):
             assert sum(c.prob for c in mask.candidates) <= 1 + 1e-5
 
 
-@pytest.mark.parametrize("name", TEXTS)
+@pytest.mark.parametrize("name", CATALOGUE)
 def test_fill_mask_with_the_mask_appended_always_answers(bert, name):
     text = TEXTS[name][:300] + " [MASK]"  # within the context (a mask cut off by it is explained instead)
     if text.count("[MASK]") <= 20:
@@ -157,7 +159,7 @@ def test_fill_mask_with_the_mask_appended_always_answers(bert, name):
         assert result.masks
 
 
-@pytest.mark.parametrize("name", TEXTS)
+@pytest.mark.parametrize("name", CATALOGUE)
 def test_masking_simulator_takes_anything_in_the_catalogue(bert, name):
     sim = ok_or_explained(masking.simulate, bert.model, bert.tokenizer, TEXTS[name], masking.Recipe(), 0)
     if sim is not None:  # else explained: empty, or nothing but [UNK]/[MASK] to pick (e.g. Arabic for this vocab)
@@ -172,7 +174,7 @@ def test_masking_rates_outside_0_to_100_percent_are_explained(value):
             assert 0 <= value <= 1
 
 
-@pytest.mark.parametrize("name", TEXTS)
+@pytest.mark.parametrize("name", CATALOGUE)
 def test_next_sentence_takes_anything_in_the_catalogue(bert, name):
     result = ok_or_explained(
         next_sentence.next_sentence, bert.model, bert.tokenizer, TEXTS[name], "And then it rained."

@@ -135,6 +135,7 @@ def test_the_model_judges_every_pair(nsp):
     assert [(p.a, p.b, p.label) for p in same.pairs] == [(p.a, p.b, p.label) for p in r.pairs]  # seeded
 
 
+@pytest.mark.slow
 def test_the_bundled_model_beats_a_coin_on_held_out_shakespeare(nsp):
     runs = [nsp_pairs(nsp.model, nsp.tokenizer, "", n_pairs=64, seed=seed) for seed in range(4)]  # held-out text
     assert runs[0].n_sentences > 1000

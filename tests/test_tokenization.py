@@ -149,6 +149,7 @@ def test_a_100_kb_repetitive_round_trip_is_diffed_exactly_and_locally(bert):
     )
 
 
+@pytest.mark.slow
 def test_a_megabyte_is_counted_whole_and_rendered_capped(gpt2, shakespeare):
     t = tk.tokenize(gpt2, shakespeare)
     assert t.n_tokens > 250_000 and len(t.labels) == tk.MAX_SHOWN and t.truncated

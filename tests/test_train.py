@@ -53,6 +53,7 @@ def test_mlm_nsp_training_reports_both_accuracies(small_text):
     assert final.model.config.heads == ("mlm", "nsp")
 
 
+@pytest.mark.slow
 def test_same_seed_same_losses(small_text):
     cfg = TrainConfig(objective="clm", tokenizer="char", steps=20, log_every=5, eval_every=20, **SMALL)
     a = [e.train_loss for e in run(cfg, small_text)]
@@ -141,6 +142,7 @@ def test_cli_reports_a_missing_corpus(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_run_advanced_in_chunks_gives_the_same_curve_as_one_go(small_text):
     from playground.tiny.train import Run
 

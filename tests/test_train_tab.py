@@ -50,6 +50,7 @@ def saved_name(status: str) -> str:
     return status.split("Saved as **")[1].split("**")[0]
 
 
+@pytest.mark.slow
 def test_loss_falls_and_the_model_joins_the_next_word_tab(session):
     req, ts = session
     outputs = list(train(req, ts, steps=50, samples=5, corpus=SHAKESPEARE))
@@ -75,6 +76,7 @@ def losses_by_step(outputs) -> dict[int, str]:
     }
 
 
+@pytest.mark.slow
 def test_pause_keeps_the_run_and_resuming_gives_the_same_curve(session):
     req, ts = session
     straight = losses_by_step(train(req, tab.TrainSession(), steps=20, samples=1, dropout=0.1))
@@ -154,6 +156,7 @@ def test_masked_lm_with_nsp_reports_both_accuracies_and_serves_two_tabs(session)
     assert "Fill Mask and Next Sentence tabs" in final_status
 
 
+@pytest.mark.slow
 def test_a_tokenizer_from_the_tokenizer_tab_is_a_choice_and_is_used(session):
     req, ts = session
     tok = registry.reference_tokenizer("bert-base-uncased")
@@ -225,6 +228,7 @@ def test_uploaded_text_is_checked(session, tmp_path, monkeypatch):
     assert out[-1][1].startswith("**Done**")
 
 
+@pytest.mark.slow
 def test_download_then_upload_gives_identical_logits(session):
     req, ts = session
     outputs = list(train(req, ts, steps=5, samples=1))
@@ -381,6 +385,7 @@ def test_a_masked_objective_switches_to_subwords_a_gentler_rate_and_a_fill_in_la
     assert tab.apply_preset("tiny", BERT)[5] == 1e-3 and tab.apply_preset("tiny", GPT)[5] == 2e-3
 
 
+@pytest.mark.slow
 def test_mlm_nsp_is_drawn_against_the_guess_for_both_losses(session):
     req, ts = session
     list(
@@ -403,6 +408,7 @@ def test_mlm_nsp_is_drawn_against_the_guess_for_both_losses(session):
     tab.request_reset(ts)
 
 
+@pytest.mark.slow
 def test_the_evaluation_on_stopping_ends_the_validation_line(session):
     req, ts = session
     list(tab.step_training(GPT, SHAKESPEARE, "", 100, 1, state=ts, request=req, **SHAPE))

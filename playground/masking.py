@@ -19,8 +19,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
+from transformers import PreTrainedTokenizerBase
 
-from .fill_mask import context_limit, device_of, encode, mlm_logits
+from .devices import device_of
+from .errors import UserError
+from .fill_mask import encode, mlm_logits
+from .protocols import LanguageModel, context_limit
 from .tiny.data import masker
 from .tokenization import token_label
 
@@ -39,9 +43,9 @@ class Recipe:
     def __post_init__(self):
         for name in ("p", "mask", "random"):
             if not 0 <= getattr(self, name) <= 1:
-                raise ValueError(f"The {name} rate must be between 0% and 100%.")
+                raise UserError(f"The {name} rate must be between 0% and 100%.")
         if self.mask + self.random > 1 + 1e-9:
-            raise ValueError(
+            raise UserError(
                 f"[MASK] ({self.mask:.0%}) and random ({self.random:.0%}) add up to more than 100% of the picked tokens; "
                 "lower one of them (what is left stays unchanged)."
             )
@@ -150,16 +154,16 @@ class Rates:
         return {k: q for k, q in pmf.items() if q > 1e-4}  # the far tail would only stretch the chart
 
 
-def prepare(tokenizer, text: str, max_length: int | None = None) -> Sentence:
+def prepare(tokenizer: PreTrainedTokenizerBase, text: str, max_length: int | None = None) -> Sentence:
     if tokenizer.mask_token is None:
-        raise ValueError("This model has no mask token, so it was not trained by masking.")
+        raise UserError("This model has no mask token, so it was not trained by masking.")
     if not (text or "").strip():
-        raise ValueError("Write a sentence to mask, e.g. 'To be, or not to be, that is the question.'")
+        raise UserError("Write a sentence to mask, e.g. 'To be, or not to be, that is the question.'")
     enc, cut = encode(tokenizer, text, max_length=max_length)
     ids = enc["input_ids"][0]
     special = torch.isin(ids, torch.tensor(tokenizer.all_special_ids))
     if not (~special).any():
-        raise ValueError("The sentence has no ordinary tokens to pick; write some words.")
+        raise UserError("The sentence has no ordinary tokens to pick; write some words.")
     # which word each token belongs to, from the fast tokenizer's pre-tokenization (None for specials)
     words = tokenizer(text, truncation=True, max_length=max_length).word_ids()
     word_ids = torch.tensor([-1 if w is None else w for w in words])
@@ -167,7 +171,9 @@ def prepare(tokenizer, text: str, max_length: int | None = None) -> Sentence:
     return Sentence(enc, ids, special, word_ids, cut)
 
 
-def roll(tokenizer, sentence: Sentence, recipe: Recipe, seed: int, rolls: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+def roll(
+    tokenizer: PreTrainedTokenizerBase, sentence: Sentence, recipe: Recipe, seed: int, rolls: int = 1
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Masked inputs and labels, (rolls, T) each: the sentence masked `rolls` times by BERT's recipe."""
     ids = sentence.ids.expand(rolls, -1)  # (R, T)
     special = sentence.special.expand(rolls, -1)
@@ -197,7 +203,9 @@ def fates(original: torch.Tensor, inputs: torch.Tensor, labels: torch.Tensor, ma
 
 
 @torch.no_grad()
-def simulate(model, tokenizer, text: str, recipe: Recipe = Recipe(), seed: int = 0) -> Simulation:
+def simulate(
+    model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text: str, recipe: Recipe = Recipe(), seed: int = 0
+) -> Simulation:
     """Mask the sentence once with BERT's recipe and score the model on it, as one training step would."""
     sentence = prepare(tokenizer, text, context_limit(model, tokenizer))
     inputs, labels = (t[0] for t in roll(tokenizer, sentence, recipe, int(seed)))
@@ -232,10 +240,12 @@ def simulate(model, tokenizer, text: str, recipe: Recipe = Recipe(), seed: int =
     )
 
 
-def rates(tokenizer, text: str, recipe: Recipe = Recipe(), seed: int = 0, rolls: int = 1000) -> Rates:
+def rates(
+    tokenizer: PreTrainedTokenizerBase, text: str, recipe: Recipe = Recipe(), seed: int = 0, rolls: int = 1000
+) -> Rates:
     """Mask the sentence `rolls` times and count each fate: the realised rates approach the chosen ones."""
     if not 1 <= int(rolls) <= MAX_ROLLS:
-        raise ValueError(f"Choose between 1 and {MAX_ROLLS:,} rolls.")
+        raise UserError(f"Choose between 1 and {MAX_ROLLS:,} rolls.")
     sentence = prepare(tokenizer, text, context_limit(None, tokenizer))
     inputs, labels = roll(tokenizer, sentence, recipe, int(seed), int(rolls))
     fate = fates(sentence.ids, inputs, labels, tokenizer.mask_token_id)[:, ~sentence.special]  # (R, pickable)

@@ -5,10 +5,15 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import cast
 
 import torch
+from transformers import PreTrainedTokenizerBase
 
-from .fill_mask import context_limit, device_of, encode
+from .devices import device_of
+from .errors import UserError
+from .fill_mask import encode
+from .protocols import LanguageModel, context_limit
 from .tiny.data import SentencePairs, load_corpus, split_sentences, split_train_val
 
 IS_NEXT, NOT_NEXT = 0, 1  # BERT's labels: softmax index 0 is IsNext
@@ -65,9 +70,11 @@ class PairsResult:
 
 
 @torch.no_grad()
-def next_sentence(model, tokenizer, sentence_a: str, sentence_b: str) -> NSPResult:
+def next_sentence(
+    model: LanguageModel, tokenizer: PreTrainedTokenizerBase, sentence_a: str, sentence_b: str
+) -> NSPResult:
     if not (sentence_a or "").strip() or not (sentence_b or "").strip():
-        raise ValueError("Write both sentences: the model judges whether B follows A.")
+        raise UserError("Write both sentences: the model judges whether B follows A.")
     enc, cut = encode(tokenizer, sentence_a, sentence_b, context_limit(model, tokenizer))
     device = device_of(model)
     out = model(**{k: v.to(device) for k, v in enc.items()})
@@ -76,7 +83,7 @@ def next_sentence(model, tokenizer, sentence_a: str, sentence_b: str) -> NSPResu
     return NSPResult(
         float(probs[IS_NEXT]),
         float(probs[NOT_NEXT]),
-        tokenizer.convert_ids_to_tokens(ids),
+        cast(list[str], tokenizer.convert_ids_to_tokens(ids)),
         ids,
         enc["token_type_ids"][0].tolist(),
         cut,
@@ -107,15 +114,17 @@ def fitted_budget(lengths: list[int], tokens_per_side: int) -> int:
     return max(1, min(int(tokens_per_side), fit))
 
 
-def build_pairs(tokenizer, text: str, n_pairs: int = 16, seed: int = 0, tokens_per_side: int = 62) -> PairsResult:
+def build_pairs(
+    tokenizer: PreTrainedTokenizerBase, text: str, n_pairs: int = 16, seed: int = 0, tokens_per_side: int = 62
+) -> PairsResult:
     """Training pairs the BERT way: A is a run of whole sentences, B the run right after it (IsNext) on a coin
     toss and a run from elsewhere (NotNext) otherwise; each side up to `tokens_per_side` tokens (at least one
     sentence; fewer tokens where the passage is short). No pair comes twice: a short passage may give fewer."""
     if not 1 <= int(n_pairs) <= MAX_PAIRS:
-        raise ValueError(f"Build between 1 and {MAX_PAIRS} pairs.")
+        raise UserError(f"Build between 1 and {MAX_PAIRS} pairs.")
     n = len(split_sentences(text or ""))
     if n < 4:
-        raise ValueError(
+        raise UserError(
             f"Found {n} sentence{'s' * (n != 1)}: paste a passage of at least 4 sentences, each ending in . ! ? or ; "
             "(or leave the box empty to use Shakespeare)."
         )
@@ -142,7 +151,7 @@ def _join(source: SentencePairs, span: tuple[int, int]) -> str:
 
 
 @torch.no_grad()
-def judge_pairs(model, tokenizer, pairs: list[Pair]) -> None:
+def judge_pairs(model: LanguageModel, tokenizer: PreTrainedTokenizerBase, pairs: list[Pair]) -> None:
     """Fill in each pair's is_next probability: one batched forward pass."""
     enc = tokenizer(
         [p.a for p in pairs],
@@ -161,7 +170,12 @@ def judge_pairs(model, tokenizer, pairs: list[Pair]) -> None:
 
 
 def nsp_pairs(
-    model, tokenizer, text: str = "", n_pairs: int = 16, seed: int = 0, tokens_per_side: int = 62
+    model: LanguageModel,
+    tokenizer: PreTrainedTokenizerBase,
+    text: str = "",
+    n_pairs: int = 16,
+    seed: int = 0,
+    tokens_per_side: int = 62,
 ) -> PairsResult:
     """Pairs from the passage (held-out Shakespeare when empty), with the model's verdict on each."""
     passage = text if (text or "").strip() else held_out_shakespeare()

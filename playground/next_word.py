@@ -18,7 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import torch
+from transformers import PreTrainedTokenizerBase
 
+from .devices import device_of
+from .errors import UserError
+from .protocols import LanguageModel, context_limit
 from .tokenization import token_labels
 
 SHOWN_PREFIX = 8  # training pairs show the last this-many tokens of each prefix
@@ -43,13 +47,13 @@ class Sampling:
 
     def __post_init__(self):
         if not math.isfinite(self.temperature) or self.temperature < 0:
-            raise ValueError("Temperature must be 0 (greedy) or more.")
+            raise UserError("Temperature must be 0 (greedy) or more.")
         if self.top_k < 0:
-            raise ValueError("top-k must be 0 (off) or a positive number of tokens.")
+            raise UserError("top-k must be 0 (off) or a positive number of tokens.")
         if not 0 <= self.top_p <= 1:
-            raise ValueError("top-p must be between 0 and 1 (1 keeps every token).")
+            raise UserError("top-p must be between 0 and 1 (1 keeps every token).")
         if not 0 <= self.seed < 2**32:
-            raise ValueError("The seed must be a whole number from 0 to 4,294,967,295.")
+            raise UserError("The seed must be a whole number from 0 to 4,294,967,295.")
 
 
 @dataclass
@@ -93,30 +97,19 @@ class NextWordResult:
 # ---------------------------------------------------------------- the prompt and the forward pass
 
 
-def context_limit(model, tokenizer) -> int:
-    """Longest input the model takes: the tokenizer's limit, and the model's position table if smaller."""
-    config = getattr(model, "config", None)
-    limits = [tokenizer.model_max_length]
-    for name in ("context_length", "n_positions", "max_position_embeddings"):  # tiny, GPT-2, Llama-style
-        value = getattr(config, name, None)
-        if isinstance(value, int) and value > 0:
-            limits.append(value)
-    return min(limits)
-
-
-def encode_prompt(tokenizer, prompt: str, limit: int | None = None) -> tuple[list[int], int]:
+def encode_prompt(tokenizer: PreTrainedTokenizerBase, prompt: str, limit: int | None = None) -> tuple[list[int], int]:
     """Token ids of the prompt, cut from the front to fit `limit` tokens; and how many were cut."""
     if not prompt or not prompt.strip():
-        raise ValueError("Type a prompt first: the model predicts the word that comes after it.")
+        raise UserError("Type a prompt first: the model predicts the word that comes after it.")
     ids = _encode(tokenizer, prompt)
     if not ids:
-        raise ValueError("The prompt has no tokens this model knows; try ordinary words.")
+        raise UserError("The prompt has no tokens this model knows; try ordinary words.")
     ids = _bos(tokenizer) + ids
     limit = limit or tokenizer.model_max_length
     return ids[-limit:], max(0, len(ids) - limit)
 
 
-def _bos(tokenizer) -> list[int]:
+def _bos(tokenizer: PreTrainedTokenizerBase) -> list[int]:
     """[bos] for a model trained with it in front of every text (Gemma: without it, it babbles), else []."""
     bos = tokenizer.bos_token_id
     backend = getattr(tokenizer, "backend_tokenizer", None)
@@ -125,7 +118,7 @@ def _bos(tokenizer) -> list[int]:
     return [bos] if backend.encode("a", add_special_tokens=True).ids[0] == bos else []
 
 
-def _encode(tokenizer, text: str) -> list[int]:
+def _encode(tokenizer: PreTrainedTokenizerBase, text: str) -> list[int]:
     """tokenizer(text, add_special_tokens=False).input_ids, straight from the Rust tokenizer when there is
     one (the Python wrapper costs more than the rest of a request on our tiny model)."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
@@ -134,7 +127,7 @@ def _encode(tokenizer, text: str) -> list[int]:
     return tokenizer(text, add_special_tokens=False)["input_ids"]
 
 
-def split_words(tokenizer, text: str, min_pieces: int = 3) -> list[tuple[str, int]]:
+def split_words(tokenizer: PreTrainedTokenizerBase, text: str, min_pieces: int = 3) -> list[tuple[str, int]]:
     """(word, number of tokens) for each distinct word of `text` the tokenizer cuts into `min_pieces` or more
     ("pizza" -> "p", "iz", "z", "a"); empty without a fast (Rust) tokenizer, which alone knows the words."""
     backend = getattr(tokenizer, "backend_tokenizer", None)
@@ -151,7 +144,7 @@ def split_words(tokenizer, text: str, min_pieces: int = 3) -> list[tuple[str, in
     return [(w, n) for w, n in words.items() if w]
 
 
-def token_texts(tokenizer, ids: list[int]) -> list[str]:
+def token_texts(tokenizer: PreTrainedTokenizerBase, ids: list[int]) -> list[str]:
     """token_labels, remembered per tokenizer: a token reads the same wherever it occurs."""
     known = _TEXTS.setdefault(tokenizer, {})
     missing = [i for i in dict.fromkeys(ids) if i not in known]
@@ -164,9 +157,9 @@ _TEXTS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # tokenizer -> 
 
 
 @torch.inference_mode()
-def prompt_logits(model, ids: list[int]) -> torch.Tensor:
+def prompt_logits(model: LanguageModel, ids: list[int]) -> torch.Tensor:
     """(T, V) float32: row i scores the token after ids[: i + 1]."""
-    input_ids = torch.tensor([ids], device=_device(model))
+    input_ids = torch.tensor([ids], device=device_of(model))
     return model(input_ids=input_ids, use_cache=False).logits[0].float()
 
 
@@ -188,13 +181,8 @@ def apply_top_k(logits: torch.Tensor, k: int) -> torch.Tensor:
     return torch.full_like(logits, -math.inf).scatter(-1, top.indices, top.values)
 
 
-def apply_top_p(logits: torch.Tensor, p: float) -> torch.Tensor:
-    """Nucleus: keep the fewest most likely tokens whose probability reaches p (always the top one)."""
-    return _nucleus(logits, p, logits.size(-1))[0] if p < 1 else logits
-
-
 def _nucleus(logits: torch.Tensor, p: float, support: int) -> tuple[torch.Tensor, int]:
-    """apply_top_p on (V,) logits of which `support` are finite (only those need sorting); and how many it kept."""
+    """Nucleus (top-p) on (V,) logits of which `support` are finite (only those need sorting); and how many it kept."""
     best, order = torch.topk(logits, support)  # the finite logits, best first
     probs = torch.softmax(best, -1)
     kept = max(1, int((probs.cumsum(-1) - probs < p).sum()))  # tokens whose higher-ranked mass is still < p
@@ -232,7 +220,11 @@ def draw(probs: torch.Tensor, seed: int) -> int:
 
 @torch.inference_mode()
 def next_token_distribution(
-    model, tokenizer, prompt: str, top_k: int = 10, sampling: Sampling | None = None
+    model: LanguageModel,
+    tokenizer: PreTrainedTokenizerBase,
+    prompt: str,
+    top_k: int = 10,
+    sampling: Sampling | None = None,
 ) -> NextWordResult:
     """Top-k next tokens, the sampling stages and a seeded draw, and the training pairs: one forward pass."""
     ids, cut = encode_prompt(tokenizer, prompt, context_limit(model, tokenizer))
@@ -275,7 +267,7 @@ def _picked(scores: torch.Tensor, targets: torch.Tensor) -> tuple[list[float], l
     return chosen[:, 0].tolist(), [n + 1 for n in (scores > chosen).sum(1).tolist()]
 
 
-def training_pairs(model, tokenizer, text: str) -> TrainingView:
+def training_pairs(model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text: str) -> TrainingView:
     """Only the training view of `text` (the API's training_pairs)."""
     return next_token_distribution(model, tokenizer, text, top_k=1).training
 
@@ -295,21 +287,21 @@ class WordScore:
 
 
 @torch.inference_mode()
-def score_word(model, tokenizer, prompt: str, word: str) -> WordScore:
+def score_word(model: LanguageModel, tokenizer: PreTrainedTokenizerBase, prompt: str, word: str) -> WordScore:
     """The probability and rank of any word as the continuation of the prompt: one forward pass over
     prompt + the word's tokens but the last (a multi-token word is the product of its conditionals)."""
     if not word or not word.strip():
-        raise ValueError("Type a word to score: how likely is it to come next?")
+        raise UserError("Type a word to score: how likely is it to come next?")
     if not prompt or not prompt.strip():
-        raise ValueError("Type a prompt first: the word is scored as what comes after it.")
+        raise UserError("Type a prompt first: the word is scored as what comes after it.")
     spaced = not prompt[-1].isspace() and word[0].isalnum()
     text = " " + word if spaced else word
     word_ids = _encode(tokenizer, text)
     if not word_ids:
-        raise ValueError(f"{word!r} has no tokens this model knows.")
+        raise UserError(f"{word!r} has no tokens this model knows.")
     limit = context_limit(model, tokenizer)
     if len(word_ids) >= limit:
-        raise ValueError(f"{word!r} is {len(word_ids)} tokens long, more than this model's context of {limit} allows.")
+        raise UserError(f"{word!r} is {len(word_ids)} tokens long, more than this model's context of {limit} allows.")
     ids, cut = encode_prompt(tokenizer, prompt, limit - len(word_ids) + 1)
     logits = prompt_logits(model, ids + word_ids[:-1])[len(ids) - 1 :]  # (W, V): row j predicts word token j
     targets = torch.tensor(word_ids, device=logits.device)[:, None]  # (W, 1)
@@ -350,13 +342,21 @@ class Generation:
     windowed: bool = False  # the text outgrew the context: each step re-reads the last context's worth
 
 
-def start_generation(model, tokenizer, prompt: str, key: tuple = ()) -> Generation:
+def start_generation(
+    model: LanguageModel, tokenizer: PreTrainedTokenizerBase, prompt: str, key: tuple = ()
+) -> Generation:
     ids, cut = encode_prompt(tokenizer, prompt, context_limit(model, tokenizer))
     return Generation(key, ids, len(ids), cut)
 
 
 @torch.inference_mode()
-def next_step(model, tokenizer, gen: Generation, sampling: Sampling | None = None, greedy: bool = True) -> Step:
+def next_step(
+    model: LanguageModel,
+    tokenizer: PreTrainedTokenizerBase,
+    gen: Generation,
+    sampling: Sampling | None = None,
+    greedy: bool = True,
+) -> Step:
     """Append one token to `gen` (greedy, or drawn with `sampling`); only the new tokens go through the model."""
     logits = _advance(model, tokenizer, gen)  # (V,)
     sampling = sampling or Sampling()
@@ -376,17 +376,22 @@ def next_step(model, tokenizer, gen: Generation, sampling: Sampling | None = Non
 
 
 def generate(
-    model, tokenizer, gen: Generation, n: int, sampling: Sampling | None = None, greedy: bool = True
+    model: LanguageModel,
+    tokenizer: PreTrainedTokenizerBase,
+    gen: Generation,
+    n: int,
+    sampling: Sampling | None = None,
+    greedy: bool = True,
 ) -> Iterator[Step]:
     """`n` more tokens, one at a time, as they come."""
     for _ in range(n):
         yield next_step(model, tokenizer, gen, sampling, greedy)
 
 
-def _advance(model, tokenizer, gen: Generation) -> torch.Tensor:
+def _advance(model: LanguageModel, tokenizer: PreTrainedTokenizerBase, gen: Generation) -> torch.Tensor:
     """(V,) logits for the token after gen.ids, feeding the model only what its cache has not seen."""
     limit = context_limit(model, tokenizer)
-    device = _device(model)
+    device = device_of(model)
     if len(gen.ids) > limit:  # past the context every position shifts: re-read the last window, no cache
         gen.past, gen.cached, gen.windowed = None, 0, True
         return model(input_ids=torch.tensor([gen.ids[-limit:]], device=device), use_cache=False).logits[0, -1].float()
@@ -394,7 +399,3 @@ def _advance(model, tokenizer, gen: Generation) -> torch.Tensor:
     out = model(input_ids=new, past_key_values=gen.past, use_cache=True)
     gen.past, gen.cached = out.past_key_values, len(gen.ids)
     return out.logits[0, -1].float()
-
-
-def _device(model) -> torch.device:
-    return next(model.parameters()).device

@@ -8,17 +8,21 @@ a vector. Shapes: P positions, D dimensions.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 import torch
+from transformers import PreTrainedTokenizerBase
 
+from .errors import UserError
+from .protocols import LanguageModel
 from .tiny.model import TinyTransformer, rotary_angles, rotate, sinusoidal_positions
 
 
 def _check(n_positions: int, dim: int, base: float = 10000.0) -> tuple[int, int, float]:
     """The sizes as ints, or a sentence; comparisons come first so NaN and inf fail them."""
     if not (1 <= n_positions <= 8192) or not (2 <= dim <= 4096) or not 1 < base < 1e12:
-        raise ValueError("Use 1 to 8192 positions, 2 to 4096 dimensions and a base above 1.")
+        raise UserError("Use 1 to 8192 positions, 2 to 4096 dimensions and a base above 1.")
     return int(n_positions), int(dim), float(base)
 
 
@@ -35,7 +39,7 @@ def wavelengths(dim: int, base: float = 10000.0) -> np.ndarray:
 # ------------------------------------------------------------------ learned tables
 
 
-def learned_table(model) -> np.ndarray | None:
+def learned_table(model: LanguageModel) -> np.ndarray | None:
     """(P, D) learned position vectors of a checkpoint, or None when it has none.
 
     Our tiny models expose position_table(); GPT-2 keeps its table in transformer.wpe, BERT-family
@@ -46,7 +50,7 @@ def learned_table(model) -> np.ndarray | None:
             return None
         return model.position_table().detach().float().cpu().numpy()
     for path in ("transformer.wpe", "embeddings.position_embeddings", "bert.embeddings.position_embeddings"):
-        module = model
+        module: object = model
         for part in path.split("."):
             module = getattr(module, part, None)
         if isinstance(module, torch.nn.Embedding):
@@ -78,7 +82,7 @@ def rope_trajectory(n_positions: int, head_dim: int, pair: int, base: float = 10
     """
     n_positions, head_dim, base = _check(n_positions, head_dim, base)
     if not 0 <= pair < head_dim // 2:
-        raise ValueError(f"Pick a pair between 0 and {head_dim // 2 - 1}.")
+        raise UserError(f"Pick a pair between 0 and {head_dim // 2 - 1}.")
     cos, sin = rotary_angles(n_positions, head_dim, base)  # (P, d/2)
     return np.stack([cos[:, int(pair)].numpy(), sin[:, int(pair)].numpy()], axis=1)
 
@@ -140,12 +144,12 @@ def without_positions(model: TinyTransformer) -> TinyTransformer:
 
 
 @torch.no_grad()
-def order_demo(model: TinyTransformer, tokenizer, text_a: str, text_b: str) -> OrderDemo:
+def order_demo(model: TinyTransformer, tokenizer: PreTrainedTokenizerBase, text_a: str, text_b: str) -> OrderDemo:
     """Run two orderings of the same words through a bidirectional model with and without positions."""
     if model.config.causal:
-        raise ValueError("Use a bidirectional (BERT-style) model: a causal mask already leaks word order.")
+        raise UserError("Use a bidirectional (BERT-style) model: a causal mask already leaks word order.")
     if not (text_a or "").strip() or not (text_b or "").strip():
-        raise ValueError("Write two sentences, ideally the same words in another order.")
+        raise UserError("Write two sentences, ideally the same words in another order.")
     enc_a = tokenizer(text_a, return_tensors="pt", truncation=True)
     enc_b = tokenizer(text_b, return_tensors="pt", truncation=True)
     ids_a, ids_b = enc_a.input_ids.to(model.device), enc_b.input_ids.to(model.device)
@@ -157,8 +161,8 @@ def order_demo(model: TinyTransformer, tokenizer, text_a: str, text_b: str) -> O
     twin = without_positions(model)
     with_a, with_b = mean_hidden(model, ids_a), mean_hidden(model, ids_b)
     return OrderDemo(
-        tokenizer.convert_ids_to_tokens(ids_a[0].tolist()),
-        tokenizer.convert_ids_to_tokens(ids_b[0].tolist()),
+        cast(list[str], tokenizer.convert_ids_to_tokens(ids_a[0].tolist())),
+        cast(list[str], tokenizer.convert_ids_to_tokens(ids_b[0].tolist())),
         sorted(ids_a[0].tolist()) == sorted(ids_b[0].tolist()),
         float((bag(ids_a) - bag(ids_b)).norm()),
         float((mean_hidden(twin, ids_a) - mean_hidden(twin, ids_b)).norm()),

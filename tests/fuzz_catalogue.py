@@ -1,7 +1,7 @@
 """The catalogue of hostile inputs every core function is tried with (tests/test_fuzz.py).
 
 Each entry names the input, so a failure says which one; the expected outcome of each core
-function on it is asserted next to the call in test_fuzz.py: a result, or a ValueError whose
+function on it is asserted next to the call in test_fuzz.py: a result, or a UserError whose
 sentence says what to change. Nothing else may come out: no other exception, no hang.
 """
 

@@ -59,6 +59,7 @@ def test_positional_bad_input_is_explained(client):
         client.predict(16, 8, 10000, "99", api_name="/sinusoidal")  # "0, 99" draws 0 and says 99 is left out
 
 
+@pytest.mark.slow
 def test_train_endpoint_streams_a_falling_loss(client):
     job = client.submit("GPT-style: next token (causal LM)", "tinyshakespeare (bundled)", "", 30, 1, api_name="/train")
     outputs = list(job)

@@ -6,6 +6,7 @@ test_next_word.py."""
 import pytest
 
 from playground import registry
+from playground.errors import UserError
 
 
 @pytest.fixture(scope="module")
@@ -16,5 +17,5 @@ def gpt():
 def test_registry_loads_once_and_checks_the_task(gpt):
     assert registry.load("tiny-shakespeare-gpt", "causal") is gpt
     assert "tiny-shakespeare-gpt" in registry.choices("causal")
-    with pytest.raises(ValueError, match="cannot do next sentence prediction"):
+    with pytest.raises(UserError, match="cannot do next sentence prediction"):
         registry.load("tiny-shakespeare-gpt", "nsp")

@@ -3,6 +3,7 @@
 import pytest
 import torch
 
+from playground.errors import UserError
 from playground.tiny import data
 
 
@@ -105,7 +106,7 @@ def test_true_next_pairs_really_follow_and_random_ones_stay_clear_of_a(small_tex
 
 def test_too_few_sentences_for_nsp_is_explained():
     tok = data.train_tokenizer("one. two.", "char")
-    with pytest.raises(ValueError, match="at least 4 sentences"):
+    with pytest.raises(UserError, match="at least 4 sentences"):
         data.SentencePairs("one. two.", tok)
 
 

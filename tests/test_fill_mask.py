@@ -11,6 +11,7 @@ from tokenizers import AddedToken
 from transformers import AutoTokenizer, RobertaConfig, RobertaForMaskedLM
 
 from playground import registry
+from playground.errors import UserError
 from playground.fill_mask import MAX_MASKS, fill_mask, score_candidates, to_model_mask
 from playground.masking import FATES, Recipe, prepare, rates, roll, simulate
 
@@ -80,14 +81,14 @@ def test_probabilities_sum_to_one_for_every_mask(bert):
     ],
 )
 def test_bad_sentences_are_explained(bert, text, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         fill_mask(bert.model, bert.tokenizer, text)
 
 
 def test_a_long_sentence_is_cut_with_a_count(bert):
     r = fill_mask(bert.model, bert.tokenizer, "To be or not to [MASK]. " + "and so on " * 100)
     assert len(r.tokens) == bert.tokenizer.model_max_length and r.truncated > 0
-    with pytest.raises(ValueError, match="was cut off"):
+    with pytest.raises(UserError, match="was cut off"):
         fill_mask(bert.model, bert.tokenizer, "and so on " * 100 + "To be or not to [MASK].")
 
 
@@ -98,6 +99,7 @@ def test_mask_spelling_is_translated_to_the_models_own():
     assert to_model_mask("a [MASK] b [mask]", RobertaLike()) == "a <mask> b <mask>"
 
 
+@pytest.mark.slow
 def test_a_roberta_style_model_gets_its_own_mask(roberta):
     tok = roberta.tokenizer
     assert tok("Hello world!", add_special_tokens=False)["input_ids"] == [15496, 995, 0]  # the real GPT-2 vocabulary
@@ -136,9 +138,9 @@ def test_a_word_of_several_tokens_is_scored_by_its_first(bert):
 def test_candidates_pick_their_mask_and_explain_bad_input(bert):
     r = score_candidates(bert.model, bert.tokenizer, "[MASK] lord, I [MASK] you.", "good, love", mask_number=2)
     assert r.mask_number == 2 and r.n_masks == 2 and [s.word for s in r.scores] == ["good", "love"]
-    with pytest.raises(ValueError, match="from 1 to 2"):
+    with pytest.raises(UserError, match="from 1 to 2"):
         score_candidates(bert.model, bert.tokenizer, "[MASK] lord, I [MASK] you.", "good", mask_number=3)
-    with pytest.raises(ValueError, match="List the words"):
+    with pytest.raises(UserError, match="List the words"):
         score_candidates(bert.model, bert.tokenizer, "[MASK] lord", " , ")
 
 
@@ -232,14 +234,14 @@ def test_the_seed_decides_the_roll(bert):
 
 
 def test_impossible_rates_are_explained():
-    with pytest.raises(ValueError, match="more than 100%"):
+    with pytest.raises(UserError, match="more than 100%"):
         Recipe(0.15, 0.8, 0.3)
-    with pytest.raises(ValueError, match="between 0% and 100%"):
+    with pytest.raises(UserError, match="between 0% and 100%"):
         Recipe(1.5)
 
 
 def test_a_sentence_of_nothing_is_explained(bert):
-    with pytest.raises(ValueError, match="Write a sentence"):
+    with pytest.raises(UserError, match="Write a sentence"):
         simulate(bert.model, bert.tokenizer, "  ")
 
 

@@ -213,6 +213,7 @@ def test_a_causal_checkpoint_is_refused_by_the_bidirectional_tabs(hub_cache):
         registry.load("test-org/cache-gpt2", "nsp")
 
 
+@pytest.mark.slow
 def test_the_bundled_models_are_pinned_and_hub_models_make_way(hub_cache):
     cache = hub_cache(0)  # no room at all: only the newest Hub model stays
     bundled = registry.load("tiny-shakespeare-gpt", "causal")

@@ -6,6 +6,7 @@ import torch
 from transformers import BertConfig, BertForPreTraining
 
 from playground import registry
+from playground.errors import UserError
 from playground.next_sentence import IS_NEXT, NOT_NEXT, build_pairs, coin_range, next_sentence, nsp_pairs
 from playground.tiny.data import split_sentences
 
@@ -47,7 +48,7 @@ def test_probabilities_and_segments(nsp):
     first_sep = r.tokens.index("[SEP]")
     assert set(r.token_type_ids[: first_sep + 1]) == {0} and set(r.token_type_ids[first_sep + 1 :]) == {1}
     assert r.truncated == 0
-    with pytest.raises(ValueError, match="both sentences"):
+    with pytest.raises(UserError, match="both sentences"):
         next_sentence(nsp.model, nsp.tokenizer, "Only A.", " ")
 
 
@@ -134,6 +135,7 @@ def test_the_model_judges_every_pair(nsp):
     assert [(p.a, p.b, p.label) for p in same.pairs] == [(p.a, p.b, p.label) for p in r.pairs]  # seeded
 
 
+@pytest.mark.slow
 def test_the_bundled_model_beats_a_coin_on_held_out_shakespeare(nsp):
     runs = [nsp_pairs(nsp.model, nsp.tokenizer, "", n_pairs=64, seed=seed) for seed in range(4)]  # held-out text
     assert runs[0].n_sentences > 1000
@@ -142,7 +144,7 @@ def test_the_bundled_model_beats_a_coin_on_held_out_shakespeare(nsp):
 
 @pytest.mark.parametrize("text", ["no sentence boundaries here at all", "One. Two. Three.", ""])
 def test_text_without_enough_sentences_is_explained(nsp, text):
-    with pytest.raises(ValueError, match="at least 4 sentences"):
+    with pytest.raises(UserError, match="at least 4 sentences"):
         build_pairs(nsp.tokenizer, text)
 
 

@@ -12,6 +12,8 @@ from transformers import GPT2Config, GPT2LMHeadModel
 
 from playground import next_word as nw
 from playground import registry
+from playground.errors import UserError
+from playground.protocols import context_limit
 from playground.tiny.model import KVCache, TinyConfig, TinyTransformer
 
 from .hub_cache import put_in_hub_cache
@@ -67,20 +69,20 @@ def test_next_word_on_the_bundled_model(tiny):
 
 
 def test_a_long_prompt_keeps_its_end_and_says_how_much_was_cut(loaded):
-    limit = nw.context_limit(loaded.model, loaded.tokenizer)
+    limit = context_limit(loaded.model, loaded.tokenizer)
     r = nw.next_token_distribution(loaded.model, loaded.tokenizer, "to be or not " * 200, top_k=3)
     assert len(r.prompt_tokens) == limit
     assert r.truncated == len(loaded.tokenizer("to be or not " * 200, add_special_tokens=False).input_ids) - limit
 
 
 def test_context_limit_reads_the_models_position_table(gpt2, tiny):
-    assert gpt2.tokenizer.model_max_length == 1024 and nw.context_limit(gpt2.model, gpt2.tokenizer) == 32
-    assert nw.context_limit(tiny.model, tiny.tokenizer) == 128
+    assert gpt2.tokenizer.model_max_length == 1024 and context_limit(gpt2.model, gpt2.tokenizer) == 32
+    assert context_limit(tiny.model, tiny.tokenizer) == 128
 
 
 @pytest.mark.parametrize("prompt", ["", "   \n"])
 def test_an_empty_prompt_is_explained(tiny, prompt):
-    with pytest.raises(ValueError, match="Type a prompt"):
+    with pytest.raises(UserError, match="Type a prompt"):
         nw.next_token_distribution(tiny.model, tiny.tokenizer, prompt)
 
 
@@ -125,7 +127,8 @@ def test_top_p_keeps_the_fewest_tokens_that_reach_p(p, kept):
     # probabilities 0.5, 0.3, 0.15, 0.05 (in shuffled order, to show it ranks by probability)
     order = [2, 0, 3, 1]
     logits = _logits([0.15, 0.5, 0.05, 0.3])
-    assert {order[i] for i in _support(nw.apply_top_p(logits, p))} == kept
+    last = nw.sampling_stages(logits, nw.Sampling(top_p=p))[-1]  # top-p is the last transform
+    assert {order[i] for i in (last.probs > 0).nonzero().flatten().tolist()} == kept
 
 
 def test_temperature_sharpens_flattens_and_zero_is_greedy():
@@ -175,7 +178,7 @@ def test_sampling_is_reproducible_and_follows_the_distribution():
     ],
 )
 def test_bad_sampling_settings_are_explained(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError):
         nw.Sampling(**bad)
 
 
@@ -219,7 +222,7 @@ def test_a_multi_token_word_multiplies_its_conditional_probabilities(tiny):
 def test_scoring_keeps_a_space_the_user_typed_and_explains_bad_input(tiny):
     assert not nw.score_word(tiny.model, tiny.tokenizer, "The cat sat on the ", "mat").spaced
     assert nw.score_word(tiny.model, tiny.tokenizer, "Hello", ",").text == ","  # punctuation: no space
-    with pytest.raises(ValueError, match="Type a word"):
+    with pytest.raises(UserError, match="Type a word"):
         nw.score_word(tiny.model, tiny.tokenizer, "Hello", "  ")
 
 

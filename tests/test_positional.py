@@ -6,6 +6,7 @@ import torch
 from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
 
 from playground import positional, registry
+from playground.errors import UserError
 
 
 def test_sinusoidal_encoding_closed_form():
@@ -18,7 +19,7 @@ def test_sinusoidal_encoding_closed_form():
 
 @pytest.mark.parametrize("bad", [(0, 8, 10000), (8, 1, 10000), (8, 8, 1.0)])
 def test_sinusoidal_refuses_nonsense(bad):
-    with pytest.raises(ValueError):
+    with pytest.raises(UserError):
         positional.sinusoidal(*bad)
 
 
@@ -36,7 +37,7 @@ def test_rope_trajectory_is_a_circle_turning_at_the_pairs_frequency():
     np.testing.assert_allclose(np.linalg.norm(trail, axis=1), 1.0, atol=1e-6)
     theta = 10000 ** (-2 / 8)
     np.testing.assert_allclose(trail[3], [np.cos(3 * theta), np.sin(3 * theta)], atol=1e-6)
-    with pytest.raises(ValueError, match="pair between 0 and 3"):
+    with pytest.raises(UserError, match="pair between 0 and 3"):
         positional.rope_trajectory(10, 8, pair=4)
 
 
@@ -84,7 +85,7 @@ def test_without_positions_a_shuffled_sentence_is_the_same_input():
 
 def test_order_demo_needs_a_bidirectional_model():
     gpt = registry.load("tiny-shakespeare-gpt", "causal")
-    with pytest.raises(ValueError, match="causal mask already leaks word order"):
+    with pytest.raises(UserError, match="causal mask already leaks word order"):
         positional.order_demo(gpt.model, gpt.tokenizer, "a b", "b a")
 
 

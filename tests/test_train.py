@@ -8,7 +8,8 @@ import torch
 
 from playground.__main__ import main
 from playground.tiny.checkpoint import load_checkpoint
-from playground.tiny.train import TrainConfig, lr_at, train, uniform_loss
+from playground.tiny.data import split_train_val
+from playground.tiny.train import TrainConfig, default_probe, lr_at, train, uniform_loss
 
 SMALL = dict(n_layer=2, n_head=2, n_embd=64, context_length=32, batch_size=16, lr=3e-3, warmup_steps=5, eval_batches=2)
 
@@ -25,7 +26,9 @@ def test_causal_training_lowers_the_loss(small_text):
     assert final.done and final.model is not None and final.tokenizer is not None
     assert first.train_loss > 3.0  # near ln(vocab) ≈ 4.1 at the start
     assert final.val_loss < 2.9 < first.train_loss
-    assert final.sample and final.sample.startswith(" ".join(final.sample.split()[:1]))
+    # the sample continues the probe (the start of a validation line) with the 48 tokens generated after it
+    probe = default_probe("clm", split_train_val(small_text)[1])
+    assert probe and final.sample.startswith(probe) and len(final.sample) >= len(probe) + 40
 
 
 def test_masked_training_lowers_the_loss(small_text):
@@ -35,7 +38,9 @@ def test_masked_training_lowers_the_loss(small_text):
     events = run(cfg, small_text)
     # masked LM learns slowly at first (15% of tokens give a signal): from ln(500) ≈ 6.2 towards unigram
     assert events[-1].val_loss < events[0].train_loss - 0.3
-    assert 0.0 <= events[-1].metrics["masked_accuracy"] <= 1.0
+    # guessing among 500 tokens hits 0.2% of masked tokens; 60 steps learn at least the common words
+    # (4.3% with this seed, 1337; 2.9-6.2% over seeds 0-2)
+    assert events[-1].metrics["masked_accuracy"] > 10 / cfg.vocab_size
     assert "[MASK]" in events[-1].sample
 
 
@@ -48,6 +53,7 @@ def test_mlm_nsp_training_reports_both_accuracies(small_text):
     assert final.model.config.heads == ("mlm", "nsp")
 
 
+@pytest.mark.slow
 def test_same_seed_same_losses(small_text):
     cfg = TrainConfig(objective="clm", tokenizer="char", steps=20, log_every=5, eval_every=20, **SMALL)
     a = [e.train_loss for e in run(cfg, small_text)]
@@ -136,6 +142,7 @@ def test_cli_reports_a_missing_corpus(tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_run_advanced_in_chunks_gives_the_same_curve_as_one_go(small_text):
     from playground.tiny.train import Run
 

@@ -17,6 +17,7 @@ import torch
 from safetensors.torch import load_model, save_model
 from transformers import PreTrainedTokenizerFast
 
+from ..errors import UserError
 from .model import TinyConfig, TinyTransformer
 
 CONFIG_FILE = "config.json"
@@ -87,7 +88,7 @@ def export_zip(folder: str | Path, zip_path: str | Path) -> Path:
 
 
 def import_zip(zip_path: str | Path, folder: str | Path, max_bytes: int, max_files: int = len(ZIP_FILES)) -> Path:
-    """Unpack a checkpoint zip into `folder` (new) after checking it; ValueError saying what is wrong.
+    """Unpack a checkpoint zip into `folder` (new) after checking it; UserError saying what is wrong.
 
     Refused: not a zip, more than `max_files` entries, more than `max_bytes` unpacked (counted while
     unpacking, not trusted from the header), any path that is absolute or climbs out (zip slip),
@@ -95,33 +96,31 @@ def import_zip(zip_path: str | Path, folder: str | Path, max_bytes: int, max_fil
     """
     zip_path, folder = Path(zip_path), Path(folder)
     if not zipfile.is_zipfile(zip_path):
-        raise ValueError(f"{zip_path.name} is not a zip file: upload a checkpoint zip downloaded from this tab.")
+        raise UserError(f"{zip_path.name} is not a zip file: upload a checkpoint zip downloaded from this tab.")
     with zipfile.ZipFile(zip_path) as zf:
         entries = [i for i in zf.infolist() if not i.is_dir()]
         if len(entries) > max_files:
-            raise ValueError(f"The zip holds {len(entries)} files; a checkpoint has at most {max_files}.")
+            raise UserError(f"The zip holds {len(entries)} files; a checkpoint has at most {max_files}.")
         if sum(i.file_size for i in entries) > max_bytes:
-            raise ValueError(
-                f"The zip unpacks to more than {max_bytes / 1e6:,.0f} MB, the limit for a checkpoint here."
-            )
+            raise UserError(f"The zip unpacks to more than {max_bytes / 1e6:,.0f} MB, the limit for a checkpoint here.")
         names = {}
         for info in entries:
             path = PurePosixPath(info.filename.replace("\\", "/"))
             if path.is_absolute() or ".." in path.parts:
-                raise ValueError(f"The zip has an unsafe path ({info.filename!r}); it was not unpacked.")
+                raise UserError(f"The zip has an unsafe path ({info.filename!r}); it was not unpacked.")
             if path.name not in ZIP_FILES:
                 hint = (
                     " (weights are accepted only as model.safetensors)"
                     if path.suffix in (".bin", ".pt", ".pth", ".pkl", ".ckpt")
                     else ""
                 )
-                raise ValueError(f"The zip holds {info.filename!r}, which is not part of a checkpoint{hint}.")
+                raise UserError(f"The zip holds {info.filename!r}, which is not part of a checkpoint{hint}.")
             if path.name in names:
-                raise ValueError(f"The zip holds {path.name} twice.")
+                raise UserError(f"The zip holds {path.name} twice.")
             names[path.name] = info
         missing = {WEIGHTS_FILE, CONFIG_FILE, "tokenizer.json"} - set(names)
         if missing:
-            raise ValueError(f"The zip is not a checkpoint: {', '.join(sorted(missing))} is missing.")
+            raise UserError(f"The zip is not a checkpoint: {', '.join(sorted(missing))} is missing.")
         folder.mkdir(parents=True)
         try:
             _unpack(zf, names, folder, max_bytes)
@@ -139,7 +138,7 @@ def import_zip(zip_path: str | Path, folder: str | Path, max_bytes: int, max_fil
     except Exception as err:  # noqa: BLE001 - whatever is wrong inside, the answer is the same
         shutil.rmtree(folder, ignore_errors=True)
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ValueError(f"The zip does not hold a loadable checkpoint: {reason}.") from err
+        raise UserError(f"The zip does not hold a loadable checkpoint: {reason}.") from err
     return folder
 
 
@@ -150,7 +149,7 @@ def _unpack(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], folder: Path
             while chunk := src.read(1 << 20):
                 budget -= len(chunk)
                 if budget < 0:  # the header understated the size
-                    raise ValueError(
+                    raise UserError(
                         f"The zip unpacks to more than {max_bytes / 1e6:,.0f} MB, the limit for a checkpoint here."
                     )
                 dst.write(chunk)

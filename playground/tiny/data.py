@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
-from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerFast
+from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerBase, PreTrainedTokenizerFast
+
+from ..errors import UserError
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 TINYSHAKESPEARE = ASSETS / "tinyshakespeare.txt"
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 TOKENIZER_KINDS = ("char", "bpe", "wordpiece")
+MAX_WORD_CHARS = 100  # WordPiece: a longer word is one [UNK], as in BERT
+CHUNK = 10_000  # training text goes to the trainers in pieces this long
 
 
 # ---------------------------------------------------------------- corpora
@@ -60,30 +65,10 @@ def markdown_play_to_text(md: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip() + "\n"
 
 
-def read_text_file(path: str | Path, max_bytes: int) -> str:
-    """An uploaded corpus: plain UTF-8 text of at most `max_bytes`, else a ValueError that says why."""
-    path = Path(path)
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise ValueError(
-            f"{path.name} is {size / 1e6:.1f} MB; uploaded text is limited to {max_bytes / 1e6:g} MB here."
-        )
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = None
-    if text is None or "\x00" in text:  # NUL bytes: a binary file that happens to decode
-        raise ValueError(f"{path.name} is not a plain-text file: upload a .txt file (UTF-8).")
-    if not text.strip():
-        raise ValueError(f"{path.name} is empty: there is nothing to train on.")
-    return text
-
-
 def hub_dataset_text(dataset_id: str, max_chars: int, offline: bool) -> str:
     """The text column of a Hugging Face dataset's train split, streamed up to `max_chars` characters."""
     if offline:
-        raise ValueError(
+        raise UserError(
             f"The Hugging Face Hub cannot be reached, so the dataset {dataset_id!r} cannot be loaded; "
             "use a bundled corpus, or paste or upload your text."
         )
@@ -92,14 +77,12 @@ def hub_dataset_text(dataset_id: str, max_chars: int, offline: bool) -> str:
     try:
         rows = load_dataset(dataset_id, split="train", streaming=True)
     except Exception as err:  # not found, gated, network: all mean "not this dataset, not now"
-        raise ValueError(
-            f"The dataset {dataset_id!r} could not be loaded from the Hub ({type(err).__name__})."
-        ) from err
+        raise UserError(f"The dataset {dataset_id!r} could not be loaded from the Hub ({type(err).__name__}).") from err
     parts, size = [], 0
     for row in rows:
         text = row.get("text")
         if not isinstance(text, str):
-            raise ValueError(f"The dataset {dataset_id!r} has no 'text' column to train on.")
+            raise UserError(f"The dataset {dataset_id!r} has no 'text' column to train on.")
         parts.append(text)
         size += len(text)
         if size >= max_chars:
@@ -157,22 +140,37 @@ def train_tokenizer(text: str, kind: str = "bpe", vocab_size: int = 4096) -> Pre
             initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
             show_progress=False,
         )
-        tok.train_from_iterator(_chunks(text), trainer)
+        tok.train_from_iterator(chunks(text), trainer)
     elif kind == "wordpiece":
-        tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-        tok.normalizer = normalizers.BertNormalizer(lowercase=True)
-        tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-        tok.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False)
-        tok.train_from_iterator(_chunks(text), trainer)
-        cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
-        tok.post_processor = processors.TemplateProcessing(
-            single="[CLS] $A [SEP]",
-            pair="[CLS] $A [SEP] $B:1 [SEP]:1",
-            special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
-        )
+        tok = wordpiece_pipeline()
+        wordpiece = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIALS, show_progress=False)
+        tok.train_from_iterator(chunks(text), wordpiece)
+        return as_bert(tok)
     else:
         raise ValueError(f"tokenizer kind must be one of {TOKENIZER_KINDS}, not {kind!r}")
+    return _wrap(tok, **BERT_SPECIALS)
+
+
+def wordpiece_pipeline(vocab: dict[str, int] | None = None) -> Tokenizer:
+    """BERT's pipeline: lower-cased, split on spaces and punctuation, greedy longest match with '##' marking a
+    word's continuation, a word over MAX_WORD_CHARS one [UNK]. Empty for WordPieceTrainer, or over a vocabulary
+    learnt elsewhere (the Tokenizer tab learns its merges by WordPiece's own score)."""
+    tok = Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", max_input_chars_per_word=MAX_WORD_CHARS))
+    tok.normalizer = normalizers.BertNormalizer(lowercase=True)
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tok.decoder = decoders.WordPiece()
+    return tok
+
+
+def as_bert(tok: Tokenizer) -> PreTrainedTokenizerFast:
+    """A WordPiece with BERT's specials and its pair template [CLS] A [SEP] B [SEP] (segment ids 0, then 1)."""
+    tok.add_special_tokens(SPECIALS)
+    cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+    tok.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
+    )
     return _wrap(tok, **BERT_SPECIALS)
 
 
@@ -182,20 +180,21 @@ def check_tokenizer(tokenizer: PreTrainedTokenizerFast, objective: str) -> None:
     missing = [name for name in needed if getattr(tokenizer, name) is None]
     if missing:
         tokens = ", ".join(name.replace("_token", "").upper() for name in missing)
-        raise ValueError(
+        raise UserError(
             f"This tokenizer has no {tokens} token, which this objective needs; "
             "choose the character tokenizer or one trained here (BPE or WordPiece)."
         )
 
 
-def _chunks(text: str, size: int = 10_000):
+def chunks(text: str, size: int = CHUNK) -> Iterator[str]:
+    """The text in pieces of `size` characters: trainers and encoders see a long text a piece at a time."""
     for i in range(0, len(text), size):
         yield text[i : i + size]
 
 
 def encode_corpus(tokenizer: PreTrainedTokenizerFast, text: str) -> torch.Tensor:
     """The whole text as one 1-D stream of token ids (no specials)."""
-    pieces = [text[i : i + 100_000] for i in range(0, len(text), 100_000)]  # bounded memory per call
+    pieces = list(chunks(text, 100_000))  # bounded memory per call
     ids: list[int] = []
     # verbose=False: a corpus is meant to be longer than the model's context
     for enc in tokenizer(pieces, add_special_tokens=False, verbose=False)["input_ids"]:
@@ -234,7 +233,7 @@ def causal_batch(stream: torch.Tensor, batch_size: int, context: int, gen: torch
 
 
 def masker(
-    tokenizer: PreTrainedTokenizerFast,
+    tokenizer: PreTrainedTokenizerBase,
     seed: int,
     p: float = 0.15,
     mask_replace: float = 0.8,
@@ -284,12 +283,12 @@ class SentencePairs:
     from elsewhere), so that the model also sees short everyday pairs, not only runs that fill the context
     (BERT's "short sequence" pairs play this part)."""
 
-    def __init__(self, text: str, tokenizer: PreTrainedTokenizerFast, single_prob: float = 0.0):
+    def __init__(self, text: str, tokenizer: PreTrainedTokenizerBase, single_prob: float = 0.0):
         self.tokenizer = tokenizer
         self.single_prob = single_prob
         sentences = split_sentences(text)
         if len(sentences) < 4:
-            raise ValueError("the text needs at least 4 sentences to build next-sentence pairs")
+            raise UserError("the text needs at least 4 sentences to build next-sentence pairs")
         self.texts = sentences  # for showing a pair as text
         self.sentences = tokenizer(sentences, add_special_tokens=False, verbose=False)["input_ids"]
 
@@ -318,7 +317,7 @@ class SentencePairs:
         # not its true continuation, i.e. one starting before A (and stopping at it) or after A's next sentence
         before, after = a[0], max(0, n - a[1] - 1)
         if before + after == 0:
-            raise ValueError("The text is too short for runs this long: use fewer tokens per side or more text.")
+            raise UserError("The text is too short for runs this long: use fewer tokens per side or more text.")
         k = int(torch.randint(before + after, (1,), generator=gen))
         b = self._run(k, budget, end=a[0]) if k < before else self._run(a[1] + 1 + k - before, budget)
         return a, b, 1

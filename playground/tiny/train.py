@@ -25,6 +25,7 @@ import torch
 from transformers import PreTrainedTokenizerFast
 
 from ..devices import bf16_peak_flops, describe, pick_device
+from ..errors import UserError
 from . import data
 from .model import TinyConfig, TinyTransformer
 
@@ -77,22 +78,22 @@ class TrainConfig:
         for name, label in SETTING_NAMES.items():
             value = getattr(self, name)
             if not (isinstance(value, int) and value >= 1):
-                raise ValueError(f"{label} must be a whole number of at least 1, not {value!r}.")
+                raise UserError(f"{label} must be a whole number of at least 1, not {value!r}.")
         if self.n_embd % self.n_head:
-            raise ValueError(
+            raise UserError(
                 f"The width ({self.n_embd}) must be divisible by the number of heads ({self.n_head}): "
                 "each head gets width ÷ heads dimensions."
             )
         if self.positions == "rotary" and (self.n_embd // self.n_head) % 2:
-            raise ValueError("Rotary positions turn pairs of dimensions: width ÷ heads must be even.")
+            raise UserError("Rotary positions turn pairs of dimensions: width ÷ heads must be even.")
         if not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"The learning rate must be a positive number, not {self.lr!r}.")
+            raise UserError(f"The learning rate must be a positive number, not {self.lr!r}.")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"precision must be auto, bf16 or fp32, not {self.precision!r}")
         if not 0 <= self.nsp_single <= 1:
-            raise ValueError(f"The share of one-sentence pairs must be between 0 and 1, not {self.nsp_single!r}.")
+            raise UserError(f"The share of one-sentence pairs must be between 0 and 1, not {self.nsp_single!r}.")
         if not 0 <= self.dropout < 1:
-            raise ValueError(f"Dropout is a probability: it must be at least 0 and below 1, not {self.dropout!r}.")
+            raise UserError(f"Dropout is a probability: it must be at least 0 and below 1, not {self.dropout!r}.")
 
 
 @dataclass
@@ -185,12 +186,12 @@ class BatchSource:
         if cfg.objective == "mlm-nsp":
             try:
                 self.pairs = data.SentencePairs(text, tokenizer, cfg.nsp_single)
-            except ValueError as err:
-                raise ValueError(f"{what.capitalize()}: {err} (add text)") from err
+            except UserError as err:
+                raise UserError(f"{what.capitalize()}: {err} (add text)") from err
         else:
             self.stream = data.encode_corpus(tokenizer, text)
             if len(self.stream) <= cfg.context_length + 1:
-                raise ValueError(
+                raise UserError(
                     f"{what.capitalize()} is {len(self.stream)} tokens long; it needs more than the context of "
                     f"{cfg.context_length} tokens (add text or shorten the context)."
                 )
@@ -409,7 +410,7 @@ class Run:
         c = self.cfg
         train_loss = float(self._loss_sum) / self._loss_n  # the host sync: only here, at log points
         if not math.isfinite(train_loss):  # diverged: every weight is NaN now, nothing more to learn or sample
-            raise ValueError(
+            raise UserError(
                 f"Training diverged by step {self.step}: the loss became {train_loss} (learning rate {c.lr:g} is "
                 "far too high for this model). Lower the learning rate (1e-3 is a safe start) and train again."
             )
@@ -515,7 +516,7 @@ def count_parameters(cfg: TrainConfig, vocab_size: int) -> int:
                 TinyTransformer(model_config(replace(cfg, n_layer=n), vocab_size)).num_parameters() for n in (1, 2)
             )
     except RuntimeError as err:  # a weight past 2⁶³ elements (a width of 10⁹): far beyond any limit
-        raise ValueError(
+        raise UserError(
             f"A width of {cfg.n_embd:,} makes a model far too large to build; use a smaller width."
         ) from err
     return one + (cfg.n_layer - 1) * (two - one)
@@ -614,13 +615,13 @@ class Limits:
 
     def check(self, cfg: TrainConfig, parameters: int) -> None:
         if cfg.steps > self.steps:
-            raise ValueError(f"Steps: at most {self.steps:,} here, not {cfg.steps:,}.")
+            raise UserError(f"Steps: at most {self.steps:,} here, not {cfg.steps:,}.")
         if cfg.context_length > self.context:
-            raise ValueError(f"Context length: at most {self.context:,} tokens here, not {cfg.context_length:,}.")
+            raise UserError(f"Context length: at most {self.context:,} tokens here, not {cfg.context_length:,}.")
         if cfg.batch_size > self.batch:
-            raise ValueError(f"Batch size: at most {self.batch:,} here, not {cfg.batch_size:,}.")
+            raise UserError(f"Batch size: at most {self.batch:,} here, not {cfg.batch_size:,}.")
         if parameters > self.parameters:
-            raise ValueError(
+            raise UserError(
                 f"This model would have {parameters:,} parameters; the limit here is {self.parameters:,} "
                 "(use fewer layers, a smaller width or a smaller vocabulary)."
             )

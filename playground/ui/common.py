@@ -6,6 +6,7 @@ import csv
 import functools
 import inspect
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -21,7 +22,10 @@ log = logging.getLogger("playground")
 
 
 def friendly(fn):
-    """Core functions raise ValueError with a sentence for the user: show it, never a traceback."""
+    """Show a `UserError`'s sentence as it is; log anything else with its traceback under an error id.
+
+    A plain ValueError is a bug or a developer's misuse too (e.g. "positions must be one of ..."): its text
+    is not written for the user, so it gets the generic sentence like any other unexpected error."""
 
     # print_exception=False: Gradio prints the traceback of every gr.Error it is handed unless told not to;
     # a user's mistake is no bug (no traceback in the log), and an unexpected error is logged here, once
@@ -29,7 +33,7 @@ def friendly(fn):
         if isinstance(err, gr.Error):
             err.print_exception = False
             return err
-        if isinstance(err, ValueError):
+        if isinstance(err, UserError):
             return gr.Error(str(err), print_exception=False)
         if isinstance(err, (MemoryError, torch.OutOfMemoryError)):
             log.warning("out of memory in %s: %s", fn.__name__, err)
@@ -38,9 +42,12 @@ def friendly(fn):
                 "and try again; anything saved before is kept.",
                 print_exception=False,
             )
-        log.exception("unexpected error in %s", fn.__name__)
+        error_id = secrets.token_hex(4)  # 8 hex characters: enough to find the one traceback in the log
+        log.exception("unexpected error %s in %s", error_id, fn.__name__)
         return gr.Error(
-            f"Something went wrong ({type(err).__name__}). Please try again or change the input.", print_exception=False
+            f"Something went wrong on our side (error id {error_id}). Please try again or change the input; "
+            "if it keeps happening, report the error id.",
+            print_exception=False,
         )
 
     if inspect.isgeneratorfunction(fn):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gradio as gr
 
 from .. import examples
+from ..errors import UserError
 from ..next_sentence import LABELS, MAX_PAIRS, coin_range, next_sentence, nsp_pairs
 from .common import friendly, load_model, model_header, model_note, model_switch, table_download
 
@@ -52,7 +53,7 @@ def pairs(
     loaded = load_model(model, "nsp", request)
     try:
         result = nsp_pairs(loaded.model, loaded.tokenizer, passage, int(n_pairs), int(seed or 0), int(tokens_per_side))
-    except ValueError as err:  # said where the pairs were, and the old pairs cleared (no Error badges over them)
+    except UserError as err:  # said where the pairs were, and the old pairs cleared (no Error badges over them)
         return f"⚠️ {err}", [], model_note(loaded)
     table = [
         [i + 1, p.a, p.b, LABELS[p.label], round(p.is_next, 3), LABELS[p.verdict], "✓" if p.verdict == p.label else "✗"]

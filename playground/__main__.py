@@ -39,6 +39,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     name = args.name or f"{cfg.objective}-{cfg.steps}"
     for event in train(cfg, text):
         if event.done:
+            assert event.model is not None and event.tokenizer is not None  # the final event carries both
             meta = {"corpus": str(args.corpus), **event.summary()}
             folder = save_checkpoint(args.out / name, event.model, event.tokenizer, meta)
             print(f"done: val loss {event.val_loss:.4f} after {event.step} steps, {event.elapsed:.1f} s -> {folder}")

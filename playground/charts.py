@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+
+Numbers = Sequence[float] | np.ndarray  # a series: a list or a 1-D array
 
 MAX_POINTS = 1000  # live curves stay light for the browser
 
@@ -86,7 +88,7 @@ def loss_curve(
     return fig
 
 
-def lines(x: Sequence, series: dict[str, Sequence[float]], title: str, x_title: str, y_title: str) -> go.Figure:
+def lines(x: Sequence, series: Mapping[str, Numbers], title: str, x_title: str, y_title: str) -> go.Figure:
     fig = go.Figure([go.Scatter(x=list(x), y=list(ys), name=name, mode="lines") for name, ys in series.items()])
     fig.update_layout(title=title, xaxis_title=x_title, yaxis_title=y_title, **_LAYOUT)
     return fig
@@ -158,7 +160,7 @@ PALETTE = ["#4f46e5", "#f97316", "#16a34a", "#dc2626", "#0891b2", "#9333ea"]
 
 
 def count_histogram(
-    counts: Sequence[int], title: str, x_title: str, expected: dict[int, float] | None = None
+    counts: Sequence[int] | np.ndarray, title: str, x_title: str, expected: dict[int, float] | None = None
 ) -> go.Figure:
     """Share of trials per count (bars); `expected` (count -> probability) drawn over them as dots."""
     values, freq = np.unique(np.asarray(counts), return_counts=True)
@@ -179,7 +181,7 @@ def count_histogram(
 
 
 def convergence(
-    x: Sequence, series: dict[str, Sequence[float]], targets: dict[str, float], title: str, x_title: str, y_title: str
+    x: Sequence, series: Mapping[str, Numbers], targets: dict[str, float], title: str, x_title: str, y_title: str
 ) -> go.Figure:
     """Running estimates (lines) settling on their targets (dashed lines of the same colour)."""
     fig = go.Figure()
@@ -193,7 +195,7 @@ def convergence(
 
 
 def grouped_bars(
-    labels: Sequence[str], series: dict[str, Sequence[float]], title: str, y_title: str = "probability"
+    labels: Sequence[str], series: Mapping[str, Numbers], title: str, y_title: str = "probability"
 ) -> go.Figure:
     """Bars side by side for each label, one colour per series (e.g. a distribution before and after each
     sampling transform); labels must be unique (add the token id to tell equal-looking tokens apart)."""

@@ -272,11 +272,11 @@ def pseudo_log_likelihood(model, tokenizer, text: str) -> SentenceLoss:
     copies = ids.repeat(len(positions), 1)  # (N, T): copy j has the token at where[j] masked
     copies[torch.arange(len(positions)), where] = tokenizer.mask_token_id
     device = device_of(model)
-    scores = []  # ln p(true token | the rest), per masked position
+    parts = []  # ln p(true token | the rest), per masked position, one (n,) tensor per batch
     for chunk, at in zip(copies.split(PLL_BATCH), where.split(PLL_BATCH)):
         logits = fm.mlm_logits(model(input_ids=chunk.to(device)))[torch.arange(len(at)), at].float()  # (n, V)
-        scores.append(torch.log_softmax(logits, -1).gather(1, ids[at, None].to(device))[:, 0].cpu())
-    scores = torch.cat(scores)  # (N,)
+        parts.append(torch.log_softmax(logits, -1).gather(1, ids[at, None].to(device))[:, 0].cpu())
+    scores = torch.cat(parts)  # (N,)
     offsets = enc["offset_mapping"]
     chars = offsets[positions[-1]][1] - offsets[positions[0]][0]
     return SentenceLoss(LOSS_NAMES["masked"], float(-scores.mean()), len(positions), chars, text)

@@ -39,6 +39,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 GENERAL = ASSETS / "general-english.txt.xz"
@@ -158,7 +159,7 @@ class _RReader:
         return value
 
 
-def read_rdata(folder: Path) -> dict[str, object]:
+def read_rdata(folder: Path) -> dict[str, Any]:
     """Every object of an R package's `data/Rdata.rdb` (index in `.rdx`; each entry zlib-compressed)."""
     index = _RReader(gzip.decompress((folder / "Rdata.rdx").read_bytes())).read()
     db = (folder / "Rdata.rdb").read_bytes()

@@ -89,9 +89,9 @@ class NextWordResult:
     prompt_tokens: list[tuple[str, int]]  # (readable token, id) for the prompt the model saw
     top: list[TokenProb]  # most likely next tokens, best first
     truncated: int  # tokens dropped from the front to fit the model's context
-    stages: list[Stage] = field(default_factory=list)  # raw, then each sampling transform that changes something
-    sample: TokenProb | None = None  # one draw from the last stage with the seed (prob = its raw probability)
-    training: TrainingView | None = None
+    stages: list[Stage]  # raw, then each sampling transform that changes something
+    sample: TokenProb  # one draw from the last stage with the seed (prob = its raw probability)
+    training: TrainingView  # the (prefix -> next token) pairs inside the prompt
 
 
 # ---------------------------------------------------------------- the prompt and the forward pass

@@ -48,7 +48,9 @@ def learned_table(model: LanguageModel) -> np.ndarray | None:
     if isinstance(model, TinyTransformer):
         if model.config.positions != "learned":
             return None
-        return model.position_table().detach().float().cpu().numpy()
+        table = model.position_table()
+        assert table is not None  # learned positions always have their table
+        return table.detach().float().cpu().numpy()
     for path in ("transformer.wpe", "embeddings.position_embeddings", "bert.embeddings.position_embeddings"):
         module: object = model
         for part in path.split("."):

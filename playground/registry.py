@@ -227,6 +227,7 @@ def load(name: str, task: str) -> LoadedModel:
     if entry is not None:
         if task not in entry.tasks:
             raise UserError(f"{name} cannot do {TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
+        assert entry.folder is not None  # a bundled entry is a folder; only Hub ids have none
         return load_folder(entry.folder, name)
     entry = PACKAGED.get(name)
     if entry is not None:

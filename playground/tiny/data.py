@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
@@ -216,7 +217,7 @@ class Batch:
     def to(self, device: torch.device | str) -> Batch:
         """A copy from pinned memory does not wait for the GPU; one from pageable memory would (a host sync)."""
         pin = torch.device(device).type == "cuda"
-        moved = {
+        moved: dict[str, Any] = {
             k: (v.pin_memory() if pin else v).to(device, non_blocking=True) if v is not None else None
             for k, v in vars(self).items()
         }

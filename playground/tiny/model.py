@@ -105,9 +105,10 @@ class KVCache:
 
     def update(self, k: torch.Tensor, v: torch.Tensor, layer: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Append the new tokens' (B, H, T, C/H) keys and values; return all of them, (B, H, T_past + T, C/H)."""
-        if self.layers[layer] is not None:
-            k = torch.cat([self.layers[layer][0], k], dim=2)
-            v = torch.cat([self.layers[layer][1], v], dim=2)
+        past = self.layers[layer]
+        if past is not None:
+            k = torch.cat([past[0], k], dim=2)
+            v = torch.cat([past[1], v], dim=2)
         self.layers[layer] = (k, v)
         return k, v
 
@@ -217,6 +218,10 @@ class NSPHead(nn.Module):
 
 
 class TinyTransformer(nn.Module):
+    pos_table: torch.Tensor  # buffers, named for the type checker: (context_length, C) sinusoids
+    rope_cos: torch.Tensor  # (context_length, C/H/2) rotary angles
+    rope_sin: torch.Tensor
+
     def __init__(self, cfg: TinyConfig):
         super().__init__()
         self.config = cfg
@@ -335,7 +340,7 @@ class TinyTransformer(nn.Module):
             out.nsp_loss = F.cross_entropy(out.seq_relationship_logits.float(), nsp_labels)
             losses.append(out.nsp_loss)
         if losses:
-            out.loss = sum(losses)
+            out.loss = torch.stack(losses).sum()
         return out
 
     @torch.no_grad()

@@ -200,6 +200,7 @@ class BatchSource:
         c = self.cfg
         if c.objective == "clm":
             return data.causal_batch(self.stream, c.batch_size, c.context_length, self.gen)
+        assert self.collator is not None  # built for both masked objectives
         if c.objective == "mlm":
             return data.mlm_batch(self.stream, c.batch_size, c.context_length, self.gen, self.collator)
         return data.nsp_batch(self.pairs, c.batch_size, c.context_length, self.gen, self.collator)
@@ -227,9 +228,13 @@ def evaluate(model, source: BatchSource, n_batches: int, device: torch.device) -
     was_training = model.training
     model.eval()
     source.gen.manual_seed(source.cfg.seed + 1)  # the same validation batches at every evaluation
-    if source.collator is not None:
+    if source.collator is not None and source.collator.generator is not None:
         source.collator.generator.manual_seed(source.cfg.seed + 1)
-    losses, hits, counts, nsp_hits, nsp_counts = [], 0, 0, 0, 0
+    losses: list[torch.Tensor] = []
+    hits: torch.Tensor | int = 0  # tensors once counted: summed on the device, read once at the end
+    counts: torch.Tensor | int = 0
+    nsp_hits: torch.Tensor | int = 0
+    nsp_counts = 0
     for _ in range(n_batches):
         batch = source.next().to(device)
         with _autocast(device, source.cfg.precision):
@@ -239,7 +244,7 @@ def evaluate(model, source: BatchSource, n_batches: int, device: torch.device) -
             scored = batch.targets != -100
             hits += (out.picked_logits.argmax(-1) == batch.targets[scored]).sum()
             counts += scored.sum()
-        if out.seq_relationship_logits is not None:
+        if out.seq_relationship_logits is not None and batch.nsp_labels is not None:
             nsp_hits += (out.seq_relationship_logits.argmax(-1) == batch.nsp_labels).sum()
             nsp_counts += len(batch.nsp_labels)
     model.train(was_training)
@@ -435,6 +440,7 @@ class Run:
     def finish(self) -> Progress:
         """The final event: evaluated (unless the last event just was), with a sample, the model and its tokenizer."""
         last = self.history[-1] if self.history else None
+        train_loss: float | None
         if self._loss_n:  # stopped between log points
             train_loss = float(self._loss_sum) / self._loss_n
         else:

@@ -75,10 +75,10 @@ def _view(task: str, names: list[str], results: list[cmp.ModelResult | None]) ->
     for i in range(cmp.MAX_MODELS):
         if i >= len(names):
             out += [gr.Column(visible=False), "", None, []]
-        elif results[i] is None:
+        elif (result := results[i]) is None:
             out += [gr.Column(visible=True), f"### {names[i]}\n⏳ Loading and running…", None, []]
         else:
-            out += [gr.Column(visible=True), *_column(task, results[i])]
+            out += [gr.Column(visible=True), *_column(task, result)]
     return out
 
 
@@ -113,7 +113,7 @@ def _summary(results: list[cmp.ModelResult]) -> list[list]:
     for r in results:
         if r.error:
             continue
-        words = r.words or [None]
+        words: list[cmp.WordRank | None] = list(r.words) or [None]
         for w in words:
             loss = r.loss
             rows.append(
@@ -142,12 +142,12 @@ def _sig(p: float) -> float:
 
 
 def _bpc_chart(results: list[cmp.ModelResult]):
-    scored = [r for r in results if r.loss is not None and r.loss.bits_per_char is not None]
+    scored = [(r.name, r.loss.bits_per_char) for r in results if r.loss and r.loss.bits_per_char is not None]
     if not scored:
         return None
     return charts.model_bars(
-        [r.name for r in scored],
-        [r.loss.bits_per_char for r in scored],
+        [name for name, _ in scored],
+        [bits for _, bits in scored],
         "Bits per character on your text (lower = the model finds it less surprising)",
         "bits per character",
     )

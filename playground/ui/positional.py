@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import gradio as gr
 import numpy as np
 
 from .. import charts, positional, registry, session
 from ..errors import UserError
+from ..tiny.model import TinyTransformer
 from .common import PICKERS, friendly, load_model, session_id
 
 # checkpoints with a learned position table, and the task to load them for
 LEARNED_SOURCES = {"tiny-shakespeare-gpt": "causal", "gpt2": "causal", "bert-base-uncased": "masked"}
 SIMILARITY_SOURCE = "tiny-shakespeare-gpt"
 ORDER_MODEL = "tiny-shakespeare-bert"  # bidirectional: word order reaches it only through positions
-LIVE = dict(api_visibility="private", show_progress="hidden", trigger_mode="always_last")  # slider redraws
+LIVE: dict[str, Any] = dict(
+    api_visibility="private", show_progress="hidden", trigger_mode="always_last"
+)  # slider redraws
 
 
 def parse_dims(text: str, dim: int) -> tuple[list[int], list[int]]:
@@ -130,6 +134,7 @@ def rope_views(head_dim: float, pair: float, base: float, n_positions: float, se
 def similarity_views(n_positions: float):
     n = int(n_positions)
     learned = positional.learned_table(registry.load(SIMILARITY_SOURCE, "causal").model)
+    assert learned is not None  # SIMILARITY_SOURCE is a checkpoint with learned positions
     n = min(n, learned.shape[0])
     dim = learned.shape[1]
     kinds = {
@@ -154,7 +159,9 @@ def similarity_views(n_positions: float):
 @friendly
 def order_views(text_a: str, text_b: str):
     loaded = registry.load(ORDER_MODEL, "masked")
-    r = positional.order_demo(loaded.model, loaded.tokenizer, text_a, text_b)
+    model = loaded.model
+    assert isinstance(model, TinyTransformer)  # only our model can switch its positions off
+    r = positional.order_demo(model, loaded.tokenizer, text_a, text_b)
     verdict = "the same tokens in another order" if r.same_bag else "different tokens, not just another order"
     rows = [
         ["sum of token embeddings (a bag of words)", f"{r.bag_distance:.4f}"],
@@ -166,7 +173,7 @@ def order_views(text_a: str, text_b: str):
         f"Distances are between the two texts' mean output vectors (whose length is about {r.norm:.1f}); "
         "0.0000 means equal up to rounding. "
         "Without positions, attention is a weighted average over a set: shuffling the words changes nothing. "
-        f"With {loaded.model.config.positions} positions the two orders become different inputs."
+        f"With {model.config.positions} positions the two orders become different inputs."
     )
     return note, rows
 
@@ -238,8 +245,8 @@ def build():
             rope_inputs = [head_dim, pair, rope_base, rope_len, seed]
             rope_outputs = [rope_circle, rope_heat, rope_note, pair]  # the pair slider's range follows the head
             rope_go.click(rope_views, rope_inputs, rope_outputs, api_name="rotary")
-            for control in (head_dim, pair, rope_base, rope_len, seed):
-                control.input(rope_views, rope_inputs, rope_outputs, **LIVE)
+            for rope_control in (head_dim, pair, rope_base, rope_len, seed):
+                rope_control.input(rope_views, rope_inputs, rope_outputs, **LIVE)
             gr.on([rope_tab.select, seed.submit], rope_views, rope_inputs, rope_outputs, api_visibility="private")
         with gr.Tab("Similarity") as sim_tab:
             gr.Markdown(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import gradio as gr
 import plotly.graph_objects as go
 
@@ -385,7 +387,7 @@ def build():
             trips.append(trip)
             columns.append(column)
     outputs = main + trips
-    fast = dict(show_progress="hidden", trigger_mode="always_last")
+    fast: dict[str, Any] = dict(show_progress="hidden", trigger_mode="always_last")
     text.change(compare, [text, shown], outputs, api_name="tokenize", **fast)
     shown.change(show_panels, [shown], columns, api_name="show_tokenizers", api_visibility="private").then(
         compare, [text, shown], outputs, api_name="tokenize_shown", api_visibility="private", **fast

@@ -599,7 +599,20 @@ def build():
         objective_defaults, [objective, tokenizer, lr], [tokenizer, lr, sample], api_visibility="private", queue=False
     )
     corpus.change(show_corpus_fields, [corpus], [pasted, upload, dataset], api_visibility="private", queue=False)
-    sizing = [objective, steps, n_layer, n_head, n_embd, context, batch, lr, dropout, samples, tokenizer, vocab]
+    sizing: list[Any] = [
+        objective,
+        steps,
+        n_layer,
+        n_head,
+        n_embd,
+        context,
+        batch,
+        lr,
+        dropout,
+        samples,
+        tokenizer,
+        vocab,
+    ]
     gr.on(
         [c.change for c in sizing],
         estimate_view,

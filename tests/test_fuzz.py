@@ -161,8 +161,13 @@ def test_fill_mask_with_the_mask_appended_always_answers(bert, name):
 
 @pytest.mark.parametrize("name", CATALOGUE)
 def test_masking_simulator_takes_anything_in_the_catalogue(bert, name):
-    sim = ok_or_explained(masking.simulate, bert.model, bert.tokenizer, TEXTS[name], masking.Recipe(), 0)
-    if sim is not None:  # else explained: empty, or nothing but [UNK]/[MASK] to pick (e.g. Arabic for this vocab)
+    text = TEXTS[name]
+    ids = bert.tokenizer(text, add_special_tokens=False)["input_ids"]
+    ordinary = [i for i in ids if i not in bert.tokenizer.all_special_ids]  # [UNK] and [MASK] are special
+    sim = ok_or_explained(masking.simulate, bert.model, bert.tokenizer, text, masking.Recipe(), 0)
+    # explained exactly when there is nothing to pick: empty text, or only [UNK]/[MASK] (e.g. Arabic for this vocab)
+    assert (sim is None) == (not ordinary), (name, sim)
+    if sim is not None:
         assert len(sim.tokens) >= 1
 
 

@@ -2,7 +2,7 @@
 uploaded, and its training run. The UI keeps only the session id.
 
 Keyed by Gradio's session hash, so one session can only ever name its own files: the UI looks names up in
-the caller's Session, never by path. Each Session owns a private temp folder that `close` deletes; close
+the caller's Session, never by path. It also holds Next Word's step-by-step generation (text and KV cache). Each Session owns a private temp folder that `close` deletes; close
 returns the checkpoint folders whose loaded models the caller drops from the model cache (this module does
 not import the registry, which never sees a session: no import circle).
 
@@ -50,6 +50,9 @@ class Session:
     trained: dict[str, Any] = field(default_factory=dict)  # kind -> the latest TrainedTokenizer of that kind
     latest: str | None = None  # the kind the Tokenizer tab's replay shows
     hub_tokenizer: str | None = None  # a Hub tokenizer id this session added to the comparison
+    # Next Word's step-by-step generation (a next_word.Generation: its text and the model's KV cache); one per
+    # session, so its memory is bounded by one context, and it goes when the session closes
+    generation: Any = None
     runs: int = 0  # how many checkpoints were added, for the next default name
     last_used: float = field(default_factory=time.monotonic)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # only its own browser knows it

@@ -364,6 +364,11 @@ def test_next_step_keeps_the_sessions_cache_and_generate_streams(client):
     text, log, note = client.predict(*args, api_name="/next_step")
     assert [row[0] for row in log["data"]] == [1, 2]  # the second step continued the first
     assert "KV cache" in note
+    other = type(client)(client.src, verbose=False)  # another visitor: its own Session, its own generation
+    _, theirs, _ = other.predict(*args, api_name="/next_step")
+    assert [row[0] for row in theirs["data"]] == [1]
+    _, log, _ = client.predict(*args, api_name="/next_step")
+    assert [row[0] for row in log["data"]] == [1, 2, 3]  # the first visitor's run went on untouched
     job = client.submit(
         "The cat sat on the",
         "tiny-shakespeare-gpt",

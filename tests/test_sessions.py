@@ -138,3 +138,19 @@ def test_the_first_events_workspace_of_a_reloaded_page_gives_way_to_the_kept_one
     session.sweep()
     assert not early.folder.exists() and kept.folder.exists()
     session.release("new-page")
+
+
+def test_next_words_generation_lives_in_the_session_and_reset_drops_it(sessions):
+    from playground.ui import next_word as nw_tab
+
+    args = ("ROMEO:", "tiny-shakespeare-gpt", nw_tab.GREEDY, 1.0, 0, 1.0, 0)
+    mine, theirs = request(_closed(sessions, "gen-mine")), request(_closed(sessions, "gen-theirs"))
+    nw_tab.next_step(*args, request=mine)
+    _, log, _ = nw_tab.next_step(*args, request=mine)
+    assert [row[0] for row in log] == [1, 2] and len(session.peek("gen-mine").generation.steps) == 2
+    _, log, _ = nw_tab.next_step(*args, request=theirs)
+    assert [row[0] for row in log] == [1]  # another session starts its own
+    nw_tab.reset(request=mine)
+    assert session.peek("gen-mine").generation is None  # its KV cache is gone
+    _, log, _ = nw_tab.next_step(*args, request=mine)
+    assert [row[0] for row in log] == [1]

@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 import gradio as gr
 
-from .. import charts, examples, registry
+from .. import charts, examples, registry, session
 from .. import next_word as nw
 from .common import (
     conversion_progress,
@@ -203,12 +203,13 @@ def score_word(prompt: str, word: str, model: str = "", request: gr.Request = No
 # ---------------------------------------------------------------- step-by-step generation
 
 
-def _generation(state: nw.Generation | None, loaded, prompt: str) -> nw.Generation:
-    """The session's generation if it belongs to this model and prompt; else a fresh one (its cache dropped)."""
+def _generation(request: gr.Request | None, loaded, prompt: str) -> nw.Generation:
+    """The session's generation if it belongs to this model and prompt; else a fresh one (the old cache dropped)."""
+    own = session.get(session_id(request))
     key = (loaded.name, id(loaded.model), prompt)
-    if state is not None and state.key == key:
-        return state
-    return nw.start_generation(loaded.model, loaded.tokenizer, prompt, key)
+    if own.generation is None or own.generation.key != key:
+        own.generation = nw.start_generation(loaded.model, loaded.tokenizer, prompt, key)
+    return own.generation
 
 
 MODE_COLOURS = {"greedy": "#bbf7d0", "sampled": "#fbcfe8"}
@@ -258,14 +259,13 @@ def next_step(
     top_k: float,
     top_p: float,
     seed: float,
-    state: nw.Generation | None = None,
     request: gr.Request = None,
 ):
-    """One more token. Outputs: text, log, note, state."""
+    """One more token, on the session's KV cache. Outputs: text, log, note."""
     loaded = load_model(model, "causal", request)
-    gen = _generation(state, loaded, prompt)
+    gen = _generation(request, loaded, prompt)
     nw.next_step(loaded.model, loaded.tokenizer, gen, _sampling(temperature, top_k, top_p, seed), mode == GREEDY)
-    return *_generation_view(gen, loaded), gen
+    return _generation_view(gen, loaded)
 
 
 @friendly
@@ -278,19 +278,21 @@ def generate(
     top_k: float,
     top_p: float,
     seed: float,
-    state: nw.Generation | None = None,
     request: gr.Request = None,
 ):
-    """N more tokens, streamed one by one. Outputs: text, log, note, state."""
+    """N more tokens, streamed one by one. Outputs: text, log, note."""
     loaded = load_model(model, "causal", request)
-    gen = _generation(state, loaded, prompt)
+    gen = _generation(request, loaded, prompt)
     sampling = _sampling(temperature, top_k, top_p, seed)
     for _ in nw.generate(loaded.model, loaded.tokenizer, gen, int(n), sampling, mode == GREEDY):
-        yield *_generation_view(gen, loaded), gen
+        yield _generation_view(gen, loaded)
 
 
-def reset():
-    return "", [], "Cleared: the next step starts again from the prompt.", None
+def reset(request: gr.Request = None):
+    own = session.peek(session_id(request))
+    if own is not None:
+        own.generation = None  # its KV cache goes with it
+    return "", [], "Cleared: the next step starts again from the prompt."
 
 
 # ---------------------------------------------------------------- links and the API
@@ -441,7 +443,6 @@ def build():
         with gr.Row():
             log = gr.Dataframe(headers=LOG_HEADERS, label="Step log", interactive=False, elem_id="nw-log", scale=4)
             log_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-log-csv", scale=0, min_width=80)
-        state = gr.State(None)  # this session's Generation: the text and the model's KV cache
 
     with gr.Accordion("How it is trained: the (prefix → next token) pairs in your prompt", open=False):
         pairs_note = gr.Markdown(elem_id="nw-pairs-note")
@@ -476,12 +477,12 @@ def build():
     score.click(score_word, [prompt, word, model], [verdict, pieces], api_name="score_word")
     word.submit(score_word, [prompt, word, model], [verdict, pieces], api_visibility="private")
 
-    gen_inputs = [prompt, model, mode, temperature, sample_top_k, top_p, seed, state]
-    gen_outputs = [text, log, gen_note, state]
+    gen_inputs = [prompt, model, mode, temperature, sample_top_k, top_p, seed]  # the generation is the session's
+    gen_outputs = [text, log, gen_note]
     step.click(next_step, gen_inputs, gen_outputs, api_name="next_step")
     run.click(
         generate,
-        [prompt, model, mode, n, temperature, sample_top_k, top_p, seed, state],
+        [prompt, model, mode, n, temperature, sample_top_k, top_p, seed],
         gen_outputs,
         api_name="generate",
     )

@@ -72,10 +72,29 @@ def build_demo() -> gr.Blocks:
         # then every picker offers that workspace's models and keeps the model it shows
         workspace = gr.BrowserState(None, storage_key="playground-workspace")
         demo.load(common.restore_workspace, workspace, workspace, api_visibility="private", queue=False).then(
-            common.refresh_pickers, pickers, pickers, api_visibility="private", queue=False
-        )
+            _keep_out_of_links(demo, workspace), None, None, api_visibility="private", queue=False
+        ).then(common.refresh_pickers, pickers, pickers, api_visibility="private", queue=False)
         demo.unload(_end_session)
     return demo
+
+
+def _keep_out_of_links(demo: gr.Blocks, workspace: gr.BrowserState):
+    """A handler that blanks the workspace token in what Gradio's deep link copies.
+
+    The deep link copies the last value of every component the page used, a BrowserState's included: left
+    there, a copied link would carry this browser's workspace token, and whoever opened the link would join the
+    sender's Session (their models, files and training). The browser's own localStorage keeps the token.
+    Gradio has no public switch for this, so the handler edits its per-session copy of the page."""
+
+    def blank(request: gr.Request) -> None:
+        holder = getattr(getattr(demo, "server_app", None), "state_holder", None)
+        if holder is None or not request.session_hash or request.session_hash not in holder:
+            return
+        saved = holder[request.session_hash].config_values.get(workspace._id)
+        if saved and "props" in saved:
+            saved["props"]["value"] = None
+
+    return blank
 
 
 def _end_session(request: gr.Request):

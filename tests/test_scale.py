@@ -129,3 +129,66 @@ def test_the_cli_resumes_a_saved_run_for_more_steps(tmp_path):
     assert steps == [5, 10, 15, 20]  # the first run's curve, then the resumed steps
     bad = _cli(["--resume", str(tmp_path / "run"), "--n-embd", "64"], [sys.executable], tmp_path)
     assert bad.returncode == 2 and "keeps its settings" in bad.stderr
+
+
+# ---------------------------------------------------------------- corpora larger than memory
+
+
+def test_a_token_file_holds_the_ids_of_the_whole_text_and_is_made_once(tmp_path):
+    from playground.tiny import token_file
+
+    source = ROOT / "playground/assets/tinyshakespeare.txt"  # 1.1 M characters: two pieces of PIECE_CHARS
+    text = data.load_corpus(str(source))
+    tokenizer = data.train_tokenizer(text, "char")
+    corpus = token_file.token_corpus(source, tokenizer, cache=tmp_path)
+    assert corpus.tokens.dtype == "uint16" and len(text) > token_file.PIECE_CHARS
+    assert torch.equal(torch.from_numpy(corpus.tokens.astype("int64")), data.encode_corpus(tokenizer, text))
+    made = corpus.path.stat().st_mtime_ns
+    again = token_file.token_corpus(source, tokenizer, cache=tmp_path)  # cached: mapped, not written again
+    assert again.path == corpus.path and again.path.stat().st_mtime_ns == made
+    other = token_file.token_corpus(source, data.train_tokenizer(text[:5000], "char"), cache=tmp_path)
+    assert other.path != corpus.path  # another tokenizer, another file
+    assert (
+        len(corpus.train) + len(corpus.val) == len(corpus.tokens)
+        and abs(len(corpus.val) - len(corpus.tokens) / 10) <= 1
+    )
+
+
+@pytest.mark.parametrize("objective", ["clm", "mlm"])
+def test_the_memory_mapped_corpus_gives_the_same_batches_as_the_in_memory_one(tmp_path, objective):
+    from playground.tiny import token_file
+
+    text = data.load_corpus("tinyshakespeare")[:50_000]
+    (tmp_path / "a.txt").write_text(text)
+    tokenizer = data.train_tokenizer(text, "wordpiece", 500)
+    mapped = token_file.token_corpus(tmp_path / "a.txt", tokenizer, cache=tmp_path / "cache").tokens
+    stream = data.encode_corpus(tokenizer, text)
+    for seed in range(3):
+        if objective == "clm":
+            a = data.causal_batch(stream, 4, 32, torch.Generator().manual_seed(seed))
+            b = data.causal_batch(mapped, 4, 32, torch.Generator().manual_seed(seed))
+        else:
+            a = data.mlm_batch(stream, 4, 32, torch.Generator().manual_seed(seed), data.masker(tokenizer, seed))
+            b = data.mlm_batch(mapped, 4, 32, torch.Generator().manual_seed(seed), data.masker(tokenizer, seed))
+        assert torch.equal(a.input_ids, b.input_ids) and torch.equal(a.targets, b.targets)
+        assert b.input_ids.dtype == torch.long
+
+
+def test_a_folder_of_text_files_trains_from_its_token_file(tmp_path):
+    from playground.tiny import token_file
+
+    text = data.load_corpus("tinyshakespeare")[:120_000]
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "1.txt").write_text(text[:60_000])
+    (folder / "2.txt").write_text(text[60_000:])
+    assert "".join(token_file.texts(folder)) == text[:60_000] + "\n" + text[60_000:]  # files join as paragraphs
+    tokenizer = data.train_tokenizer(token_file.sample(folder), "char")
+    corpus = token_file.token_corpus(folder, tokenizer, cache=tmp_path / "cache")
+    run = Run(TrainConfig(batch_size=8, **SMALL | {"steps": 30, "log_every": 5, "lr": 3e-3}), corpus, tokenizer)
+    list(run.advance())
+    assert curve(run)[-1][1] < curve(run)[0][1] - 0.3
+    with pytest.raises(UserError, match="tokenizer that wrote it"):
+        Run(TrainConfig(**SMALL), corpus)
+    with pytest.raises(UserError, match="neither a .txt file nor a folder"):
+        list(token_file.texts(tmp_path / "missing"))

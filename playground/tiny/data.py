@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from tokenizers import Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import DataCollatorForLanguageModeling, PreTrainedTokenizerBase, PreTrainedTokenizerFast
@@ -234,10 +235,21 @@ class Batch:
         return Batch(**shares)
 
 
-def causal_batch(stream: torch.Tensor, batch_size: int, context: int, gen: torch.Generator) -> Batch:
+# token ids in memory (a tensor) or memory-mapped from a token file (a numpy array, see token_file.py)
+Stream = torch.Tensor | np.ndarray
+
+
+def take(stream: Stream, index: torch.Tensor) -> torch.Tensor:
+    """stream[index] as int64 ids, whatever holds the stream: a memory map reads only these windows."""
+    if isinstance(stream, torch.Tensor):
+        return stream[index]
+    return torch.from_numpy(stream[index.numpy()].astype(np.int64))
+
+
+def causal_batch(stream: Stream, batch_size: int, context: int, gen: torch.Generator) -> Batch:
     starts = torch.randint(len(stream) - context - 1, (batch_size,), generator=gen)
-    index = starts[:, None] + torch.arange(context)  # (B, T) positions in the stream, one gather
-    return Batch(stream[index], stream[index + 1])  # targets: the next token at every position
+    window = take(stream, starts[:, None] + torch.arange(context + 1))  # (B, T + 1) positions, one gather
+    return Batch(window[:, :-1], window[:, 1:])  # targets: the next token at every position
 
 
 def masker(
@@ -266,7 +278,7 @@ def mask_tokens(collator: DataCollatorForLanguageModeling, ids: torch.Tensor, sp
 
 
 def mlm_batch(
-    stream: torch.Tensor,
+    stream: Stream,
     batch_size: int,
     context: int,
     gen: torch.Generator,
@@ -275,7 +287,7 @@ def mlm_batch(
     """[CLS] window [SEP] from the token stream, then BERT-masked."""
     tok = collator.tokenizer
     starts = torch.randint(len(stream) - context, (batch_size,), generator=gen)
-    body = torch.stack([stream[s : s + context - 2] for s in starts])
+    body = take(stream, starts[:, None] + torch.arange(context - 2))  # (B, T - 2)
     cls = torch.full((batch_size, 1), tok.cls_token_id)
     sep = torch.full((batch_size, 1), tok.sep_token_id)
     ids = torch.cat([cls, body, sep], dim=1)

@@ -33,6 +33,7 @@ from ..errors import UserError
 from . import data, distributed
 from .checkpoint import WEIGHTS_FILE, load_training_state
 from .model import TinyConfig, TinyTransformer
+from .token_file import TokenCorpus
 
 OBJECTIVES = ("clm", "mlm", "mlm-nsp")
 # what the user called each setting, for messages about bad values
@@ -185,18 +186,26 @@ class BatchSource:
     """Seeded batches of the chosen objective, for the train or the validation split."""
 
     def __init__(
-        self, cfg: TrainConfig, tokenizer: PreTrainedTokenizerFast, text: str, seed: int, what: str = "the text"
+        self,
+        cfg: TrainConfig,
+        tokenizer: PreTrainedTokenizerFast,
+        text: str | data.Stream,
+        seed: int,
+        what: str = "the text",
     ):
+        """`text` is raw text, or ids already tokenized (a memory-mapped token file's split)."""
         self.cfg = cfg
         self.gen = torch.Generator().manual_seed(seed)
         self.collator = data.masker(tokenizer, seed) if cfg.objective != "clm" else None
         if cfg.objective == "mlm-nsp":
+            if not isinstance(text, str):
+                raise UserError("Masked LM + NSP needs sentences: train it on text, not on a token file.")
             try:
                 self.pairs = data.SentencePairs(text, tokenizer, cfg.nsp_single)
             except UserError as err:
                 raise UserError(f"{what.capitalize()}: {err} (add text)") from err
         else:
-            self.stream = data.encode_corpus(tokenizer, text)
+            self.stream = data.encode_corpus(tokenizer, text) if isinstance(text, str) else text
             if len(self.stream) <= cfg.context_length + 1:
                 raise UserError(
                     f"{what.capitalize()} is {len(self.stream)} tokens long; it needs more than the context of "
@@ -314,7 +323,9 @@ _SEED_LOCK = threading.Lock()
 class Run:
     """One training run, advanced chunk by chunk; the state lives here between chunks."""
 
-    def __init__(self, cfg: TrainConfig, text: str, tokenizer: PreTrainedTokenizerFast | None = None):
+    def __init__(self, cfg: TrainConfig, text: str | TokenCorpus, tokenizer: PreTrainedTokenizerFast | None = None):
+        """`text`: the corpus in memory, or a TokenCorpus (memory-mapped ids; then `tokenizer` is the one that
+        wrote it). Either way the last tenth is validation."""
         self.cfg = cfg
         self.world = distributed.current()  # one process, or this rank of a torchrun
         if cfg.batch_size % self.world.size:
@@ -325,16 +336,31 @@ class Run:
         self.device = pick_device(cfg.device)
         if self.device.type == "cuda" and self.world.size > 1:
             self.device = torch.device("cuda", self.world.local_rank)  # one GPU per process
-        self.text_sha256 = hashlib.sha256(text.encode()).hexdigest()  # a resumed run must see the same text
-        train_text, val_text = data.split_train_val(text)
+        self.text_sha256 = corpus_id(text)  # a resumed run must see the same text
+        train_text: str | data.Stream
+        val_text: str | data.Stream
+        if isinstance(text, TokenCorpus):
+            if tokenizer is None:
+                raise UserError("A token file is read with the tokenizer that wrote it: pass that tokenizer.")
+            train_text, val_text = text.train, text.val
+        else:
+            train_text, val_text = data.split_train_val(text)
         # someone else's tokenizer (a session's, a bundled one) is copied: we set its context length
-        tokenizer = copy.deepcopy(tokenizer) if tokenizer is not None else build_tokenizer(cfg, train_text)
+        if tokenizer is not None:
+            tokenizer = copy.deepcopy(tokenizer)
+        else:
+            assert isinstance(train_text, str)
+            tokenizer = build_tokenizer(cfg, train_text)
         data.check_tokenizer(tokenizer, cfg.objective)
         tokenizer.model_max_length = cfg.context_length
         self.tokenizer = tokenizer
         self.train_src = BatchSource(cfg, tokenizer, train_text, cfg.seed, "the training text")
         self.val_src = BatchSource(cfg, tokenizer, val_text, cfg.seed + 1, "the validation text (the last 10%)")
-        self.probe = default_probe(cfg.objective, val_text)
+        if isinstance(val_text, str):
+            probe_text = val_text
+        else:  # the probe is read from the start of the validation ids
+            probe_text = str(tokenizer.decode(data.take(val_text, torch.arange(min(len(val_text), 2_000))).tolist()))
+        self.probe = default_probe(cfg.objective, probe_text)
 
         cuda = self.device.type == "cuda"
         with _SEED_LOCK:
@@ -550,7 +576,7 @@ class Run:
         return tensors, state
 
     @classmethod
-    def resume(cls, folder: str | Path, text: str, **changes) -> Run:
+    def resume(cls, folder: str | Path, text: str | TokenCorpus, **changes) -> Run:
         """The run saved in `folder` (a checkpoint written with its state), ready to go on where it stopped.
         `changes` may only touch RESUME_SETTINGS (e.g. more steps, another device); the text must be the same."""
         tensors, state = load_training_state(folder)
@@ -560,7 +586,7 @@ class Run:
                 f"A resumed run keeps its settings; only {', '.join(sorted(RESUME_SETTINGS))} may change "
                 f"(not {', '.join(sorted(fixed))})."
             )
-        if hashlib.sha256(text.encode()).hexdigest() != state["text_sha256"]:
+        if corpus_id(text) != state["text_sha256"]:
             raise UserError("This run was trained on another text: resume it with the same corpus.")
         cfg = TrainConfig(**(state["config"] | changes))
         run = cls(cfg, text, PreTrainedTokenizerFast.from_pretrained(folder))
@@ -586,6 +612,14 @@ class Run:
         self.train_src.gen.set_state(streams["batches"])
         if "masks" in streams and self.train_src.collator is not None and self.train_src.collator.generator:
             self.train_src.collator.generator.set_state(streams["masks"])
+
+
+def corpus_id(text: str | TokenCorpus) -> str:
+    """What a resumed run checks it is given the same corpus by: the text's hash, or the token file's name (the
+    hash of its corpus and tokenizer)."""
+    if isinstance(text, TokenCorpus):
+        return text.path.stem
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _rng_state(device: torch.device) -> tuple:

@@ -67,6 +67,11 @@ class TinyOutput:
     # of those positions; .logits is then None (the head skips the ~85% of positions not picked)
     picked_logits: torch.Tensor | None = None
     past_key_values: KVCache | None = None  # keys and values of every token so far (use_cache=True)
+    # output_attentions=True: per layer, (B, H, T, S) softmax weights (row i: how query i spreads over the keys)
+    attentions: tuple[torch.Tensor, ...] | None = None
+    # output_hidden_states=True: the residual stream entering each layer and leaving the last, as Hugging Face
+    # gives it: n_layer + 1 tensors of (B, T, C), the last one after the final LayerNorm
+    hidden_states: tuple[torch.Tensor, ...] | None = None
 
 
 def sinusoidal_positions(n_positions: int, dim: int, base: float = 10000.0) -> torch.Tensor:
@@ -130,7 +135,10 @@ class SelfAttention(nn.Module):
         rope=None,
         cache: KVCache | None = None,
         layer: int = 0,
+        weights: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
+        """`weights`: when a list, the attention is computed explicitly and its (B, H, T, S) softmax appended
+        (same output as SDPA up to float rounding; SDPA's fused kernels never form that matrix)."""
         B, T, C = x.shape
         q, k, v = self.qkv(x).split(C, dim=2)
         # (B, T, C) -> (B, H, T, C/H)
@@ -147,16 +155,33 @@ class SelfAttention(nn.Module):
             # query i is token S - T + i: it sees keys up to itself (SDPA's is_causal aligns top-left)
             future = torch.ones(T, S, dtype=torch.bool, device=x.device).tril(diagonal=S - T)
             mask = future if mask is None else mask & future
-        y = F.scaled_dot_product_attention(  # flash / memory-efficient kernels when they apply
-            q,
-            k,
-            v,
-            attn_mask=mask,
-            dropout_p=self.dropout if self.training else 0.0,
-            is_causal=self.causal and mask is None and S == T,  # one new token after a cache sees all keys
-        )
+        if weights is not None:
+            y = self._explicit(q, k, v, mask, weights)
+        else:
+            y = F.scaled_dot_product_attention(  # flash / memory-efficient kernels when they apply
+                q,
+                k,
+                v,
+                attn_mask=mask,
+                dropout_p=self.dropout if self.training else 0.0,
+                is_causal=self.causal and mask is None and S == T,  # one new token after a cache sees all keys
+            )
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # re-assemble heads side by side
         return self.resid_dropout(self.proj(y))
+
+    def _explicit(self, q, k, v, mask: torch.Tensor | None, weights: list[torch.Tensor]) -> torch.Tensor:
+        """softmax(q·kᵀ/√d + mask)·v written out, keeping the (B, H, T, S) weights."""
+        T, S = q.size(2), k.size(2)
+        scores = (q @ k.transpose(-2, -1)) / math.sqrt(q.size(-1))  # (B, H, T, S)
+        if mask is None and self.causal and S == T:
+            mask = torch.ones(T, S, dtype=torch.bool, device=q.device).tril()
+        if mask is not None:
+            scores = scores.masked_fill(~mask, float("-inf"))
+        att = scores.float().softmax(-1).to(q.dtype)
+        weights.append(att)
+        if self.training and self.dropout:
+            att = F.dropout(att, self.dropout)
+        return att @ v
 
 
 class MLP(nn.Module):
@@ -187,8 +212,9 @@ class Block(nn.Module):
         rope=None,
         cache: KVCache | None = None,
         layer: int = 0,
+        weights: list[torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        x = x + self.attn(self.ln_1(x), key_mask, rope, cache, layer)
+        x = x + self.attn(self.ln_1(x), key_mask, rope, cache, layer, weights)
         return x + self.mlp(self.ln_2(x))
 
 
@@ -273,6 +299,8 @@ class TinyTransformer(nn.Module):
         attention_mask: torch.Tensor | None = None,  # (B, T) 1 = real token, 0 = padding
         token_type_ids: torch.Tensor | None = None,  # (B, T) segment 0 (sentence A) or 1 (B)
         cache: KVCache | None = None,  # earlier tokens' keys and values; these T tokens come after them
+        weights: list[torch.Tensor] | None = None,  # when a list: each layer's attention weights appended
+        states: list[torch.Tensor] | None = None,  # when a list: the residual stream entering each layer appended
     ) -> torch.Tensor:
         """(B, T, C) the final layer's output, before any head."""
         cfg = self.config
@@ -299,7 +327,9 @@ class TinyTransformer(nn.Module):
             (self.rope_cos[start : start + T], self.rope_sin[start : start + T]) if cfg.positions == "rotary" else None
         )
         for i, block in enumerate(self.blocks):
-            x = block(x, key_mask, rope, cache, i)
+            if states is not None:
+                states.append(x)
+            x = block(x, key_mask, rope, cache, i, weights)
         return self.ln_f(x)
 
     def forward(
@@ -311,14 +341,20 @@ class TinyTransformer(nn.Module):
         nsp_labels: torch.Tensor | None = None,  # (B,) 0 = B follows A, 1 = random B
         past_key_values: KVCache | None = None,  # the cache of earlier tokens; updated in place
         use_cache: bool = False,  # return the keys and values (a new cache when none was given)
+        output_attentions: bool = False,  # also return each layer's attention weights (explicit, not SDPA)
+        output_hidden_states: bool = False,  # also return the residual stream at every layer
         **_ignored,  # tolerate HF-style extras such as return_dict
     ) -> TinyOutput:
         cfg = self.config
         if use_cache and past_key_values is None:
             past_key_values = KVCache(cfg.n_layer)
-        h = self.hidden_states(input_ids, attention_mask, token_type_ids, past_key_values)  # (B, T, C)
+        weights: list[torch.Tensor] | None = [] if output_attentions else None
+        states: list[torch.Tensor] | None = [] if output_hidden_states else None
+        h = self.hidden_states(input_ids, attention_mask, token_type_ids, past_key_values, weights, states)  # (B,T,C)
 
         out = TinyOutput(past_key_values=past_key_values)
+        out.attentions = tuple(weights) if weights is not None else None
+        out.hidden_states = (*states, h) if states is not None else None
         if self.nsp_head is not None:
             out.seq_relationship_logits = self.nsp_head(h)
         losses = []

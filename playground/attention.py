@@ -88,7 +88,8 @@ def _encode(
         raise UserError("Write a sentence (and, for a pair, both sentences) to look inside the model.")
     pair = (text, text_b) if text_b is not None else (text,)
     full = len(tokenizer(*pair)["input_ids"])
-    enc = tokenizer(*pair, truncation=True, max_length=limit, return_tensors="pt")
+    # a pair's segment ids (0 for [CLS] A [SEP], 1 for B [SEP]), asked for: our tokenizers give them only then
+    enc = tokenizer(*pair, truncation=True, max_length=limit, return_tensors="pt", return_token_type_ids=bool(text_b))
     if enc["input_ids"].shape[1] == 0:
         raise UserError("The text has no tokens this model knows.")
     return dict(enc), full - enc["input_ids"].shape[1]
@@ -319,3 +320,20 @@ def logit_lens(
         layers.append(LensLayer(i, list(zip(labels, top.values.tolist())), rank, float(p[final])))
     ids = enc["input_ids"][0].tolist()
     return LogitLens(token_labels(tokenizer, ids), position, token_labels(tokenizer, [final])[0], layers, cut)
+
+
+@dataclass
+class CrossSegment:
+    cls_to_b: float  # the share of [CLS]'s attention that lands on sentence B's tokens
+    b_to_a: float  # the share of B's tokens' attention that lands on sentence A (across the [SEP])
+    a_to_b: float
+
+
+def cross_segment(att: Attention, layer: int, head: int | None = None) -> CrossSegment:
+    """How much a pair's halves look at each other (mean over heads unless `head`): what NSP has to learn from."""
+    w = matrix(att, layer, head)
+    seg, special = np.array(att.segments), np.array(att.special)
+    a, b = (seg == 0) & ~special, (seg == 1) & ~special
+    if not a.any() or not b.any():
+        raise UserError("Give both sentences, A and B, to see how they attend to each other.")
+    return CrossSegment(float(w[0, b].sum()), float(w[b][:, a].sum(1).mean()), float(w[a][:, b].sum(1).mean()))

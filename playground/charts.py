@@ -230,3 +230,137 @@ def model_bars(
     )
     fig.update_layout(title=title, xaxis_title=x_title, **{**_LAYOUT, "height": 120 + 40 * len(values)})
     return fig
+
+
+# ---------------------------------------------------------------- inside the model (attention, logit lens)
+
+
+def _ticks(tokens: Sequence[str]) -> dict:
+    """Token labels on a numeric axis: a repeated token ("the" twice) keeps its own row and column."""
+    return dict(tickmode="array", tickvals=list(range(len(tokens))), ticktext=[repr(t)[1:-1] for t in tokens])
+
+
+def attention_map(weights: np.ndarray, tokens: Sequence[str], title: str, query: int | None = None) -> go.Figure:
+    """(T, T) weights: row = the token that looks (query), column = the token looked at (key); 0..1."""
+    hover = "%{y} → %{x}<br>weight %{z:.3f}<extra></extra>"
+    fig = go.Figure(go.Heatmap(z=weights, zmin=0, zmax=1, colorscale="Blues", hovertemplate=hover))
+    size = max(360, min(720, 14 * len(tokens) + 140))
+    fig.update_layout(title=title, **{**_LAYOUT, "height": size, "margin": dict(l=10, r=10, t=40, b=10)})
+    fig.update_xaxes(title="looked at (key)", tickangle=-60, **_ticks(tokens))
+    fig.update_yaxes(title="looking (query)", autorange="reversed", **_ticks(tokens))
+    if query is not None:  # the followed token's row, outlined
+        fig.add_shape(
+            type="rect", x0=-0.5, x1=len(tokens) - 0.5, y0=query - 0.5, y1=query + 0.5, line=dict(color="#dc2626")
+        )
+    return fig
+
+
+def attention_grid(weights: np.ndarray, title: str, chosen: tuple[int, int] | None = None) -> go.Figure:
+    """(L, H, T, T): one small map per layer (row) and head (column), the overview of every head at once."""
+    from plotly.subplots import make_subplots
+
+    layers, heads = weights.shape[:2]
+    fig = make_subplots(
+        rows=layers,
+        cols=heads,
+        horizontal_spacing=0.01,
+        vertical_spacing=0.01,
+        column_titles=[f"head {h}" for h in range(heads)],
+        row_titles=[f"layer {layer}" for layer in range(layers)],
+    )
+    for layer in range(layers):
+        for head in range(heads):
+            fig.add_trace(
+                go.Heatmap(
+                    z=weights[layer, head],
+                    zmin=0,
+                    zmax=1,
+                    coloraxis="coloraxis",
+                    hovertemplate=f"layer {layer}, head {head}<br>%{{y}} → %{{x}}: %{{z:.2f}}<extra></extra>",
+                ),
+                row=layer + 1,
+                col=head + 1,
+            )
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False, autorange="reversed")
+    fig.update_layout(
+        title=title,
+        coloraxis=dict(colorscale="Blues", cmin=0, cmax=1, showscale=False),
+        **{**_LAYOUT, "height": max(260, min(900, 70 * layers + 80))},
+    )
+    fig.update_annotations(font_size=10)
+    if chosen is not None:  # the head shown large, outlined
+        layer, head = chosen
+        axis = layer * heads + head + 1
+        suffix = "" if axis == 1 else str(axis)
+        fig.add_shape(
+            type="rect", xref=f"x{suffix} domain", yref=f"y{suffix} domain", x0=0, x1=1, y0=0, y1=1,
+            line=dict(color="#dc2626", width=2),
+        )  # fmt: skip
+    return fig
+
+
+def attention_links(row: np.ndarray, tokens: Sequence[str], query: int, title: str) -> go.Figure:
+    """BertViz's head view for one token: the tokens in two columns, a line from the chosen token (left) to every
+    token it looks at (right), as thick and dark as the weight."""
+    n = len(tokens)
+    fig = go.Figure()
+    for j, w in enumerate(row):
+        if w < 0.01:
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=[0, 1], y=[query, j], mode="lines", line=dict(color="#4f46e5", width=1 + 10 * float(w)),
+                opacity=0.25 + 0.75 * float(w), hovertemplate=f"{w:.3f}<extra>{repr(tokens[j])[1:-1]}</extra>",
+                showlegend=False,
+            )
+        )  # fmt: skip
+    labels = [repr(t)[1:-1] for t in tokens]
+    colours = ["#dc2626" if i == query else "#111827" for i in range(n)]
+    fig.add_trace(go.Scatter(x=[0] * n, y=list(range(n)), mode="text", text=labels, textposition="middle left",
+                             textfont=dict(color=colours), hoverinfo="skip", showlegend=False))  # fmt: skip
+    fig.add_trace(go.Scatter(x=[1] * n, y=list(range(n)), mode="text", text=labels, textposition="middle right",
+                             hoverinfo="skip", showlegend=False))  # fmt: skip
+    fig.update_layout(title=title, **{**_LAYOUT, "height": max(360, min(900, 18 * n + 80))})
+    fig.update_xaxes(visible=False, range=[-0.8, 1.8])
+    fig.update_yaxes(visible=False, autorange="reversed")
+    return fig
+
+
+def mask_pair(tokens: Sequence[str], causal: np.ndarray, bidirectional: np.ndarray) -> go.Figure:
+    """A decoder's and an encoder's attention mask on the same tokens, side by side (dark = may look)."""
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        horizontal_spacing=0.08,
+        subplot_titles=["decoder (GPT): sees only the past", "encoder (BERT): sees both sides"],
+    )
+    for col, mask in ((1, causal), (2, bidirectional)):
+        fig.add_trace(
+            go.Heatmap(z=mask.astype(float), zmin=0, zmax=1, colorscale=[[0, "#f3f4f6"], [1, "#4f46e5"]],
+                       showscale=False, hovertemplate="%{y} → %{x}: %{z}<extra></extra>"),
+            row=1, col=col,
+        )  # fmt: skip
+        fig.update_xaxes(tickangle=-60, row=1, col=col, **_ticks(tokens))
+        fig.update_yaxes(autorange="reversed", row=1, col=col, **_ticks(tokens))
+    fig.update_layout(**{**_LAYOUT, "height": max(320, min(640, 14 * len(tokens) + 140))})
+    return fig
+
+
+def lens_heatmap(layers: Sequence[int], top: Sequence[Sequence[tuple[str, float]]], title: str) -> go.Figure:
+    """The logit lens: one row per layer (the embeddings at the top, the output at the bottom), its k likeliest
+    next tokens left to right, each cell coloured by its probability."""
+    probs = np.array([[p for _, p in row] for row in top])
+    text = [[repr(t)[1:-1] for t, _ in row] for row in top]
+    fig = go.Figure(
+        go.Heatmap(
+            z=probs, text=text, texttemplate="%{text}", zmin=0, zmax=1, colorscale="Purples",
+            x=[f"#{i + 1}" for i in range(probs.shape[1])], y=[f"after layer {i}" if i else "embeddings" for i in layers],
+            hovertemplate="%{y}, %{x}: %{text} (p = %{z:.3f})<extra></extra>", colorbar=dict(thickness=12),
+        )
+    )  # fmt: skip
+    fig.update_layout(title=title, **{**_LAYOUT, "height": max(260, 34 * len(layers) + 100)})
+    fig.update_yaxes(autorange="reversed")
+    return fig

@@ -9,6 +9,7 @@ from ..fill_mask import MAX_MASKS, fill_mask, score_candidates
 from ..masking import MAX_ROLLS, Recipe, rates, simulate
 from .common import friendly, load_model, model_header, model_note, model_switch, table_download
 from .compare import build as build_compare
+from .inside import build as build_inside
 
 SIM_EXAMPLES = [
     ["To be, or not to be, that is the question: whether 'tis nobler in the mind to suffer the slings and arrows."],
@@ -236,6 +237,7 @@ def build():
         with gr.Tab("Masking simulator: BERT's 15% and 80/10/10"):
             _simulator_section(model, note)
     build_compare("masked", page[0])  # the sentence through two or three models side by side
+    build_inside("masked", page[0], model)  # its attention, layer by layer
     return from_link, page, [page[0], model, *outputs]
 
 

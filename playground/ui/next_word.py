@@ -22,6 +22,7 @@ from .common import (
     table_download,
 )
 from .compare import build as build_compare
+from .inside import build as build_inside
 
 GREEDY, SAMPLE = "greedy (always the top token)", "sample (temperature, top-k, top-p, seed)"
 STAGE_BARS = 15  # tokens in the sampling chart
@@ -453,6 +454,7 @@ def build():
             pairs_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-pairs-csv", scale=0, min_width=80)
 
     build_compare("causal", prompt)  # the prompt through two or three models side by side
+    build_inside("causal", prompt, model)  # its attention layer by layer, and the logit lens
 
     with gr.Row():
         link = gr.Markdown(elem_id="nw-link")

@@ -264,7 +264,10 @@ def build():
         with gr.Tab("Why order matters") as order_tab:
             gr.Markdown(
                 f"Two sentences with the same words in another order, through our BERT-style model "
-                f"({ORDER_MODEL}) with its positions on and switched off."
+                f"({ORDER_MODEL}) with its positions on and switched off. Attention itself has no notion of "
+                "order: its only structure is the mask, the decoder's triangle or the encoder's square. See both "
+                "on your own sentence under **Inside the model → Encoder vs decoder** in the Next Word and Fill "
+                "Mask tabs."
             )
             with gr.Row():
                 text_a = gr.Textbox(value="The cat sat on the mat", label="Sentence A", elem_id="pe-order-a")

@@ -124,6 +124,14 @@ def _views(task: str, att: at.Attention, view: View):
     return grid, big, links, long, patterns, sinks, masks
 
 
+def _range(top: int, value) -> dict:
+    """A slider's new range for this model and input; its value is only touched when it falls outside (a value
+    sent back every time would undo a slider the learner moved while this request ran)."""
+    if int(value or 0) > top:
+        return gr.update(maximum=top, value=top)
+    return gr.update(maximum=top)
+
+
 def handler(task: str):
     """The accordion's event handler for one tab (Next Sentence's takes sentence B too)."""
 
@@ -135,10 +143,10 @@ def handler(task: str):
         return (
             _note(task, att, view),
             *_views(task, att, view),
-            gr.Slider(maximum=att.layers - 1, value=view.layer),
-            gr.Slider(maximum=att.heads - 1, value=view.head if view.head is not None else int(head or 0)),
-            gr.Slider(maximum=last, value=view.token),
-            gr.Slider(maximum=last, value=view.word),
+            _range(att.layers - 1, layer),
+            _range(att.heads - 1, head),
+            _range(last, token),
+            _range(last, word),
         )
 
     if task == "nsp":

@@ -256,71 +256,63 @@ def attention_map(weights: np.ndarray, tokens: Sequence[str], title: str, query:
 
 
 def attention_grid(weights: np.ndarray, title: str, chosen: tuple[int, int] | None = None) -> go.Figure:
-    """(L, H, T, T): one small map per layer (row) and head (column), the overview of every head at once."""
-    from plotly.subplots import make_subplots
-
-    layers, heads = weights.shape[:2]
-    fig = make_subplots(
-        rows=layers,
-        cols=heads,
-        horizontal_spacing=0.01,
-        vertical_spacing=0.01,
-        column_titles=[f"head {h}" for h in range(heads)],
-        row_titles=[f"layer {layer}" for layer in range(layers)],
-    )
+    """(L, H, T, T): every layer (row of tiles) and head (column of tiles) at once, tiled into one heatmap with a
+    blank line between tiles (one trace: a 12 x 12 grid draws as fast as one map)."""
+    layers, heads, n, _ = weights.shape
+    step = n + 1  # a tile and its blank separator
+    tiled = np.full((layers * step - 1, heads * step - 1), np.nan, dtype=np.float32)
     for layer in range(layers):
         for head in range(heads):
-            fig.add_trace(
-                go.Heatmap(
-                    z=weights[layer, head],
-                    zmin=0,
-                    zmax=1,
-                    coloraxis="coloraxis",
-                    hovertemplate=f"layer {layer}, head {head}<br>%{{y}} → %{{x}}: %{{z:.2f}}<extra></extra>",
-                ),
-                row=layer + 1,
-                col=head + 1,
-            )
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False, autorange="reversed")
-    fig.update_layout(
-        title=title,
-        coloraxis=dict(colorscale="Blues", cmin=0, cmax=1, showscale=False),
-        **{**_LAYOUT, "height": max(260, min(900, 70 * layers + 80))},
-    )
-    fig.update_annotations(font_size=10)
+            tiled[layer * step : layer * step + n, head * step : head * step + n] = weights[layer, head]
+    middle = (n - 1) / 2
+    fig = go.Figure(
+        go.Heatmap(
+            z=tiled, zmin=0, zmax=1, colorscale="Blues", showscale=False, hoverongaps=False,
+            hovertemplate="weight %{z:.2f}<extra></extra>",
+        )
+    )  # fmt: skip
+    fig.update_xaxes(
+        tickmode="array", tickvals=[h * step + middle for h in range(heads)], ticktext=[f"head {h}" for h in range(heads)],
+        side="top", showgrid=False, zeroline=False,
+    )  # fmt: skip
+    fig.update_yaxes(
+        tickmode="array", tickvals=[i * step + middle for i in range(layers)],
+        ticktext=[f"layer {i}" for i in range(layers)], autorange="reversed", showgrid=False, zeroline=False,
+        scaleanchor="x",
+    )  # fmt: skip
     if chosen is not None:  # the head shown large, outlined
         layer, head = chosen
-        axis = layer * heads + head + 1
-        suffix = "" if axis == 1 else str(axis)
-        fig.add_shape(
-            type="rect", xref=f"x{suffix} domain", yref=f"y{suffix} domain", x0=0, x1=1, y0=0, y1=1,
-            line=dict(color="#dc2626", width=2),
-        )  # fmt: skip
+        x0, y0 = head * step - 0.5, layer * step - 0.5
+        fig.add_shape(type="rect", x0=x0, x1=x0 + n, y0=y0, y1=y0 + n, line=dict(color="#dc2626", width=2))
+    fig.update_layout(title=title, **{**_LAYOUT, "height": max(300, min(900, 60 * layers + 120))})
     return fig
 
 
 def attention_links(row: np.ndarray, tokens: Sequence[str], query: int, title: str) -> go.Figure:
     """BertViz's head view for one token: the tokens in two columns, a line from the chosen token (left) to every
-    token it looks at (right), as thick and dark as the weight."""
+    token it looks at (right), thicker and darker as the weight grows (lines grouped in five weight bands)."""
     n = len(tokens)
     fig = go.Figure()
-    for j, w in enumerate(row):
-        if w < 0.01:
+    bands = np.digitize(row, [0.05, 0.15, 0.3, 0.5])  # 0 .. 4; below 1% no line at all
+    for band in range(5):
+        keys = [j for j in range(n) if bands[j] == band and row[j] >= 0.01]
+        if not keys:
             continue
+        xs = [v for _ in keys for v in (0, 1, None)]
+        ys = [v for j in keys for v in (query, j, None)]
         fig.add_trace(
             go.Scatter(
-                x=[0, 1], y=[query, j], mode="lines", line=dict(color="#4f46e5", width=1 + 10 * float(w)),
-                opacity=0.25 + 0.75 * float(w), hovertemplate=f"{w:.3f}<extra>{repr(tokens[j])[1:-1]}</extra>",
-                showlegend=False,
+                x=xs, y=ys, mode="lines", line=dict(color="#4f46e5", width=1 + 2.5 * band), opacity=0.3 + 0.17 * band,
+                hoverinfo="skip", showlegend=False,
             )
         )  # fmt: skip
     labels = [repr(t)[1:-1] for t in tokens]
     colours = ["#dc2626" if i == query else "#111827" for i in range(n)]
     fig.add_trace(go.Scatter(x=[0] * n, y=list(range(n)), mode="text", text=labels, textposition="middle left",
                              textfont=dict(color=colours), hoverinfo="skip", showlegend=False))  # fmt: skip
-    fig.add_trace(go.Scatter(x=[1] * n, y=list(range(n)), mode="text", text=labels, textposition="middle right",
-                             hoverinfo="skip", showlegend=False))  # fmt: skip
+    fig.add_trace(go.Scatter(x=[1] * n, y=list(range(n)), mode="markers+text", text=labels, textposition="middle right",
+                             marker=dict(size=6, color="#4f46e5", opacity=row.clip(0.05, 1)), showlegend=False,
+                             customdata=row, hovertemplate="%{text}: weight %{customdata:.3f}<extra></extra>"))  # fmt: skip
     fig.update_layout(title=title, **{**_LAYOUT, "height": max(360, min(900, 18 * n + 80))})
     fig.update_xaxes(visible=False, range=[-0.8, 1.8])
     fig.update_yaxes(visible=False, autorange="reversed")
@@ -329,23 +321,25 @@ def attention_links(row: np.ndarray, tokens: Sequence[str], query: int, title: s
 
 def mask_pair(tokens: Sequence[str], causal: np.ndarray, bidirectional: np.ndarray) -> go.Figure:
     """A decoder's and an encoder's attention mask on the same tokens, side by side (dark = may look)."""
-    from plotly.subplots import make_subplots
-
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        horizontal_spacing=0.08,
-        subplot_titles=["decoder (GPT): sees only the past", "encoder (BERT): sees both sides"],
-    )
-    for col, mask in ((1, causal), (2, bidirectional)):
+    fig = go.Figure()
+    scale = [[0, "#f3f4f6"], [1, "#4f46e5"]]
+    for axis, mask in (("", causal), ("2", bidirectional)):
         fig.add_trace(
-            go.Heatmap(z=mask.astype(float), zmin=0, zmax=1, colorscale=[[0, "#f3f4f6"], [1, "#4f46e5"]],
-                       showscale=False, hovertemplate="%{y} → %{x}: %{z}<extra></extra>"),
-            row=1, col=col,
+            go.Heatmap(z=mask.astype(float), zmin=0, zmax=1, colorscale=scale, showscale=False, xaxis=f"x{axis}",
+                       yaxis=f"y{axis}", hovertemplate="%{y} → %{x}: %{z}<extra></extra>")
         )  # fmt: skip
-        fig.update_xaxes(tickangle=-60, row=1, col=col, **_ticks(tokens))
-        fig.update_yaxes(autorange="reversed", row=1, col=col, **_ticks(tokens))
-    fig.update_layout(**{**_LAYOUT, "height": max(320, min(640, 14 * len(tokens) + 140))})
+    ticks = _ticks(tokens)
+    fig.update_layout(
+        xaxis=dict(domain=[0, 0.46], tickangle=-60, **ticks),
+        xaxis2=dict(domain=[0.54, 1], tickangle=-60, **ticks),
+        yaxis=dict(autorange="reversed", **ticks),
+        yaxis2=dict(autorange="reversed", anchor="x2", **ticks),
+        annotations=[
+            dict(text="decoder (GPT): sees only the past", x=0.23, y=1.08, xref="paper", yref="paper", showarrow=False),
+            dict(text="encoder (BERT): sees both sides", x=0.77, y=1.08, xref="paper", yref="paper", showarrow=False),
+        ],
+        **{**_LAYOUT, "height": max(320, min(640, 14 * len(tokens) + 140))},
+    )
     return fig
 
 

@@ -26,7 +26,7 @@ from .protocols import LanguageModel, context_limit
 from .tiny.model import TinyTransformer
 from .tokenization import token_labels
 
-MAX_TOKENS = 48  # the views cap the input here: a 48 × 48 map is still readable, and a grid of them fits
+MAX_TOKENS = 64  # the views cap the input here: a 50-token sentence is shown whole, a 64 × 64 map still reads
 LENS_TOP_K = 5
 
 # ---------------------------------------------------------------- extracting the weights

@@ -14,6 +14,7 @@ from . import bundled, corpora
 from .errors import UserError
 from .tiny import data, distributed, token_file
 from .tiny.checkpoint import save_checkpoint
+from .tiny.recipes import RECIPES
 from .tiny.train import OBJECTIVES, Run, TrainConfig, build_tokenizer
 
 
@@ -28,6 +29,13 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--out", type=Path, default=Path("runs"), help="folder to write the checkpoint folder into")
     p.add_argument("--name", default=None, help="checkpoint folder name (default: objective-steps)")
+    p.add_argument(
+        "--recipe",
+        choices=list(RECIPES),
+        default=None,
+        help="classic (GPT-2 as nanoGPT trains it) or modern (the speedrun's: Muon, RMSNorm, ReLU², QK-norm, rotary, "
+        "untied head, logit soft-cap, trapezoid schedule); flags given as well override the recipe's",
+    )
     p.add_argument("--resume", type=Path, default=None, help="go on with the run saved in this checkpoint folder")
     p.add_argument(
         "--save-every", type=int, default=0, help="also save the checkpoint (resumable) every this many steps"
@@ -70,7 +78,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     world = distributed.init(given.get("device", "auto"))
     try:
         corpus, tokenizer = _corpus(args, given, world)
-        run = Run.resume(args.resume, corpus, **given) if args.resume else Run(TrainConfig(**given), corpus, tokenizer)
+        if args.resume:
+            run = Run.resume(args.resume, corpus, **given)
+        else:
+            cfg = TrainConfig.recipe(args.recipe, **given) if args.recipe else TrainConfig(**given)
+            run = Run(cfg, corpus, tokenizer)
         cfg = run.cfg
         folder = args.out / args.name if args.name else args.resume or args.out / f"{cfg.objective}-{cfg.steps}"
         meta = {"corpus": str(args.corpus)}

@@ -281,7 +281,7 @@ def _final_norm(model: LanguageModel) -> torch.nn.Module:
 def _unembed(model: LanguageModel, h: torch.Tensor) -> torch.Tensor:
     """(..., C) normed hidden states -> (..., V) logits through the model's own output layer."""
     if isinstance(model, TinyTransformer):
-        return h @ model.tok_emb.weight.T
+        return model.unembed(h)
     head = model.get_output_embeddings()  # type: ignore[attr-defined]
     logits = head(h)
     cap = getattr(model.config, "final_logit_softcapping", None)

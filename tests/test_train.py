@@ -9,7 +9,8 @@ import torch
 from playground.__main__ import main
 from playground.tiny.checkpoint import load_checkpoint
 from playground.tiny.data import split_train_val
-from playground.tiny.train import TrainConfig, default_probe, lr_at, train, uniform_loss
+from playground.tiny.recipes import lr_at
+from playground.tiny.train import TrainConfig, default_probe, train, uniform_loss
 
 SMALL = dict(n_layer=2, n_head=2, n_embd=64, context_length=32, batch_size=16, lr=3e-3, warmup_steps=5, eval_batches=2)
 

@@ -15,6 +15,8 @@ import torch.nn.functional as F
 
 POSITION_KINDS = ("learned", "sinusoidal", "rotary", "none")
 HEAD_KINDS = ("lm", "mlm", "nsp")
+NORM_KINDS = ("layernorm", "rmsnorm")
+MLP_KINDS = ("gelu", "relu2")
 
 
 @dataclass
@@ -31,6 +33,12 @@ class TinyConfig:
     type_vocab_size: int = 0  # segment embeddings (2 for BERT's sentence A/B); 0 for none
     bias: bool = True  # biases in Linear and LayerNorm layers
     pad_token_id: int | None = None  # padding positions are never attended to
+    # the speedrun's ingredients (defaults: GPT-2 as nanoGPT builds it); each one sentence of why in recipes.py
+    norm: str = "layernorm"  # "rmsnorm": scale only, no mean and no bias (cheaper, as good)
+    mlp: str = "gelu"  # "relu2": ReLU squared, sparse and sharper than GELU
+    qk_norm: bool = False  # RMS-normalise each head's queries and keys: attention logits cannot blow up
+    tied_head: bool = True  # False: the output layer is its own matrix, not the input embedding transposed
+    logit_softcap: float = 0.0  # > 0: logits squashed to (-cap, cap) by cap·tanh(logits / cap)
 
     def __post_init__(self):
         self.heads = tuple(self.heads)
@@ -44,6 +52,8 @@ class TinyConfig:
             raise ValueError("a next-token ('lm') head needs causal=True")
         if {"mlm", "nsp"} & set(self.heads) and self.causal:
             raise ValueError("MLM and NSP heads need causal=False (bidirectional attention)")
+        if self.norm not in NORM_KINDS or self.mlp not in MLP_KINDS:
+            raise ValueError(f"norm must be one of {NORM_KINDS} and mlp one of {MLP_KINDS}")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -118,10 +128,20 @@ class KVCache:
         return k, v
 
 
+def make_norm(cfg: TinyConfig, dim: int | None = None) -> nn.Module:
+    dim = dim or cfg.n_embd
+    if cfg.norm == "rmsnorm":
+        return nn.RMSNorm(dim, eps=1e-6)
+    return nn.LayerNorm(dim, bias=cfg.bias)
+
+
 class SelfAttention(nn.Module):
     def __init__(self, cfg: TinyConfig):
         super().__init__()
         self.n_head = cfg.n_head
+        # QK-norm: gains over each head's width, applied to q and k before the rotation
+        self.q_norm = nn.RMSNorm(cfg.n_embd // cfg.n_head, eps=1e-6) if cfg.qk_norm else None
+        self.k_norm = nn.RMSNorm(cfg.n_embd // cfg.n_head, eps=1e-6) if cfg.qk_norm else None
         self.causal = cfg.causal
         self.dropout = cfg.dropout
         self.qkv = nn.Linear(cfg.n_embd, 3 * cfg.n_embd, bias=cfg.bias)
@@ -143,6 +163,8 @@ class SelfAttention(nn.Module):
         q, k, v = self.qkv(x).split(C, dim=2)
         # (B, T, C) -> (B, H, T, C/H)
         q, k, v = (t.view(B, T, self.n_head, C // self.n_head).transpose(1, 2) for t in (q, k, v))
+        if self.q_norm is not None and self.k_norm is not None:
+            q, k = self.q_norm(q), self.k_norm(k)
         if rope is not None:  # (cos, sin), each (T, C/H/2) for these tokens' positions
             q, k = rotate(q, *rope), rotate(k, *rope)
         if cache is not None:
@@ -190,9 +212,12 @@ class MLP(nn.Module):
         self.fc = nn.Linear(cfg.n_embd, 4 * cfg.n_embd, bias=cfg.bias)
         self.proj = nn.Linear(4 * cfg.n_embd, cfg.n_embd, bias=cfg.bias)
         self.dropout = nn.Dropout(cfg.dropout)
+        self.relu2 = cfg.mlp == "relu2"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.proj(F.gelu(self.fc(x))))
+        h = self.fc(x)
+        h = F.relu(h).square() if self.relu2 else F.gelu(h)
+        return self.dropout(self.proj(h))
 
 
 class Block(nn.Module):
@@ -200,9 +225,9 @@ class Block(nn.Module):
 
     def __init__(self, cfg: TinyConfig):
         super().__init__()
-        self.ln_1 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.ln_1 = make_norm(cfg)
         self.attn = SelfAttention(cfg)
-        self.ln_2 = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.ln_2 = make_norm(cfg)
         self.mlp = MLP(cfg)
 
     def forward(
@@ -263,7 +288,9 @@ class TinyTransformer(nn.Module):
         self.type_emb = nn.Embedding(cfg.type_vocab_size, cfg.n_embd) if cfg.type_vocab_size else None
         self.drop = nn.Dropout(cfg.dropout)
         self.blocks = nn.ModuleList(Block(cfg) for _ in range(cfg.n_layer))
-        self.ln_f = nn.LayerNorm(cfg.n_embd, bias=cfg.bias)
+        self.ln_f = make_norm(cfg)
+        # an untied output layer (the speedrun's); tied, the output reuses tok_emb (GPT-2's)
+        self.lm_head = nn.Linear(cfg.n_embd, cfg.vocab_size, bias=False) if not cfg.tied_head else None
         self.mlm_head = MaskedLMHead(cfg) if "mlm" in cfg.heads else None
         self.nsp_head = NSPHead(cfg) if "nsp" in cfg.heads else None
         self.apply(self._init_weights)
@@ -292,6 +319,13 @@ class TinyTransformer(nn.Module):
         if self.config.positions == "sinusoidal":
             return self.pos_table
         return None
+
+    def unembed(self, h: torch.Tensor) -> torch.Tensor:
+        """(..., C) final hidden states -> (..., V) next-token logits: the output layer (tied to the input
+        embedding unless the config unties it), soft-capped when the config asks."""
+        logits = self.lm_head(h) if self.lm_head is not None else h @ self.tok_emb.weight.T
+        cap = self.config.logit_softcap
+        return cap * torch.tanh(logits / cap) if cap else logits
 
     def hidden_states(
         self,
@@ -365,8 +399,8 @@ class TinyTransformer(nn.Module):
             losses.append(out.token_loss)
         elif self.mlm_head is not None:
             out.logits = self.mlm_head(h, self.tok_emb.weight)
-        else:  # "lm": output layer tied to the input embedding, as GPT-2
-            out.logits = h @ self.tok_emb.weight.T  # (B, T, V)
+        else:  # "lm": next-token scores
+            out.logits = self.unembed(h)  # (B, T, V)
             if targets is not None:
                 out.token_loss = F.cross_entropy(
                     out.logits.float().view(-1, cfg.vocab_size), targets.reshape(-1), ignore_index=-100

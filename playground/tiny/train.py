@@ -30,7 +30,7 @@ from transformers import PreTrainedTokenizerFast
 
 from ..devices import bf16_peak_flops, describe, pick_device
 from ..errors import UserError
-from . import data, distributed
+from . import data, distributed, recipes
 from .checkpoint import WEIGHTS_FILE, load_training_state
 from .model import TinyConfig, TinyTransformer
 from .token_file import TokenCorpus
@@ -76,6 +76,22 @@ class TrainConfig:
     eval_every: int = 100  # validation loss and a text sample
     eval_batches: int = 8
     seed: int = 1337
+    # the recipe's ingredients (recipes.py: "classic" is these defaults, "modern" the speedrun's; WHY says why)
+    norm: str = "layernorm"  # or "rmsnorm"
+    mlp: str = "gelu"  # or "relu2"
+    qk_norm: bool = False
+    tied_head: bool = True
+    logit_softcap: float = 0.0
+    optimizer: str = "adamw"  # or "muon" (hidden matrices; AdamW for the rest)
+    schedule: str = "cosine"  # or "trapezoid" (warm-up, flat, linear cool-down)
+
+    @classmethod
+    def recipe(cls, name: str, **changes) -> TrainConfig:
+        """The config of recipe `name` ("classic" or "modern"), with `changes` on top."""
+        if name not in recipes.RECIPES:
+            raise UserError(f"The recipe must be one of {', '.join(recipes.RECIPES)}, not {name!r}.")
+        return cls(**(recipes.RECIPES[name] | changes))
+
     device: str = "auto"  # "auto", "cpu" or "cuda"
     precision: str = "auto"  # "auto" (bf16 autocast on GPU, fp32 on CPU), "bf16" or "fp32"
     compile: bool = False  # torch.compile the model (GPU worth it; the first steps pay the compile)
@@ -100,6 +116,11 @@ class TrainConfig:
             raise ValueError(f"precision must be auto, bf16 or fp32, not {self.precision!r}")
         if not 0 <= self.nsp_single <= 1:
             raise UserError(f"The share of one-sentence pairs must be between 0 and 1, not {self.nsp_single!r}.")
+        if self.optimizer not in ("adamw", "muon") or self.schedule not in ("cosine", "trapezoid"):
+            raise UserError(f"Optimizer: adamw or muon; schedule: cosine or trapezoid (not {self.optimizer!r}, "
+                            f"{self.schedule!r}).")  # fmt: skip
+        if self.logit_softcap < 0:
+            raise UserError(f"The logit soft-cap must be 0 (off) or positive, not {self.logit_softcap!r}.")
         if not 0 <= self.dropout < 1:
             raise UserError(f"Dropout is a probability: it must be at least 0 and below 1, not {self.dropout!r}.")
 
@@ -170,16 +191,12 @@ def model_config(cfg: TrainConfig, vocab_size: int, pad_token_id: int | None = N
         heads=("mlm", "nsp") if cfg.objective == "mlm-nsp" else ("mlm",) if masked else ("lm",),
         type_vocab_size=2 if masked else 0,
         pad_token_id=pad_token_id,
+        norm=cfg.norm,
+        mlp=cfg.mlp,
+        qk_norm=cfg.qk_norm,
+        tied_head=cfg.tied_head or masked,  # the masked head scores against the embedding table
+        logit_softcap=cfg.logit_softcap,
     )
-
-
-def lr_at(step: int, cfg: TrainConfig) -> float:
-    """Linear warm-up to cfg.lr, then cosine decay to cfg.lr * min_lr_ratio at the last step."""
-    if step < cfg.warmup_steps:
-        return cfg.lr * (step + 1) / cfg.warmup_steps
-    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
-    floor = cfg.lr * cfg.min_lr_ratio
-    return floor + 0.5 * (cfg.lr - floor) * (1 + math.cos(math.pi * min(progress, 1.0)))
 
 
 class BatchSource:
@@ -306,12 +323,7 @@ def default_probe(objective: str, val_text: str) -> str:
     return " ".join(words)
 
 
-def param_groups(model: torch.nn.Module, weight_decay: float) -> list[dict]:
-    """Decay matrices (weights, embeddings); leave biases and LayerNorm gains alone."""
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-
+STATE_FORMAT = 2  # of training_state.json: one entry per optimizer (AdamW, or Muon + AdamW)
 
 # the settings a resumed run may change: how long it goes and how it reports, not what it learns
 RESUME_SETTINGS = ("steps", "log_every", "eval_every", "eval_batches", "device", "precision", "compile")
@@ -369,9 +381,7 @@ class Run:
             self._rng = _rng_state(self.device)  # dropout's random stream, carried from chunk to chunk
         if cuda:
             torch.backends.cuda.matmul.allow_tf32 = True
-        self.optimizer = torch.optim.AdamW(
-            param_groups(self.model, cfg.weight_decay), lr=cfg.lr, betas=(0.9, cfg.beta2), fused=cuda
-        )
+        self.optimizers = recipes.optimizers(self.model, cfg, fused=cuda)  # [AdamW] or [Muon, AdamW]
         # what the training step calls: DDP averages the gradients over the ranks during backward
         self.ddp = DistributedDataParallel(self.model) if self.world.size > 1 else None
         wrapped = self.ddp if self.ddp is not None else self.model
@@ -383,7 +393,7 @@ class Run:
         self.elapsed = 0.0  # seconds spent training (inside advance), pauses and consumers excluded
         self.eval_seconds = 0.0  # the part of elapsed spent evaluating and sampling
         self.history: list[Progress] = []  # every event so far: the loss curve
-        self._lr = lr_at(0, cfg)
+        self._lr = recipes.lr_at(0, cfg)
         self._loss_sum = torch.zeros((), device=self.device)  # summed on device; read back only at log points
         self._loss_n = 0
         self._window = [0, 0, 0.0]  # steps, tokens, seconds since the last event
@@ -421,10 +431,11 @@ class Run:
     def _train_step(self) -> None:
         """One optimizer step over the global batch: grad_accum micro-batches, each split between the ranks."""
         c, world = self.cfg, self.world
-        self._lr = lr_at(self.step, c)
-        for group in self.optimizer.param_groups:
-            group["lr"] = self._lr
-        self.optimizer.zero_grad(set_to_none=True)
+        self._lr = recipes.lr_at(self.step, c)
+        for optimizer in self.optimizers:
+            for group in optimizer.param_groups:
+                group["lr"] = self._lr
+            optimizer.zero_grad(set_to_none=True)
         tokens = 0
         for micro in range(c.grad_accum):
             batch = self.train_src.next()  # the global micro-batch: every rank draws the same one
@@ -439,7 +450,8 @@ class Run:
                 (out.loss / c.grad_accum).backward()
             self._loss_sum += out.loss.detach().float() / c.grad_accum
         torch.nn.utils.clip_grad_norm_(self.model.parameters(), c.grad_clip)
-        self.optimizer.step()
+        for optimizer in self.optimizers:
+            optimizer.step()
         self._loss_n += 1
         self.step += 1
         self.tokens += tokens
@@ -533,12 +545,14 @@ class Run:
         """Move model and optimizer state (e.g. to the CPU when no GPU is granted)."""
         device = torch.device(device)
         self.model.to(device)
-        for state in self.optimizer.state.values():
-            for key, value in state.items():
-                if torch.is_tensor(value) and key != "step":
-                    state[key] = value.to(device)
-        for group in self.optimizer.param_groups:
-            group["fused"] = device.type == "cuda"
+        for optimizer in self.optimizers:
+            for state in optimizer.state.values():
+                for key, value in state.items():
+                    if torch.is_tensor(value) and key != "step":
+                        state[key] = value.to(device)
+            for group in optimizer.param_groups:
+                if "fused" in group:  # AdamW's; Muon has none
+                    group["fused"] = device.type == "cuda"
         self._loss_sum = self._loss_sum.to(device)
         self._rng = _rng_state(device) if device.type != self.device.type else self._rng
         self.device = device
@@ -552,8 +566,12 @@ class Run:
     def state(self) -> tuple[dict[str, torch.Tensor], dict]:
         """Everything a resumed run needs besides the weights and the text: optimizer moments, every random
         stream (dropout, batch sampling, masking) and the counters and curve; (tensors, JSON-able dict)."""
-        optim = self.optimizer.state_dict()
-        tensors = {f"optimizer.{i}.{k}": v for i, moments in optim["state"].items() for k, v in moments.items()}
+        tensors = {
+            f"optimizer{o}.{i}.{k}": v
+            for o, optimizer in enumerate(self.optimizers)
+            for i, moments in optimizer.state_dict()["state"].items()
+            for k, v in moments.items()
+        }
         streams = {"global": torch.get_rng_state(), "dropout": self._rng[0], "batches": self.train_src.gen.get_state()}
         if self._rng[1] is not None:
             streams["dropout_cuda"] = self._rng[1]
@@ -561,7 +579,7 @@ class Run:
             streams["masks"] = self.train_src.collator.generator.get_state()
         tensors |= {f"rng.{k}": v for k, v in streams.items()}
         state = {
-            "format": 1,
+            "format": STATE_FORMAT,
             "config": asdict(self.cfg),
             "text_sha256": self.text_sha256,
             "step": self.step,
@@ -570,7 +588,7 @@ class Run:
             "eval_seconds": self.eval_seconds,
             "loss_sum": float(self._loss_sum),
             "loss_n": self._loss_n,
-            "param_groups": optim["param_groups"],
+            "param_groups": [optimizer.state_dict()["param_groups"] for optimizer in self.optimizers],
             "history": [{k: v for k, v in asdict(e).items() if k not in ("model", "tokenizer")} for e in self.history],
         }
         return tensors, state
@@ -580,6 +598,8 @@ class Run:
         """The run saved in `folder` (a checkpoint written with its state), ready to go on where it stopped.
         `changes` may only touch RESUME_SETTINGS (e.g. more steps, another device); the text must be the same."""
         tensors, state = load_training_state(folder)
+        if state.get("format") != STATE_FORMAT:
+            raise UserError(f"{folder} was saved by another version of this app; it cannot be resumed here.")
         fixed = {k for k, v in changes.items() if k not in RESUME_SETTINGS and state["config"].get(k) != v}
         if fixed:
             raise UserError(
@@ -591,18 +611,19 @@ class Run:
         cfg = TrainConfig(**(state["config"] | changes))
         run = cls(cfg, text, PreTrainedTokenizerFast.from_pretrained(folder))
         load_model(run.model, str(Path(folder) / WEIGHTS_FILE), device=str(run.device))
-        moments: dict[int, dict[str, torch.Tensor]] = {}
-        for key, value in tensors.items():
-            if key.startswith("optimizer."):
-                _, index, name = key.split(".", 2)
-                moments.setdefault(int(index), {})[name] = value
-        run.optimizer.load_state_dict({"state": moments, "param_groups": state["param_groups"]})
+        for o, (optimizer, groups) in enumerate(zip(run.optimizers, state["param_groups"], strict=True)):
+            moments: dict[int, dict[str, torch.Tensor]] = {}
+            for key, value in tensors.items():
+                if key.startswith(f"optimizer{o}."):
+                    _, index, name = key.split(".", 2)
+                    moments.setdefault(int(index), {})[name] = value
+            optimizer.load_state_dict({"state": moments, "param_groups": groups})
         run._restore_streams({k.removeprefix("rng."): v for k, v in tensors.items() if k.startswith("rng.")})
         run.step, run.tokens, run._loss_n = state["step"], state["tokens"], state["loss_n"]
         run.elapsed, run.eval_seconds = state["elapsed"], state["eval_seconds"]
         run._loss_sum = torch.tensor(state["loss_sum"], device=run.device)
         run.history = [Progress(**event) for event in state["history"]]
-        run._lr = lr_at(run.step, cfg)
+        run._lr = recipes.lr_at(run.step, cfg)
         return run
 
     def _restore_streams(self, streams: dict[str, torch.Tensor]) -> None:

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from playground import registry, session
+from playground.errors import UserError
 from playground.next_word import next_token_distribution
 from playground.tiny import checkpoint, data
 from playground.ui import train as tab
@@ -420,3 +421,16 @@ def test_the_evaluation_on_stopping_ends_the_validation_line(browser):
     curve, status, *_ = tab.request_stop(req)
     val = next(trace for trace in curve.data if trace.name == "validation")
     assert val.x[-1] == 1 and f"validation loss {val.y[-1]:.3f}" in status
+
+
+def test_the_recipe_choice_sets_the_ingredients_and_its_learning_rate():
+    form = tab.TrainForm(GPT, SHAKESPEARE, "", 100, 1, recipe="modern", lr=6e-3)
+    cfg = form.config()
+    assert (cfg.optimizer, cfg.norm, cfg.mlp, cfg.positions, cfg.schedule) == (
+        "muon", "rmsnorm", "relu2", "rotary", "trapezoid"
+    ) and cfg.lr == 6e-3 and cfg.qk_norm and not cfg.tied_head  # fmt: skip
+    assert tab.TrainForm(GPT, SHAKESPEARE, "", 100, 1).config().optimizer == "adamw"  # classic by default
+    with pytest.raises(UserError, match="recipe"):
+        tab.TrainForm(GPT, SHAKESPEARE, "", 100, 1, recipe="fancy").config()
+    assert tab.recipe_lr("modern", GPT, "tiny") == 6e-3 and tab.recipe_lr("classic", GPT, "tiny") == 2e-3
+    assert tab.recipe_lr("modern", BERT, "tiny") <= 3e-3  # masked LM stays gentler

@@ -19,6 +19,7 @@ from .. import charts, devices, session
 from ..bundled import bundled_path
 from ..errors import UserError
 from ..tiny import sources
+from ..tiny.recipes import RECIPES, WHY
 from ..tiny.run import Outcome
 from ..tiny.train import Limits, Progress, Run, TrainConfig, count_parameters, estimate, uniform_loss
 from .common import PICKERS, friendly, session_id
@@ -90,6 +91,7 @@ class TrainForm:
     dropout: float = 0.0
     samples: float = 5
     vocab: float = 1000
+    recipe: str = "classic"
 
     def config(self) -> TrainConfig:
         """The run's settings, each field checked (a UserError names the bad one)."""
@@ -98,7 +100,16 @@ class TrainForm:
             raise UserError(f"Choose an objective: {', '.join(OBJECTIVES)}.")
         steps = _whole(self.steps, "Steps")
         on_gpu = devices.has_gpu()
+        if self.recipe not in RECIPES:
+            raise UserError(f"Choose a recipe: {', '.join(RECIPES)}.")
+        # the modern recipe's ingredients (the learning rate stays the form's: choosing the recipe sets it there)
+        ingredients = (
+            {k: v for k, v in RECIPES[self.recipe].items() if k not in ("lr", "positions")}
+            if self.recipe == "modern"
+            else {}
+        )
         return TrainConfig(
+            **ingredients,
             objective=kind,
             tokenizer=TOKENIZERS.get(self.tokenizer, "char"),  # a Tokenizer-tab tokenizer is passed as an object
             vocab_size=_whole(self.vocab, "Vocabulary size"),
@@ -109,7 +120,8 @@ class TrainForm:
             batch_size=_whole(self.batch, "Batch size"),
             lr=float(self.lr),
             dropout=float(self.dropout),
-            positions="learned" if kind == "clm" else "rotary",  # masked LM learns far faster with rotary
+            # masked LM learns far faster with rotary (the modern recipe's choice for both)
+            positions="rotary" if self.recipe == "modern" or kind != "clm" else "learned",
             steps=steps,
             warmup_steps=min(50, steps // 10 + 1),
             beta2=0.99,  # nanoGPT's choice for small models, whose batches see few tokens each
@@ -316,11 +328,12 @@ def _form_handler(name: str, max_steps: int | None, doc: str):
         dropout: float = 0.0,
         samples: float = 5,
         vocab: float = 1000,
+        recipe: str = "classic",
         request: gr.Request = None,
     ):
         form = TrainForm(
             objective, corpus, pasted, steps, seed, tokenizer, upload, dataset,
-            n_layer, n_head, n_embd, context, batch, lr, dropout, samples, vocab,
+            n_layer, n_head, n_embd, context, batch, lr, dropout, samples, vocab, recipe,
         )  # fmt: skip
         yield from _train(form, request, max_steps)
 
@@ -407,6 +420,12 @@ def _masked(objective: str) -> bool:
 def apply_preset(name: str, objective: str = list(OBJECTIVES)[0]):
     *shape, lr, dropout, steps = PRESETS[name]
     return (*shape, min(lr, MASKED_MAX_LR) if _masked(objective) else lr, dropout, steps)
+
+
+def recipe_lr(recipe: str, objective: str, preset: str):
+    """Choosing a recipe sets its learning rate: Muon (modern) takes a larger one; masked LM stays gentler."""
+    lr = RECIPES[recipe]["lr"] if recipe == "modern" else PRESETS.get(preset, PRESETS["tiny"])[5]
+    return min(lr, MASKED_MAX_LR * 3) if _masked(objective) and recipe == "modern" else lr
 
 
 def objective_defaults(objective: str, tokenizer: str, lr):
@@ -539,6 +558,14 @@ def build():
                 samples = gr.Slider(
                     1, 50, value=5, step=1, label="Samples (and validation checks) during the run", elem_id="tr-samples"
                 )
+                recipe = gr.Radio(
+                    list(RECIPES),
+                    value="classic",
+                    label="Recipe: classic (GPT-2 as nanoGPT trains it) or modern (the GPT-2 speedrun's ideas)",
+                    elem_id="tr-recipe",
+                )
+                with gr.Accordion("What the modern recipe changes, and why", open=False):
+                    gr.Markdown("\n".join(f"- **{name.replace('_', ' ')}**: {why}" for name, why in WHY.items()))
             estimate_md = gr.Markdown(elem_id="tr-estimate")
         with gr.Column(scale=3):
             with gr.Row():
@@ -577,6 +604,7 @@ def build():
         dropout,
         samples,
         vocab,
+        recipe,
     ]
     outputs = [curve, status, sample, stats, mine, download]
     go.click(run_training, form, outputs, api_name="train", concurrency_limit=MAX_RUNS, concurrency_id="training")
@@ -595,6 +623,7 @@ def build():
         api_visibility="private",
         queue=False,
     )
+    recipe.change(recipe_lr, [recipe, objective, preset], [lr], api_visibility="private", queue=False)
     objective.change(
         objective_defaults, [objective, tokenizer, lr], [tokenizer, lr, sample], api_visibility="private", queue=False
     )

@@ -23,7 +23,15 @@ from .model import TinyConfig, TinyTransformer
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 # what a checkpoint zip may hold: weights only as safetensors (never a pickle), JSON and text
-ZIP_FILES = {WEIGHTS_FILE, CONFIG_FILE, "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "CARD.md"}
+ZIP_FILES = {
+    WEIGHTS_FILE,
+    CONFIG_FILE,
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "CARD.md",
+    "classifier.safetensors",  # a fine-tuned model's head (playground/finetune)
+}
 
 
 def save_checkpoint(

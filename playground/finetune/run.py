@@ -374,6 +374,18 @@ def load_classifier(folder: str | Path) -> Classifier:
 class FineTuning(TrainingRun):
     """A session's fine-tuning run: TrainingRun's Train / Pause / Step / Stop, saving the fine-tuned model."""
 
+    latest: dict[str, Classifier] | None = None  # the last finished run's two classifiers, for "Try it"
+
+    def classifiers(self) -> dict[str, Classifier]:
+        """The models to try: the paused run's, else the last finished one's."""
+        if self.busy:
+            raise UserError("Fine-tuning is running: pause or stop it, then try a sentence.")
+        if isinstance(self.run, FineTuneRun):
+            return self.run.models
+        if self.latest is None:
+            raise UserError("Fine-tune first (press Train), then try a sentence.")
+        return self.latest
+
     def begin(self, run: FineTuneRun, corpus: str, limits: Limits) -> FineTuneRun:
         """(holding) Take a new run, checked against the step and batch limits."""
         if run.cfg.steps > limits.steps:
@@ -391,7 +403,8 @@ class FineTuning(TrainingRun):
             return Outcome("empty", run)
         assert isinstance(run, FineTuneRun)
         final = run.finish()
-        classifier = final.classifiers["pretrained"].cpu()
+        self.latest = final.classifiers
+        classifier = final.classifiers["pretrained"]
         if not isinstance(classifier.body, TinyTransformer):
             return Outcome("done", run, final, notice=notice or "A fine-tuned Hub model is not kept in the session.")
         meta = {"corpus": self.corpus, "task": run.task.name, "pretrained": run.name, **final.summary()}

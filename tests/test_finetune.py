@@ -268,3 +268,13 @@ def test_session_fine_tuning_saves_into_the_session(bert, tmp_path):
     outcome = ft.stop()
     assert outcome.state == "saved" and (outcome.folder / "classifier.safetensors").exists()
     assert outcome.final.done and outcome.final.stopped
+
+
+def test_time_estimate_before_starting_grows_with_labels(bert):
+    from playground.finetune.run import estimate_seconds, steps_for
+
+    task = toy_task()
+    cfg = FineTuneConfig(eval_every=10**6)
+    small, large = (estimate_seconds(cfg, bert.model, bert.tokenizer, task, n) for n in (16, 1024))
+    assert 0 < small < large
+    assert steps_for(16) == 40 and steps_for(1024) == 192  # 3 epochs of batch 16, at least 40 steps

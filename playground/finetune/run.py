@@ -28,14 +28,13 @@ from ..errors import UserError
 from ..tiny.checkpoint import load_checkpoint, save_checkpoint
 from ..tiny.model import TinyTransformer
 from ..tiny.run import Outcome, TrainingRun
-from ..tiny.train import Limits, Progress, Run, TrainConfig, _reference_step, _rng_state, lr_at
+from ..tiny.train import Limits, Progress, Run, TrainConfig, _rng_state, lr_at
 from .heads import Classifier, Encoded, Seen, scratch_copy
 from .tasks import Example, Task
 
 CLASSIFIER_FILE = "classifier.safetensors"  # the head (and GPT-1's added tokens) beside a checkpoint's body
 SIDES = ("pretrained", "scratch")
 LABEL_COUNTS = (16, 64, 256, 1024)  # the sweep's default
-TYPICAL_TOKENS = 60  # tokens of a built-in example, for time estimates
 WHY_DEFAULTS = (
     "Fine-tuning starts from weights that already work, so it takes small steps (a learning rate 5× below "
     "pre-training's) for a few passes over the examples: large steps would overwrite what pre-training learnt."
@@ -279,17 +278,36 @@ def finetune(
     yield run.finish()
 
 
-def estimate_seconds(cfg: FineTuneConfig, body: Any, task: Task, labels: int | None = None) -> float:
-    """About how long a side-by-side run takes here: both models' steps (6N FLOPs a token when the body learns,
-    2N when it is frozen) and their evaluations, scaled from the training loop's measured reference step."""
-    ref_seconds, ref_flops = _reference_step(str(pick_device(cfg.device)))
-    params = sum(p.numel() for p in body.parameters())
-    length = TYPICAL_TOKENS
-    step_flops = (2 if cfg.freeze else 6) * params * cfg.batch_size * length
+def estimate_seconds(cfg: FineTuneConfig, body: Any, tokenizer: Any, task: Task, labels: int | None = None) -> float:
+    """About how long a side-by-side run takes here: a few real steps and one validation batch of both models,
+    timed once per model, task and mode, times the steps and evaluations of this run."""
+    step_s, eval_s = _measure(body, tokenizer, task, cfg.freeze, cfg.batch_size)
     steps = cfg.steps if labels is None else steps_for(labels, cfg.batch_size, cfg.epochs)
-    evals = math.ceil(steps / cfg.eval_every)
-    eval_flops = 2 * params * len(task.val) * length * evals
-    return 2 * (steps * step_flops + eval_flops) * ref_seconds / ref_flops
+    evals = 1 if labels is not None else math.ceil(steps / cfg.eval_every)
+    return steps * step_s + evals * eval_s * math.ceil(len(task.val) / 64)
+
+
+_measured: dict[tuple, tuple[float, float]] = {}
+
+
+def _measure(body: Any, tokenizer: Any, task: Task, freeze: bool, batch_size: int) -> tuple[float, float]:
+    """(seconds of one step of both models, seconds of one validation batch of 64), measured on a throwaway run."""
+    key = (id(body), task.name, freeze, batch_size)
+    if key not in _measured:
+        cfg = FineTuneConfig(labels=min(len(task.train), 2 * batch_size), batch_size=batch_size, freeze=freeze)
+        run = FineTuneRun(cfg, body, tokenizer, task)
+        run._train_step()  # the first step pays for allocations
+        t0 = time.perf_counter()
+        for _ in range(2):
+            run._train_step()
+        step_s = (time.perf_counter() - t0) / 2
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            enc, _ = run.encode(task.val[:64])
+            for model in run.models.values():
+                model.eval()(enc)
+        _measured[key] = (step_s, time.perf_counter() - t0)
+    return _measured[key]
 
 
 @dataclass

@@ -253,8 +253,8 @@ def estimate_finetune(model: str, task: str, labels: float, steps: float, mode: 
         loaded, task_ = _body(model, sid), models.load_task(name)
     except UserError as err:
         return f"⚠️ {err}"
-    run_s = estimate_seconds(cfg, loaded.model, task_)
-    sweep_s = sum(estimate_seconds(cfg, loaded.model, task_, n) for n in LABEL_COUNTS)
+    run_s = estimate_seconds(cfg, loaded.model, loaded.tokenizer, task_)
+    sweep_s = sum(estimate_seconds(cfg, loaded.model, loaded.tokenizer, task_, n) for n in LABEL_COUNTS)
     auto = steps_for(cfg.labels, cfg.batch_size, cfg.epochs)
     return (
         f"≈ {_clock(run_s)} for {cfg.steps} steps of both models · the sweep ({', '.join(map(str, LABEL_COUNTS))} "

@@ -44,6 +44,8 @@ def main() -> int:
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--freeze", action="store_true", help="a linear probe instead of full fine-tuning")
+    p.add_argument("--lr", type=float, default=None, help="both models' learning rate (default: fine-tuning's 2e-4)")
+    p.add_argument("--epochs", type=float, default=None, help="passes over the labels (default 3, at least 40 steps)")
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     counts = tuple(int(n) for n in args.labels.split(","))
@@ -59,6 +61,10 @@ def main() -> int:
     t0 = time.perf_counter()
     for seed in seeds:
         cfg = FineTuneConfig(task=args.task, seed=seed, freeze=args.freeze)
+        if args.lr is not None:
+            cfg.lr = cfg.probe_lr = args.lr
+        if args.epochs is not None:
+            cfg.epochs = args.epochs
         for point in sweep(cfg, loaded.model, loaded.tokenizer, task, counts):
             steps[point.labels] = point.steps
             for side, acc in point.accuracy.items():

@@ -4,6 +4,7 @@ Hub dataset path runs against a mocked `datasets.load_dataset`."""
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -270,6 +271,7 @@ def test_session_fine_tuning_saves_into_the_session(bert, tmp_path):
     assert outcome.final.done and outcome.final.stopped
 
 
+@pytest.mark.slow
 def test_time_estimate_before_starting_grows_with_labels(bert):
     from playground.finetune.run import estimate_seconds, steps_for
 
@@ -278,3 +280,15 @@ def test_time_estimate_before_starting_grows_with_labels(bert):
     small, large = (estimate_seconds(cfg, bert.model, bert.tokenizer, task, n) for n in (16, 1024))
     assert 0 < small < large
     assert steps_for(16) == 40 and steps_for(1024) == 192  # 3 epochs of batch 16, at least 40 steps
+
+
+@pytest.mark.slow
+def test_sweep_yields_both_accuracies_and_a_stopped_sweep_yields_no_partial_point(bert):
+    from playground.finetune.run import sweep
+
+    cfg = FineTuneConfig(epochs=0.1, min_steps=4)
+    calls = iter(range(10**6))
+    stop_mid_run = lambda: next(calls) >= 3  # noqa: E731 - stops inside the first run
+    assert list(sweep(cfg, bert.model, bert.tokenizer, toy_task(), (16,), stop_mid_run)) == []
+    (point,) = sweep(replace(cfg), bert.model, bert.tokenizer, toy_task(), (16,))
+    assert point.labels == 16 and point.steps == 4 and set(point.accuracy) == {"pretrained", "scratch"}

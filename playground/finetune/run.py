@@ -49,6 +49,7 @@ class FineTuneConfig(TrainConfig):
     task: str = "who-wrote-it"
     labels: int = 256  # labelled training examples drawn from the task (balanced over its labels)
     epochs: float = 3.0  # passes over the examples, when steps are not given (see steps_for)
+    min_steps: int = 40  # ... but at least this many steps (16 labels still get some training)
     freeze: bool = False  # True: a linear probe (only the head learns); False: the whole model learns
     lr: float = 2e-4  # the bundled models were pre-trained at 1e-3
     probe_lr: float = 2e-3  # a frozen body's head alone takes larger steps
@@ -282,7 +283,7 @@ def estimate_seconds(cfg: FineTuneConfig, body: Any, tokenizer: Any, task: Task,
     """About how long a side-by-side run takes here: a few real steps and one validation batch of both models,
     timed once per model, task and mode, times the steps and evaluations of this run."""
     step_s, eval_s = _measure(body, tokenizer, task, cfg.freeze, cfg.batch_size)
-    steps = cfg.steps if labels is None else steps_for(labels, cfg.batch_size, cfg.epochs)
+    steps = cfg.steps if labels is None else steps_for(labels, cfg.batch_size, cfg.epochs, cfg.min_steps)
     evals = 1 if labels is not None else math.ceil(steps / cfg.eval_every)
     return steps * step_s + evals * eval_s * math.ceil(len(task.val) / 64)
 
@@ -330,12 +331,15 @@ def sweep(
     for n in counts:
         if should_stop():
             return
-        run_cfg = replace(cfg, labels=n, steps=steps_for(n, cfg.batch_size, cfg.epochs), eval_every=10**6)
+        run_cfg = replace(
+            cfg, labels=n, steps=steps_for(n, cfg.batch_size, cfg.epochs, cfg.min_steps), eval_every=10**6
+        )
         t0 = time.perf_counter()
         final = None
         for event in finetune(run_cfg, body, tokenizer, task, should_stop):
             final = event
-        assert final is not None
+        if final is None or final.stopped:  # stopped part way: not a point of the sweep
+            return
         yield SweepPoint(
             n,
             {side: final.accuracy(side) or 0.0 for side in SIDES},

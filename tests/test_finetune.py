@@ -292,3 +292,10 @@ def test_sweep_yields_both_accuracies_and_a_stopped_sweep_yields_no_partial_poin
     assert list(sweep(cfg, bert.model, bert.tokenizer, toy_task(), (16,), stop_mid_run)) == []
     (point,) = sweep(replace(cfg), bert.model, bert.tokenizer, toy_task(), (16,))
     assert point.labels == 16 and point.steps == 4 and set(point.accuracy) == {"pretrained", "scratch"}
+
+
+def test_a_hub_body_offline_falls_back_to_the_bundled_model_with_a_notice():
+    from playground.finetune import models
+
+    loaded = models.load_body("gpt2")  # the tests run with HF_HUB_OFFLINE=1
+    assert loaded.name == "tiny-shakespeare-gpt" and "cannot be reached" in loaded.notice

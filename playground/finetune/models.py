@@ -7,10 +7,11 @@ from pathlib import Path
 
 from .. import registry
 from ..errors import UserError
-from ..hub import hub_offline
+from ..hub import HubUnavailable, hub_offline
 from . import tasks
 
 HUB_BODIES = ("bert-base-uncased", "gpt2")  # offered on a networked host, with the registry's size limits
+OFFLINE_FALLBACK = {"gpt2": "tiny-shakespeare-gpt"}  # else tiny-english-bert: the same kind of model, bundled
 HUB_PREFIX = "hub:"  # a task named hub:<dataset>[/<config>] is a Hugging Face dataset
 
 
@@ -29,6 +30,20 @@ def load_body(name: str, folder: Path | None = None) -> registry.LoadedModel:
     entry = registry.BUNDLED.get(name)
     if entry is not None:
         return registry.load(name, entry.tasks[0])
+    try:
+        return _load_hub_body(name)
+    except HubUnavailable as err:  # as the other tabs: the bundled model of the same kind, and a notice
+        fallback = load_body(OFFLINE_FALLBACK.get(name, "tiny-english-bert"))
+        return registry.LoadedModel(
+            fallback.name,
+            fallback.model,
+            fallback.tokenizer,
+            fallback.meta,
+            f"{err} Fine-tuning {fallback.name} instead.",
+        )
+
+
+def _load_hub_body(name: str) -> registry.LoadedModel:
     try:
         return registry.load(name, "masked")
     except UserError as masked_err:

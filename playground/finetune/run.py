@@ -104,6 +104,7 @@ class FineTuneRun(Run):
         self.fcfg = cfg
         self.device = pick_device(cfg.device)
         self.task, self.name = task, name
+        self.notice = ""  # a sentence for the page (e.g. the Hub was out of reach: a bundled model instead)
         self.examples = task.sample(cfg.labels, cfg.seed)
         pretrained = copy.deepcopy(body).float()  # the cached model is shared: never train it in place
         self.models = {

@@ -179,7 +179,9 @@ def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool):
             yield View(charts.finetune_curves({}, {}), "Loading the model and the task…").outputs()
             cfg = form.config()
             loaded, task = _body(form.model, sid), _load_task(cfg.task)
-            ft.begin(FineTuneRun(cfg, loaded.model, loaded.tokenizer, task, loaded.name), task.name, LIMITS)
+            run = FineTuneRun(cfg, loaded.model, loaded.tokenizer, task, loaded.name)
+            run.notice = f"{loaded.notice} {task.notice}".strip()
+            ft.begin(run, task.name, LIMITS)
         assert isinstance(ft.run, FineTuneRun)
         steps = ft.run.steps_to_next_log() if one_interval else None
         events, shown = ft.train(steps), 0.0
@@ -192,7 +194,7 @@ def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool):
             if event.val_loss is not None or time.perf_counter() - shown >= UI_INTERVAL:
                 shown = time.perf_counter()
                 assert isinstance(event, FineTuneProgress) and isinstance(ft.run, FineTuneRun)
-                yield View(_curve(ft.run), _status("Training", event)).outputs()
+                yield View(_curve(ft.run), _status("Training", event, ft.run.notice)).outputs()
 
 
 def _handler(name: str, one_interval: bool, doc: str):

@@ -100,6 +100,8 @@ class FineTuneRun(Run):
     """Two classifiers trained in lockstep on one task; advanced chunk by chunk like a pre-training Run."""
 
     def __init__(self, cfg: FineTuneConfig, body: Any, tokenizer: Any, task: Task, name: str = "pretrained"):
+        # Run.__init__ is not called (it builds a model and data to pre-train): the fields that Run.advance and
+        # TrainingRun read are set here instead
         self.cfg = cfg
         self.fcfg = cfg
         self.device = pick_device(cfg.device)

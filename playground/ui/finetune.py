@@ -405,6 +405,6 @@ def build() -> None:
     task.change(show_task_fields, [task], [upload, dataset], api_name="finetune_task_fields", queue=False)
     labels.change(auto_steps, [labels], [steps], api_name="finetune_auto_steps", queue=False)
     sizing: list[Any] = [model, task, labels, steps, mode]
-    gr.on(
-        [c.change for c in sizing], estimate_finetune, sizing, [estimate_md], api_name="estimate_finetune", queue=False
-    )
+    # triggers None: on page load and on every change, so the time shows before anything starts (measured once
+    # per process and model, so only the first page waits for it)
+    gr.on(None, estimate_finetune, sizing, [estimate_md], api_name="estimate_finetune", queue=False)

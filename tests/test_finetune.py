@@ -184,6 +184,13 @@ def test_hub_dataset_offline_says_so_and_mocked_hub_reads_columns(monkeypatch):
     task = tasks.from_hub("glue", "sst2", offline=False)  # a mocked Hub: no network in tests
     assert task.labels == ("0", "1") and len(task.train) == 30 and len(task.val) == 2
 
+    class Stream(list):  # a streamed split whose label column is a ClassLabel with names
+        features = {"label": datasets.ClassLabel(names=["negative", "positive"])}
+
+    monkeypatch.setattr(datasets, "load_dataset", lambda name, config, split, streaming: Stream(rows[split]))
+    task = tasks.from_hub("glue", "sst2", offline=False)
+    assert task.labels == ("negative", "positive") and {e.label for e in task.val} == {0, 1}
+
 
 # ---------------------------------------------------------------- the side-by-side run
 

@@ -330,8 +330,12 @@ def from_hub(dataset_id: str, config: str | None, offline: bool, max_rows: int =
         )
     from datasets import load_dataset  # heavy: only when someone asks for a Hub dataset
 
+    names: list[str] = []  # the label column's class names (a ClassLabel's), when the dataset says them
+
     def rows(split: str) -> list[dict]:
         stream = load_dataset(dataset_id, config, split=split, streaming=True)
+        features = getattr(stream, "features", None) or {}
+        names[:] = names or list(getattr(features.get("label"), "names", None) or [])
         return [row for _, row in zip(range(max_rows), stream)]
 
     try:
@@ -355,12 +359,13 @@ def from_hub(dataset_id: str, config: str | None, offline: bool, max_rows: int =
 
     def record(row: dict) -> list[str]:
         texts = [str(row[c]) for c in pair_cols] if pair_cols else [str(row[text_col])]
-        return [*texts, str(row["label"])]
+        label = row["label"]
+        return [*texts, names[label] if names and isinstance(label, int) and 0 <= label < len(names) else str(label)]
 
-    records = [record(r) for r in train_rows if int(r["label"]) >= 0]  # GLUE marks unlabelled test rows -1
+    records = [record(r) for r in train_rows if str(r["label"]) != "-1"]  # GLUE marks unlabelled test rows -1
     task = _task_from_rows(records, pair_cols is not None, dataset_id, VAL_SHARE)
     if val_rows:
-        labelled = [record(r) for r in val_rows if str(r["label"]) in task.labels]
+        labelled = [rec for rec in map(record, val_rows) if rec[-1] in task.labels]
         task.train = task.train + task.val
         task.val = [
             Example(r[0], task.labels.index(r[-1]), r[1] if task.pair else None, f"validation row {i}")

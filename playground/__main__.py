@@ -1,4 +1,4 @@
-"""Command line: `python -m playground train|pretrain-bundled|corpus ...`."""
+"""Command line: `python -m playground train|finetune|pretrain-bundled|corpus ...`."""
 
 from __future__ import annotations
 
@@ -120,6 +120,42 @@ def cmd_corpus(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_finetune(args: argparse.Namespace) -> int:
+    """Fine-tune side by side (pre-trained vs scratch) with the tab's loop; save the fine-tuned model."""
+    from .finetune import models
+    from .finetune.run import FineTuneConfig, finetune, save_classifier, steps_for, sweep
+
+    loaded = models.load_body(args.model)
+    task = models.load_task(args.task)
+    steps = args.steps or steps_for(args.labels, args.batch_size, FineTuneConfig.epochs)
+    cfg = FineTuneConfig(
+        task=args.task, labels=args.labels, steps=steps, freeze=args.freeze, seed=args.seed, batch_size=args.batch_size
+    )
+    if args.lr is not None:
+        cfg.lr = cfg.probe_lr = args.lr
+    print(f"{loaded.name} on {task.name}: {task.description}", flush=True)
+    if args.sweep:
+        counts = tuple(int(n) for n in args.sweep.split(","))
+        print("labels  steps  pretrained  scratch  seconds")
+        for point in sweep(cfg, loaded.model, loaded.tokenizer, task, counts):
+            acc = point.accuracy
+            print(
+                f"{point.labels:>6}  {point.steps:>5}  {acc['pretrained']:>10.1%}  {acc['scratch']:>7.1%}  {point.seconds:>7.1f}"
+            )
+        return 0
+    for event in finetune(cfg, loaded.model, loaded.tokenizer, task):
+        if not event.done:
+            print("  ".join(event.describe()), flush=True)
+        elif args.out is not None:
+            meta = {"task": task.name, "pretrained": loaded.name, **event.summary()}
+            try:
+                folder = save_classifier(args.out / f"ft-{task.name}", event.classifiers["pretrained"], meta)
+                print(f"saved -> {folder}")
+            except ValueError as err:
+                print(f"not saved: {err}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -143,6 +179,18 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--out", type=Path, default=corpora.ASSETS, help="folder to write the .xz and its manifest into")
     c.add_argument("--workdir", type=Path, default=None, help="keep the downloads here (default: a temporary folder)")
     c.set_defaults(func=cmd_corpus)
+    f = sub.add_parser("finetune", help="fine-tune a pre-trained model and the same one from scratch, side by side")
+    f.add_argument("--model", default="tiny-english-bert", help="bundled name, checkpoint folder or Hub id")
+    f.add_argument("--task", default="who-wrote-it", help="who-wrote-it, continues, a .csv, or hub:<dataset>/<config>")
+    f.add_argument("--labels", type=int, default=256, help="labelled training examples")
+    f.add_argument("--steps", type=int, default=0, help="default: 3 epochs over the labels, at least 40 steps")
+    f.add_argument("--batch-size", type=int, default=16)
+    f.add_argument("--lr", type=float, default=None, help="default 2e-4 (2e-3 with --freeze)")
+    f.add_argument("--freeze", action="store_true", help="a linear probe: only the head learns")
+    f.add_argument("--seed", type=int, default=0)
+    f.add_argument("--sweep", default="", help="comma-separated label counts, e.g. 16,64,256,1024")
+    f.add_argument("--out", type=Path, default=None, help="folder to save the fine-tuned model into")
+    f.set_defaults(func=cmd_finetune)
     args = parser.parse_args(argv)
     try:
         return args.func(args)

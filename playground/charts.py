@@ -358,3 +358,69 @@ def lens_heatmap(layers: Sequence[int], top: Sequence[Sequence[tuple[str, float]
     fig.update_layout(title=title, **{**_LAYOUT, "height": max(260, 34 * len(layers) + 100)})
     fig.update_yaxes(autorange="reversed")
     return fig
+
+
+SIDE_COLORS = {"pretrained": "#4f46e5", "scratch": "#f97316"}
+
+
+def finetune_curves(
+    train: Mapping[str, Sequence[tuple[int, float]]],
+    accuracy: Mapping[str, Sequence[tuple[int, float]]],
+    chance: float | None = None,
+) -> go.Figure:
+    """Both models' training loss (left axis) and validation accuracy (right axis, dotted) by step, side by side."""
+    fig = go.Figure()
+    for side, points in train.items():
+        if points:
+            xs, ys = thin([p[0] for p in points], [p[1] for p in points])
+            fig.add_trace(
+                go.Scatter(x=xs, y=ys, name=f"{side}: train loss", mode="lines", line_color=SIDE_COLORS[side])
+            )
+    for side, points in accuracy.items():
+        if points:
+            fig.add_trace(
+                go.Scatter(
+                    x=[p[0] for p in points],
+                    y=[p[1] for p in points],
+                    name=f"{side}: validation accuracy",
+                    mode="lines+markers",
+                    line=dict(color=SIDE_COLORS[side], dash="dot"),
+                    yaxis="y2",
+                )
+            )
+    if chance:
+        fig.add_hline(y=chance, yref="y2", line_dash="dash", line_color="gray", annotation_text="chance")
+    fig.update_layout(
+        title="Pre-trained vs from scratch",
+        xaxis_title="step",
+        yaxis=dict(title="cross-entropy (nats)"),
+        yaxis2=dict(title="validation accuracy", overlaying="y", side="right", range=[0, 1], tickformat=".0%"),
+        legend=dict(orientation="h", y=-0.25),
+        **_LAYOUT,
+    )
+    return fig
+
+
+def label_sweep(points: Sequence[tuple[int, Mapping[str, float]]], chance: float | None = None) -> go.Figure:
+    """Validation accuracy against the number of labelled examples (log axis), one line per model."""
+    fig = go.Figure()
+    for side, color in SIDE_COLORS.items():
+        xs = [n for n, acc in points if side in acc]
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=[acc[side] for _, acc in points if side in acc],
+                name=side,
+                mode="lines+markers",
+                line_color=color,
+            )
+        )
+    if chance:
+        fig.add_hline(y=chance, line_dash="dash", line_color="gray", annotation_text="chance")
+    fig.update_layout(
+        title="How many labels does pre-training save?",
+        xaxis=dict(title="labelled training examples", type="log"),
+        yaxis=dict(title="validation accuracy", range=[0, 1], tickformat=".0%"),
+        **_LAYOUT,
+    )
+    return fig

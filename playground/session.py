@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .errors import UserError
+from .finetune.run import CLASSIFIER_FILE, FineTuning
 from .tiny.checkpoint import export_zip, import_zip, read_config
 from .tiny.run import TrainingRun
 
@@ -58,9 +59,11 @@ class Session:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # only its own browser knows it
     left_at: float | None = None  # when its last page went away; None while a page has it
     training: TrainingRun = field(init=False)
+    finetuning: FineTuning = field(init=False)  # the side-by-side fine-tuning run of the Train tab
 
     def __post_init__(self) -> None:
         self.training = TrainingRun(self.new_folder, self.add_checkpoint)
+        self.finetuning = FineTuning(self.new_folder, self.add_checkpoint)
 
     def new_folder(self, prefix: str) -> Path:
         return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.folder))
@@ -107,16 +110,19 @@ class Session:
     def close(self) -> list[Path]:
         """Stop its training, delete its folder; returns the checkpoint folders to drop from the model cache."""
         self.training.close()
+        self.finetuning.close()
         shutil.rmtree(self.folder, ignore_errors=True)
         return list(self.checkpoints.values())
 
 
 def tasks_of(folder: Path) -> tuple[str, ...]:
-    """Which model tabs a tiny checkpoint can serve: its config says causal or masked, and whether NSP."""
+    """Which model tabs a tiny checkpoint can serve: its config says causal or masked, and whether NSP; a fine-tuned
+    one also classifies."""
     config, _ = read_config(folder)
+    classify = ("classify",) if (Path(folder) / CLASSIFIER_FILE).exists() else ()
     if config.causal:
-        return ("causal",)
-    return ("masked", "nsp") if "nsp" in config.heads else ("masked",)
+        return ("causal", *classify)
+    return ("masked", "nsp", *classify) if "nsp" in config.heads else ("masked", *classify)
 
 
 # ---------------------------------------------------------------- the sessions of this process

@@ -111,3 +111,16 @@ def test_assembly_is_deterministic_and_mixes_sources():
     assert text == corpora.assemble(list(reversed(docs)))  # the order given does not matter
     tail = text.split("\n\n")[-10:]
     assert {p.split()[0] for p in tail} == {"austen", "sotu"}  # the validation tail is a mix
+
+
+def test_document_index_cuts_the_shipped_text_back_into_its_documents():
+    import json
+
+    from playground import corpora
+
+    docs = corpora.general_documents()
+    manifest = json.loads(corpora.MANIFEST.read_text())
+    for source, part in manifest["sources"].items():
+        mine = [d for d in docs if d.source == source]
+        assert len(mine) == part["documents"] and sum(len(d.text) for d in mine) == part["characters"]
+    assert "\n\n".join(d.text for d in docs) + "\n" == corpora.general_english()

@@ -27,7 +27,15 @@ WEIGHTS_FILE = "model.safetensors"
 STATE_TENSORS = "training_state.safetensors"
 STATE_JSON = "training_state.json"
 # what a checkpoint zip may hold: weights only as safetensors (never a pickle), JSON and text
-ZIP_FILES = {WEIGHTS_FILE, CONFIG_FILE, "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "CARD.md"}
+ZIP_FILES = {
+    WEIGHTS_FILE,
+    CONFIG_FILE,
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "CARD.md",
+    "classifier.safetensors",  # a fine-tuned model's head (playground/finetune)
+}
 
 
 def save_checkpoint(

@@ -490,7 +490,8 @@ def upload_checkpoint(file, request: gr.Request = None):
 
 
 def _tabs_for(folder: Path) -> str:
-    tabs = [{"causal": "Next Word", "masked": "Fill Mask", "nsp": "Next Sentence"}[t] for t in session.tasks_of(folder)]
+    names = {"causal": "Next Word", "masked": "Fill Mask", "nsp": "Next Sentence", "classify": "Fine-tune (Try it)"}
+    tabs = [names[t] for t in session.tasks_of(folder)]
     return " and ".join(tabs) + (" tabs" if len(tabs) > 1 else " tab")
 
 
@@ -628,6 +629,9 @@ def build():
         objective_defaults, [objective, tokenizer, lr], [tokenizer, lr, sample], api_visibility="private", queue=False
     )
     corpus.change(show_corpus_fields, [corpus], [pasted, upload, dataset], api_visibility="private", queue=False)
+    from . import finetune  # the tab's second part (imported here: it builds on this module's helpers)
+
+    finetune.build()
     sizing: list[Any] = [
         objective,
         steps,

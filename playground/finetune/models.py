@@ -1,0 +1,73 @@
+"""Which models and tasks fine-tuning can start from, by name (the tab's pickers and the CLI share these)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from .. import registry
+from ..errors import UserError
+from ..hub import HubUnavailable, hub_offline
+from . import tasks
+
+HUB_BODIES = ("bert-base-uncased", "gpt2")  # offered on a networked host, with the registry's size limits
+OFFLINE_FALLBACK = {"gpt2": "tiny-shakespeare-gpt"}  # else tiny-english-bert: the same kind of model, bundled
+HUB_PREFIX = "hub:"  # a task named hub:<dataset>[/<config>] is a Hugging Face dataset
+
+
+def body_choices(own: list[str] | None = None) -> list[str]:
+    """The bundled models, the caller's own checkpoints, then the Hub's."""
+    return [*registry.BUNDLED, *(own or []), *HUB_BODIES]
+
+
+def load_body(name: str, folder: Path | None = None) -> registry.LoadedModel:
+    """A pre-trained model by catalogue name or Hub id (a BERT-style one as a masked LM, else as a causal LM), or
+    a session's checkpoint folder."""
+    if folder is not None:
+        return registry.load_folder(folder, name)
+    if Path(name).is_dir():
+        return registry.load_folder(Path(name))
+    entry = registry.BUNDLED.get(name)
+    if entry is not None:
+        return registry.load(name, entry.tasks[0])
+    try:
+        return _load_hub_body(name)
+    except HubUnavailable as err:  # as the other tabs: the bundled model of the same kind, and a notice
+        fallback = load_body(OFFLINE_FALLBACK.get(name, "tiny-english-bert"))
+        return registry.LoadedModel(
+            fallback.name,
+            fallback.model,
+            fallback.tokenizer,
+            fallback.meta,
+            f"{err} Fine-tuning {fallback.name} instead.",
+        )
+
+
+def _load_hub_body(name: str) -> registry.LoadedModel:
+    try:
+        return registry.load(name, "masked")
+    except UserError as masked_err:
+        try:
+            return registry.load(name, "causal")
+        except UserError:
+            raise masked_err from None
+
+
+def load_task(name: str) -> tasks.Task:
+    """A built-in task, a CSV file, or hub:<dataset>[/<config>] (a Hugging Face dataset, on a networked host)."""
+    if name in tasks.BUILT_IN:
+        return _built_in(name)
+    if name.startswith(HUB_PREFIX):
+        dataset, _, config = name.removeprefix(HUB_PREFIX).partition("/")
+        return tasks.from_hub(dataset, config or None, hub_offline())
+    if name.lower().endswith(".csv"):
+        return tasks.from_csv(Path(name))
+    raise UserError(
+        f"There is no task called {name!r}: use {', '.join(tasks.BUILT_IN)}, a .csv file or hub:<dataset>/<config>."
+    )
+
+
+@functools.cache
+def _built_in(name: str) -> tasks.Task:
+    """Built once per process (a few seconds): the tab, the sweep and the CLI share it; never modified."""
+    return tasks.built_in(name)

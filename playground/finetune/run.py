@@ -1,0 +1,439 @@
+"""The side-by-side fine-tuning run: a pre-trained body and the same architecture from random weights.
+
+Both classifiers get the same head (one seed), the same labelled examples and, step by step, the very same
+batch, learning rate and number of steps; only the body's starting weights differ. So whatever gap opens
+between the two curves is what pre-training bought.
+
+`FineTuneRun` is a `tiny.train.Run`: it reuses its chunked `advance` (pause, step, time-boxed chunks, the
+loss window), and `FineTuning` is the session's `TrainingRun` state machine for it (Train / Pause / Step /
+Stop), so the tab's buttons and limits work as they do for pre-training.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from safetensors.torch import load_file, save_file
+
+from ..devices import pick_device
+from ..errors import UserError
+from ..tiny.checkpoint import load_checkpoint, save_checkpoint
+from ..tiny.model import TinyTransformer
+from ..tiny.recipes import lr_at
+from ..tiny.run import Outcome, TrainingRun
+from ..tiny.train import Limits, Progress, Run, TrainConfig, _rng_state
+from .heads import Classifier, Encoded, Seen, scratch_copy
+from .tasks import Example, Task
+
+CLASSIFIER_FILE = "classifier.safetensors"  # the head (and GPT-1's added tokens) beside a checkpoint's body
+SIDES = ("pretrained", "scratch")
+LABEL_COUNTS = (16, 64, 256, 1024)  # the sweep's default
+WHY_DEFAULTS = (
+    "Fine-tuning starts from weights that already work, so it takes small steps (a learning rate 5× below "
+    "pre-training's) for a few passes over the examples: large steps would overwrite what pre-training learnt."
+)
+
+
+@dataclass
+class FineTuneConfig(TrainConfig):
+    """The training loop's settings with fine-tuning defaults; the body's shape comes from the pre-trained model
+    (TrainConfig's shape fields are not used)."""
+
+    task: str = "who-wrote-it"
+    labels: int = 256  # labelled training examples drawn from the task (balanced over its labels)
+    epochs: float = 3.0  # passes over the examples, when steps are not given (see steps_for)
+    min_steps: int = 40  # ... but at least this many steps (16 labels still get some training)
+    freeze: bool = False  # True: a linear probe (only the head learns); False: the whole model learns
+    lr: float = 2e-4  # the bundled models were pre-trained at 1e-3
+    probe_lr: float = 2e-3  # a frozen body's head alone takes larger steps
+    batch_size: int = 16
+    steps: int = 150
+    warmup_steps: int = 10
+    weight_decay: float = 0.01  # as BERT's fine-tuning
+    beta2: float = 0.999
+    log_every: int = 5
+    eval_every: int = 25
+    seed: int = 0
+
+
+def steps_for(labels: int, batch_size: int = 16, epochs: float = 3.0, least: int = 40) -> int:
+    """Steps for `epochs` passes over `labels` examples, at least `least` (16 labels still get some training)."""
+    return max(least, math.ceil(epochs * labels / batch_size))
+
+
+@dataclass
+class FineTuneProgress(Progress):
+    """An event of both models at one step: the Progress fields are the pre-trained model's."""
+
+    scratch_train_loss: float | None = None
+    scratch_val_loss: float | None = None
+    classifiers: dict[str, Classifier] = field(default_factory=dict)  # on the final event
+
+    def accuracy(self, side: str) -> float | None:
+        return self.metrics.get("accuracy" if side == "pretrained" else "scratch_accuracy")
+
+    def describe(self) -> list[str]:
+        parts = [f"step {self.step}/{self.steps}"]
+        for side, train, val in (
+            ("pretrained", self.train_loss, self.val_loss),
+            ("scratch", self.scratch_train_loss, self.scratch_val_loss),
+        ):
+            words = [f"train loss {train:.3f}"] if train is not None else []
+            if val is not None:
+                words.append(f"validation loss {val:.3f}")
+            acc = self.accuracy(side)
+            if acc is not None:
+                words.append(f"accuracy {acc:.1%}")
+            parts.append(f"{side}: " + ", ".join(words))
+        parts.append(f"{self.elapsed:.1f} s")
+        return parts
+
+
+class FineTuneRun(Run):
+    """Two classifiers trained in lockstep on one task; advanced chunk by chunk like a pre-training Run."""
+
+    def __init__(self, cfg: FineTuneConfig, body: Any, tokenizer: Any, task: Task, name: str = "pretrained"):
+        # Run.__init__ is not called (it builds a model and data to pre-train): the fields that Run.advance and
+        # TrainingRun read are set here instead
+        self.cfg = cfg
+        self.fcfg = cfg
+        self.device = pick_device(cfg.device)
+        self.task, self.name = task, name
+        self.notice = ""  # a sentence for the page (e.g. the Hub was out of reach: a bundled model instead)
+        self.examples = task.sample(cfg.labels, cfg.seed)
+        pretrained = copy.deepcopy(body).float()  # the cached model is shared: never train it in place
+        self.models = {
+            "pretrained": Classifier(pretrained, tokenizer, task.labels, cfg.seed),
+            "scratch": Classifier(scratch_copy(pretrained, cfg.seed).float(), tokenizer, task.labels, cfg.seed),
+        }
+        self.side_optimizers = {}
+        for side, model in self.models.items():
+            if cfg.freeze:
+                model.freeze_body()
+            model.to(self.device).train()
+            params = [p for p in model.parameters() if p.requires_grad]
+            self.side_optimizers[side] = torch.optim.AdamW(
+                params, lr=cfg.probe_lr if cfg.freeze else cfg.lr, betas=(0.9, cfg.beta2), weight_decay=cfg.weight_decay
+            )
+        self.model = self.models["pretrained"]  # type: ignore[assignment]  # Run's name for "the" model
+        self.tokenizer = tokenizer
+        self.gen = torch.Generator().manual_seed(cfg.seed)  # the batch order, one for both models
+        self._order: list[int] = []
+        self.step = 0
+        self.tokens = 0
+        self.elapsed = 0.0
+        self.eval_seconds = 0.0
+        self.history: list[Progress] = []
+        self._lr = 0.0
+        self._losses = {side: 0.0 for side in SIDES}  # summed since the last event
+        self._loss_n = 0
+        self._window = [0, 0, 0.0]
+        self._mark = time.perf_counter()
+        self._rng = _rng_state(self.device)  # unused: the default dropout is 0 (Run._own_rng)
+
+    # ------------------------------------------------------------ batches
+
+    def next_examples(self) -> list[Example]:
+        """The next batch: shuffled passes over the examples (a new seeded order each pass)."""
+        out: list[Example] = []
+        while len(out) < min(self.cfg.batch_size, len(self.examples)):
+            if not self._order:
+                self._order = torch.randperm(len(self.examples), generator=self.gen).tolist()
+            out.append(self.examples[self._order.pop()])
+        return out
+
+    def encode(self, examples: list[Example]) -> tuple[Encoded, torch.Tensor]:
+        pair = self.task.pair
+        enc = self.models["pretrained"].encode(
+            [e.text for e in examples], [e.text_b or "" for e in examples] if pair else None
+        )
+        return enc.to(self.device), torch.tensor([e.label for e in examples], device=self.device)
+
+    # ------------------------------------------------------------ Run's hooks
+
+    def _lr_now(self) -> float:
+        base = self.fcfg.probe_lr if self.fcfg.freeze else self.fcfg.lr
+        return lr_at(self.step, self.cfg) * base / self.cfg.lr
+
+    def _train_step(self) -> None:
+        self._lr = self._lr_now()
+        enc, labels = self.encode(self.next_examples())  # one batch, fed to both models
+        for side, model in self.models.items():
+            opt = self.side_optimizers[side]
+            for group in opt.param_groups:
+                group["lr"] = self._lr
+            loss = F.cross_entropy(model(enc), labels)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], self.cfg.grad_clip)
+            opt.step()
+            self._losses[side] += float(loss.detach())
+        self._loss_n += 1
+        self.step += 1
+        n_tokens = int(enc.attention_mask.sum())
+        self.tokens += n_tokens
+        self._window[0] += 1
+        self._window[1] += n_tokens
+
+    def _event(self) -> FineTuneProgress:
+        c = self.cfg
+        self._account()
+        steps, tokens, seconds = self._window
+        n = max(self._loss_n, 1)
+        event = FineTuneProgress(
+            self.step,
+            c.steps,
+            self._losses["pretrained"] / n,
+            lr=self._lr,
+            elapsed=self.elapsed,
+            scratch_train_loss=self._losses["scratch"] / n,
+        )
+        if not all(math.isfinite(v) for v in self._losses.values()):
+            raise UserError(f"Fine-tuning diverged by step {self.step}: lower the learning rate and train again.")
+        event.tokens_per_s = tokens / max(seconds, 1e-9)
+        event.step_seconds = seconds / max(steps, 1)
+        self._losses = {side: 0.0 for side in SIDES}
+        self._loss_n = 0
+        self._window = [0, 0, 0.0]
+        if self.step % c.eval_every == 0 or self.step == c.steps:
+            self._evaluate_into(event)
+            self._account(count_in_window=False)
+            event.elapsed = self.elapsed
+        return event
+
+    def _evaluate_into(self, event: FineTuneProgress) -> None:
+        scores = self.evaluate()
+        event.val_loss, pre_acc = scores["pretrained"]
+        event.scratch_val_loss, scratch_acc = scores["scratch"]
+        event.metrics = {"accuracy": pre_acc, "scratch_accuracy": scratch_acc}
+
+    @torch.no_grad()
+    def evaluate(self, batch: int = 64) -> dict[str, tuple[float, float]]:
+        """side -> (validation loss, accuracy) over the task's whole validation set."""
+        val = self.task.val
+        sums = {side: [0.0, 0] for side in SIDES}
+        for model in self.models.values():
+            model.eval()
+        for i in range(0, len(val), batch):
+            enc, labels = self.encode(val[i : i + batch])
+            for side, model in self.models.items():
+                logits = model(enc)
+                sums[side][0] += float(F.cross_entropy(logits, labels, reduction="sum"))
+                sums[side][1] += int((logits.argmax(-1) == labels).sum())
+        for model in self.models.values():
+            model.train()
+        return {side: (loss / len(val), hits / len(val)) for side, (loss, hits) in sums.items()}
+
+    def sample(self) -> str:
+        return ""
+
+    def finish(self) -> FineTuneProgress:
+        last = self.history[-1] if self.history else None
+        if isinstance(last, FineTuneProgress) and last.step == self.step and last.val_loss is not None:
+            event = copy.copy(last)
+        else:
+            n = max(self._loss_n, 1)
+            event = FineTuneProgress(
+                self.step,
+                self.cfg.steps,
+                self._losses["pretrained"] / n if self._loss_n else (last.train_loss if last else None),
+                scratch_train_loss=self._losses["scratch"] / n if self._loss_n else None,
+                lr=self._lr,
+            )
+            self._evaluate_into(event)
+        for model in self.models.values():
+            model.eval()
+        event.elapsed = self.elapsed
+        event.done = True
+        event.stopped = self.step < self.cfg.steps
+        event.classifiers = self.models
+        return event
+
+    def to(self, device: str | torch.device) -> FineTuneRun:
+        device = torch.device(device)
+        for side, model in self.models.items():
+            model.to(device)
+            for state in self.side_optimizers[side].state.values():
+                for key, value in state.items():
+                    if torch.is_tensor(value) and key != "step":
+                        state[key] = value.to(device)
+        self.device = device
+        return self
+
+
+# ---------------------------------------------------------------- the plain loop, estimates, the sweep
+
+
+def finetune(
+    cfg: FineTuneConfig, body: Any, tokenizer: Any, task: Task, should_stop: Callable[[], bool] = lambda: False
+) -> Iterator[FineTuneProgress]:
+    """Fine-tune side by side; yields events, the last (done) with both classifiers."""
+    run = FineTuneRun(cfg, body, tokenizer, task)
+    for event in run.advance(pause=should_stop):
+        assert isinstance(event, FineTuneProgress)
+        yield event
+    yield run.finish()
+
+
+def estimate_seconds(cfg: FineTuneConfig, body: Any, tokenizer: Any, task: Task, labels: int | None = None) -> float:
+    """About how long a side-by-side run takes here: a few real steps and one validation batch of both models,
+    timed once per model, task and mode, times the steps and evaluations of this run."""
+    step_s, eval_s = _measure(body, tokenizer, task, cfg.freeze, cfg.batch_size)
+    steps = cfg.steps if labels is None else steps_for(labels, cfg.batch_size, cfg.epochs, cfg.min_steps)
+    evals = 1 if labels is not None else math.ceil(steps / cfg.eval_every)
+    return steps * step_s + evals * eval_s * math.ceil(len(task.val) / 64)
+
+
+_measured: dict[tuple, tuple[float, float]] = {}
+
+
+def _measure(body: Any, tokenizer: Any, task: Task, freeze: bool, batch_size: int) -> tuple[float, float]:
+    """(seconds of one step of both models, seconds of one validation batch of 64), measured on a throwaway run."""
+    key = (id(body), task.name, freeze, batch_size)
+    if key not in _measured:
+        cfg = FineTuneConfig(labels=min(len(task.train), 2 * batch_size), batch_size=batch_size, freeze=freeze)
+        run = FineTuneRun(cfg, body, tokenizer, task)
+        run._train_step()  # the first step pays for allocations
+        t0 = time.perf_counter()
+        for _ in range(2):
+            run._train_step()
+        step_s = (time.perf_counter() - t0) / 2
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            enc, _ = run.encode(task.val[:64])
+            for model in run.models.values():
+                model.eval()(enc)
+        _measured[key] = (step_s, time.perf_counter() - t0)
+    return _measured[key]
+
+
+@dataclass
+class SweepPoint:
+    labels: int
+    accuracy: dict[str, float]  # side -> validation accuracy
+    steps: int
+    seconds: float
+
+
+def sweep(
+    cfg: FineTuneConfig,
+    body: Any,
+    tokenizer: Any,
+    task: Task,
+    counts: tuple[int, ...] = LABEL_COUNTS,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Iterator[SweepPoint]:
+    """For each number of labels, a side-by-side run of steps_for(labels) steps; yields its final accuracies."""
+    for n in counts:
+        if should_stop():
+            return
+        run_cfg = replace(
+            cfg, labels=n, steps=steps_for(n, cfg.batch_size, cfg.epochs, cfg.min_steps), eval_every=10**6
+        )
+        t0 = time.perf_counter()
+        final = None
+        for event in finetune(run_cfg, body, tokenizer, task, should_stop):
+            final = event
+        if final is None or final.stopped:  # stopped part way: not a point of the sweep
+            return
+        yield SweepPoint(
+            n,
+            {side: final.accuracy(side) or 0.0 for side in SIDES},
+            final.step,
+            time.perf_counter() - t0,
+        )
+
+
+# ---------------------------------------------------------------- trying, saving
+
+
+def predict(classifiers: dict[str, Classifier], text: str, text_b: str | None = None) -> dict[str, dict[str, float]]:
+    """side -> label -> probability, for one input."""
+    if not (text or "").strip():
+        raise UserError("Write a sentence to classify.")
+    second = text_b if text_b and text_b.strip() else None
+    return {side: c.predict(text, second) for side, c in classifiers.items()}
+
+
+def seen(classifier: Classifier, text: str, text_b: str | None = None) -> Seen:
+    return classifier.seen(text, text_b or None)
+
+
+def save_classifier(folder: str | Path, classifier: Classifier, meta: dict) -> Path:
+    """A fine-tuned model of ours as a checkpoint folder: the body as any tiny checkpoint (so the other tabs can
+    open it too), and the head and added tokens in classifier.safetensors; the labels in the meta."""
+    if not isinstance(classifier.body, TinyTransformer):
+        raise UserError("Only the app's own tiny models can be saved after fine-tuning; a Hub model's stays here.")
+    folder = save_checkpoint(
+        folder,
+        classifier.body,
+        classifier.tokenizer,  # type: ignore[arg-type]
+        {**meta, "finetune": {"labels": list(classifier.labels), "kind": classifier.kind}},
+    )
+    tensors = {f"head.{k}": v.detach().cpu().contiguous() for k, v in classifier.head.state_dict().items()}
+    if classifier.added is not None:
+        tensors["added"] = classifier.added.detach().cpu().contiguous()
+    save_file(tensors, str(folder / CLASSIFIER_FILE))
+    (folder / CLASSIFIER_FILE).chmod(0o644)
+    return folder
+
+
+def load_classifier(folder: str | Path) -> Classifier:
+    model, tokenizer, meta = load_checkpoint(folder)
+    labels = tuple(meta["finetune"]["labels"])
+    classifier = Classifier(model, tokenizer, labels)
+    tensors = load_file(str(Path(folder) / CLASSIFIER_FILE))
+    classifier.head.load_state_dict({k.removeprefix("head."): v for k, v in tensors.items() if k.startswith("head.")})
+    if classifier.added is not None:
+        classifier.added.data.copy_(tensors["added"])
+    return classifier.eval()
+
+
+class FineTuning(TrainingRun):
+    """A session's fine-tuning run: TrainingRun's Train / Pause / Step / Stop, saving the fine-tuned model."""
+
+    latest: dict[str, Classifier] | None = None  # the last finished run's two classifiers, for "Try it"
+
+    def classifiers(self) -> dict[str, Classifier]:
+        """The models to try: the paused run's, else the last finished one's."""
+        if self.busy:
+            raise UserError("Fine-tuning is running: pause or stop it, then try a sentence.")
+        if isinstance(self.run, FineTuneRun):
+            return self.run.models
+        if self.latest is None:
+            raise UserError("Fine-tune first (press Train), then try a sentence.")
+        return self.latest
+
+    def begin(self, run: FineTuneRun, corpus: str, limits: Limits) -> FineTuneRun:
+        """(holding) Take a new run, checked against the step and batch limits."""
+        if run.cfg.steps > limits.steps:
+            raise UserError(f"Steps: at most {limits.steps:,} here, not {run.cfg.steps:,}.")
+        if run.cfg.batch_size > limits.batch:
+            raise UserError(f"Batch size: at most {limits.batch:,} here, not {run.cfg.batch_size:,}.")
+        self.run, self.corpus, self.limits = run, corpus, limits
+        return run
+
+    def save(self, notice: str = "") -> Outcome:
+        """Finish the run; the fine-tuned pre-trained model joins the session (when it is one of ours)."""
+        run, self.run = self.run, None
+        self._clear()
+        if run is None or run.step == 0:
+            return Outcome("empty", run)
+        assert isinstance(run, FineTuneRun)
+        final = run.finish()
+        self.latest = final.classifiers
+        classifier = final.classifiers["pretrained"]
+        if not isinstance(classifier.body, TinyTransformer):
+            return Outcome("done", run, final, notice=notice or "A fine-tuned Hub model is not kept in the session.")
+        meta = {"corpus": self.corpus, "task": run.task.name, "pretrained": run.name, **final.summary()}
+        folder = save_classifier(self._new_folder("finetune") / "model", classifier, meta)
+        name = self._add_checkpoint(folder, f"ft-{run.task.name}")
+        return Outcome("saved", run, final, name, folder, notice)

@@ -1,0 +1,410 @@
+"""The fine-tuning part of the Train Tiny Model tab: pretrained vs scratch side by side; layout and wiring only.
+
+The run is the session's (playground.finetune.run.FineTuning, TrainingRun's state machine): Train and Step are
+queued, Pause and Stop only raise a flag the loop reads between steps. The sweep runs under the same lock, so
+Stop ends it too.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, fields
+from typing import Any
+
+import gradio as gr
+
+from .. import charts, session
+from ..errors import UserError
+from ..finetune import models, tasks
+from ..finetune.run import (
+    LABEL_COUNTS,
+    SIDES,
+    WHY_DEFAULTS,
+    FineTuneConfig,
+    FineTuneProgress,
+    FineTuneRun,
+    estimate_seconds,
+    predict,
+    steps_for,
+    sweep,
+)
+from ..tiny.run import Outcome
+from .common import PICKERS, friendly, session_id
+from .train import LIMITS, MAX_RUNS, UI_INTERVAL, _clock, _whole, _zip_for
+
+TASKS = {
+    "Who wrote it? (Shakespeare, Austen, Melville, State of the Union)": "who-wrote-it",
+    "Does B continue A? (sentence pairs)": "continues",
+}
+CSV_TASK = "my own CSV (text,label or text_a,text_b,label)"
+HUB_TASK = "a Hugging Face dataset (needs the Hub)"
+MODES = {"Fine-tune the whole model": False, "Frozen body: a linear probe (only the head learns)": True}
+DEFAULTS = FineTuneConfig()
+
+
+@dataclass
+class FineTuneForm:
+    """The form as the page sends it (field order: the APIs' parameters)."""
+
+    model: str
+    task: str
+    labels: float = DEFAULTS.labels
+    steps: float = DEFAULTS.steps
+    mode: str = list(MODES)[0]
+    lr: float = DEFAULTS.lr
+    seed: float = DEFAULTS.seed
+    upload: Any = None
+    dataset: str = ""
+
+    def config(self) -> FineTuneConfig:
+        freeze = MODES.get(self.mode, False)
+        lr = float(self.lr)
+        if not lr > 0:
+            raise UserError(f"The learning rate must be a positive number, not {self.lr!r}.")
+        steps = _whole(self.steps, "Steps")
+        return FineTuneConfig(
+            task=self.task_name(),
+            labels=_whole(self.labels, "Labelled examples"),
+            steps=steps,
+            eval_every=max(1, steps // 8),
+            log_every=max(1, steps // 100),
+            freeze=freeze,
+            lr=lr,
+            probe_lr=lr if freeze else DEFAULTS.probe_lr,
+            seed=_whole(self.seed, "Seed", minimum=0),
+        )
+
+    def task_name(self) -> str:
+        if self.task in TASKS:
+            return TASKS[self.task]
+        if self.task == CSV_TASK:
+            path = getattr(self.upload, "name", self.upload)
+            if not path:
+                raise UserError("Upload a CSV file first (columns text,label or text_a,text_b,label).")
+            return str(path)
+        if self.task == HUB_TASK:
+            if not (self.dataset or "").strip():
+                raise UserError("Write a Hugging Face dataset id, e.g. glue/sst2.")
+            return models.HUB_PREFIX + self.dataset.strip()
+        raise UserError(f"Choose a task: {', '.join([*TASKS, CSV_TASK, HUB_TASK])}.")
+
+
+def body_choices(sid: str | None) -> list[str]:
+    own = session.peek(sid)
+    return models.body_choices(list(own.checkpoints) if own else [])
+
+
+def _body(name: str, sid: str | None):
+    own = session.peek(sid)
+    folder = own.checkpoints.get(name) if own else None
+    if not name:
+        raise UserError("Choose a pre-trained model.")
+    return models.load_body(name, folder)
+
+
+def _load_task(name: str) -> tasks.Task:
+    if name.lower().endswith(".csv"):
+        return tasks.from_csv(name, LIMITS.upload_bytes)
+    return models.load_task(name)
+
+
+# ---------------------------------------------------------------- views
+
+
+@dataclass
+class View:
+    """What one event shows; None keeps what the page shows."""
+
+    curve: Any = None
+    status: str | None = None
+    download: str | None = None
+
+    def outputs(self) -> tuple:
+        return tuple(gr.skip() if getattr(self, f.name) is None else getattr(self, f.name) for f in fields(self))
+
+
+def _curve(run: FineTuneRun | None, final: FineTuneProgress | None = None):
+    if run is None:
+        return charts.finetune_curves({}, {})
+    events = [e for e in [*run.history, final] if isinstance(e, FineTuneProgress)]
+    train = {
+        "pretrained": [(e.step, e.train_loss) for e in events if e.train_loss is not None],
+        "scratch": [(e.step, e.scratch_train_loss) for e in events if e.scratch_train_loss is not None],
+    }
+    accuracy: dict[str, list[tuple[int, float]]] = {side: [] for side in SIDES}
+    for e in events:
+        for side in SIDES:
+            acc = e.accuracy(side)
+            if acc is not None and (not accuracy[side] or accuracy[side][-1][0] != e.step):
+                accuracy[side].append((e.step, acc))
+    return charts.finetune_curves(train, accuracy, 1 / len(run.task.labels))
+
+
+def _status(state: str, e: FineTuneProgress | None, note: str = "") -> str:
+    text = f"**{state}**" + (" · " + " · ".join(e.describe()) if e is not None else "")
+    if e is not None and not e.done:
+        text += f" · ETA {_clock(e.eta())}"
+    return text + (f"  \n{note}" if note else "")
+
+
+def _outcome_view(outcome: Outcome, sid: str) -> View:
+    if outcome.state == "empty":
+        return View(charts.finetune_curves({}, {}), "Stopped before the first step: nothing to keep.")
+    run = outcome.run
+    assert isinstance(run, FineTuneRun)
+    if outcome.state == "paused":
+        last = run.history[-1] if run.history else None
+        assert last is None or isinstance(last, FineTuneProgress)
+        return View(_curve(run), _status("Paused", last, "**Train** goes on, **Step** takes one interval."))
+    final = outcome.final
+    assert isinstance(final, FineTuneProgress)
+    note = (
+        f"The fine-tuned pre-trained model joined this session as **{outcome.name}** (download below)."
+        if outcome.name
+        else outcome.notice
+    )
+    view = View(_curve(run, final), _status("Stopped" if final.stopped else "Done", final, note))
+    view.download = _zip_for(outcome.name, sid) if outcome.name else None
+    return view
+
+
+# ---------------------------------------------------------------- handlers
+
+
+def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool):
+    sid = session_id(request)
+    ft = session.get(sid).finetuning
+    with ft.hold():
+        if ft.run is None:
+            yield View(charts.finetune_curves({}, {}), "Loading the model and the task…").outputs()
+            cfg = form.config()
+            loaded, task = _body(form.model, sid), _load_task(cfg.task)
+            run = FineTuneRun(cfg, loaded.model, loaded.tokenizer, task, loaded.name)
+            run.notice = f"{loaded.notice} {task.notice}".strip()
+            ft.begin(run, task.name, LIMITS)
+        assert isinstance(ft.run, FineTuneRun)
+        steps = ft.run.steps_to_next_log() if one_interval else None
+        events, shown = ft.train(steps), 0.0
+        while True:
+            try:
+                event = next(events)
+            except StopIteration as done:
+                yield _outcome_view(done.value, sid).outputs()
+                return
+            if event.val_loss is not None or time.perf_counter() - shown >= UI_INTERVAL:
+                shown = time.perf_counter()
+                assert isinstance(event, FineTuneProgress) and isinstance(ft.run, FineTuneRun)
+                yield View(_curve(ft.run), _status("Training", event, ft.run.notice)).outputs()
+
+
+def _handler(name: str, one_interval: bool, doc: str):
+    @friendly
+    def handler(
+        model: str,
+        task: str,
+        labels: float = DEFAULTS.labels,
+        steps: float = DEFAULTS.steps,
+        mode: str = list(MODES)[0],
+        lr: float = DEFAULTS.lr,
+        seed: float = DEFAULTS.seed,
+        upload=None,
+        dataset: str = "",
+        request: gr.Request = None,
+    ):
+        yield from _train(
+            FineTuneForm(model, task, labels, steps, mode, lr, seed, upload, dataset), request, one_interval
+        )
+
+    handler.__name__, handler.__doc__ = name, doc
+    return handler
+
+
+run_finetune = _handler(
+    "run_finetune", False, "Fine-tune both models (or go on with the paused run); stream the chart."
+)
+step_finetune = _handler("step_finetune", True, "Fine-tune one logging interval, then pause.")
+
+
+@friendly
+def pause_finetune(request: gr.Request = None) -> str:
+    own = session.peek(session_id(request))
+    state = own.finetuning.pause() if own else "idle"
+    return {"pausing": "Pausing…", "paused": "Paused already.", "idle": "Nothing is fine-tuning."}[state]
+
+
+@friendly
+def stop_finetune(request: gr.Request = None):
+    sid = session_id(request)
+    own = session.peek(sid)
+    outcome = own.finetuning.stop() if own else Outcome("idle")
+    if outcome.state == "stopping":
+        return View(status="Stopping after this step…").outputs()
+    if outcome.state == "idle":
+        return View(status="Nothing is fine-tuning.").outputs()
+    return _outcome_view(outcome, sid).outputs()
+
+
+@friendly
+def estimate_finetune(model: str, task: str, labels: float, steps: float, mode: str, request: gr.Request = None) -> str:
+    """About how long the side-by-side run and the sweep take here, before starting."""
+    sid = session_id(request)
+    try:
+        form = FineTuneForm(model, task, labels, steps, mode)
+        cfg = form.config()
+        name = cfg.task if cfg.task in tasks.BUILT_IN else "who-wrote-it"  # a file or dataset: sized like the default
+        loaded, task_ = _body(model, sid), models.load_task(name)
+    except UserError as err:
+        return f"⚠️ {err}"
+    run_s = estimate_seconds(cfg, loaded.model, loaded.tokenizer, task_)
+    sweep_s = sum(estimate_seconds(cfg, loaded.model, loaded.tokenizer, task_, n) for n in LABEL_COUNTS)
+    auto = steps_for(cfg.labels, cfg.batch_size, cfg.epochs)
+    return (
+        f"≈ {_clock(run_s)} for {cfg.steps} steps of both models · the sweep ({', '.join(map(str, LABEL_COUNTS))} "
+        f"labels) ≈ {_clock(sweep_s)} · {cfg.epochs:g} epochs over {cfg.labels} labels would be {auto} steps "
+        "(estimates; the real pace shows once training starts)"
+    )
+
+
+@friendly
+def run_sweep(
+    model: str,
+    task: str,
+    mode: str,
+    lr: float,
+    seed: float,
+    counts: str,
+    upload=None,
+    dataset: str = "",
+    request: gr.Request = None,
+):
+    """Accuracy against labelled examples, both models: one side-by-side run per count (Stop ends it)."""
+    sid = session_id(request)
+    try:
+        wanted = tuple(sorted({int(n) for n in str(counts).replace(" ", "").split(",") if n}))
+    except ValueError:
+        raise UserError(
+            f"Label counts are whole numbers separated by commas, e.g. 16,64,256; not {counts!r}."
+        ) from None
+    if not wanted or min(wanted) < 2:
+        raise UserError("Give at least one label count of 2 or more, e.g. 16,64,256,1024.")
+    form = FineTuneForm(model, task, wanted[0], 1, mode, lr, seed, upload, dataset)
+    cfg = form.config()
+    ft = session.get(sid).finetuning
+    with ft.hold():
+        loaded, task_ = _body(model, sid), _load_task(cfg.task)
+        chance = 1 / len(task_.labels)
+        yield charts.label_sweep([], chance), f"Sweeping {', '.join(map(str, wanted))} labels…"
+        points: list[tuple[int, dict[str, float]]] = []
+        for point in sweep(cfg, loaded.model, loaded.tokenizer, task_, wanted, ft.halted):
+            points.append((point.labels, point.accuracy))
+            acc = point.accuracy
+            yield (
+                charts.label_sweep(points, chance),
+                f"{point.labels} labels: pre-trained {acc['pretrained']:.0%}, scratch {acc['scratch']:.0%} "
+                f"({point.steps} steps, {point.seconds:.0f} s)",
+            )
+
+
+@friendly
+def try_it(text: str, text_b: str = "", request: gr.Request = None):
+    """Each model's label probabilities for a sentence (or a pair), and the input as the model sees it."""
+    own = session.peek(session_id(request))
+    if own is None:
+        raise UserError("Fine-tune first (press Train), then try a sentence.")
+    classifiers = own.finetuning.classifiers()
+    probs = predict(classifiers, text, text_b)
+    seen = classifiers["pretrained"].seen(text, text_b or None)
+    table = "| label | " + " | ".join(SIDES) + " |\n|---|" + "---|" * len(SIDES) + "\n"
+    for label in classifiers["pretrained"].labels:
+        table += f"| {label} | " + " | ".join(f"{probs[s][label]:.1%}" for s in SIDES) + " |\n"
+    marks = [
+        (tok, "read here" if i == seen.read_at else f"segment {'AB'[seg]}" if seen.kind == "bert" else None)
+        for i, (tok, seg) in enumerate(zip(seen.tokens, seen.token_type_ids))
+    ]
+    return table, marks
+
+
+def show_task_fields(task: str):
+    return gr.update(visible=task == CSV_TASK), gr.update(visible=task == HUB_TASK)
+
+
+def auto_steps(labels: float):
+    try:
+        return steps_for(int(labels), DEFAULTS.batch_size, DEFAULTS.epochs)
+    except (TypeError, ValueError):
+        return gr.skip()
+
+
+# ---------------------------------------------------------------- layout
+
+
+def build() -> None:
+    gr.Markdown(
+        "## Fine-tune after pre-training\n"
+        "Take a pre-trained model and train it a little more on a labelled task; beside it, **the same "
+        "architecture from random weights** gets the same examples, batches, steps and seed. The gap between the "
+        f"two is what pre-training bought. {WHY_DEFAULTS}"
+    )
+    with gr.Row():
+        with gr.Column(scale=2):
+            model = gr.Dropdown(
+                models.body_choices(), value="tiny-english-bert", label="Pre-trained model", elem_id="ft-model"
+            )
+            PICKERS.append((model, body_choices))
+            task = gr.Radio([*TASKS, CSV_TASK, HUB_TASK], value=list(TASKS)[0], label="Task", elem_id="ft-task")
+            upload = gr.File(label="CSV (UTF-8, header row)", file_types=[".csv"], visible=False, elem_id="ft-upload")
+            dataset = gr.Textbox(label="Dataset id", placeholder="glue/sst2", visible=False, elem_id="ft-dataset")
+            with gr.Row():
+                labels = gr.Number(DEFAULTS.labels, precision=0, label="Labelled examples", elem_id="ft-labels")
+                steps = gr.Number(
+                    steps_for(DEFAULTS.labels), precision=0, label="Steps (3 epochs by default)", elem_id="ft-steps"
+                )
+                lr = gr.Number(DEFAULTS.lr, label="Learning rate (pre-training: 1e-3)", elem_id="ft-lr")
+                seed = gr.Number(DEFAULTS.seed, precision=0, label="Seed", elem_id="ft-seed")
+            mode = gr.Radio(list(MODES), value=list(MODES)[0], label="What learns", elem_id="ft-mode")
+            estimate_md = gr.Markdown(elem_id="ft-estimate")
+        with gr.Column(scale=3):
+            with gr.Row():
+                go = gr.Button("▶ Fine-tune", variant="primary", elem_id="ft-go")
+                pause = gr.Button("Pause", elem_id="ft-pause")
+                step = gr.Button("Step", elem_id="ft-step")
+                stop = gr.Button("■ Stop", variant="stop", elem_id="ft-stop")
+            status = gr.Markdown("Press **Fine-tune**.", elem_id="ft-status")
+            curve = gr.Plot(label="Loss and accuracy", elem_id="ft-curve")
+            download = gr.DownloadButton("Download the fine-tuned model (zip)", elem_id="ft-download")
+    with gr.Row():
+        with gr.Column():
+            text_a = gr.Textbox(label="Try it: a sentence (or sentence A)", elem_id="ft-try-a")
+            text_b = gr.Textbox(label="Sentence B (pair tasks)", elem_id="ft-try-b")
+            try_btn = gr.Button("Classify", elem_id="ft-try")
+            probs = gr.Markdown(elem_id="ft-probs")
+            seen = gr.HighlightedText(label="The input as the model sees it", elem_id="ft-seen")
+        with gr.Column():
+            counts = gr.Textbox(",".join(map(str, LABEL_COUNTS)), label="Sweep: label counts", elem_id="ft-counts")
+            sweep_btn = gr.Button("Run the sweep", elem_id="ft-sweep")
+            sweep_status = gr.Markdown(elem_id="ft-sweep-status")
+            sweep_plot = gr.Plot(label="Accuracy against labels", elem_id="ft-sweep-plot")
+
+    form = [model, task, labels, steps, mode, lr, seed, upload, dataset]
+    outputs = [curve, status, download]
+    go.click(run_finetune, form, outputs, api_name="finetune", concurrency_limit=MAX_RUNS, concurrency_id="training")
+    step.click(
+        step_finetune, form, outputs, api_name="step_finetune", concurrency_limit=MAX_RUNS, concurrency_id="training"
+    )
+    pause.click(pause_finetune, None, [status], api_name="pause_finetune", queue=False)
+    stop.click(stop_finetune, None, outputs, api_name="stop_finetune", queue=False)
+    sweep_btn.click(
+        run_sweep,
+        [model, task, mode, lr, seed, counts, upload, dataset],
+        [sweep_plot, sweep_status],
+        api_name="finetune_sweep",
+        concurrency_limit=MAX_RUNS,
+        concurrency_id="training",
+    )
+    try_btn.click(try_it, [text_a, text_b], [probs, seen], api_name="finetune_try")
+    task.change(show_task_fields, [task], [upload, dataset], api_name="finetune_task_fields", queue=False)
+    labels.change(auto_steps, [labels], [steps], api_name="finetune_auto_steps", queue=False)
+    sizing: list[Any] = [model, task, labels, steps, mode]
+    # triggers None: on page load and on every change, so the time shows before anything starts (measured once
+    # per process and model, so only the first page waits for it)
+    gr.on(None, estimate_finetune, sizing, [estimate_md], api_name="estimate_finetune", queue=False)

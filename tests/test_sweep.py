@@ -29,14 +29,24 @@ UNBOUNDED_LOW, UNBOUNDED_HIGH = -1, 10**9  # a number box without limits: a nega
 # The Train tab's run endpoints train for real: their base is the smallest model for 10 steps (a few seconds
 # a call on 2 cores, most of it reading the corpus); a typical value of one setting is tried on that model.
 SMALL_RUN = dict(steps=10, n_layer=1, n_head=2, n_embd=32, context=16, batch=4, samples=1)
-BASE = {"/train": SMALL_RUN, "/step_training": SMALL_RUN}
+# fine-tuning: a few steps of 16 labels; the sweep: one count (its 40-step minimum)
+SMALL_FINETUNE = dict(steps=4, labels=16)
+BASE = {
+    "/train": SMALL_RUN,
+    "/step_training": SMALL_RUN,
+    "/finetune": SMALL_FINETUNE,
+    "/step_finetune": SMALL_FINETUNE,
+    "/finetune_sweep": dict(counts="16"),
+}
 # (endpoint, parameter, which) not swept, and why
 SKIP = {
     ("/train", "steps", "max"): "5,000 real training steps; /estimate_training and /step_training take 5,000",
+    ("/finetune", "steps", "typical"): "48 real steps of two models and their evaluations (over 90 s on a loaded "
+    "2-core machine); /estimate_finetune takes 48, and /finetune runs 4 steps for every other value",
 }
 # /step_training reads the form with the same handler (and checks) as /train: only its sliders, which set how
 # far one step goes, are swept there; its number boxes are swept through /train (keeps the sweep near 3 min)
-SLIDERS_ONLY = {"/step_training"}
+SLIDERS_ONLY = {"/step_training", "/step_finetune"}
 # sliders whose valid range depends on another control: through the API (one value at a time) a sentence is
 # the right answer; the page should keep them in range (tests/e2e/test_sweep_browser.py drags them there)
 DEPENDENT = {

@@ -24,11 +24,12 @@ def test_side_by_side_fine_tune_stop_and_try(page):
     plot = page.locator("#ft-curve .js-plotly-plot")
     expect(plot).to_contain_text("pretrained: train loss", timeout=60_000)
     expect(plot).to_contain_text("scratch: train loss")
-    expect(plot).to_contain_text("validation accuracy", timeout=180_000)  # the first evaluation, step 50
     shot(page, "finetune-running")
 
     page.locator("#ft-stop").click()
     expect(page.locator("#ft-status")).to_contain_text("joined this session", timeout=120_000)
+    expect(plot).to_contain_text("pretrained: validation accuracy")  # evaluated on stopping: both models
+    expect(plot).to_contain_text("scratch: validation accuracy")
     expect(page.locator("#ft-download")).to_be_enabled()
 
     page.locator("#ft-try-a textarea").fill("Call me Ishmael. Some years ago I went to sea.")

@@ -1,9 +1,9 @@
 """Inside a transformer: attention weights for any loaded model, views computed from them, the logit lens,
 and the masks that make a model an encoder (BERT) or a decoder (GPT).
 
-Attention comes from the same forward pass as the model's output: Hugging Face models run their eager
-attention for that one call (`output_attentions=True`; the normal path keeps SDPA), our TinyTransformer its
-explicit softmax(q·kᵀ/√d)·v path. Everything returned is plain numpy in dataclasses.
+Attention comes from the same forward pass as the model's output: a Hugging Face model runs through an eager
+twin sharing its weights (`output_attentions=True`; the model itself keeps SDPA), ours through its explicit
+softmax(q·kᵀ/√d)·v path. Everything returned is plain numpy in dataclasses.
 
 Shapes: L layers, H heads, T tokens. `Attention.weights` is (L, H, T, T); row i is how query token i spreads
 its attention over the keys (it sums to 1); for a causal model everything right of the diagonal is 0.
@@ -11,15 +11,16 @@ its attention over the keys (it sums to 1); for a causal model everything right 
 
 from __future__ import annotations
 
+import copy
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-from transformers import PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from . import fill_mask
 from .devices import device_of
 from .errors import UserError
 from .protocols import LanguageModel, context_limit
@@ -59,25 +60,28 @@ def is_causal(model: LanguageModel) -> bool:
     return bool(can_generate()) if callable(can_generate) else False
 
 
-_EAGER_LOCK = threading.Lock()  # one eager call at a time, so no call switches a model back under another
+_twins: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its eager twin, while the model lives
+_twins_lock = threading.Lock()
 
 
-@contextmanager
-def _eager(model: LanguageModel) -> Iterator[None]:
-    """A Hugging Face model with its eager attention (the one that can return weights) for the calls inside.
-    Others using the model meanwhile get the same outputs, a little slower; the original comes back after."""
-    config = getattr(model, "config", None)
-    before = getattr(config, "_attn_implementation", None)
-    switch = getattr(model, "set_attn_implementation", None)
-    with _EAGER_LOCK:
-        if before in (None, "eager") or not callable(switch):
-            yield
-            return
-        switch("eager")
-        try:
-            yield
-        finally:
-            switch(before)
+def explicit(model: LanguageModel) -> LanguageModel:
+    """The model, computing attention explicitly so `output_attentions=True` returns the weights.
+
+    A Hugging Face model picks its attention kernel from one config every request shares; switching that to
+    "eager" for one call would switch it under a request running at the same moment (whose causal mask, left to
+    SDPA, the eager kernel would not apply: tokens would see the future). So this returns a twin: the same
+    parameter tensors (nothing copied) in a module tree of its own whose config says "eager". Made once per
+    model, in milliseconds. Ours (explicit on request) and eager models come back as they are."""
+    if not isinstance(model, PreTrainedModel) or model.config._attn_implementation == "eager":
+        return model
+    with _twins_lock:
+        twin = _twins.get(model)
+        if twin is None or not all(a is b for a, b in zip(twin.parameters(), model.parameters(), strict=True)):
+            shared = {id(t): t for t in (*model.parameters(), *model.buffers())}  # deepcopy keeps these as they are
+            twin = copy.deepcopy(model, shared)
+            twin.set_attn_implementation("eager")
+            _twins[model] = twin
+    return twin
 
 
 def _encode(
@@ -86,13 +90,10 @@ def _encode(
     """The input as the model takes it, cut to `limit` tokens; and how many tokens the cut left out."""
     if not (text or "").strip() or (text_b is not None and not text_b.strip()):
         raise UserError("Write a sentence (and, for a pair, both sentences) to look inside the model.")
-    pair = (text, text_b) if text_b is not None else (text,)
-    full = len(tokenizer(*pair)["input_ids"])
-    # a pair's segment ids (0 for [CLS] A [SEP], 1 for B [SEP]), asked for: our tokenizers give them only then
-    enc = tokenizer(*pair, truncation=True, max_length=limit, return_tensors="pt", return_token_type_ids=bool(text_b))
+    enc, cut = fill_mask.encode(tokenizer, text, text_b, limit)  # each side cut in linear time, then the pair
     if enc["input_ids"].shape[1] == 0:
         raise UserError("The text has no tokens this model knows.")
-    return dict(enc), full - enc["input_ids"].shape[1]
+    return enc, cut
 
 
 def forward_inside(
@@ -101,8 +102,8 @@ def forward_inside(
     """One forward pass returning the attention weights (and, with `hidden`, every layer's residual stream)."""
     device = device_of(model)
     inputs = {k: v.to(device) for k, v in enc.items() if k in ("input_ids", "attention_mask", "token_type_ids")}
-    with torch.no_grad(), _eager(model):
-        out = model(**inputs, output_attentions=True, output_hidden_states=hidden)
+    with torch.no_grad():
+        out = explicit(model)(**inputs, output_attentions=True, output_hidden_states=hidden)
     if not out.attentions or out.attentions[0] is None:
         raise UserError("This model does not show its attention weights.")
     return out

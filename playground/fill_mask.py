@@ -13,7 +13,7 @@ from .devices import device_of
 from .errors import UserError
 from .next_word import TokenProb
 from .protocols import LanguageModel, context_limit
-from .tokenization import is_byte_level, token_label
+from .tokenization import head_of, is_byte_level, token_label
 
 MASK = "[MASK]"
 MAX_MASKS = 20  # one chart and table row block per mask: more is unreadable
@@ -71,7 +71,14 @@ def encode(
     tokenizer: PreTrainedTokenizerBase, text: str, pair: str | None = None, max_length: int | None = None
 ) -> tuple[dict, int]:
     """Model inputs (batch of 1) cut to max_length, longest side first for a pair; and how many tokens were cut."""
-    full = len(tokenizer(text, pair, verbose=False)["input_ids"])  # verbose=False: too long is expected here
+    if max_length is not None:  # each side cut first to what could be kept: the pair truncation stays cheap
+        text, n_text = head_of(tokenizer, text, max_length)
+        n_pair = 0
+        if pair is not None:
+            pair, n_pair = head_of(tokenizer, pair, max_length)
+        full = n_text + n_pair + tokenizer.num_special_tokens_to_add(pair=pair is not None)
+    else:
+        full = len(tokenizer(text, pair, verbose=False)["input_ids"])  # verbose=False: too long is expected here
     enc = tokenizer(
         text,
         pair,

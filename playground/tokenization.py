@@ -357,6 +357,17 @@ def _merge_spans(spans: list[tuple[str, str | None]]) -> list[tuple[str, str | N
 # ---------------------------------------------------------------- uploaded text
 
 
+def head_of(tokenizer: PreTrainedTokenizerBase, text: str, n: int) -> tuple[str, int]:
+    """The start of `text` holding its first n + 1 tokens, and how many tokens the whole text has.
+
+    The tokenizer's own truncation of a pair costs time and memory quadratic in the pair's length (two pasted
+    books took 24 GB); one plain encode of each side is linear, and what it cuts lies past anything kept."""
+    if not getattr(tokenizer, "is_fast", False):
+        return text, len(tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+    offsets = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)["offset_mapping"]
+    return (text if len(offsets) <= n + 1 else text[: offsets[n][1]]), len(offsets)
+
+
 def read_text_file(path: str | os.PathLike, max_bytes: int = MAX_UPLOAD_BYTES) -> str:
     """An uploaded file as text (a UTF-8 byte-order mark dropped), or a UserError saying why not: too big,
     binary (NUL bytes: UTF-16 and images have them), not UTF-8, or empty."""

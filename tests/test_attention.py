@@ -234,3 +234,20 @@ def test_the_masks_of_a_decoder_and_an_encoder():
     m = at.masks(["a", "b", "c"])
     assert m.causal.tolist() == [[True, False, False], [True, True, False], [True, True, True]]
     assert m.bidirectional.all()
+
+
+def test_the_eager_twin_shares_the_weights_and_the_model_keeps_sdpa(gpt2):
+    model, tok = gpt2
+    twin = at.explicit(model)
+    assert twin is not model and twin is at.explicit(model)  # made once
+    assert all(a is b for a, b in zip(twin.parameters(), model.parameters()))  # nothing copied
+    assert model.config._attn_implementation != "eager" and twin.config._attn_implementation == "eager"
+
+
+def test_a_long_pair_is_cut_side_by_side_and_counted(bert):
+    """Two pasted books: each side is cut to what could be kept before the pair is built (the tokenizer's
+    own pair truncation grows with the square of the length)."""
+    model, tok = bert
+    att = at.extract(model, tok, "word " * 5000, "other " * 5000, max_tokens=64)
+    assert len(att.tokens) == 64 and att.truncated == 5000 + 5000 + 3 - 64
+    assert att.tokens.count("[SEP]") == 2 and set(att.segments) == {0, 1}

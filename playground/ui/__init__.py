@@ -71,11 +71,24 @@ def build_demo() -> gr.Blocks:
         # the workspace's token, kept (encrypted) in this browser's localStorage, so a reload finds the work again;
         # then every picker offers that workspace's models and keeps the model it shows
         workspace = gr.BrowserState(None, storage_key="playground-workspace")
+        # (one step after the restore, as before: a further step let the refresh write back a picker's value
+        # from before the page's own link had set it)
         demo.load(common.restore_workspace, workspace, workspace, api_visibility="private", queue=False).then(
-            _keep_out_of_links(demo, workspace), None, None, api_visibility="private", queue=False
-        ).then(common.refresh_pickers, pickers, pickers, api_visibility="private", queue=False)
+            _refresh_after_restore(demo, workspace), pickers, pickers, api_visibility="private", queue=False
+        )
         demo.unload(_end_session)
     return demo
+
+
+def _refresh_after_restore(demo: gr.Blocks, workspace: gr.BrowserState):
+    """The step after the restore: the token kept out of links, then every picker refreshed."""
+    blank = _keep_out_of_links(demo, workspace)
+
+    def refresh(request: gr.Request, *chosen: str):  # (gradio passes the request only to a positional parameter)
+        blank(request)
+        return common.refresh_pickers(request, *chosen)
+
+    return refresh
 
 
 def _keep_out_of_links(demo: gr.Blocks, workspace: gr.BrowserState):

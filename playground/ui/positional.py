@@ -220,8 +220,12 @@ def build():
             learned_pca = gr.Plot(label="PCA", elem_id="pe-learned-pca")
             learned_io = [source, view], [learned_heat, learned_pca]
             learned_go.click(learned_views, *learned_io, api_name="learned_positions")
-            gr.on(
-                [learned_tab.select, source.change, view.change], learned_views, *learned_io, api_visibility="private"
+            gr.on(  # always_last: a choice made while the tab's first drawing runs is drawn after it, not dropped
+                [learned_tab.select, source.change, view.change],
+                learned_views,
+                *learned_io,
+                api_visibility="private",
+                trigger_mode="always_last",
             )
         with gr.Tab("Rotary (RoPE)") as rope_tab:
             gr.Markdown(

@@ -85,6 +85,8 @@ def test_the_rotation_is_drawn_on_a_round_circle_in_order(positional):
     page = positional
     page.get_by_role("tab", name="Rotary (RoPE)").click()
     set_number(page, "pe-rope-dim", 64)
+    # the pair slider's range follows the head (the test before left it at 16, pairs 0-7): wait for it
+    expect(page.locator("#pe-rope-pair input[type=number]")).to_have_attribute("max", "31")
     set_number(page, "pe-rope-pair", 20)  # a slow pair: a short arc, which must not fill the chart like a line
     expect(page.locator("#pe-rope-circle")).to_contain_text("Pair 20")
     x0, x1, y0, y1, width, height = plot(

@@ -360,6 +360,65 @@ def lens_heatmap(layers: Sequence[int], top: Sequence[Sequence[tuple[str, float]
     return fig
 
 
+def probe_timeline(
+    courses: Sequence[tuple[str, Sequence[int], Sequence[float], Sequence[int | None]]], step: int | None
+) -> go.Figure:
+    """Each probe's followed word across training: its probability (log scale, top) and rank (log, bottom, 1 at
+    the top); a vertical line at the step the scrubber shows. `courses`: (label, steps, probabilities, ranks)."""
+    from plotly.subplots import make_subplots  # only this chart needs it
+
+    fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
+    for i, (label, steps, probs, ranks) in enumerate(courses):
+        color = PALETTE[i % len(PALETTE)]
+        fig.add_trace(go.Scatter(x=list(steps), y=list(probs), name=label, mode="lines+markers", line_color=color,
+                                 legendgroup=label), row=1, col=1)  # fmt: skip
+        if any(r is not None for r in ranks):
+            fig.add_trace(go.Scatter(x=list(steps), y=list(ranks), name=label, mode="lines+markers", line_color=color,
+                                     line_dash="dot", legendgroup=label, showlegend=False), row=2, col=1)  # fmt: skip
+    if step is not None:
+        fig.add_vline(x=step, line_color="gray", line_dash="dash")
+    fig.update_yaxes(type="log", title_text="probability", row=1, col=1)
+    fig.update_yaxes(type="log", autorange="reversed", title_text="rank (1 = top guess)", row=2, col=1)
+    fig.update_xaxes(title_text="step", row=2, col=1)
+    fig.update_layout(title="The chosen words through training", legend=dict(orientation="h", y=-0.2),
+                      **(_LAYOUT | dict(height=480)))  # fmt: skip
+    return fig
+
+
+def loss_vs_compute(
+    groups: Mapping[str, Sequence[tuple[str, float, float]]],
+    fits: Mapping[str, tuple[float, float]],
+    y_title: str,
+    curves: Mapping[str, Sequence[tuple[float, float]]] | None = None,
+) -> go.Figure:
+    """Log-log loss against training FLOPs. `groups`: name -> points (label, FLOPs, loss), one marker symbol per
+    group (runs in different groups are not comparable); `fits`: name -> (a, b) of loss = a·C^(-b), drawn over
+    its group's range; `curves`: a run's validation loss along its own training (label -> (FLOPs, loss))."""
+    fig = go.Figure()
+    symbols = ["circle", "diamond", "square", "triangle-up", "x", "star"]
+    for i, (name, points) in enumerate(groups.items()):
+        color = PALETTE[i % len(PALETTE)]
+        fig.add_trace(go.Scatter(
+            x=[p[1] for p in points], y=[p[2] for p in points], text=[p[0] for p in points], name=name,
+            mode="markers+text", textposition="top center", marker=dict(size=10, color=color, symbol=symbols[i % 6]),
+            hovertemplate="%{text}<br>%{x:.3g} FLOPs<br>%{y:.3f}<extra></extra>",
+        ))  # fmt: skip
+        if name in fits and points:
+            a, b = fits[name]
+            lo, hi = min(p[1] for p in points), max(p[1] for p in points)
+            xs = np.geomspace(lo / 3, hi * 3, 30)
+            fig.add_trace(go.Scatter(x=xs, y=a * xs ** (-b), mode="lines", line=dict(color=color, dash="dash"),
+                                     name=f"fit: {a:.3g}·C^-{b:.3f}"))  # fmt: skip
+    for label, course in (curves or {}).items():
+        if course:
+            fig.add_trace(go.Scatter(x=[p[0] for p in course], y=[p[1] for p in course], name=label, mode="lines",
+                                     line=dict(color="gray", width=1), opacity=0.6))  # fmt: skip
+    fig.update_layout(title="Loss against training compute", xaxis=dict(type="log", title="training FLOPs"),
+                      yaxis=dict(type="log", title=y_title), legend=dict(orientation="h", y=-0.25),
+                      **(_LAYOUT | dict(height=460)))  # fmt: skip
+    return fig
+
+
 SIDE_COLORS = {"pretrained": "#4f46e5", "scratch": "#f97316"}
 
 

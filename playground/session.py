@@ -28,13 +28,19 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import UserError
 from .finetune.run import CLASSIFIER_FILE, FineTuning
-from .tiny.checkpoint import export_zip, import_zip, read_config
+from .tiny.checkpoint import export_zip, import_zip, load_checkpoint, read_config
 from .tiny.run import TrainingRun
+from .tiny.timeline import FOLDER as TIMELINE_FOLDER
+from .tiny.timeline import INDEX as TIMELINE_INDEX
+from .tiny.timeline import MAX_BYTES as TIMELINE_BYTES
+from .tiny.timeline import Timeline
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
 
-SUFFIX = " · this session"  # marks a session's own models in the dropdowns
+SUFFIX = " · this session"
+CURRENT_RUN = "the paused run"  # the scrubber's name for the run in progress
+TIMELINES_KEPT = 4  # saved runs whose snapshots are kept (each up to timeline.MAX_BYTES on disk)  # marks a session's own models in the dropdowns
 # a browser's session goes when its tab closes (unload); an API client may never say goodbye, so a
 # session untouched this long is closed too (far longer than the longest training run)
 IDLE_SECONDS = float(os.environ.get("PLAYGROUND_SESSION_IDLE_SECONDS", 6 * 3600))
@@ -58,6 +64,8 @@ class Session:
     last_used: float = field(default_factory=time.monotonic)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # only its own browser knows it
     left_at: float | None = None  # when its last page went away; None while a page has it
+    # the scrubber's timelines of saved runs, loaded once (their probe readings kept), by checkpoint name
+    timelines: dict[str, tuple[Timeline, PreTrainedTokenizerFast]] = field(default_factory=dict)
     training: TrainingRun = field(init=False)
     finetuning: FineTuning = field(init=False)  # the side-by-side fine-tuning run of the Train tab
 
@@ -74,7 +82,42 @@ class Session:
         base = re.sub(r"[^\w.-]+", "-", label).strip("-") or "model"
         name = f"{base}-{self.runs}{SUFFIX}"
         self.checkpoints[name] = Path(folder)
+        self._keep_timelines()
         return name
+
+    def _keep_timelines(self) -> None:
+        """Only the newest TIMELINES_KEPT saved runs keep their snapshots: each may take up to timeline.MAX_BYTES
+        of disk, and a session may save many runs (the models themselves are all kept)."""
+        with_timeline = [n for n, f in self.checkpoints.items() if (f / TIMELINE_FOLDER).is_dir()]
+        for name in with_timeline[:-TIMELINES_KEPT]:
+            shutil.rmtree(self.checkpoints[name] / TIMELINE_FOLDER, ignore_errors=True)
+            self.timelines.pop(name, None)
+
+    def timeline(self, name: str) -> tuple[Timeline, PreTrainedTokenizerFast]:
+        """The timeline the scrubber shows: the paused run's (name CURRENT_RUN) or a saved run's."""
+        if name == CURRENT_RUN:
+            run = self.training.run
+            if self.training.busy:
+                raise UserError("The run is training: pause it to scrub through it.")
+            if run is None or run.timeline is None or not run.timeline.frames:
+                raise UserError("No run is paused: train one and pause it, or pick a saved run.")
+            return run.timeline, run.tokenizer
+        if name not in self.checkpoints:
+            raise UserError("Pick one of this session's runs.")
+        if name not in self.timelines:
+            folder = self.checkpoints[name]
+            timeline = Timeline.load(folder)
+            if timeline is None:
+                raise UserError(f"{name.removesuffix(SUFFIX)} has no timeline: only the newest "
+                                f"{TIMELINES_KEPT} runs trained here keep their snapshots.")  # fmt: skip
+            self.timelines[name] = (timeline, load_checkpoint(folder)[1])
+        return self.timelines[name]
+
+    def timeline_runs(self) -> list[str]:
+        """The runs the scrubber can show: the paused one, then saved ones with a timeline, newest first."""
+        paused = self.training.run is not None and self.training.run.timeline is not None
+        saved = [n for n, f in self.checkpoints.items() if (f / TIMELINE_FOLDER / TIMELINE_INDEX).is_file()]
+        return [CURRENT_RUN] * paused + saved[::-1]
 
     def checkpoint_tasks(self, name: str) -> tuple[str, ...]:
         return tasks_of(self.checkpoints[name])
@@ -88,14 +131,15 @@ class Session:
         folder = self.checkpoints[name]
         stem = re.sub(r"[^\w.-]+", "-", name.removesuffix(SUFFIX)).strip("-")
         path = folder.parent / f"{stem}.zip"
-        if not path.exists():
-            export_zip(folder, path)
+        index = folder / TIMELINE_FOLDER / TIMELINE_INDEX
+        if not path.exists() or (index.exists() and index.stat().st_mtime > path.stat().st_mtime):
+            export_zip(folder, path)  # again when probes were read since: their results travel in the zip
         return path
 
     def import_zip(self, path: Path, max_bytes: int) -> str:
         """A checkpoint zip downloaded earlier becomes a checkpoint of this session again; returns its name."""
         size = Path(path).stat().st_size
-        if size > max_bytes:
+        if size > max_bytes + TIMELINE_BYTES:  # the model, and its run's snapshots
             raise UserError(
                 f"The file is {size / 1e6:,.1f} MB; a checkpoint here is at most {max_bytes / 1e6:,.0f} MB."
             )

@@ -7,6 +7,7 @@ so a run killed mid-save leaves the previous checkpoint whole.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -19,6 +20,12 @@ from transformers import PreTrainedTokenizerFast
 
 from ..errors import UserError
 from .model import TinyConfig, TinyTransformer
+from .timeline import FOLDER as TIMELINE
+from .timeline import INDEX as TIMELINE_INDEX
+from .timeline import MAX_BYTES as TIMELINE_BYTES
+from .timeline import MAX_SNAPSHOTS, SNAPSHOT, Timeline
+
+log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -116,7 +123,16 @@ def export_zip(folder: str | Path, zip_path: str | Path) -> Path:
         for f in sorted(folder.iterdir()):
             if f.name in ZIP_FILES:
                 zf.write(f, arcname=f.name)
+        timeline = folder / TIMELINE
+        if (timeline / TIMELINE_INDEX).is_file():  # the run's snapshots and probe readings, for the scrubber
+            for f in sorted(timeline.iterdir()):
+                if _timeline_file(f.name):
+                    zf.write(f, arcname=f"{TIMELINE}/{f.name}")
     return zip_path
+
+
+def _timeline_file(name: str) -> bool:
+    return name == TIMELINE_INDEX or SNAPSHOT.fullmatch(name) is not None
 
 
 def import_zip(zip_path: str | Path, folder: str | Path, max_bytes: int, max_files: int = len(ZIP_FILES)) -> Path:
@@ -124,32 +140,43 @@ def import_zip(zip_path: str | Path, folder: str | Path, max_bytes: int, max_fil
 
     Refused: not a zip, more than `max_files` entries, more than `max_bytes` unpacked (counted while
     unpacking, not trusted from the header), any path that is absolute or climbs out (zip slip),
-    any file but those in ZIP_FILES (so no pickled weights), or contents that do not load.
+    any file but those in ZIP_FILES and a timeline's (so no pickled weights), or contents that do not load.
+    A timeline (timeline/: float16 snapshots and an index) that does not fit the model is dropped, with the
+    model kept.
     """
     zip_path, folder = Path(zip_path), Path(folder)
     if not zipfile.is_zipfile(zip_path):
         raise UserError(f"{zip_path.name} is not a zip file: upload a checkpoint zip downloaded from this tab.")
     with zipfile.ZipFile(zip_path) as zf:
         entries = [i for i in zf.infolist() if not i.is_dir()]
-        if len(entries) > max_files:
-            raise UserError(f"The zip holds {len(entries)} files; a checkpoint has at most {max_files}.")
-        if sum(i.file_size for i in entries) > max_bytes:
-            raise UserError(f"The zip unpacks to more than {max_bytes / 1e6:,.0f} MB, the limit for a checkpoint here.")
+        # a run's snapshots may come with the model: counted and capped apart from it (timeline.py's caps)
+        snapshots = [i for i in entries if _part(i.filename) == TIMELINE]
+        model = [i for i in entries if _part(i.filename) != TIMELINE]
+        if len(model) > max_files or len(snapshots) > MAX_SNAPSHOTS + 1:
+            raise UserError(f"The zip holds {len(entries)} files; a checkpoint has at most {max_files} "
+                            f"(and {MAX_SNAPSHOTS + 1} in its timeline/).")  # fmt: skip
+        for part, limit in ((model, max_bytes), (snapshots, TIMELINE_BYTES)):
+            if sum(i.file_size for i in part) > limit:
+                raise UserError(_too_big(limit))
         names = {}
         for info in entries:
             path = PurePosixPath(info.filename.replace("\\", "/"))
             if path.is_absolute() or ".." in path.parts:
                 raise UserError(f"The zip has an unsafe path ({info.filename!r}); it was not unpacked.")
-            if path.name not in ZIP_FILES:
+            if path.parent.name == TIMELINE and _timeline_file(path.name):  # (a zipped folder nests it all)
+                name = f"{TIMELINE}/{path.name}"
+            elif path.name in ZIP_FILES:
+                name = path.name
+            else:
                 hint = (
                     " (weights are accepted only as model.safetensors)"
                     if path.suffix in (".bin", ".pt", ".pth", ".pkl", ".ckpt")
                     else ""
                 )
                 raise UserError(f"The zip holds {info.filename!r}, which is not part of a checkpoint{hint}.")
-            if path.name in names:
-                raise UserError(f"The zip holds {path.name} twice.")
-            names[path.name] = info
+            if name in names:
+                raise UserError(f"The zip holds {name} twice.")
+            names[name] = info
         missing = {WEIGHTS_FILE, CONFIG_FILE, "tokenizer.json"} - set(names)
         if missing:
             raise UserError(f"The zip is not a checkpoint: {', '.join(sorted(missing))} is missing.")
@@ -167,6 +194,7 @@ def import_zip(zip_path: str | Path, folder: str | Path, max_bytes: int, max_fil
         if 4 * parameters > max_bytes:
             raise ValueError(f"its config describes {parameters:,} parameters, more than this app accepts")
         load_checkpoint(folder)  # the weights must match the config; the tokenizer must load
+        _check_timeline(folder)
     except Exception as err:  # noqa: BLE001 - whatever is wrong inside, the answer is the same
         shutil.rmtree(folder, ignore_errors=True)
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
@@ -174,14 +202,38 @@ def import_zip(zip_path: str | Path, folder: str | Path, max_bytes: int, max_fil
     return folder
 
 
+def _check_timeline(folder: Path) -> None:
+    """A timeline that does not load or fit the model is dropped (logged): the model is what the user came for."""
+    if not (folder / TIMELINE).exists():
+        return
+    try:
+        timeline = Timeline.load(folder)
+        if timeline is None:
+            raise UserError(f"{TIMELINE_INDEX} is missing")
+        for step in timeline.frames:
+            timeline.model_at(step)
+    except UserError as err:
+        log.warning("dropped the timeline of an uploaded checkpoint: %s", err)
+        shutil.rmtree(folder / TIMELINE, ignore_errors=True)
+
+
+def _part(filename: str) -> str:
+    """TIMELINE for a timeline's entry, "" for the model's."""
+    return TIMELINE if PurePosixPath(filename.replace("\\", "/")).parent.name == TIMELINE else ""
+
+
+def _too_big(limit: int) -> str:
+    return f"The zip unpacks to more than {limit / 1e6:,.0f} MB, the limit for a checkpoint here."
+
+
 def _unpack(zf: zipfile.ZipFile, names: dict[str, zipfile.ZipInfo], folder: Path, max_bytes: int) -> None:
-    budget = max_bytes
+    budget = {"": max_bytes, TIMELINE: TIMELINE_BYTES}  # counted while unpacking: a header may understate
     for name, info in names.items():
+        part = _part(name)
+        (folder / name).parent.mkdir(exist_ok=True)  # timeline/
         with zf.open(info) as src, open(folder / name, "wb") as dst:
             while chunk := src.read(1 << 20):
-                budget -= len(chunk)
-                if budget < 0:  # the header understated the size
-                    raise UserError(
-                        f"The zip unpacks to more than {max_bytes / 1e6:,.0f} MB, the limit for a checkpoint here."
-                    )
+                budget[part] -= len(chunk)
+                if budget[part] < 0:
+                    raise UserError(_too_big(max_bytes if part == "" else TIMELINE_BYTES))
                 dst.write(chunk)

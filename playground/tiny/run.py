@@ -8,6 +8,7 @@ so the curve is the same whatever the chunking and however often it is paused.
 
 from __future__ import annotations
 
+import shutil
 import threading
 from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from transformers import PreTrainedTokenizerFast
 from .. import devices
 from ..errors import UserError
 from . import checkpoint
+from .timeline import Timeline, default_probes
 from .train import Limits, Progress, Run, TrainConfig
 
 CHUNK_SECONDS = 40.0  # one ZeroGPU call, under its 60 s default
@@ -85,8 +87,17 @@ class TrainingRun:
         """(holding) A new run, checked against the limits with its real vocabulary."""
         run = Run(cfg, text, tokenizer)
         limits.check(cfg, run.model.num_parameters())  # the real vocabulary may be larger than guessed
+        self._drop_timeline()  # a run replaced unsaved takes its snapshots with it
+        timeline = Timeline.for_run(self._new_folder("timeline"), run.model, cfg.objective, cfg.steps, cfg.log_every)
+        timeline.probes = default_probes(cfg.objective, text)
+        timeline.note(0, run.model)  # the untrained model: where every probe starts
+        run.timeline = timeline
         self.run, self.corpus, self.limits = run, corpus, limits
         return run
+
+    def _drop_timeline(self) -> None:
+        if self.run is not None and self.run.timeline is not None:
+            shutil.rmtree(self.run.timeline.folder, ignore_errors=True)
 
     def train(self, max_steps: int | None = None) -> Generator[Progress, None, Outcome]:
         """(holding) Advance the run until it is done, paused, stopped, reset or `max_steps` steps further; yields
@@ -118,6 +129,8 @@ class TrainingRun:
         if run.done or self.stop_requested:
             return self.save(notice)
         self._clear()  # paused, or one Step done
+        if run.timeline is not None:
+            run.timeline.pause(run.step, run.model)
         return Outcome("paused", run)
 
     def _chunk(self, seconds: float) -> Iterator[Progress]:
@@ -156,6 +169,7 @@ class TrainingRun:
         if self.busy and not self.reset_requested:
             self.reset_requested = True
             return Outcome("resetting")
+        self._drop_timeline()
         self.run = None
         self._clear()
         return Outcome("reset")
@@ -165,6 +179,8 @@ class TrainingRun:
         run, self.run = self.run, None
         self._clear()
         if run is None or run.step == 0:
+            if run is not None and run.timeline is not None:
+                shutil.rmtree(run.timeline.folder, ignore_errors=True)
             return Outcome("empty", run)
         final = _finish_on_gpu(run) if devices.ZERO_GPU and run.device.type == "cuda" else run.finish()
         assert final.model is not None and final.tokenizer is not None  # finish() always hands them over
@@ -176,13 +192,23 @@ class TrainingRun:
             "final_val_loss": final.val_loss,
             "parameters": model.num_parameters(),
             "device": run.describe_device(),
+            # for the loss-against-compute chart (tiny/compute.py): the corpus, what was read, the curve
+            "text_sha256": run.text_sha256,
+            "tokens": run.tokens,
+            "chars_per_token": run.chars_per_token,
+            "val_curve": [
+                {"step": s, "val_loss": v}
+                for s, v in {e.step: e.val_loss for e in [*run.history, final] if e.val_loss is not None}.items()
+            ],  # fmt: skip
             **final.summary(),
         }
         checkpoint.save_checkpoint(folder, model, final.tokenizer, meta)
+        if run.timeline is not None:
+            run.timeline.finish(folder, run.step, final)
         name = self._add_checkpoint(folder, LABELS[run.cfg.objective])
         return Outcome("saved", run, final, name, folder, notice)
 
     def close(self) -> None:
         """The session ended: a running loop stops without saving, and the model is freed."""
         self.stop_requested = self.reset_requested = True
-        self.run = None
+        self.run = None  # its timeline goes with the session's folder

@@ -33,6 +33,7 @@ from ..errors import UserError
 from . import data, distributed, recipes
 from .checkpoint import WEIGHTS_FILE, load_training_state
 from .model import TinyConfig, TinyTransformer
+from .timeline import Timeline
 from .token_file import TokenCorpus
 
 OBJECTIVES = ("clm", "mlm", "mlm-nsp")
@@ -368,6 +369,10 @@ class Run:
         self.tokenizer = tokenizer
         self.train_src = BatchSource(cfg, tokenizer, train_text, cfg.seed, "the training text")
         self.val_src = BatchSource(cfg, tokenizer, val_text, cfg.seed + 1, "the validation text (the last 10%)")
+        # characters of validation text per token: loss per token / this = loss per character, for any tokenizer
+        self.chars_per_token: float | None = None
+        if isinstance(val_text, str) and cfg.objective != "mlm-nsp":
+            self.chars_per_token = len(val_text) / len(self.val_src.stream)
         if isinstance(val_text, str):
             probe_text = val_text
         else:  # the probe is read from the start of the validation ids
@@ -393,6 +398,7 @@ class Run:
         self.elapsed = 0.0  # seconds spent training (inside advance), pauses and consumers excluded
         self.eval_seconds = 0.0  # the part of elapsed spent evaluating and sampling
         self.history: list[Progress] = []  # every event so far: the loss curve
+        self.timeline: Timeline | None = None  # the app's snapshots for the scrubber (tiny/timeline.py); CLI: none
         self._lr = recipes.lr_at(0, cfg)
         self._loss_sum = torch.zeros((), device=self.device)  # summed on device; read back only at log points
         self._loss_n = 0
@@ -424,6 +430,8 @@ class Run:
             if self.step % c.log_every == 0 or self.step % c.eval_every == 0 or self.step == c.steps:
                 event = self._event()
                 self.history.append(event)
+                if self.timeline is not None:
+                    self.timeline.note(self.step, self.model, event)
                 yield event
                 self._mark = time.perf_counter()  # the consumer's time is not training time
         self._account()

@@ -608,15 +608,23 @@ def build():
         recipe,
     ]
     outputs = [curve, status, sample, stats, mine, download]
-    go.click(run_training, form, outputs, api_name="train", concurrency_limit=MAX_RUNS, concurrency_id="training")
-    step.click(
-        step_training, form, outputs, api_name="step_training", concurrency_limit=MAX_RUNS, concurrency_id="training"
-    )
+    # the events after which a run may be paused, saved or dropped: the timeline part refreshes its run list then
+    ended = [
+        go.click(run_training, form, outputs, api_name="train", concurrency_limit=MAX_RUNS, concurrency_id="training"),
+        step.click(
+            step_training,
+            form,
+            outputs,
+            api_name="step_training",
+            concurrency_limit=MAX_RUNS,
+            concurrency_id="training",
+        ),
+        stop.click(request_stop, None, outputs, api_name="stop_training", queue=False),
+        reset.click(request_reset, None, outputs, api_name="reset_training", queue=False),
+        upload_zip.upload(upload_checkpoint, [upload_zip], [mine, download, status], api_name="upload_checkpoint"),
+    ]
     pause.click(request_pause, None, [status], api_name="pause_training", queue=False)
-    stop.click(request_stop, None, outputs, api_name="stop_training", queue=False)
-    reset.click(request_reset, None, outputs, api_name="reset_training", queue=False)
     mine.change(download_checkpoint, [mine], [download], api_name="download_checkpoint", queue=False)
-    upload_zip.upload(upload_checkpoint, [upload_zip], [mine, download, status], api_name="upload_checkpoint")
     preset.change(
         apply_preset,
         [preset, objective],
@@ -629,8 +637,9 @@ def build():
         objective_defaults, [objective, tokenizer, lr], [tokenizer, lr, sample], api_visibility="private", queue=False
     )
     corpus.change(show_corpus_fields, [corpus], [pasted, upload, dataset], api_visibility="private", queue=False)
-    from . import finetune  # the tab's second part (imported here: it builds on this module's helpers)
+    from . import finetune, timeline  # the tab's other parts (imported here: they build on this module's helpers)
 
+    timeline.build(ended)
     finetune.build()
     sizing: list[Any] = [
         objective,

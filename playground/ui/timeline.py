@@ -1,0 +1,238 @@
+"""The Train tab's "watch it learn" part: a step slider over a paused or saved run's snapshots with the probes'
+predictions at that step (tiny/timeline.py), and loss against training compute beside published runs
+(tiny/compute.py); layout and wiring only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from .. import charts, session
+from ..bundled import bundled_path
+from ..tiny import compute
+from ..tiny.checkpoint import read_config
+from ..tiny.timeline import KINDS, Probe, Reading, Timeline, courses
+from ..tiny.train import uniform_loss
+from .common import PICKERS, friendly, session_id
+
+KIND_LABELS = {f"{label} ({kind})": kind for kind, label in KINDS.items()}
+UNITS = {"loss per token (nats)": False, "bits per character": True}
+BUNDLED = ("tiny-shakespeare-gpt", "tiny-shakespeare-bert", "tiny-english-bert")
+SCALING_NOTE = (
+    "**What a scaling law is.** Train the same kind of model with more compute (a bigger model, more tokens, "
+    "or both) and the loss falls along a straight line on log-log axes: loss ≈ a·C^(−b). Kaplan et al. (2020) and "
+    "Hoffmann et al. (2022, *Chinchilla*) measured it over many orders of magnitude; it is how labs choose a model "
+    "size before spending the compute. Train three or more runs on the same corpus and tokenizer here, at "
+    "different sizes or lengths, and a fitted line appears. Training FLOPs = tokens × (6N + 12·L·H·Q·T), "
+    "nanoGPT's count (N parameters; L layers, H heads of width Q, context T)."
+)
+
+
+def run_choices(sid: str | None) -> list[str]:
+    own = session.peek(sid)
+    return own.timeline_runs() if own else []
+
+
+def _timeline(name: str | None, sid: str) -> tuple[Timeline, Any]:
+    if not name:
+        raise gr.Error("Train a run and pause it or let it finish, then pick it here.", print_exception=False)
+    return session.get(sid).timeline(name)
+
+
+def _frame(timeline: Timeline, step: float | None) -> int:
+    """The snapshot at or before the slider's step (the first one when the slider is before them all)."""
+    frames = timeline.frames
+    chosen = [s for s in frames if s <= (step if step is not None else frames[-1])]
+    return chosen[-1] if chosen else frames[0]
+
+
+def _guesses(readings: dict[Probe, list[Reading]], step: int) -> str:
+    """What every probe gave at `step`, as a table."""
+    rows = ["| probe | followed | its rank | the model's top guesses |", "|---|---|---|---|"]
+    for probe, course in readings.items():
+        r = next(r for r in course if r.step == step)
+        guesses = " · ".join(f"`{t!r}` {p:.1%}" for t, p in r.top)
+        followed = f"P(IsNext) {r.prob:.1%}" if probe.kind == "pair" else f"{probe.word}: {r.prob:.2%}"
+        rows.append(f"| {probe.label.replace('|', '/')} | {followed} | {r.rank or '–'} | {guesses} |")
+    return "\n".join(rows) if readings else "Add a probe to follow."
+
+
+def _curve(timeline: Timeline, step: int, vocab: int):
+    train = [(p["step"], p["train_loss"]) for p in timeline.curve if p.get("train_loss") is not None]
+    val = [(p["step"], p["val_loss"]) for p in timeline.curve if p.get("val_loss") is not None]
+    fig = charts.loss_curve(train, val, uniform_loss(timeline.objective, vocab), f"Loss, at step {step}")
+    fig.add_vline(x=step, line_color="gray", line_dash="dash")
+    return fig
+
+
+@friendly
+def scrub(name: str | None, step: float | None, request: gr.Request = None):
+    """The run at one step: the probes' course (chart), their guesses at that step, the loss there and the
+    latest sample. Returns (probe chart, guesses table, loss curve, sample, status)."""
+    if not name:  # no run yet (the list was refreshed empty)
+        return None, "", None, "", "Train a run and pause it or let it finish, then pick it above."
+    timeline, tokenizer = _timeline(name, session_id(request))
+    readings = timeline.read(tokenizer)
+    if timeline.final is not None:
+        timeline.save()  # the readings travel in the run's zip
+    at = _frame(timeline, step)
+    course = [(c.label, c.steps, c.probs, c.ranks) for c in courses(readings)]
+    sample = timeline.sample_at(at)
+    status = (
+        f"Step **{at:,}** of {timeline.frames[-1]:,} · {len(timeline.frames)} snapshots "
+        f"({'the last is the saved model itself' if timeline.final is not None else 'the last is where it paused'})"
+    )
+    return (
+        charts.probe_timeline(course, at),
+        _guesses(readings, at),
+        _curve(timeline, at, len(tokenizer)),
+        f"(step {sample[0]:,})\n{sample[1]}" if sample else "",
+        status,
+    )
+
+
+@friendly
+def pick_run(name: str | None, request: gr.Request = None):
+    """A run was chosen: the slider spans its snapshots, set to the last."""
+    if not name:
+        return gr.update(), gr.update(choices=[], value=None)
+    timeline, _ = _timeline(name, session_id(request))
+    frames = timeline.frames
+    probes = [p.label for p in timeline.probes]
+    return (
+        gr.update(minimum=0, maximum=max(frames[-1], 1), value=frames[-1], step=1),
+        gr.update(choices=probes, value=probes[0] if probes else None),
+    )
+
+
+@friendly
+def add_probe(
+    name: str | None, kind: str, text: str, word: str, text_b: str, step: float | None, request: gr.Request = None
+):
+    """Follow one more input through the run (read on its stored snapshots, so also after training)."""
+    timeline, _ = _timeline(name, session_id(request))
+    timeline.add_probe(Probe(KIND_LABELS.get(kind, kind), text or "", (word or "").strip(), text_b or ""))
+    probes = [p.label for p in timeline.probes]
+    return (*scrub.__wrapped__(name, step, request), gr.update(choices=probes, value=probes[-1]))
+
+
+@friendly
+def remove_probe(name: str | None, label: str | None, step: float | None, request: gr.Request = None):
+    timeline, _ = _timeline(name, session_id(request))
+    for probe in [p for p in timeline.probes if p.label == label]:
+        timeline.remove_probe(probe)
+    probes = [p.label for p in timeline.probes]
+    return (*scrub.__wrapped__(name, step, request), gr.update(choices=probes, value=probes[0] if probes else None))
+
+
+# ---------------------------------------------------------------- loss against compute
+
+
+def _points(sid: str | None) -> list[compute.Point]:
+    points = []
+    own = session.peek(sid)
+    for name, folder in own.checkpoints.items() if own else []:
+        config, meta = read_config(folder)
+        parameters = meta.get("parameters")
+        if parameters and not (folder / "classifier.safetensors").exists():  # fine-tuned ones are not pre-training
+            point = compute.run_point(name.removesuffix(session.SUFFIX), meta, int(parameters), config.vocab_size)
+            points += [point] if point else []
+    points += [p for name in BUNDLED if (p := compute.bundled_point(bundled_path(name)))]
+    return points + compute.references()
+
+
+@friendly
+def compute_view(unit: str, request: gr.Request = None):
+    """This session's runs, the bundled models and published runs on one log-log chart; a fit per comparable group."""
+    bits = UNITS.get(unit, False)
+    groups: dict[str, list[compute.Point]] = {}
+    for p in _points(session_id(request)):
+        if bits and p.bits_per_char is None:
+            continue
+        key = " · ".join(p.group.split(" · ")[:2]) if bits else p.group  # bits per char: any tokenizer
+        groups.setdefault(key, []).append(p)
+    fits = {k: f for k, ps in groups.items() if (f := compute.fit_power_law(ps, bits))}
+    value = (lambda p: p.bits_per_char) if bits else (lambda p: p.loss)
+    fig = charts.loss_vs_compute(
+        {k: [(p.label, p.flops, value(p)) for p in ps] for k, ps in groups.items()},
+        fits,
+        "bits per character" if bits else "validation loss (nats per token)",
+        {p.label: p.curve for ps in groups.values() for p in ps if p.curve and not bits},
+    )
+    return fig, _compute_notes(groups, fits, bits)
+
+
+def _compute_notes(groups: dict[str, list[compute.Point]], fits: dict, bits: bool) -> str:
+    lines = [SCALING_NOTE, ""]
+    if not bits and len(groups) > 1:
+        lines.append(
+            "Each marker shape is a group that can be compared only within itself: loss per token depends on the "
+            "tokenizer and the task. Switch to **bits per character** to compare runs on the same corpus whatever "
+            "their tokenizer."
+        )
+    for key, (a, b) in fits.items():
+        lines.append(f"- **{key}**: loss ≈ {a:.3g} · C^(−{b:.3f}) from {len(groups[key])} points.")
+    sources = [f"- **{p.label}**: {p.source}" for ps in groups.values() for p in ps if p.source]
+    return "\n".join(lines + ["", "Reference points:", *sources])
+
+
+# ---------------------------------------------------------------- layout
+
+
+def build(train_events: list) -> None:
+    """The part's layout, below the training controls; `train_events` are the Train tab's events after which a run
+    may have been paused or saved (the run list and the compute chart refresh then)."""
+    with gr.Accordion("Watch it learn: scrub through a run", open=False, elem_id="tl-section"):
+        gr.Markdown(
+            "While a run trains, light snapshots of the model are kept (at most 33 per run and 100 MB, in this "
+            "session's workspace; the newest 4 runs keep theirs). Pick a paused or finished run and drag the step "
+            "slider: see what the model predicted **at that step** for the probes below, and the chosen word "
+            "climb from a blind guess to the top. Add your own probes at any time: they are read on the stored "
+            "snapshots, so a probe added after training still sees the whole run. The downloaded zip keeps it all."
+        )
+        with gr.Row():
+            run = gr.Dropdown([], label="Run", elem_id="tl-run", scale=3)
+            PICKERS.append((run, run_choices))
+            refresh = gr.Button("↻ Runs", elem_id="tl-refresh", scale=0, min_width=80)
+        step = gr.Slider(0, 1, value=0, step=1, label="Step", elem_id="tl-step")
+        status = gr.Markdown(elem_id="tl-status")
+        with gr.Row():
+            probe_chart = gr.Plot(label="The followed words", elem_id="tl-probes")
+            loss = gr.Plot(label="Loss at that step", elem_id="tl-loss")
+        guesses = gr.Markdown(elem_id="tl-guesses")
+        sample = gr.Textbox(label="The latest sample at that step", lines=3, interactive=False, elem_id="tl-sample")
+        with gr.Accordion("Probes: add your own", open=False):
+            with gr.Row():
+                kind = gr.Radio(list(KIND_LABELS), value=list(KIND_LABELS)[0], label="Kind", elem_id="tl-kind")
+                text = gr.Textbox(label="Text (a prompt, a sentence with [MASK], or sentence A)", elem_id="tl-text")
+                word = gr.Textbox(label="Word to follow", elem_id="tl-word")
+                text_b = gr.Textbox(label="Sentence B (pairs only)", elem_id="tl-text-b")
+            with gr.Row():
+                add = gr.Button("Add probe", elem_id="tl-add")
+                probes = gr.Dropdown([], label="Followed probes", elem_id="tl-probe-list", scale=3)
+                remove = gr.Button("Remove probe", elem_id="tl-remove")
+    with gr.Accordion("Loss against compute", open=False, elem_id="lc-section") as compute_section:
+        unit = gr.Radio(list(UNITS), value=list(UNITS)[0], label="Loss as", elem_id="lc-unit")
+        compute_plot = gr.Plot(label="Loss against training FLOPs", elem_id="lc-plot")
+        compute_md = gr.Markdown(elem_id="lc-notes")
+
+    views = [probe_chart, guesses, loss, sample, status]
+    run.change(pick_run, [run], [step, probes], api_name="timeline_run").then(
+        scrub, [run, step], views, api_visibility="private"
+    )
+    step.release(scrub, [run, step], views, api_name="scrub", trigger_mode="always_last")
+    add.click(add_probe, [run, kind, text, word, text_b, step], [*views, probes], api_name="add_probe")
+    remove.click(remove_probe, [run, probes, step], [*views, probes], api_name="remove_probe")
+    refresh.click(_refresh_runs, [run], [run], api_visibility="private", queue=False)
+    unit.change(compute_view, [unit], [compute_plot, compute_md], api_name="loss_vs_compute")
+    compute_section.expand(compute_view, [unit], [compute_plot, compute_md], api_visibility="private")
+    for event in train_events:
+        event.then(_refresh_runs, [run], [run], api_visibility="private", queue=False).then(
+            compute_view, [unit], [compute_plot, compute_md], api_visibility="private"
+        )
+
+
+def _refresh_runs(current: str | None, request: gr.Request = None):
+    choices = run_choices(session_id(request))
+    return gr.update(choices=choices, value=current if current in choices else (choices[0] if choices else None))

@@ -53,7 +53,7 @@ def _guesses(readings: dict[Probe, list[Reading]], step: int) -> str:
     for probe, course in readings.items():
         r = next(r for r in course if r.step == step)
         guesses = " · ".join(f"`{t!r}` {p:.1%}" for t, p in r.top)
-        followed = f"P(IsNext) {r.prob:.1%}" if probe.kind == "pair" else f"{probe.word}: {r.prob:.2%}"
+        followed = f"P(IsNext) {r.prob:.1%}" if probe.kind == "pair" else f"{probe.word}: {r.prob:.3g}"
         rows.append(f"| {probe.label.replace('|', '/')} | {followed} | {r.rank or '–'} | {guesses} |")
     return "\n".join(rows) if readings else "Add a probe to follow."
 
@@ -221,7 +221,8 @@ def build(train_events: list) -> None:
     run.change(pick_run, [run], [step, probes], api_name="timeline_run").then(
         scrub, [run, step], views, api_visibility="private"
     )
-    step.release(scrub, [run, step], views, api_name="scrub", trigger_mode="always_last")
+    # input, not change: the run's pick sets the slider too, and scrubs once itself
+    step.input(scrub, [run, step], views, api_name="scrub", trigger_mode="always_last", show_progress="hidden")
     add.click(add_probe, [run, kind, text, word, text_b, step], [*views, probes], api_name="add_probe")
     remove.click(remove_probe, [run, probes, step], [*views, probes], api_name="remove_probe")
     refresh.click(_refresh_runs, [run], [run], api_visibility="private", queue=False)

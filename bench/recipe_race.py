@@ -45,7 +45,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--target", type=float, default=1.88)
-    parser.add_argument("--modern-steps", type=int, default=800)
+    parser.add_argument("--modern-steps", type=int, default=400)
     args = parser.parse_args()
     torch.set_num_threads(2)
     text = data.load_corpus("tinyshakespeare")

@@ -3,6 +3,7 @@ model, probes read on stored snapshots, the zip round trip; and loss against com
 
 from __future__ import annotations
 
+import copy
 import math
 import types
 import zipfile
@@ -118,6 +119,17 @@ def test_probes_are_checked_against_the_model_and_capped(tmp_path):
             break
     else:
         pytest.fail("the ninth probe was accepted")
+
+
+def test_a_timeline_travels_between_processes_with_its_run(tmp_path):
+    """On ZeroGPU a run is handed to the GPU process and back (copied as pickling copies it)."""
+    _, folder = _saved(tmp_path)
+    timeline = Timeline.load(folder)
+    _, tokenizer, _ = load_checkpoint(folder)
+    timeline.read(tokenizer)
+    copied = copy.deepcopy(timeline)
+    assert copied.frames == timeline.frames and copied.readings == timeline.readings
+    assert copied.read(tokenizer).keys() == timeline.read(tokenizer).keys()  # its own lock and module work
 
 
 def test_a_paused_run_keeps_one_frame_where_it_paused(tmp_path):

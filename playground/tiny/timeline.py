@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -119,6 +120,15 @@ class Timeline:
         self.probes: list[Probe] = []
         self.readings: dict[tuple[Probe, int], Reading] = {}  # bounded: MAX_PROBES x snapshots
         self._model: TinyTransformer | None = None  # one module the snapshots are loaded into in turn
+        self._reading = threading.Lock()  # two requests of one session (a double click) share that module
+
+    def __getstate__(self) -> dict:
+        """On ZeroGPU a run (and its timeline) is handed to another process and back: no lock or module travels."""
+        return self.__dict__ | {"_reading": None, "_model": None}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._reading = threading.Lock()
 
     @classmethod
     def for_run(
@@ -160,7 +170,7 @@ class Timeline:
 
     def finish(self, checkpoint: Path, step: int, final_event=None) -> None:
         """The run was saved as `checkpoint`: the timeline moves inside it, and its last step is the checkpoint."""
-        if final_event is not None and (not self.curve or self.curve[-1]["step"] != step or final_event.val_loss):
+        if final_event is not None:  # evaluated on stopping: it ends the curve
             self.curve = [p for p in self.curve if p["step"] != step] + [_curve_point(final_event)]
         if step in self.steps:
             self._drop(step)  # the checkpoint's float32 weights stand for it
@@ -193,6 +203,10 @@ class Timeline:
         return samples[-1] if samples else None
 
     def add_probe(self, probe: Probe) -> None:
+        with self._reading:
+            self._add(probe)
+
+    def _add(self, probe: Probe) -> None:
         if probe in self.probes:
             return
         if self.objective == "clm" and probe.kind != "next":
@@ -206,11 +220,16 @@ class Timeline:
         self.probes.append(probe)
 
     def remove_probe(self, probe: Probe) -> None:
-        self.probes = [p for p in self.probes if p != probe]
-        self.readings = {k: v for k, v in self.readings.items() if k[0] != probe}
+        with self._reading:
+            self.probes = [p for p in self.probes if p != probe]
+            self.readings = {k: v for k, v in self.readings.items() if k[0] != probe}
 
     def read(self, tokenizer: PreTrainedTokenizerFast) -> dict[Probe, list[Reading]]:
         """Every probe at every frame (computed once per snapshot and probe, then kept)."""
+        with self._reading:
+            return self._read(tokenizer)
+
+    def _read(self, tokenizer: PreTrainedTokenizerFast) -> dict[Probe, list[Reading]]:
         for step in self.frames:
             todo = [p for p in self.probes if (p, step) not in self.readings]
             if not todo:

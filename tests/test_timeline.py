@@ -233,13 +233,15 @@ def test_a_runs_flops_are_the_benchmarks_formula(tmp_path):
 
 
 def test_reference_points_and_groups():
-    baby, cpu = compute.references()
+    baby, cpu, *measured = compute.references()
     assert (baby.loss, cpu.loss) == (1.4697, 1.88)
     tokens = 2000 * 12 * 64  # nanoGPT's CPU command: 2,000 iterations of 12 × 64
     assert math.isclose(cpu.flops / tokens, flops_per_token(TrainConfig(n_layer=4, n_head=4, n_embd=128,
                         context_length=64, batch_size=12), compute.count_parameters(TrainConfig(n_layer=4, n_head=4,
                         n_embd=128, context_length=64), 65)))  # fmt: skip
     assert baby.group == cpu.group == "tinyshakespeare · next token · characters"
+    smol = next(p for p in measured if p.label == "SmolLM2-135M-Instruct")  # bench/compute_references.py
+    assert smol.only_bits and smol.flops == 6 * 135e6 * 2e12 and 1.0 < smol.bits_per_char < 2.5
 
 
 def test_the_power_law_fit_recovers_a_known_law():
@@ -264,3 +266,6 @@ def test_the_compute_view_puts_session_runs_beside_the_references(sessions):
     fig, _ = tab.compute_view("bits per character", req)
     shakespeare = next(t for t in fig.data if t.name == "tinyshakespeare · next token")
     assert "tiny-shakespeare-gpt (bundled)" in shakespeare.text  # BPE, comparable in bits per character
+    assert "SmolLM2-135M-Instruct" in shakespeare.text  # a real model, measured on the same text
+    fig, _ = tab.compute_view(list(tab.UNITS)[0], req)
+    assert not any("SmolLM2" in str(t.text) for t in fig.data)  # its loss per token is another tokenizer's

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +31,7 @@ class Point:
     chars_per_token: float | None = None  # of the validation text; None when unknown
     source: str = ""  # where a reference point comes from
     curve: list[tuple[float, float]] = field(default_factory=list)  # (FLOPs, validation loss) along the run
+    only_bits: bool = False  # measured in bits per character only (a real model with its own tokenizer)
 
     @property
     def bits_per_char(self) -> float | None:
@@ -116,7 +118,29 @@ def references() -> list[Point]:
         parameters = count_parameters(cfg, 65)  # tinyshakespeare's 65 characters
         flops = training_flops(cfg, parameters, tokens_of(cfg, cfg.steps))
         out.append(Point(label, flops, loss, group, shakespeare, 1.0, source))
-    return out
+    return out + measured_references()
+
+
+@functools.cache
+def measured_references() -> list[Point]:
+    """Real pretrained models, their bits per character on tinyshakespeare's validation split measured by
+    bench/compute_references.py (stored as loss per character: chars_per_token 1), compute from their cards."""
+    path = Path(__file__).resolve().parent.parent / "assets" / "compute_references.json"
+    rows = json.loads(path.read_text()) if path.is_file() else []
+    group = "tinyshakespeare · next token · their own tokenizers"
+    return [
+        Point(
+            r["label"],
+            float(r["flops"]),
+            float(r["bits_per_char"]) * math.log(2),
+            group,
+            corpus_key("tinyshakespeare"),
+            1.0,
+            r["source"],
+            only_bits=True,
+        )  # fmt: skip
+        for r in rows
+    ]
 
 
 def fit_power_law(points: list[Point], bits: bool = False) -> tuple[float, float] | None:

@@ -148,7 +148,7 @@ def compute_view(unit: str, request: gr.Request = None):
     bits = UNITS.get(unit, False)
     groups: dict[str, list[compute.Point]] = {}
     for p in _points(session_id(request)):
-        if bits and p.bits_per_char is None:
+        if (bits and p.bits_per_char is None) or (p.only_bits and not bits):
             continue
         key = " · ".join(p.group.split(" · ")[:2]) if bits else p.group  # bits per char: any tokenizer
         groups.setdefault(key, []).append(p)

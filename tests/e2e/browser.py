@@ -26,3 +26,10 @@ def open_tab(page, name: str) -> None:
 def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def set_slider(page, elem_id: str, value: int) -> None:
+    """Type a slider's value into its number box; Enter sends it as the user's input."""
+    box = page.locator(f"#{elem_id} input[type=number]")
+    box.fill(str(value))
+    box.press("Enter")

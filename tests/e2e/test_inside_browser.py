@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .browser import open_tab, shot
+from .browser import open_tab, set_slider, shot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -25,12 +25,6 @@ def _open(page, tab: str, prefix: str) -> None:
     expect(page.locator(f"#{prefix}-inside-go")).to_be_visible()  # the accordion's content mounts on opening
 
 
-def _set_slider(page, elem_id: str, value: int) -> None:
-    box = page.locator(f"#{elem_id} input[type=number]")
-    box.fill(str(value))
-    box.press("Enter")
-
-
 def test_next_word_shows_every_head_and_a_chosen_head_large(page):
     _open(page, "Next Word", "nw")
     page.locator("#nw-inside").get_by_role("button", name="Shakespeare, tiny model").click()
@@ -41,8 +35,8 @@ def test_next_word_shows_every_head_and_a_chosen_head_large(page):
     expect(page.locator("#nw-inside-note")).to_contain_text("4 layers × 4 heads", timeout=60_000)
     page.locator("#nw-inside-grid .js-plotly-plot").wait_for()
     expect(page.locator("#nw-inside-big .gtitle")).to_contain_text("Layer 0, head 0")
-    _set_slider(page, "nw-inside-head", 2)
-    _set_slider(page, "nw-inside-layer", 3)
+    set_slider(page, "nw-inside-head", 2)
+    set_slider(page, "nw-inside-layer", 3)
     page.locator("#nw-inside-go").click()
     expect(page.locator("#nw-inside-big .gtitle")).to_contain_text("Layer 3, head 2")
     page.locator("#nw-inside-mean input").check()

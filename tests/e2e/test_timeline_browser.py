@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from .browser import open_tab, shot
+from .browser import open_tab, set_slider, shot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def set_slider(page, elem_id: str, value: int) -> None:
-    box = page.locator(f"#{elem_id} input[type=number]")
-    box.fill(str(value))
-    box.press("Enter")
 
 
 def marker_x(page) -> float:

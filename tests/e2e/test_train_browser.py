@@ -6,18 +6,12 @@ import re
 
 import pytest
 
-from .browser import open_tab, shot
+from .browser import open_tab, set_slider, shot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def set_slider(page, elem_id: str, value: int) -> None:
-    box = page.locator(f"#{elem_id} input[type=number]")
-    box.fill(str(value))
-    box.press("Enter")
 
 
 def test_train_watch_stop_and_predict_with_the_new_model(page):

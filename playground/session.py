@@ -33,7 +33,7 @@ from .tiny.run import TrainingRun
 from .tiny.timeline import FOLDER as TIMELINE_FOLDER
 from .tiny.timeline import INDEX as TIMELINE_INDEX
 from .tiny.timeline import MAX_BYTES as TIMELINE_BYTES
-from .tiny.timeline import Timeline
+from .tiny.timeline import MAX_PROBES, Probe, Timeline
 
 if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
@@ -64,6 +64,7 @@ class Session:
     last_used: float = field(default_factory=time.monotonic)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # only its own browser knows it
     left_at: float | None = None  # when its last page went away; None while a page has it
+    probes: list[Probe] = field(default_factory=list)  # the learner's own probes: every new run follows them too
     # the scrubber's timelines of saved runs, loaded once (their probe readings kept), by checkpoint name
     timelines: dict[str, tuple[Timeline, PreTrainedTokenizerFast]] = field(default_factory=dict)
     training: TrainingRun = field(init=False)
@@ -112,6 +113,10 @@ class Session:
                                 f"{TIMELINES_KEPT} runs trained here keep their snapshots.")  # fmt: skip
             self.timelines[name] = (timeline, load_checkpoint(folder)[1])
         return self.timelines[name]
+
+    def keep_probe(self, probe: Probe) -> None:
+        """A probe the learner added: the next runs follow it from their step 0 (the newest MAX_PROBES kept)."""
+        self.probes = [*(p for p in self.probes if p != probe), probe][-MAX_PROBES:]
 
     def timeline_runs(self) -> list[str]:
         """The runs the scrubber can show: the paused one, then saved ones with a timeline, newest first."""

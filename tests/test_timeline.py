@@ -269,3 +269,15 @@ def test_the_compute_view_puts_session_runs_beside_the_references(sessions):
     assert "SmolLM2-135M-Instruct" in shakespeare.text  # a real model, measured on the same text
     fig, _ = tab.compute_view(list(tab.UNITS)[0], req)
     assert not any("SmolLM2" in str(t.text) for t in fig.data)  # its loss per token is another tokenizer's
+
+
+def test_a_probe_added_before_any_run_is_followed_by_the_next_one(sessions):
+    req = types.SimpleNamespace(session_hash="timeline-before")
+    own = sessions("timeline-before")
+    kept = tab.add_probe(None, list(tab.KIND_LABELS)[0], "ROMEO:", "O", "", None, req)
+    assert "next run follows" in kept[4]
+    tab.add_probe(None, list(tab.KIND_LABELS)[1], "hear me [MASK].", "speak", "", None, req)  # for masked runs
+    with own.training.hold():
+        own.training.start(_cfg(), TEXT, None, "test", Limits(), own.probes)
+    labels = [p.label for p in own.training.run.timeline.probes]
+    assert labels[-1] == "ROMEO: → O" and len(labels) == 3  # the two defaults and the learner's; not the masked one

@@ -8,9 +8,10 @@ so the curve is the same whatever the chunking and however often it is paused.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,7 +21,7 @@ from transformers import PreTrainedTokenizerFast
 from .. import devices
 from ..errors import UserError
 from . import checkpoint
-from .timeline import Timeline, default_probes
+from .timeline import Probe, Timeline, default_probes
 from .train import Limits, Progress, Run, TrainConfig
 
 CHUNK_SECONDS = 40.0  # one ZeroGPU call, under its 60 s default
@@ -82,14 +83,24 @@ class TrainingRun:
             self._busy.release()
 
     def start(
-        self, cfg: TrainConfig, text: str, tokenizer: PreTrainedTokenizerFast | None, corpus: str, limits: Limits
+        self,
+        cfg: TrainConfig,
+        text: str,
+        tokenizer: PreTrainedTokenizerFast | None,
+        corpus: str,
+        limits: Limits,
+        probes: Sequence[Probe] = (),
     ) -> Run:
-        """(holding) A new run, checked against the limits with its real vocabulary."""
+        """(holding) A new run, checked against the limits with its real vocabulary; its timeline follows the
+        default probes and the learner's `probes` that fit its objective."""
         run = Run(cfg, text, tokenizer)
         limits.check(cfg, run.model.num_parameters())  # the real vocabulary may be larger than guessed
         self._drop_timeline()  # a run replaced unsaved takes its snapshots with it
         timeline = Timeline.for_run(self._new_folder("timeline"), run.model, cfg.objective, cfg.steps, cfg.log_every)
         timeline.probes = default_probes(cfg.objective, text)
+        for probe in probes:
+            with contextlib.suppress(UserError):  # one for another objective (a next-word probe for a BERT run)
+                timeline.add_probe(probe)
         timeline.note(0, run.model)  # the untrained model: where every probe starts
         run.timeline = timeline
         self.run, self.corpus, self.limits = run, corpus, limits

@@ -110,9 +110,16 @@ def pick_run(name: str | None, request: gr.Request = None):
 def add_probe(
     name: str | None, kind: str, text: str, word: str, text_b: str, step: float | None, request: gr.Request = None
 ):
-    """Follow one more input through the run (read on its stored snapshots, so also after training)."""
-    timeline, _ = _timeline(name, session_id(request))
-    timeline.add_probe(Probe(KIND_LABELS.get(kind, kind), text or "", (word or "").strip(), text_b or ""))
+    """Follow one more input through the run (read on its stored snapshots, so also after training); the next
+    runs follow it too, and with no run yet it waits for the first."""
+    sid = session_id(request)
+    probe = Probe(KIND_LABELS.get(kind, kind), text or "", (word or "").strip(), text_b or "")
+    session.get(sid).keep_probe(probe)
+    if not name:
+        note = f"Kept: the next run follows **{probe.label}** from its step 0."
+        return gr.update(), gr.update(), gr.update(), gr.update(), note, gr.update()
+    timeline, _ = _timeline(name, sid)
+    timeline.add_probe(probe)
     probes = [p.label for p in timeline.probes]
     return (*scrub.__wrapped__(name, step, request), gr.update(choices=probes, value=probes[-1]))
 
@@ -189,7 +196,8 @@ def build(train_events: list) -> None:
             "session's workspace; the newest 4 runs keep theirs). Pick a paused or finished run and drag the step "
             "slider: see what the model predicted **at that step** for the probes below, and the chosen word "
             "climb from a blind guess to the top. Add your own probes at any time: they are read on the stored "
-            "snapshots, so a probe added after training still sees the whole run. The downloaded zip keeps it all."
+            "snapshots, so a probe added after training still sees the whole run; one added before a run is followed "
+            "from its step 0. The downloaded zip keeps it all."
         )
         with gr.Row():
             run = gr.Dropdown([], label="Run", elem_id="tl-run", scale=3)

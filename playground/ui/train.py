@@ -272,7 +272,8 @@ def _start(form: TrainForm, sid: str) -> None:
     tokenizer = session_tokenizer(form.tokenizer, sid)
     LIMITS.check(cfg, count_parameters(cfg, sources.vocab_guess(cfg, tokenizer)))
     text = sources.corpus_text(form.corpus_choice(), LIMITS.upload_bytes)
-    session.get(sid).training.start(cfg, text, tokenizer, form.corpus_label(text), LIMITS)
+    own = session.get(sid)
+    own.training.start(cfg, text, tokenizer, form.corpus_label(text), LIMITS, own.probes)
 
 
 def _train(form: TrainForm, request: gr.Request | None, max_steps: int | None):

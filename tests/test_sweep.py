@@ -37,6 +37,7 @@ BASE = {
     "/finetune": SMALL_FINETUNE,
     "/step_finetune": SMALL_FINETUNE,
     "/finetune_sweep": dict(counts="16"),
+    "/add_probe": dict(text="ROMEO:", word="O"),  # with no run yet it is kept for the next one
 }
 # (endpoint, parameter, which) not swept, and why
 SKIP = {

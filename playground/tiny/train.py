@@ -336,6 +336,8 @@ _SEED_LOCK = threading.Lock()
 class Run:
     """One training run, advanced chunk by chunk; the state lives here between chunks."""
 
+    timeline: Timeline | None = None  # the app's snapshots for the scrubber (tiny/timeline.py); the CLI keeps none
+
     def __init__(self, cfg: TrainConfig, text: str | TokenCorpus, tokenizer: PreTrainedTokenizerFast | None = None):
         """`text`: the corpus in memory, or a TokenCorpus (memory-mapped ids; then `tokenizer` is the one that
         wrote it). Either way the last tenth is validation."""
@@ -398,7 +400,6 @@ class Run:
         self.elapsed = 0.0  # seconds spent training (inside advance), pauses and consumers excluded
         self.eval_seconds = 0.0  # the part of elapsed spent evaluating and sampling
         self.history: list[Progress] = []  # every event so far: the loss curve
-        self.timeline: Timeline | None = None  # the app's snapshots for the scrubber (tiny/timeline.py); CLI: none
         self._lr = recipes.lr_at(0, cfg)
         self._loss_sum = torch.zeros((), device=self.device)  # summed on device; read back only at log points
         self._loss_n = 0

@@ -249,9 +249,16 @@ def build():
             rope_inputs = [head_dim, pair, rope_base, rope_len, seed]
             rope_outputs = [rope_circle, rope_heat, rope_note, pair]  # the pair slider's range follows the head
             rope_go.click(rope_views, rope_inputs, rope_outputs, api_name="rotary")
-            for rope_control in (head_dim, pair, rope_base, rope_len, seed):
-                rope_control.input(rope_views, rope_inputs, rope_outputs, **LIVE)
-            gr.on([rope_tab.select, seed.submit], rope_views, rope_inputs, rope_outputs, api_visibility="private")
+            # one listener for every trigger, so always_last holds across them: each draw also sets the pair
+            # slider, and a draw from older values (the tab's first one, a head size) that finished after the
+            # learner's newest choice would put its pair back
+            gr.on(
+                [rope_tab.select, seed.submit, *(c.input for c in (head_dim, pair, rope_base, rope_len, seed))],
+                rope_views,
+                rope_inputs,
+                rope_outputs,
+                **LIVE,
+            )
         with gr.Tab("Similarity") as sim_tab:
             gr.Markdown(
                 "How alike are the encodings of two positions? Sinusoidal and rotary give the same curve: "

@@ -126,6 +126,11 @@ def add_probe(
 
 @friendly
 def remove_probe(name: str | None, label: str | None, step: float | None, request: gr.Request = None):
+    """Stop following a probe: in the chosen run, and in the runs to come."""
+    own = session.get(session_id(request))
+    own.probes = [p for p in own.probes if p.label != label]
+    if not name:
+        return gr.update(), gr.update(), gr.update(), gr.update(), "The next runs will not follow it.", gr.update()
     timeline, _ = _timeline(name, session_id(request))
     for probe in [p for p in timeline.probes if p.label == label]:
         timeline.remove_probe(probe)

@@ -340,6 +340,7 @@ class Generation:
     cached: int = 0
     steps: list[Step] = field(default_factory=list)
     windowed: bool = False  # the text outgrew the context: each step re-reads the last context's worth
+    fingerprint: str = ""  # the model's weights when the generation started (fingerprint.weights_fingerprint)
 
 
 def start_generation(

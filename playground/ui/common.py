@@ -14,7 +14,7 @@ from typing import Any
 import gradio as gr
 import torch
 
-from .. import examples, gguf, registry, session
+from .. import examples, gguf, maths, registry, session
 from ..errors import UserError
 from ..hub import HubUnavailable
 
@@ -233,3 +233,9 @@ def table_download(table: gr.Dataframe, button: gr.DownloadButton, stem: str) ->
         return gr.DownloadButton(value=path, interactive=True)
 
     table.change(write, table, button, api_visibility="private", show_progress="hidden", queue=False)
+
+
+def maths_panel(tab: str) -> None:
+    """The tab's key formula in a collapsed panel, rendered as LaTeX (maths.FORMULAS)."""
+    with gr.Accordion("The maths", open=False, elem_id=f"maths-{tab}"):
+        gr.Markdown(maths.FORMULAS[tab], latex_delimiters=maths.DELIMITERS)

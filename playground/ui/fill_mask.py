@@ -7,7 +7,7 @@ import gradio as gr
 from .. import charts, examples
 from ..fill_mask import MAX_MASKS, fill_mask, score_candidates
 from ..masking import MAX_ROLLS, Recipe, rates, simulate
-from .common import friendly, load_model, model_header, model_note, model_switch, table_download
+from .common import friendly, load_model, maths_panel, model_header, model_note, model_switch, table_download
 from .compare import build as build_compare
 from .inside import build as build_inside
 
@@ -238,6 +238,7 @@ def build():
             _simulator_section(model, note)
     build_compare("masked", page[0])  # the sentence through two or three models side by side
     build_inside("masked", page[0], model)  # its attention, layer by layer
+    maths_panel("fill_mask")
     return from_link, page, [page[0], model, *outputs]
 
 

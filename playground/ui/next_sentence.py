@@ -7,7 +7,7 @@ import gradio as gr
 from .. import examples
 from ..errors import UserError
 from ..next_sentence import LABELS, MAX_PAIRS, coin_range, next_sentence, nsp_pairs
-from .common import friendly, load_model, model_header, model_note, model_switch, table_download
+from .common import friendly, load_model, maths_panel, model_header, model_note, model_switch, table_download
 from .inside import build as build_inside
 
 TOKEN_HEADERS = ["position", "token", "id", "segment id"]
@@ -109,6 +109,7 @@ def build():
         with gr.Tab("Pair builder: how NSP data is made"):
             _builder_section(model, note)
     build_inside("nsp", inputs[0], inputs[2], inputs[1])  # the pair's attention, across the [SEP]
+    maths_panel("next_sentence")
     with gr.Accordion("Why later models dropped NSP", open=False):
         gr.Markdown(LATER_MODELS)
     return from_link, inputs, [*inputs, *outputs]

@@ -10,10 +10,13 @@ import gradio as gr
 
 from .. import charts, examples, registry, session
 from .. import next_word as nw
+from ..errors import UserError
+from ..fingerprint import weights_fingerprint
 from .common import (
     conversion_progress,
     friendly,
     load_model,
+    maths_panel,
     model_examples,
     model_note,
     model_picker,
@@ -210,7 +213,34 @@ def _generation(request: gr.Request | None, loaded, prompt: str) -> nw.Generatio
     key = (loaded.name, id(loaded.model), prompt)
     if own.generation is None or own.generation.key != key:
         own.generation = nw.start_generation(loaded.model, loaded.tokenizer, prompt, key)
+        own.generation.fingerprint = weights_fingerprint(loaded.model)  # once a generation: "before"
     return own.generation
+
+
+USING_NOTE = (
+    "**Using a model is not training it.** Pre-training changed the weights; generating only reads them. Every "
+    "token above came from the same, fixed weights: press **Check the weights** to compare their fingerprint "
+    "now with the one taken when this generation started."
+)
+
+
+@friendly
+def check_weights(model: str, request: gr.Request = None) -> str:
+    """The weights' fingerprint now against the one taken when the session's generation started."""
+    own = session.get(session_id(request))
+    gen = own.generation
+    if gen is None or not gen.fingerprint:
+        raise UserError("Generate a few tokens first: the fingerprint is taken when a generation starts.")
+    loaded = load_model(model, "causal", request)
+    if gen.key[:2] != (loaded.name, id(loaded.model)):
+        raise UserError("The model changed since this generation started: generate with this one first.")
+    now = weights_fingerprint(loaded.model)
+    if now != gen.fingerprint:  # only training changes weights: this would be a bug, and says so
+        return f"⚠️ The weights changed: `{gen.fingerprint}` → `{now}`."
+    return (
+        f"Before the first of {len(gen.steps)} generated tokens: `{gen.fingerprint}` · now: `{now}` — "
+        "**unchanged**. Generating does not change the model; only training does (the Train tab)."
+    )
 
 
 MODE_COLOURS = {"greedy": "#bbf7d0", "sampled": "#fbcfe8"}
@@ -442,6 +472,10 @@ def build():
         )
         gen_note = gr.Markdown(elem_id="nw-gen-note")
         with gr.Row():
+            gr.Markdown(USING_NOTE)
+            check = gr.Button("Check the weights", size="sm", scale=0, min_width=160, elem_id="nw-check")
+        checked = gr.Markdown(elem_id="nw-checked")
+        with gr.Row():
             log = gr.Dataframe(headers=LOG_HEADERS, label="Step log", interactive=False, elem_id="nw-log", scale=4)
             log_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-log-csv", scale=0, min_width=80)
 
@@ -455,6 +489,7 @@ def build():
 
     build_compare("causal", prompt)  # the prompt through two or three models side by side
     build_inside("causal", prompt, model)  # its attention layer by layer, and the logit lens
+    maths_panel("next_word")
 
     with gr.Row():
         link = gr.Markdown(elem_id="nw-link")
@@ -489,6 +524,7 @@ def build():
         api_name="generate",
     )
     clear.click(reset, None, gen_outputs, api_name="reset_generation", api_visibility="private")
+    check.click(check_weights, [model], [checked], api_name="check_weights")
     gr.api(training_pairs, api_name="training_pairs")
     page = [prompt, top_k, model, temperature, sample_top_k, top_p, seed, word]
     return from_url, page, [*page, *outputs]

@@ -11,7 +11,7 @@ import numpy as np
 from .. import charts, positional, registry, session
 from ..errors import UserError
 from ..tiny.model import TinyTransformer
-from .common import PICKERS, friendly, load_model, session_id
+from .common import PICKERS, friendly, load_model, maths_panel, session_id
 
 # checkpoints with a learned position table, and the task to load them for
 LEARNED_SOURCES = {"tiny-shakespeare-gpt": "causal", "gpt2": "causal", "bert-base-uncased": "masked"}
@@ -296,4 +296,5 @@ def build():
                 [order_note, order_table],
                 api_visibility="private",
             )
+    maths_panel("positional")
     return sinusoid_views, inputs, outputs

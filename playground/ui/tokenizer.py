@@ -12,7 +12,7 @@ from .. import tokenization as tk
 from .. import tokenizer_training as tt
 from ..errors import UserError
 from ..tiny import data
-from .common import friendly, session_id
+from .common import friendly, maths_panel, session_id
 
 # (CheckboxGroup value, panel title); the value is also the elem_id suffix
 SIDES = [
@@ -450,4 +450,5 @@ def build():
         **fast,
     )
     training = [status, growth, download, step, merge_text, replayed, recent]
+    maths_panel("tokenizer")
     return open_page, [text, shown], outputs + training

@@ -22,7 +22,7 @@ from ..tiny import sources
 from ..tiny.recipes import RECIPES, WHY
 from ..tiny.run import Outcome
 from ..tiny.train import Limits, Progress, Run, TrainConfig, count_parameters, estimate, uniform_loss
-from .common import PICKERS, friendly, session_id
+from .common import PICKERS, friendly, maths_panel, session_id
 
 LIMITS = Limits.from_env()
 MAX_STEPS = LIMITS.steps
@@ -640,6 +640,7 @@ def build():
     corpus.change(show_corpus_fields, [corpus], [pasted, upload, dataset], api_visibility="private", queue=False)
     from . import finetune, timeline  # the tab's other parts (imported here: they build on this module's helpers)
 
+    maths_panel("train")
     timeline.build(ended)
     finetune.build()
     sizing: list[Any] = [

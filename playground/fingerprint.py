@@ -16,5 +16,5 @@ def weights_fingerprint(model: torch.nn.Module) -> str:
     for name, tensor in [*model.named_parameters(), *model.named_buffers()]:
         digest.update(name.encode())
         flat = tensor.detach().cpu().contiguous().reshape(-1)
-        digest.update(memoryview(flat.view(torch.uint8).numpy()))  # raw bytes of any dtype (bfloat16 too)
+        digest.update(flat.view(torch.uint8).numpy().data)  # raw bytes of any dtype (bfloat16 too), not copied
     return digest.hexdigest()

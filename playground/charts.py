@@ -419,6 +419,35 @@ def loss_vs_compute(
     return fig
 
 
+RACE_COLORS = {"A": "#4f46e5", "B": "#f97316"}
+
+
+def race_curves(laps: Mapping[str, Sequence[tuple[int, float, float | None, float | None]]], names: Mapping[str, str]
+                ) -> go.Figure:  # fmt: skip
+    """Two runs' losses against steps (left) and against their own training seconds (right). `laps`: side ->
+    (step, seconds, train loss, validation loss) per logging event; `names`: side -> its legend name."""
+    from plotly.subplots import make_subplots  # only the two-panel charts need it
+
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
+                        subplot_titles=("against steps", "against training seconds"))  # fmt: skip
+    for side, points in laps.items():
+        color = RACE_COLORS.get(side, "#888")
+        for col, x in ((1, 0), (2, 1)):
+            val = [(p[x], p[3]) for p in points if p[3] is not None]
+            train = [(p[x], p[2]) for p in points if p[2] is not None]
+            fig.add_trace(go.Scatter(x=[t[0] for t in train], y=[t[1] for t in train], mode="lines", opacity=0.35,
+                                     line_color=color, name=f"{names[side]}: train", legendgroup=side,
+                                     showlegend=col == 1), row=1, col=col)  # fmt: skip
+            fig.add_trace(go.Scatter(x=[v[0] for v in val], y=[v[1] for v in val], mode="lines+markers",
+                                     line_color=color, name=f"{names[side]}: validation", legendgroup=side,
+                                     showlegend=col == 1), row=1, col=col)  # fmt: skip
+    fig.update_xaxes(title_text="step", row=1, col=1)
+    fig.update_xaxes(title_text="seconds of training", row=1, col=2)
+    fig.update_yaxes(title_text="cross-entropy (nats)", row=1, col=1)
+    fig.update_layout(title="The race", legend=dict(orientation="h", y=-0.25), **_LAYOUT)
+    return fig
+
+
 SIDE_COLORS = {"pretrained": "#4f46e5", "scratch": "#f97316"}
 
 

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import UserError
 from .finetune.run import CLASSIFIER_FILE, FineTuning
 from .tiny.checkpoint import export_zip, import_zip, load_checkpoint, read_config
+from .tiny.race import Racing
 from .tiny.run import TrainingRun
 from .tiny.timeline import FOLDER as TIMELINE_FOLDER
 from .tiny.timeline import INDEX as TIMELINE_INDEX
@@ -69,10 +70,12 @@ class Session:
     timelines: dict[str, tuple[Timeline, PreTrainedTokenizerFast]] = field(default_factory=dict)
     training: TrainingRun = field(init=False)
     finetuning: FineTuning = field(init=False)  # the side-by-side fine-tuning run of the Train tab
+    racing: Racing = field(init=False)  # the Train tab's race of two recipes
 
     def __post_init__(self) -> None:
         self.training = TrainingRun(self.new_folder, self.add_checkpoint)
         self.finetuning = FineTuning(self.new_folder, self.add_checkpoint)
+        self.racing = Racing()
 
     def new_folder(self, prefix: str) -> Path:
         return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.folder))
@@ -160,6 +163,7 @@ class Session:
         """Stop its training, delete its folder; returns the checkpoint folders to drop from the model cache."""
         self.training.close()
         self.finetuning.close()
+        self.racing.close()
         shutil.rmtree(self.folder, ignore_errors=True)
         return list(self.checkpoints.values())
 

@@ -638,10 +638,11 @@ def build():
         objective_defaults, [objective, tokenizer, lr], [tokenizer, lr, sample], api_visibility="private", queue=False
     )
     corpus.change(show_corpus_fields, [corpus], [pasted, upload, dataset], api_visibility="private", queue=False)
-    from . import finetune, timeline  # the tab's other parts (imported here: they build on this module's helpers)
+    from . import finetune, race, timeline  # the tab's other parts (imported here: they build on this module's helpers)
 
     maths_panel("train")
     timeline.build(ended)
+    race.build(form)
     finetune.build()
     sizing: list[Any] = [
         objective,

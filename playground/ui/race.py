@@ -1,0 +1,136 @@
+"""The Train tab's race: two recipes (or any mix of their ingredients) trained side by side on the same text and
+batches, their curves against steps and against training seconds; layout and wiring only (tiny/race.py)."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+
+import gradio as gr
+
+from .. import charts, session
+from ..errors import UserError
+from ..tiny import recipes, sources
+from ..tiny.race import SIDES, Race, differences, ingredients
+from .common import friendly, session_id
+from .train import LIMITS, MAX_RUNS, UI_INTERVAL, TrainForm, _clock
+
+LAPS = 20  # logging events per side: each has a validation loss, and the sides take turns between them
+
+
+def _name(chosen: set[str]) -> str:
+    if not chosen:
+        return "classic"
+    if chosen == set(recipes.WHY):
+        return "modern"
+    return "classic + " + ", ".join(sorted(chosen))
+
+
+def _configs(form: TrainForm, a: list[str], b: list[str]):
+    base = form.config()
+    every = max(1, math.ceil(base.steps / LAPS))
+    base = replace(base, log_every=every, eval_every=every)
+    return ingredients(base, set(a or [])), ingredients(base, set(b or []))
+
+
+def _readout(race: Race, names: dict[str, str], state: str) -> str:
+    lines = [f"**{state}** · {_clock(race.seconds())} of training in all", "",
+             "| side | recipe | step | training s | tokens/s | validation loss |", "|---|---|---|---|---|---|"]  # fmt: skip
+    for side, run in race.runs.items():
+        val = next((e.val_loss for e in reversed(race.laps[side]) if e.val_loss is not None), None)
+        rate = run.tokens / max(run.elapsed, 1e-9)
+        lines.append(f"| {side} | {names[side]} | {run.step}/{run.cfg.steps} | {run.elapsed:.1f} | {rate:,.0f} | "
+                     f"{'–' if val is None else f'{val:.3f}'} |")  # fmt: skip
+    target, first = race.to_reach()
+    if not math.isnan(target) and all(first.values()):
+        got = " · ".join(f"{s} at step {first[s][0]} ({first[s][1]:.1f} s)" for s in SIDES)  # type: ignore[index]
+        lines += ["", f"Both reached validation loss **{target:.3f}**: {got}."]
+    diff = differences(race.runs["A"].cfg, race.runs["B"].cfg)
+    if diff:
+        lines += ["", "What differs, and why it may matter:"]
+        lines += [f"- **{k.replace('_', ' ')}** (A: {va}, B: {vb}): {why}" for k, va, vb, why in diff]
+    return "\n".join(lines)
+
+
+def _chart(race: Race, names: dict[str, str]):
+    laps = {s: [(e.step, e.elapsed, e.train_loss, e.val_loss) for e in race.laps[s]] for s in SIDES}
+    return charts.race_curves(laps, {s: f"{s} ({names[s]})" for s in SIDES})
+
+
+@friendly
+def run_race(
+    objective: str,
+    corpus: str,
+    pasted: str,
+    steps: float,
+    seed: float,
+    tokenizer: str = "characters (one token each)",
+    upload=None,
+    dataset: str | None = None,
+    n_layer: float = 2,
+    n_head: float = 4,
+    n_embd: float = 128,
+    context: float = 64,
+    batch: float = 16,
+    lr: float = 2e-3,
+    dropout: float = 0.0,
+    samples: float = 5,
+    vocab: float = 1000,
+    recipe: str = "classic",
+    a: list[str] | None = None,
+    b: list[str] | None = None,
+    request: gr.Request = None,
+):
+    """Race two recipes on the Train form's text, shape and steps (its recipe and learning rate are each side's
+    own): `a` and `b` list the modern ingredients each side uses (empty: classic; all: modern). Streams
+    (chart, readout)."""
+    form = TrainForm(
+        objective, corpus, pasted, steps, seed, tokenizer, upload, dataset,
+        n_layer, n_head, n_embd, context, batch, lr, dropout, samples, vocab, recipe,
+    )  # fmt: skip
+    racing = session.get(session_id(request)).racing
+    with racing.hold():
+        cfg_a, cfg_b = _configs(form, a or [], b or [])
+        if cfg_a.objective == "mlm-nsp":
+            raise UserError("Race a next-token or a masked-LM model; pairs for NSP are not raced.")
+        yield None, "**Preparing** the tokenizer and both models…"
+        text = sources.corpus_text(form.corpus_choice(), LIMITS.upload_bytes)
+        race = racing.race = Race.start(cfg_a, cfg_b, text, LIMITS)
+        names = {"A": _name(set(a or [])), "B": _name(set(b or []))}
+        last = 0.0
+        over = lambda: racing.halted() or race.seconds() > LIMITS.run_seconds  # noqa: E731
+        for _lap in race.advance(over):
+            if time.monotonic() - last >= UI_INTERVAL:
+                last = time.monotonic()
+                yield _chart(race, names), _readout(race, names, "Racing")
+        state = "Done" if race.done else "Stopped"
+        yield _chart(race, names), _readout(race, names, state)
+
+
+@friendly
+def stop_race(request: gr.Request = None) -> str:
+    own = session.peek(session_id(request))
+    return {"stopping": "Stopping…", "idle": "Nothing is racing."}[own.racing.stop() if own else "idle"]
+
+
+def build(form: list) -> None:
+    """The race section; `form` is the Train tab's form (shape, text, steps), which both sides share."""
+    choices = list(recipes.WHY)
+    with gr.Accordion("Race two recipes", open=False, elem_id="race-section"):
+        gr.Markdown(
+            "Two models of the shape set above train on the same text and batches, taking turns; each one's clock "
+            "counts only its own training. **A** and **B** each use the modern ingredients ticked (none: the "
+            "classic GPT-2 recipe; all: the modern one). Untick one on B to see what it alone buys."
+        )
+        with gr.Row():
+            a = gr.CheckboxGroup(choices, value=[], label="A: modern ingredients (none = classic)", elem_id="race-a")
+            b = gr.CheckboxGroup(choices, value=choices, label="B: modern ingredients (all = modern)", elem_id="race-b")
+        with gr.Row():
+            go = gr.Button("▶ Race", variant="primary", elem_id="race-go")
+            stop = gr.Button("■ Stop", variant="stop", elem_id="race-stop")
+        readout = gr.Markdown(elem_id="race-readout")
+        chart = gr.Plot(label="Loss against steps and seconds", elem_id="race-chart")
+    go.click(run_race, [*form, a, b], [chart, readout], api_name="race", concurrency_limit=MAX_RUNS,
+             concurrency_id="training")  # fmt: skip
+    stop.click(stop_race, None, [readout], api_name="stop_race", queue=False)

@@ -1,7 +1,7 @@
 """Training speed on tinyshakespeare, character level, against nanoGPT's own figures and recipe.
 
     .venv/bin/python bench/train_speed.py --mode cpu [--reference] [--ui]
-    .venv/bin/python bench/train_speed.py --mode gpu
+    .venv/bin/python bench/train_speed.py --mode gpu [--recipe classic|modern]
 
 cpu: nanoGPT's CPU shape (4 layers x 4 heads x 128 wide, context 64). Goal: validation loss <= 1.88
      within 75 s of wall time on 2 cores. --reference also runs nanoGPT's recipe for that shape
@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playground import devices  # noqa: E402
 from playground.tiny import data  # noqa: E402
+from playground.tiny.recipes import RECIPES  # noqa: E402
 from playground.tiny.train import Run, TrainConfig, count_parameters, flops_per_token  # noqa: E402
 
 EVAL_TOKENS = 80_000  # validation windows per evaluation (nanoGPT's CPU command: 20 x 12 x 64 = 15k)
@@ -224,13 +225,22 @@ def main() -> None:
     parser.add_argument("--lr", type=float, help="override our recipe's peak learning rate")
     parser.add_argument("--batch", type=int, help="override our recipe's batch size")
     parser.add_argument("--no-compile", action="store_true", help="GPU mode without torch.compile")
+    parser.add_argument(
+        "--recipe",
+        choices=["classic", "modern"],
+        default="classic",
+        help="GPU mode: nanoGPT's recipe (classic) or the modern one on the same shape (1,500 steps: its trapezoid "
+        "cools down from step 900)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     overrides = {k: v for k, v in (("steps", args.steps), ("lr", args.lr), ("batch_size", args.batch)) if v}
     text = data.load_corpus("tinyshakespeare")
     mode = args.mode if args.mode != "auto" else ("gpu" if torch.cuda.is_available() else "cpu")
     if mode == "gpu":
-        lines = gpu_mode(text, replace(BABY_GPT, **overrides, compile=not args.no_compile))
+        base = BABY_GPT if args.recipe == "classic" else replace(BABY_GPT, **RECIPES["modern"], steps=1500)
+        lines = gpu_mode(text, replace(base, **overrides, compile=not args.no_compile))
+        lines.insert(0, f"recipe: {args.recipe}")
     else:
         lines = cpu_mode(text, replace(OURS_CPU, **overrides), args.reference)
     if args.ui:

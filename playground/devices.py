@@ -32,6 +32,12 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def inference_device() -> torch.device:
+    """Where the model tabs run their models: the GPU when this process has one. Not on ZeroGPU, where a GPU exists
+    only inside a `spaces.GPU` call (the training chunks); there the tabs stay on the CPU."""
+    return torch.device("cuda" if torch.cuda.is_available() and not ZERO_GPU else "cpu")
+
+
 def device_of(model: LanguageModel) -> torch.device:
     """Where a model's weights are: its inputs go there."""
     return next(model.parameters()).device

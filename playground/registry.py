@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from transformers import (
 from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING, MODEL_FOR_PRETRAINING_MAPPING
 
 from .bundled import bundled_path
+from .devices import inference_device
 from .errors import UserError
 from .gguf import converted, package_dir
 from .hub import HubUnavailable, check_size, explain_hub_error, hub_cached, hub_offline, hub_reachable, validate_hub_id
@@ -233,11 +234,23 @@ def load(name: str, task: str) -> LoadedModel:
     if entry is not None:
         if task not in entry.tasks:
             raise UserError(f"{name} cannot do {TASK_WORDS[task]}; choose one of {', '.join(choices(task))}.")
-        return _models.get(("packaged", name), functools.partial(_load_packaged, entry))
+        return _models.get(("packaged", name), _placed(functools.partial(_load_packaged, entry)))
     model_id = validate_hub_id(name)
-    loaded = _models.get(("hub", model_id), functools.partial(_load_hub, model_id))
+    loaded = _models.get(("hub", model_id), _placed(functools.partial(_load_hub, model_id)))
     _check_task(loaded, model_id, task)
     return loaded
+
+
+def _placed(load: Callable[[], LoadedModel]) -> Callable[[], LoadedModel]:
+    """A loader whose model goes where inference runs (devices.inference_device): every tab's core sends its
+    inputs to the model's device and reads probabilities back in float32, so the same code runs on CUDA."""
+
+    def placed() -> LoadedModel:
+        loaded = load()
+        loaded.model.to(inference_device())
+        return loaded
+
+    return placed
 
 
 def load_or_fallback(name: str, task: str) -> LoadedModel:
@@ -261,7 +274,7 @@ def load_folder(folder: Path, name: str | None = None) -> LoadedModel:
         model, tokenizer, meta = load_checkpoint(folder)
         return LoadedModel(name or folder.name, model, tokenizer, meta)
 
-    return _models.get(("folder", str(folder)), read, pinned=folder in _PINNED)
+    return _models.get(("folder", str(folder)), _placed(read), pinned=folder in _PINNED)
 
 
 def forget(folder: Path) -> None:

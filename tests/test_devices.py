@@ -84,3 +84,20 @@ def test_max_runs_from_the_environment_else_by_hardware(monkeypatch):
     assert devices.default_max_runs() == 2
     monkeypatch.setattr(devices, "has_gpu", lambda: True)
     assert devices.default_max_runs() == 1
+
+
+def test_the_tabs_models_go_to_the_gpu_only_outside_zerogpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert devices.inference_device() == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(devices, "ZERO_GPU", False)
+    assert devices.inference_device() == torch.device("cuda")
+    monkeypatch.setattr(devices, "ZERO_GPU", True)  # a GPU only inside spaces.GPU calls: the tabs stay on the CPU
+    assert devices.inference_device() == torch.device("cpu")
+
+
+def test_a_loaded_model_sits_where_inference_runs():
+    from playground import registry
+
+    loaded = registry.load("tiny-shakespeare-gpt", "causal")
+    assert devices.device_of(loaded.model) == devices.inference_device()

@@ -183,6 +183,7 @@ def test_limits_come_from_the_environment(monkeypatch):
         limits.check(TrainConfig(steps=10), 2_000_000)
 
 
+@pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_no_host_device_sync_between_log_points(small_text):
     from playground.tiny.train import Run

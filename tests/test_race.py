@@ -57,6 +57,9 @@ def test_a_race_keeps_to_the_limits_and_one_at_a_time(sessions):
     big = TrainConfig(**{f.name: getattr(BASE, f.name) for f in fields(BASE)} | {"n_embd": 2048, "n_layer": 8})
     with pytest.raises(UserError, match="parameters"):
         Race.start(big, big, TEXT, Limits())
+    huge = TrainConfig(**{f.name: getattr(BASE, f.name) for f in fields(BASE)} | {"context_length": 10**9})
+    with pytest.raises(UserError, match="Context length"):  # refused before any tensor is made (the sweep's 10⁹)
+        Race.start(huge, huge, TEXT, Limits())
     racing = sessions("race-once").racing
     with racing.hold():
         with pytest.raises(UserError, match="already racing"):

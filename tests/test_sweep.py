@@ -37,11 +37,13 @@ BASE = {
     "/finetune": SMALL_FINETUNE,
     "/step_finetune": SMALL_FINETUNE,
     "/finetune_sweep": dict(counts="16"),
+    "/race": SMALL_RUN,
     "/add_probe": dict(text="ROMEO:", word="O"),  # with no run yet it is kept for the next one
 }
 # (endpoint, parameter, which) not swept, and why
 SKIP = {
     ("/train", "steps", "max"): "5,000 real training steps; /estimate_training and /step_training take 5,000",
+    ("/race", "steps", "max"): "two models for 5,000 real steps each; /train's other values cover the form",
     ("/finetune", "steps", "typical"): "48 real steps of two models and their evaluations (over 90 s on a loaded "
     "2-core machine); /estimate_finetune takes 48, and /finetune runs 4 steps for every other value",
 }

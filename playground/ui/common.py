@@ -178,7 +178,7 @@ def conversion_progress(name: str):
     """While a packaged model converts its GGUF (once per server), a status line every second; only the
     requests for this model wait, the conversion runs in a thread of its own."""
     entry = registry.PACKAGED.get(name)
-    if entry is None or not gguf.conversion_pending(entry):
+    if entry is None or not entry.gguf_file or not gguf.conversion_pending(entry):
         return
     thread, start = gguf.convert_in_background(entry), time.monotonic()
     while thread.is_alive():

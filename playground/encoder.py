@@ -32,8 +32,8 @@ from transformers import BertConfig, BertForPreTraining, PreTrainedTokenizerFast
 
 from .errors import UserError
 from .gguf import package_dir
-from .tiny.checkpoint import STATE_JSON, STATE_TENSORS
 from .tiny import data
+from .tiny.checkpoint import STATE_JSON, STATE_TENSORS
 from .tiny.model import TinyOutput
 from .tiny.train import Run, TrainConfig
 

@@ -151,7 +151,8 @@ class PretrainingEncoder(nn.Module):
     ) -> TinyOutput:
         body = self.bert.bert(input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
         h = body.last_hidden_state  # (B, T, C)
-        out = TinyOutput(seq_relationship_logits=self.bert.cls.seq_relationship(body.pooler_output))  # (B, 2)
+        nsp = self.bert.cls.seq_relationship(body.pooler_output)  # (B, 2)
+        out = TinyOutput(seq_relationship_logits=nsp)
         if targets is None:
             out.logits = self.bert.cls.predictions(h)  # (B, T, V)
             return out
@@ -160,7 +161,7 @@ class PretrainingEncoder(nn.Module):
         out.token_loss = F.cross_entropy(out.picked_logits.float(), targets[picked])
         out.loss = out.token_loss
         if nsp_labels is not None:
-            out.nsp_loss = F.cross_entropy(out.seq_relationship_logits.float(), nsp_labels)
+            out.nsp_loss = F.cross_entropy(nsp.float(), nsp_labels)
             out.loss = out.loss + out.nsp_loss
         return out
 
@@ -300,7 +301,7 @@ def pretrain(
         cfg = replace(RECIPE, **changes)
         run = Run(cfg, text, load_tokenizer(), model=PretrainingEncoder(build(frozen_layers), cfg.context_length))
     trained = sum(p.numel() for p in run.model.parameters() if p.requires_grad)
-    log(f"{run.model.num_parameters():,} parameters, {trained:,} training ({frozen_layers} bottom layers frozen)")
+    log(f"{sum(p.numel() for p in run.model.parameters()):,} parameters, {trained:,} training ({frozen_layers} bottom layers frozen)")
 
     next_save = (run.step // save_every + 1) * save_every
     for event in run.advance():

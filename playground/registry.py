@@ -365,8 +365,8 @@ def _load_packaged(entry: ModelEntry) -> LoadedModel:
     meta = {"name": entry.name, "source": entry.description, "trained_on": entry.trained_on}
     if not entry.gguf_file:  # the encoder: the package's body + our heads
         assert entry.folder is not None  # an encoder entry names its trained folder
-        model, tokenizer, info = encoder.load(entry.folder)
-        return LoadedModel(entry.name, model, tokenizer, meta | info.get("meta", {}))
+        bert, fast, info = encoder.load(entry.folder)
+        return LoadedModel(entry.name, bert, fast, meta | info.get("meta", {}))
     folder = converted(entry)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False).eval()

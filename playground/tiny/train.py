@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import cast
 
 import torch
 from safetensors.torch import load_model
@@ -393,7 +394,9 @@ class Run:
             torch.manual_seed(cfg.seed)
             if model is None:
                 model = TinyTransformer(model_config(cfg, len(tokenizer), tokenizer.pad_token_id))
-            self.model = model.to(self.device)
+            # typed as ours: a model passed in is called as a TinyTransformer is (forward's arguments and output,
+            # num_parameters, config.context_length), which is all the loop, its samples and its saves use
+            self.model = cast(TinyTransformer, model.to(self.device))
             self._rng = _rng_state(self.device)  # dropout's random stream, carried from chunk to chunk
         if cuda:
             torch.backends.cuda.matmul.allow_tf32 = True

@@ -301,7 +301,9 @@ def pretrain(
         cfg = replace(RECIPE, **changes)
         run = Run(cfg, text, load_tokenizer(), model=PretrainingEncoder(build(frozen_layers), cfg.context_length))
     trained = sum(p.numel() for p in run.model.parameters() if p.requires_grad)
-    log(f"{sum(p.numel() for p in run.model.parameters()):,} parameters, {trained:,} training ({frozen_layers} bottom layers frozen)")
+    log(
+        f"{sum(p.numel() for p in run.model.parameters()):,} parameters, {trained:,} training ({frozen_layers} bottom layers frozen)"
+    )
 
     next_save = (run.step // save_every + 1) * save_every
     for event in run.advance():

@@ -57,7 +57,7 @@ def build_demo() -> gr.Blocks:
     # delete_cache: every hour, Gradio deletes the uploaded and generated files older than an hour
     with gr.Blocks(title="Pretraining Playground", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
-        targets, picker, go = tour.build()
+        tour_panel = tour.build()
         tabs = []
         with gr.Tabs(overflow_behavior="wrap") as tab_bar:  # on a phone the tabs wrap onto two rows, none behind "⋯"
             for title, module in TABS:
@@ -67,7 +67,7 @@ def build_demo() -> gr.Blocks:
                         demo.load(*on_load, api_visibility="private")
                 tabs.append(tab)
         by_id = {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}
-        tour.wire(picker, go, tab_bar, [by_id[key] for key in targets])  # the tour opens tabs with inputs set
+        tour.wire(demo, tour_panel, tab_bar, by_id)  # the tour opens tabs with inputs set, and runs them
         pickers = [dropdown for dropdown, _ in common.PICKERS]
         for tab in tabs:  # a model trained in one tab becomes a choice in the others
             tab.select(common.refresh_pickers, pickers, pickers, api_visibility="private", queue=False)

@@ -1,15 +1,36 @@
 """The guided tour ("Start here", above the tabs): a step's paragraph, question and hidden answer, and a button
-that opens the step's tab with its inputs filled in, in the same page (the session and its work stay)."""
+that opens the step's tab with its inputs filled in and presses the tab's own button, in the same page (the
+session and its work stay). The answer is read from the models the tabs show when it is asked for; a link
+(?tour=N) opens the page on step N, tried."""
 
 from __future__ import annotations
+
+import json
+from dataclasses import dataclass
 
 import gradio as gr
 
 from .. import tour
+from .common import friendly, load_model
+
+# the tabs' model pickers an answer reads the model on screen from (tour.Load's tasks)
+PICKERS = {"causal": "nw-model", "masked": "fm-model", "nsp": "ns-model"}
+
+# Press the step's button once the page shows the new inputs; a tab renders its contents only once opened, so wait
+# for the button to appear (at most 10 s). The step comes in as its title.
+PRESS = (
+    "(title) => { const runs = %s; const id = runs[title]; if (!id) return;"
+    " const start = Date.now(); const press = () => { const b = document.querySelector('#' + id);"
+    " if (b) b.click(); else if (Date.now() - start < 10000) setTimeout(press, 200); };"
+    " setTimeout(press, 300); }"
+)
 
 
 def _step_text(s: tour.Step) -> str:
-    return f"### {s.title}\n{s.text}\n\n**Try it** ({s.tab}): {s.try_it}\n\n**Question:** {s.question}"
+    return (
+        f"### {s.title}\n{s.text}\n\n**Try it** ({s.tab}): {s.try_it}\n\n**Question:** {s.question}\n\n"
+        f"[Link to this step]({tour.link(s)})"
+    )
 
 
 def show(title: str):
@@ -18,17 +39,33 @@ def show(title: str):
     return _step_text(s), gr.update(value=f"Try it: open {s.tab}"), gr.update(value="", visible=False)
 
 
-def reveal(title: str):
-    return gr.update(value=f"**Answer:** {tour.step(title).answer}", visible=True)
+@friendly
+def reveal(title: str, causal: str = "", masked: str = "", nsp: str = "", request: gr.Request = None):
+    """The answer: the lesson, and what the models the tabs show did with the step's inputs."""
+    chosen = {"causal": causal, "masked": masked, "nsp": nsp}
+    text = tour.answer(tour.step(title), lambda task: load_model(chosen[task], task, request))
+    return gr.update(value=f"**Answer:** {text}", visible=True)
 
 
-def build() -> tuple[list[str], gr.Radio, gr.Button]:
-    """The tour's panel; returns (the elem_ids it fills, its step picker, its try button) for `wire`."""
+@dataclass
+class Panel:
+    """The tour's components that `wire` connects to the tabs."""
+
+    box: gr.Accordion
+    picker: gr.Radio
+    go: gr.Button
+    reveal: gr.Button
+    answer: gr.Markdown
+
+
+def build() -> Panel:
+    """The tour's panel, for `wire`."""
     first = tour.STEPS[0]
-    with gr.Accordion("Start here: a guided tour through the tabs (8 steps)", open=False, elem_id="tour"):
+    with gr.Accordion("Start here: a guided tour through the tabs (8 steps)", open=False, elem_id="tour") as panel:
         gr.Markdown(
             "New to this? Follow the textbook's order, one tab at a time. Each step opens its tab with the "
-            "inputs filled in; nothing here blocks the tabs, which all work on their own."
+            "inputs filled in and runs it; nothing here blocks the tabs, which all work on their own. Each answer "
+            "is read from the model the tab shows."
         )
         picker = gr.Radio([s.title for s in tour.STEPS], value=first.title, label="Step", elem_id="tour-step")
         text = gr.Markdown(_step_text(first), elem_id="tour-text")
@@ -38,17 +75,41 @@ def build() -> tuple[list[str], gr.Radio, gr.Button]:
             next_button = gr.Button("Next step →", elem_id="tour-next")
         answer = gr.Markdown(visible=False, elem_id="tour-answer")
     picker.change(show, [picker], [text, go, answer], api_visibility="private", queue=False)
-    answer_button.click(reveal, [picker], [answer], api_visibility="private", queue=False)
+    answer_button.click(
+        lambda: gr.update(value="Reading the models…", visible=True),
+        None,
+        [answer],
+        api_visibility="private",
+        queue=False,
+    )  # fmt: skip  (wire reads the answer next)
     next_button.click(tour.next_title, [picker], [picker], api_visibility="private", queue=False)
-    return tour.targets(), picker, go
+    return Panel(panel, picker, go, answer_button, answer)
 
 
-def wire(picker: gr.Radio, go: gr.Button, tabs: gr.Tabs, inputs: list[gr.components.Component]) -> None:
-    """The try button: select the step's tab and set its inputs (`inputs`: the components of tour.targets())."""
+def wire(demo: gr.Blocks, p: Panel, tabs: gr.Tabs, by_id: dict[str, gr.components.Component]) -> None:
+    """The try button: select the step's tab, set its inputs, press its button; the answer reads the tabs'
+    pickers; a ?tour=N link opens the panel on step N and tries it."""
     keys = tour.targets()
+    inputs = [by_id[key] for key in keys]
+    press = PRESS % json.dumps({s.title: s.run for s in tour.STEPS if s.run})
 
     def open_step(title: str):
         s = tour.step(title)
         return gr.Tabs(selected=s.tab), *(s.inputs[k] if k in s.inputs else gr.update() for k in keys)
 
-    go.click(open_step, [picker], [tabs, *inputs], api_visibility="private", queue=False)
+    p.go.click(open_step, [p.picker], [tabs, *inputs], api_visibility="private", queue=False).then(
+        None, [p.picker], None, js=press
+    )
+    pickers = [by_id[PICKERS[task]] for task in ("causal", "masked", "nsp")]
+    p.reveal.click(reveal, [p.picker, *pickers], [p.answer], api_name="tour_answer")
+
+    def from_link(request: gr.Request):
+        s = tour.from_link(request.query_params.get("tour")) if request else None
+        if s is None:
+            return gr.skip(), gr.skip(), gr.skip(), *(gr.skip() for _ in keys)
+        return gr.Accordion(open=True), s.title, *open_step(s.title)
+
+    linked = f"(title) => {{ if (new URLSearchParams(location.search).get('tour')) ({press})(title); }}"
+    demo.load(from_link, None, [p.box, p.picker, tabs, *inputs], api_visibility="private", queue=False).then(
+        None, [p.picker], None, js=linked
+    )

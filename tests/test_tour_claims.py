@@ -11,9 +11,9 @@ import re
 import pytest
 
 from playground import registry, tour
+from playground.ui import fill_mask as fm_tab
 from playground.ui import next_sentence as ns_tab
 from playground.ui import next_word as nw_tab
-from playground.ui import fill_mask as fm_tab
 from playground.ui import tour as tour_tab
 
 pytestmark = pytest.mark.slow  # the real default models (SmolLM2 converts its GGUF once per machine)

@@ -24,12 +24,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from playground import registry  # noqa: E402
+from playground import encoder, registry  # noqa: E402
 from playground.fill_mask import fill_mask  # noqa: E402
 from playground.next_sentence import next_sentence  # noqa: E402
 
 PROBES = ROOT / "bench" / "probes"
-BUNDLED_BERTS = [name for name, entry in registry.BUNDLED.items() if "nsp" in entry.tasks]
+BUNDLED_BERTS = [name for name in registry.choices("nsp") if name in registry.BUNDLED or name in registry.PACKAGED]
 
 
 def load_probes() -> tuple[list[dict], list[dict]]:
@@ -45,6 +45,7 @@ class Scores:
     top5: float  # masked: share of sentences with an accepted word in the top 5
     top1: float
     nsp: float  # NSP accuracy
+    textbook: float  # share of the textbook pairs told apart by MARGIN
     misses: list[str] = field(default_factory=list)  # what the model got wrong, for --misses
 
 
@@ -84,10 +85,36 @@ def score(name: str) -> Scores:
     """Both probe scores for a model name from the registry, or a checkpoint folder."""
     masked, nsp = load_probes()
     folder = Path(name)
-    loaded = registry.load_folder(folder) if folder.is_dir() else registry.load(name, "nsp")
+    if encoder.is_encoder_folder(folder):  # a continued pre-training run of the packaged encoder
+        model, tokenizer, _ = encoder.load(folder)
+    else:
+        loaded = registry.load_folder(folder) if folder.is_dir() else registry.load(name, "nsp")
+        model, tokenizer = loaded.model, loaded.tokenizer
     misses: list[str] = []
-    top5, top1 = score_masked(loaded.model, loaded.tokenizer, masked, misses)
-    return Scores(name, top5, top1, score_nsp(loaded.model, loaded.tokenizer, nsp, misses), misses)
+    top5, top1 = score_masked(model, tokenizer, masked, misses)
+    nsp_accuracy = score_nsp(model, tokenizer, nsp, misses)
+    return Scores(name, top5, top1, nsp_accuracy, score_textbook(model, tokenizer, misses), misses)
+
+
+# The textbook's NSP pairs (BERT's paper, the walk-throughs that quote it): B follows A, and an unrelated B does not.
+# A model gets one right when P(IsNext) of the real B beats the unrelated one's by at least MARGIN.
+TEXTBOOK = [
+    ("The man went to the store.", "He bought a gallon of milk.", "Penguins fly into the sky."),
+    ("I was very hungry.", "So I made myself some bread with cheese.", "The stock market closed higher today."),
+]
+MARGIN = 0.2
+
+
+def score_textbook(model, tokenizer, misses: list[str]) -> float:
+    right = 0
+    for a, real, unrelated in TEXTBOOK:
+        p_real = next_sentence(model, tokenizer, a, real).is_next
+        p_unrelated = next_sentence(model, tokenizer, a, unrelated).is_next
+        ok = p_real - p_unrelated >= MARGIN
+        right += ok
+        if not ok:
+            misses.append(f"  textbook  {a} | {real} {p_real:.0%} vs {unrelated} {p_unrelated:.0%}")
+    return right / len(TEXTBOOK)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -99,11 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{len(masked)} masked sentences, {len(nsp)} NSP pairs ({sum(i['is_next'] for i in nsp)} true continuations)\n"
     )
-    print("| model | masked top-5 hit rate | masked top-1 | NSP accuracy |")
-    print("|---|---|---|---|")
+    print(f"| model | masked top-5 hit rate | masked top-1 | NSP accuracy | textbook pairs (margin {MARGIN:.0%}) |")
+    print("|---|---|---|---|---|")
     results = [score(name) for name in args.models]
     for s in results:
-        print(f"| {s.name} | {s.top5:.1%} | {s.top1:.1%} | {s.nsp:.1%} |")
+        print(f"| {s.name} | {s.top5:.1%} | {s.top1:.1%} | {s.nsp:.1%} | {s.textbook:.0%} |")
     if args.misses:
         for s in results:
             print(f"\n{s.name}: {len(s.misses)} misses")

@@ -34,12 +34,13 @@ $$\begin{pmatrix} q'_{2i} \\ q'_{2i+1} \end{pmatrix} = \begin{pmatrix} \cos m\th
 so the score $q'_m \cdot k'_n$ depends only on the offset $m - n$: the "same offset, same score" diagonal.
 """,
     "next_word": r"""
-**Softmax with temperature**: the model gives every token $i$ of the vocabulary a score $z_i$ (a logit); the
-bars are
+**Softmax with temperature**: the model gives every token $i$ of the vocabulary a score $z_i$ (a logit); with
+temperature $T$,
 
 $$P(\text{token } i \mid \text{prompt}) = \frac{e^{z_i / T}}{\sum_j e^{z_j / T}}$$
 
-$T = 1$ is the model's own distribution; $T < 1$ sharpens it (towards always the top token, $T \to 0$ is greedy),
+The main bars are $T = 1$, the model's own distribution; the *raw vs transformed* chart draws them at your $T$,
+top-$k$ and top-$p$. $T < 1$ sharpens the distribution (towards always the top token, $T \to 0$ is greedy),
 $T > 1$ flattens it. Top-$k$ and top-$p$ then keep only the $k$ likeliest tokens, or the fewest whose
 probabilities add up to $p$, and renormalise. A word of several tokens has the product of their conditionals:
 $P(w_1 w_2) = P(w_1)\,P(w_2 \mid w_1)$.

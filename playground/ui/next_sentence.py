@@ -16,9 +16,9 @@ PAIR_HEADERS = ["pair", "sentence A", "sentence B", "label", "P(IsNext)", "model
 INTRO = (
     "BERT was also pre-trained on a second task: given sentence A and sentence B, is B the sentence that really "
     "came next (label 0, *IsNext*) or one picked at random (label 1, *NotNext*)? Half of its training pairs were "
-    "each kind. The NSP head reads the vector at `[CLS]` and gives these two probabilities.  \n*Our tiny BERT "
-    "learned NSP from Shakespeare in minutes on a CPU: it is right on 71% of held-out pairs like those it trained "
-    "on (runs of verse), but on single short modern sentences it is close to a coin flip.*"
+    "each kind. The NSP head reads the vector at `[CLS]` and gives these two probabilities. How well the model "
+    "you picked does it is measured in **Pair builder**: it judges pairs whose answer is known and counts how "
+    "many it gets right."
 )
 LATER_MODELS = (
     "**Did later models keep NSP? No.** RoBERTa (Liu et al., 2019) compared input formats in its Table 2: packing "
@@ -146,7 +146,8 @@ def _builder_section(model, note):
     gr.Markdown(
         "BERT's NSP data: cut the text into sentences; for each pair take a run of sentences as A, then as B either "
         "the run right after it (**IsNext**, on a coin toss for each pair) or a run from somewhere else "
-        "(**NotNext**). Paste your own passage, or leave the box empty for Shakespeare the bundled model never saw."
+        "(**NotNext**). Paste your own passage, or leave the box empty for held-out Shakespeare (the last tenth of tinyshakespeare, "
+        "which our Shakespeare models never trained on)."
     )
     with gr.Row():
         with gr.Column(scale=3):

@@ -75,7 +75,7 @@ def predict(
         [t.token for t in r.top],
         [t.prob for t in r.top],
         [t.id for t in r.top],
-        f"Next-token probabilities after {len(r.prompt_tokens)} prompt tokens",
+        _main_title(len(r.prompt_tokens), sampling),
     )
     table = [[i + 1, repr(t.token), t.id, round(t.prob, 4), round(t.logprob, 3)] for i, t in enumerate(r.top)]
     tokens = [(tok, str(i % 2)) for i, (tok, _) in enumerate(r.prompt_tokens)]
@@ -106,6 +106,15 @@ def predict(
         pairs,
         f"[Link to this prompt and these settings](?{urlencode(link)}) (copy it to share)",
     )
+
+
+def _main_title(n_prompt: int, sampling: nw.Sampling) -> str:
+    """The main bars are always the model's own distribution (temperature 1, nothing cut); the title says so
+    when the sampling knobs are set, and where their effect is drawn."""
+    title = f"Next-token probabilities after {n_prompt} prompt tokens"
+    if (sampling.temperature, sampling.top_k, sampling.top_p) == (1.0, 0, 1.0):
+        return title
+    return f"{title}: the model's own (T = 1); at your sampling settings in 'Raw vs transformed' below"
 
 
 def _stages_figure(r: nw.NextWordResult, tokenizer):

@@ -53,16 +53,40 @@ def sinusoid_views(n_positions: float, dim: float, base: float, dims_text: str):
         "position",
         "value",
     )
-    longest = positional.wavelengths(d, float(base))
-    note = (
-        f"The {d // 2} sin/cos pairs have wavelengths from {longest[0]:.1f} positions (pair 0) to "
-        f"{longest[-1]:,.0f} (pair {d // 2 - 1}): together they give every position a unique pattern, "
-        "like the hands of a clock."
-    )
+    note = _sinusoid_note(table, positional.wavelengths(d, float(base)))
     if dropped:
         listed = ", ".join(map(str, dropped))
         note += f"  \nNot drawn: dimension{'s' if len(dropped) > 1 else ''} {listed}, beyond this width (0 to {d - 1})."
     return heat, waves, note
+
+
+def _sinusoid_note(table: np.ndarray, waves: np.ndarray) -> str:
+    """What the drawn table shows: its wavelengths, and whether its positions really differ (measured: the two
+    most alike rows), since too few or too fast pairs make the pattern come round again."""
+    pairs = len(waves)
+    span = (
+        f"The one sin/cos pair has a wavelength of {waves[0]:.1f} positions"
+        if pairs == 1
+        else f"The {pairs} sin/cos pairs have wavelengths from {waves[0]:.1f} positions (pair 0) to "
+        f"{waves[-1]:,.1f} (pair {pairs - 1})"
+    )
+    n = len(table)
+    if n < 2:
+        return f"{span}."
+    norms = (table**2).sum(1)  # (P,); distances through the Gram matrix: (P, P) memory, not (P, P, D)
+    distance = np.sqrt(np.maximum(norms[:, None] + norms[None, :] - 2 * table @ table.T, 0.0))  # (P, P)
+    distance[np.arange(n), np.arange(n)] = np.inf
+    i, j = np.unravel_index(int(np.argmin(distance)), distance.shape)
+    closest = float(distance[i, j])
+    if closest < 0.1:  # within 0.1 of each other over the whole width: the model could barely tell them apart
+        return (
+            f"{span}. Over these {n} positions the pattern comes round again: positions {min(i, j)} and "
+            f"{max(i, j)} get almost the same encoding (distance {closest:.3f}). More dimensions add slower pairs."
+        )
+    return (
+        f"{span}: together they give each of these {n} positions its own pattern, like the hands of a clock "
+        f"(the two most alike, positions {min(i, j)} and {max(i, j)}, are still {closest:.2f} apart)."
+    )
 
 
 def learned_choices(sid: str) -> list[str]:
@@ -121,13 +145,25 @@ def rope_views(head_dim: float, pair: float, base: float, n_positions: float, se
         "key position n",
         "query position m",
     )
-    a, b = min(10, n - 1), min(7, n - 1)
-    shift = min(30, n - 1 - a)
-    note = (
-        f"score(m={a}, n={b}) = {scores[a, b]:.4f} and score(m={a + shift}, n={b + shift}) = "
-        f"{scores[a + shift, b + shift]:.4f}: the same offset gives the same score, wherever the pair stands."
-    )
+    note = _rope_note(scores)
     return circle, heat, note, gr.Slider(maximum=last_pair(d), value=pair)
+
+
+def _rope_note(scores: np.ndarray) -> str:
+    """Two different (query, key) position pairs at the same offset, and their scores, read from the drawn table."""
+    n = len(scores)
+    if n < 3:
+        return f"With only {n} position{'s' if n > 1 else ''}, no two pairs share an offset: draw at least 3."
+    offset = min(3, n - 2)
+    b = min(7, n - 2 - offset)
+    a = b + offset  # a <= n - 2, so the shifted pair below exists and differs
+    shift = min(30, n - 1 - a)
+    same = bool(np.isclose(scores[a, b], scores[a + shift, b + shift], atol=1e-4))
+    return (
+        f"score(m={a}, n={b}) = {scores[a, b]:.4f} and score(m={a + shift}, n={b + shift}) = "
+        f"{scores[a + shift, b + shift]:.4f}: "
+        + ("the same offset gives the same score, wherever the pair stands." if same else "they differ.")
+    )
 
 
 @friendly

@@ -152,16 +152,12 @@ PACKAGED = {
 # the local Hugging Face cache, e.g. preloaded on a Space), else the best offline one, else the tiny fallback.
 HUB_DEFAULTS = {"causal": "gpt2", "masked": "bert-base-uncased", "nsp": "bert-base-uncased"}
 OFFLINE_DEFAULTS = {  # best first; packaged names count when their package is installed, bundled ones when shipped
+    # (each list ends on a bundled tiny model, always there)
     "causal": [*(name for name, entry in PACKAGED.items() if "causal" in entry.tasks), "tiny-shakespeare-gpt"],
     # the encoder leads once its heads are shipped (it beats tiny-english-bert on bench/probe_bert.py)
     "masked": [ENCODER, "tiny-english-bert", "tiny-shakespeare-bert"],
     "nsp": [ENCODER, "tiny-english-bert", "tiny-shakespeare-bert"],
 }
-FALLBACK = {
-    "causal": "tiny-shakespeare-gpt",
-    "masked": "tiny-shakespeare-bert",
-    "nsp": "tiny-shakespeare-bert",
-}  # always there
 
 # every loaded model, keyed ("folder", path) | ("packaged", name) | ("hub", id): one entry per checkpoint
 _models: ModelCache[LoadedModel] = ModelCache(BUDGET_BYTES, lambda loaded: module_bytes(loaded.model))
@@ -195,7 +191,7 @@ def default_model(task: str) -> str:
         raise ValueError(f"task must be one of {TASKS}")
     if hub_cached(HUB_DEFAULTS[task]) or hub_reachable():
         return HUB_DEFAULTS[task]
-    return next(name for name in OFFLINE_DEFAULTS[task] if _available(name))
+    return offline_default(task)
 
 
 def trained_on(name: str) -> str:
@@ -271,14 +267,23 @@ def _placed(load: Callable[[], LoadedModel]) -> Callable[[], LoadedModel]:
 
 
 def load_or_fallback(name: str, task: str) -> LoadedModel:
-    """Like load, but when the Hub cannot be reached, the bundled default with a notice saying so."""
+    """Like load, but when the Hub cannot be reached, the best offline model of the same kind with a notice."""
     try:
         return load(name, task)
     except HubUnavailable as err:
-        fallback = load(FALLBACK[task], task)
-        return LoadedModel(
-            fallback.name, fallback.model, fallback.tokenizer, fallback.meta, f"{err} Showing {fallback.name} instead."
-        )
+        return substitute(task, err)
+
+
+def offline_default(task: str) -> str:
+    """The best model of `task`'s kind that this host has without the Hub (OFFLINE_DEFAULTS, best first)."""
+    return next(name for name in OFFLINE_DEFAULTS[task] if _available(name))
+
+
+def substitute(task: str, err: HubUnavailable) -> LoadedModel:
+    """What a tab shows when its Hub model cannot load: the best offline model of the same kind, saying so."""
+    fallback = load(offline_default(task), task)
+    notice = f"{err} Showing {fallback.name} instead, the best {TASK_WORDS[task]} model this host has offline."
+    return LoadedModel(fallback.name, fallback.model, fallback.tokenizer, fallback.meta, notice)
 
 
 def load_folder(folder: Path, name: str | None = None) -> LoadedModel:

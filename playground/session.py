@@ -62,6 +62,7 @@ class Session:
     # session, so its memory is bounded by one context, and it goes when the session closes
     generation: Any = None
     runs: int = 0  # how many checkpoints were added, for the next default name
+    notices: set[str] = field(default_factory=set)  # model notices already shown to this browser (once each)
     last_used: float = field(default_factory=time.monotonic)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # only its own browser knows it
     left_at: float | None = None  # when its last page went away; None while a page has it

@@ -101,7 +101,7 @@ def test_offline_the_default_is_the_packaged_real_model(probe):
 @pytest.mark.slow
 def test_with_nothing_installed_the_defaults_are_the_tiny_bundled_models(probe, monkeypatch):
     monkeypatch.setattr(registry, "PACKAGED", {})  # a host without the packaged weights
-    assert registry.default_model("causal") == registry.FALLBACK["causal"] == "tiny-shakespeare-gpt"
+    assert registry.default_model("causal") == "tiny-shakespeare-gpt"
     assert registry.default_model("masked") == OFFLINE_BERT
 
 

@@ -3,6 +3,7 @@ save that dies half-way. The app must answer with a notice, fall back, and lose 
 
 import socket
 import threading
+import types
 
 import pytest
 import torch
@@ -60,8 +61,8 @@ def online(monkeypatch):
 def test_a_refusing_hub_falls_back_to_the_bundled_model_with_a_notice(online):
     online(f"http://127.0.0.1:{refused_port()}")
     loaded = registry.load_or_fallback("someone/a-model", "causal")
-    assert loaded.name == registry.FALLBACK["causal"]
-    assert "cannot be reached" in loaded.notice and "Showing tiny-shakespeare-gpt instead" in loaded.notice
+    assert loaded.name == registry.offline_default("causal")  # the best offline model of the same kind
+    assert "cannot be reached" in loaded.notice and f"Showing {loaded.name} instead" in loaded.notice
     assert hub.hub_offline()  # remembered: the next request does not wait again
 
 
@@ -71,7 +72,7 @@ def test_a_hub_that_never_answers_costs_one_bounded_wait_then_is_remembered(onli
     try:
         online(f"http://127.0.0.1:{server.port}")
         loaded = registry.load_or_fallback("someone/a-model", "masked")  # returns after HUB_TIMEOUT_S, not never
-        assert loaded.name == registry.FALLBACK["masked"] and "cannot be reached" in loaded.notice
+        assert loaded.name == registry.offline_default("masked") and "cannot be reached" in loaded.notice
         asked = len(server.accepted)
         assert asked >= 1
         again = registry.load_or_fallback("someone/another-model", "masked")
@@ -174,3 +175,24 @@ def test_a_model_too_large_missing_or_gated_is_refused_and_the_previous_one_stay
         registry.load_or_fallback("someone/some-model", "causal")  # refused outright: no silent fallback
     assert not hub.hub_offline()  # a refusal is not an outage
     assert registry.load("tiny-shakespeare-gpt", "causal") is before  # the model in use is untouched
+
+
+def test_an_unreachable_hub_model_gives_way_to_the_best_offline_one_the_picker_shows_it_and_warns_once(monkeypatch):
+    # the Hub is offline in the tests (conftest): bert-base-uncased cannot load, and is not in our Hub cache
+    from playground.ui import common
+
+    warned: list[str] = []
+    monkeypatch.setattr(common.gr, "Warning", warned.append)
+    request = types.SimpleNamespace(session_hash="fallback-once")
+    first = common.load_model("bert-base-uncased", "masked", request)
+    second = common.load_model("bert-base-uncased", "masked", request)
+    assert first.name == second.name == registry.offline_default("masked")  # the best English BERT here
+    assert first.name != "tiny-shakespeare-bert" and f"Showing {first.name} instead" in first.notice
+    assert len(warned) == 1  # one toast, however many handlers load it
+    # the handler the picker's change runs puts the substitute's name in the picker itself
+    from playground.ui import build_demo
+
+    switch = next(f.fn for f in build_demo().fns.values() if f.api_name == "fm_model_switch")
+    *_, (note, _, picker) = list(switch("bert-base-uncased", request))
+    assert picker["value"] == first.name and first.name in note
+    assert len(warned) == 1

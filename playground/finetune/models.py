@@ -11,7 +11,7 @@ from ..hub import HubUnavailable, hub_offline
 from . import tasks
 
 HUB_BODIES = ("bert-base-uncased", "gpt2")  # offered on a networked host, with the registry's size limits
-OFFLINE_FALLBACK = {"gpt2": "tiny-shakespeare-gpt"}  # else tiny-english-bert: the same kind of model, bundled
+HUB_KINDS = {"gpt2": "causal"}  # the kind of model each Hub body is (else BERT-style), for its offline substitute
 HUB_PREFIX = "hub:"  # a task named hub:<dataset>[/<config>] is a Hugging Face dataset
 
 
@@ -32,15 +32,8 @@ def load_body(name: str, folder: Path | None = None) -> registry.LoadedModel:
         return registry.load(name, entry.tasks[0])
     try:
         return _load_hub_body(name)
-    except HubUnavailable as err:  # as the other tabs: the bundled model of the same kind, and a notice
-        fallback = load_body(OFFLINE_FALLBACK.get(name, "tiny-english-bert"))
-        return registry.LoadedModel(
-            fallback.name,
-            fallback.model,
-            fallback.tokenizer,
-            fallback.meta,
-            f"{err} Fine-tuning {fallback.name} instead.",
-        )
+    except HubUnavailable as err:  # as the other tabs: the best offline model of the same kind, and a notice
+        return registry.substitute(HUB_KINDS.get(name, "masked"), err)
 
 
 def _load_hub_body(name: str) -> registry.LoadedModel:

@@ -148,16 +148,23 @@ def resolve_model(name: str, task: str, sid: str | None) -> registry.LoadedModel
 
 def load_model(name: str, task: str, request: gr.Request | None = None) -> registry.LoadedModel:
     """The chosen model, or the bundled default with a warning when the Hub cannot be reached."""
+    sid = session_id(request)
     try:
-        loaded = resolve_model(name or registry.default_model(task), task, session_id(request))
+        loaded = resolve_model(name or registry.default_model(task), task, sid)
     except HubUnavailable as err:
-        fallback = registry.load(registry.FALLBACK[task], task)
-        loaded = registry.LoadedModel(
-            fallback.name, fallback.model, fallback.tokenizer, fallback.meta, f"{err} Showing {fallback.name} instead."
-        )
+        loaded = registry.substitute(task, err)
     if loaded.notice:
-        gr.Warning(loaded.notice)
+        notice_once(loaded.notice, sid)
     return loaded
+
+
+def notice_once(notice: str, sid: str) -> None:
+    """A toast the first time this browser session meets `notice`: one page action runs several handlers that
+    load the same model (the prediction, the model note, the examples), and one warning is enough."""
+    own = session.get(sid)
+    if notice not in own.notices:
+        own.notices.add(notice)
+        gr.Warning(notice)
 
 
 def model_examples(name: str, task: str, sid: str | None) -> list[list[str]]:
@@ -196,14 +203,17 @@ def model_switch(model: gr.Dropdown, task: str, dataset: gr.Dataset, note: gr.Ma
     @friendly
     def switch(name: str, request: gr.Request = None):
         for line in conversion_progress(name):
-            yield line, gr.skip()
+            yield line, gr.skip(), gr.skip()
         loaded = load_model(name, task, request)
-        yield model_note(loaded), gr.Dataset(samples=model_examples(loaded.name, task, session_id(request)))
+        samples = gr.Dataset(samples=model_examples(loaded.name, task, session_id(request)))
+        # the picker shows the model actually used: a Hub model that could not load gives way to its substitute
+        shown = gr.update(value=loaded.name) if name and loaded.name != name else gr.skip()
+        yield model_note(loaded), samples, shown
 
     model.change(
         switch,
         model,
-        [note, dataset],
+        [note, dataset, model],
         api_name=f"{model.elem_id}_switch".replace("-", "_"),
         api_visibility="private",
         show_progress="hidden",

@@ -178,7 +178,7 @@ def _catalogue(task: str, own: list[str]) -> list[str]:
     return [
         *(name for name, entry in BUNDLED.items() if task in entry.tasks),
         *own,
-        *(name for name, entry in PACKAGED.items() if task in entry.tasks and _available(name)),
+        *(name for name, entry in PACKAGED.items() if task in entry.tasks and available(name)),
         *(name for name, entry in HUB.items() if task in entry.tasks),
     ]
 
@@ -207,7 +207,7 @@ def checkpoint_corpus(folder: Path | None) -> str:
     return str(read_config(folder)[1].get("corpus", "")) if folder is not None else ""
 
 
-def _available(name: str) -> bool:
+def available(name: str) -> bool:
     entry = PACKAGED.get(name)
     if entry is None:
         return name in BUNDLED
@@ -276,7 +276,7 @@ def load_or_fallback(name: str, task: str) -> LoadedModel:
 
 def offline_default(task: str) -> str:
     """The best model of `task`'s kind that this host has without the Hub (OFFLINE_DEFAULTS, best first)."""
-    return next(name for name in OFFLINE_DEFAULTS[task] if _available(name))
+    return next(name for name in OFFLINE_DEFAULTS[task] if available(name))
 
 
 def substitute(task: str, err: HubUnavailable) -> LoadedModel:

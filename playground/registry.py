@@ -371,7 +371,8 @@ def _load_packaged(entry: ModelEntry) -> LoadedModel:
     if not entry.gguf_file:  # the encoder: the package's body + our heads
         assert entry.folder is not None  # an encoder entry names its trained folder
         bert, fast, info = encoder.load(entry.folder)
-        return LoadedModel(entry.name, bert, fast, meta | info.get("meta", {}))
+        meta["trained_on"] = info.get("meta", {}).get("trained_on", entry.trained_on)  # with its tokens counted
+        return LoadedModel(entry.name, bert, fast, meta)
     folder = converted(entry)
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForCausalLM.from_pretrained(folder, trust_remote_code=False).eval()

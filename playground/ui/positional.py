@@ -14,7 +14,12 @@ from ..tiny.model import TinyTransformer
 from .common import PICKERS, friendly, load_model, maths_panel, session_id
 
 # checkpoints with a learned position table, and the task to load them for
-LEARNED_SOURCES = {"tiny-shakespeare-gpt": "causal", "gpt2": "causal", "bert-base-uncased": "masked"}
+LEARNED_SOURCES = {
+    "tiny-shakespeare-gpt": "causal",
+    registry.ENCODER: "masked",  # a real BERT's learned table, offline (its package installed)
+    "gpt2": "causal",
+    "bert-base-uncased": "masked",
+}
 SIMILARITY_SOURCE = "tiny-shakespeare-gpt"
 ORDER_MODEL = "tiny-shakespeare-bert"  # bidirectional: word order reaches it only through positions
 LIVE: dict[str, Any] = dict(

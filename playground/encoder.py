@@ -26,6 +26,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import BertConfig, BertForPreTraining, PreTrainedTokenizerFast
@@ -53,6 +54,13 @@ def body_dir() -> Path | None:
     root = package_dir(PACKAGE)
     folder = root / "model" if root else None
     if folder is None or not (folder / "model.safetensors").is_file() or not (folder / "config.json").is_file():
+        return None
+    try:  # a damaged install (a truncated download, a file edited by hand) counts as none: the next model leads
+        with safe_open(str(folder / "model.safetensors"), "pt") as weights:  # reads the header only
+            if "embeddings.word_embeddings.weight" not in weights.keys():
+                return None
+    except Exception:  # noqa: BLE001 - whatever safetensors raises for a damaged file
+        log.warning("the package %s looks damaged; the English encoder is not offered", PIP_NAME)
         return None
     return folder
 

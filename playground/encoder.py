@@ -18,9 +18,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -35,7 +32,7 @@ from . import bundled
 from .errors import UserError
 from .gguf import package_dir
 from .tiny import data
-from .tiny.checkpoint import STATE_JSON, STATE_TENSORS
+from .tiny.checkpoint import STATE_JSON, save_training_state, written_atomically
 from .tiny.model import TinyOutput
 from .tiny.train import Run, TrainConfig
 
@@ -190,27 +187,13 @@ def save(
 ) -> Path:
     """Write a trained folder atomically (a temporary sibling renamed into place): TRAINED_FILE, ENCODER_FILE
     (`info`: frozen layers, meta), the tokenizer, and with `training` the run's state for --resume."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
+    with written_atomically(folder) as tmp:
         save_file(trained_state(model, dtype), str(tmp / TRAINED_FILE))
         (tmp / ENCODER_FILE).write_text(json.dumps({"package": PIP_NAME, **info}, indent=1))
         tokenizer.save_pretrained(tmp)
         if training is not None:
-            tensors, state = training
-            save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp / STATE_TENSORS))
-            (tmp / STATE_JSON).write_text(json.dumps(state, indent=1))
-        tmp.chmod(0o755)
-        old = folder.with_name(f".{folder.name}.old")
-        if folder.exists():
-            os.replace(folder, old)
-        os.replace(tmp, folder)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return folder
+            save_training_state(tmp, training)
+    return Path(folder)
 
 
 def trained_files(folder: Path) -> list[Path]:
@@ -224,23 +207,20 @@ def ship(run_folder: Path, out: Path, meta: dict, shard_bytes: int = 15_000_000)
     weights = load_file(str(Path(run_folder) / TRAINED_FILE))
     info = read_info(run_folder) | {"meta": meta}
     info.pop("curve", None)  # in meta now
-    out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
-    shard: dict[str, torch.Tensor] = {}
-    size, n = 0, 0
-    for name in sorted(weights):
-        tensor = weights[name].to(torch.float16).contiguous()
-        if shard and size + tensor.nbytes > shard_bytes:
-            n += 1
-            save_file(shard, str(out / SHARD.format(f"{n:02d}")))
-            shard, size = {}, 0
-        shard[name], size = tensor, size + tensor.nbytes
-    save_file(shard, str(out / SHARD.format(f"{n + 1:02d}")))
-    (out / ENCODER_FILE).write_text(json.dumps(info, indent=1))
-    PreTrainedTokenizerFast.from_pretrained(run_folder).save_pretrained(out)
-    return out
+    with written_atomically(out) as tmp:
+        shard: dict[str, torch.Tensor] = {}
+        size, n = 0, 0
+        for name in sorted(weights):
+            tensor = weights[name].to(torch.float16).contiguous()
+            if shard and size + tensor.nbytes > shard_bytes:
+                n += 1
+                save_file(shard, str(tmp / SHARD.format(f"{n:02d}")))
+                shard, size = {}, 0
+            shard[name], size = tensor, size + tensor.nbytes
+        save_file(shard, str(tmp / SHARD.format(f"{n + 1:02d}")))
+        (tmp / ENCODER_FILE).write_text(json.dumps(info, indent=1))
+        PreTrainedTokenizerFast.from_pretrained(run_folder).save_pretrained(tmp)
+    return Path(out)
 
 
 def read_info(folder: Path) -> dict:

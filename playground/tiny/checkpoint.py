@@ -12,6 +12,8 @@ import os
 import shutil
 import tempfile
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 
 import torch
@@ -54,19 +56,33 @@ def save_checkpoint(
 ) -> Path:
     """Write the checkpoint; `meta` (objective, losses, ...) is stored beside the config, and `training`
     ((tensors, JSON-able state) from Run.state()) makes it resumable."""
-    folder = Path(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    try:
+    with written_atomically(folder) as tmp:
         save_model(model, str(tmp / WEIGHTS_FILE))  # handles the tied embedding / output weights
         config = {"model_type": "tiny-transformer", **model.config.to_dict(), "meta": meta or {}}
         (tmp / CONFIG_FILE).write_text(json.dumps(config, indent=2))
         tokenizer.save_pretrained(tmp)
         if training is not None:
-            tensors, state = training
-            save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(tmp / STATE_TENSORS))
-            (tmp / STATE_JSON).write_text(json.dumps(state, indent=1))
-        tmp.chmod(0o755)  # mkdtemp makes it private; a checkpoint is meant to be read
+            save_training_state(tmp, training)
+    return Path(folder)
+
+
+def save_training_state(folder: Path, training: tuple[dict[str, torch.Tensor], dict]) -> None:
+    """A run's state for --resume ((tensors, JSON-able state) from Run.state()) into `folder`."""
+    tensors, state = training
+    save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(folder / STATE_TENSORS))
+    (folder / STATE_JSON).write_text(json.dumps(state, indent=1))
+
+
+@contextmanager
+def written_atomically(folder: str | Path) -> Iterator[Path]:
+    """A temporary sibling folder to write into, renamed into place when the block ends without an error: a run
+    killed mid-save leaves the previous folder whole. Its files are made readable (mkdtemp makes it private)."""
+    folder = Path(folder)
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        yield tmp
+        tmp.chmod(0o755)
         for f in tmp.iterdir():
             f.chmod(0o644)
         old = folder.with_name(f".{folder.name}.old")
@@ -77,7 +93,6 @@ def save_checkpoint(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return folder
 
 
 def read_config(folder: str | Path) -> tuple[TinyConfig, dict]:

@@ -189,10 +189,10 @@ def test_an_unreachable_hub_model_gives_way_to_the_best_offline_one_the_picker_s
     assert first.name == second.name == registry.offline_default("masked")  # the best English BERT here
     assert first.name != "tiny-shakespeare-bert" and f"Showing {first.name} instead" in first.notice
     assert len(warned) == 1  # one toast, however many handlers load it
-    # the handler the picker's change runs puts the substitute's name in the picker itself
+    # the note the picker's change shows names the model used instead, and why
     from playground.ui import build_demo
 
     switch = next(f.fn for f in build_demo().fns.values() if f.api_name == "fm_model_switch")
-    *_, (note, _, picker) = list(switch("bert-base-uncased", request))
-    assert picker["value"] == first.name and first.name in note
+    *_, (note, _) = list(switch("bert-base-uncased", request))
+    assert first.name in note and "cannot be reached" in note
     assert len(warned) == 1

@@ -305,4 +305,4 @@ def test_a_hub_body_offline_falls_back_to_the_bundled_model_with_a_notice():
     from playground.finetune import models
 
     loaded = models.load_body("gpt2")  # the tests run with HF_HUB_OFFLINE=1
-    assert loaded.name == "tiny-shakespeare-gpt" and "cannot be reached" in loaded.notice
+    assert loaded.name == registry.offline_default("causal") and "cannot be reached" in loaded.notice

@@ -16,14 +16,14 @@ HUB_PREFIX = "hub:"  # a task named hub:<dataset>[/<config>] is a Hugging Face d
 
 
 def default_body() -> str:
-    """Fine-tuning starts from the best BERT-style model this host has (bert-base-uncased where the Hub answers,
-    else the packaged English encoder once its heads are shipped, else tiny-english-bert): real models first."""
-    return registry.default_model("masked")
+    """Fine-tuning starts from tiny-english-bert, whose fine-tuned copy joins the session (to be tried in the tabs
+    and downloaded); a Hub or packaged body's does not yet, so the real models are listed right after it."""
+    return "tiny-english-bert"
 
 
 def body_choices(own: list[str] | None = None) -> list[str]:
-    """The default, the real packaged models (the English encoder, SmolLM2), the bundled ones, the caller's own
-    checkpoints, then the Hub's."""
+    """The default, the real packaged models (the English encoder, SmolLM2), the other bundled ones, the caller's
+    own checkpoints, then the Hub's."""
     packaged = [name for name in registry.PACKAGED if registry.available(name)]
     return list(dict.fromkeys([default_body(), *packaged, *registry.BUNDLED, *(own or []), *HUB_BODIES]))
 

@@ -203,17 +203,14 @@ def model_switch(model: gr.Dropdown, task: str, dataset: gr.Dataset, note: gr.Ma
     @friendly
     def switch(name: str, request: gr.Request = None):
         for line in conversion_progress(name):
-            yield line, gr.skip(), gr.skip()
+            yield line, gr.skip()
         loaded = load_model(name, task, request)
-        samples = gr.Dataset(samples=model_examples(loaded.name, task, session_id(request)))
-        # the picker shows the model actually used: a Hub model that could not load gives way to its substitute
-        shown = gr.update(value=loaded.name) if name and loaded.name != name else gr.skip()
-        yield model_note(loaded), samples, shown
+        yield model_note(loaded), gr.Dataset(samples=model_examples(loaded.name, task, session_id(request)))
 
     model.change(
         switch,
         model,
-        [note, dataset, model],
+        [note, dataset],
         api_name=f"{model.elem_id}_switch".replace("-", "_"),
         api_visibility="private",
         show_progress="hidden",

@@ -104,12 +104,18 @@ def wire(demo: gr.Blocks, p: Panel, tabs: gr.Tabs, by_id: dict[str, gr.component
     p.reveal.click(reveal, [p.picker, *pickers], [p.answer], api_name="tour_answer")
 
     def from_link(request: gr.Request):
+        """Only the tour's own panel and picker: the tabs' inputs are left to their own page-load handlers (an
+        output here, even a skipped one, would race them and blank a shared link's values)."""
         s = tour.from_link(request.query_params.get("tour")) if request else None
         if s is None:
-            return gr.skip(), gr.skip(), gr.skip(), *(gr.skip() for _ in keys)
-        return gr.Accordion(open=True), s.title, *open_step(s.title)
+            return gr.skip(), gr.skip()
+        return gr.Accordion(open=True), s.title
 
-    linked = f"(title) => {{ if (new URLSearchParams(location.search).get('tour')) ({press})(title); }}"
-    demo.load(from_link, None, [p.box, p.picker, tabs, *inputs], api_visibility="private", queue=False).then(
-        None, [p.picker], None, js=linked
+    # then, for a ?tour= link only, press Try it (which opens the step's tab, sets its inputs and runs them)
+    linked = (
+        "() => { if (new URLSearchParams(location.search).get('tour'))"
+        " setTimeout(() => document.querySelector('#tour-try').click(), 500); }"
+    )
+    demo.load(from_link, None, [p.box, p.picker], api_visibility="private", queue=False).then(
+        None, None, None, js=linked
     )

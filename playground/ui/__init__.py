@@ -58,13 +58,13 @@ def build_demo() -> gr.Blocks:
     with gr.Blocks(title="Pretraining Playground", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
         tour_panel = tour.build()
-        tabs = []
+        tabs, on_loads = [], []
         with gr.Tabs(overflow_behavior="wrap") as tab_bar:  # on a phone the tabs wrap onto two rows, none behind "⋯"
             for title, module in TABS:
                 with gr.Tab(title, id=title) as tab:
                     on_load = module.build()
                     if on_load:
-                        demo.load(*on_load, api_visibility="private")
+                        on_loads.append(on_load)
                 tabs.append(tab)
         by_id = {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}
         tour.wire(demo, tour_panel, tab_bar, by_id)  # the tour opens tabs with inputs set, and runs them
@@ -74,11 +74,14 @@ def build_demo() -> gr.Blocks:
         # the workspace's token, kept (encrypted) in this browser's localStorage, so a reload finds the work again;
         # then every picker offers that workspace's models and keeps the model it shows
         workspace = gr.BrowserState(None, storage_key="playground-workspace")
-        # (one step after the restore, as before: a further step let the refresh write back a picker's value
-        # from before the page's own link had set it)
-        demo.load(common.restore_workspace, workspace, workspace, api_visibility="private", queue=False).then(
+        restored = demo.load(common.restore_workspace, workspace, workspace, api_visibility="private", queue=False)
+        refreshed = restored.then(
             _refresh_after_restore(demo, workspace), pickers, pickers, api_visibility="private", queue=False
         )
+        # Each tab's page load (its link's values, then its first result) runs only after that refresh: run
+        # beside it, the refresh could land last and put back a picker's value from before the link set it.
+        for on_load in on_loads:
+            refreshed.then(*on_load, api_visibility="private")
         demo.unload(_end_session)
     return demo
 

@@ -21,6 +21,7 @@ import shutil
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,7 +62,7 @@ class Session:
     # Next Word's step-by-step generation (a next_word.Generation: its text and the model's KV cache); one per
     # session, so its memory is bounded by one context, and it goes when the session closes
     generation: Any = None
-    runs: int = 0  # how many checkpoints were added, for the next default name
+    runs: Counter[str] = field(default_factory=Counter)  # checkpoints added per name stem: my-gpt-1, ft-x-1, my-gpt-2
     notices: set[str] = field(default_factory=set)  # model notices already shown to this browser (once each)
     last_used: float = field(default_factory=time.monotonic)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # only its own browser knows it
@@ -83,9 +84,9 @@ class Session:
 
     def add_checkpoint(self, folder: Path, label: str) -> str:
         """Register a checkpoint folder under a unique dropdown name; returns that name."""
-        self.runs += 1
         base = re.sub(r"[^\w.-]+", "-", label).strip("-") or "model"
-        name = f"{base}-{self.runs}{SUFFIX}"
+        self.runs[base] += 1  # each kind counts on its own; the number after the last "-" keeps names unique
+        name = f"{base}-{self.runs[base]}{SUFFIX}"
         self.checkpoints[name] = Path(folder)
         self._keep_timelines()
         return name

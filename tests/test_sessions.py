@@ -154,3 +154,11 @@ def test_next_words_generation_lives_in_the_session_and_reset_drops_it(sessions)
     assert session.peek("gen-mine").generation is None  # its KV cache is gone
     _, log, _ = nw_tab.next_step(*args, request=mine)
     assert [row[0] for row in log] == [1]
+
+
+def test_each_kind_of_run_is_numbered_on_its_own(sessions):
+    ws = sessions("names-session")
+    names = [ws.add_checkpoint(ws.new_folder("c"), label) for label in ("my-gpt", "ft-who-wrote-it", "my-gpt")]
+    assert names == [f"my-gpt-1{session.SUFFIX}", f"ft-who-wrote-it-1{session.SUFFIX}", f"my-gpt-2{session.SUFFIX}"]
+    again = ws.add_checkpoint(ws.new_folder("c"), "my gpt")  # an uploaded my-gpt-1.zip is one more my-gpt
+    assert again == f"my-gpt-3{session.SUFFIX}"

@@ -15,6 +15,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from transformers import PreTrainedTokenizerFast
 
@@ -59,6 +60,10 @@ class TrainingRun:
         self.corpus = ""  # what the run trains on, for the checkpoint's card
         self.limits = Limits()
         self._busy = threading.Lock()  # held while a Train or Step call works on the run
+        # what the page last showed of this part and the form it was sent (the UI's own objects, a few KB), so a
+        # reloaded page shows them again
+        self.shown: tuple | None = None
+        self.form: Any = None
         self.pause_requested = self.stop_requested = self.reset_requested = False
 
     @property

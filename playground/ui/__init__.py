@@ -43,8 +43,9 @@ HEAD = """<script>
 </script>"""
 
 # At phone width (issue #16): text fields take the whole width instead of sharing a row, and the Train tab's
-# buttons, status and curve come before its long form.
+# buttons, status and curve come before its long form. Everywhere: the holders of ui.sliders' script take no room.
 CSS = """
+.enter-applies { display: none !important; }
 @media (max-width: 640px) {
   .form > .block:has(textarea) { min-width: 100% !important; }
   .column:has(#tr-go) { order: -1; }
@@ -54,6 +55,7 @@ CSS = """
 
 def build_demo() -> gr.Blocks:
     common.PICKERS.clear()
+    common.PAGE_LOADS.clear()
     # delete_cache: every hour, Gradio deletes the uploaded and generated files older than an hour
     with gr.Blocks(title="Pretraining Playground", delete_cache=(3600, 3600)) as demo:
         gr.Markdown(INTRO)
@@ -80,7 +82,7 @@ def build_demo() -> gr.Blocks:
         )
         # Each tab's page load (its link's values, then its first result) runs only after that refresh: run
         # beside it, the refresh could land last and put back a picker's value from before the link set it.
-        for on_load in on_loads:
+        for on_load in [*on_loads, *common.PAGE_LOADS]:
             refreshed.then(*on_load, api_visibility="private")
         demo.unload(_end_session)
     return demo

@@ -76,6 +76,42 @@ def friendly(fn):
 PICKERS: list[tuple[gr.Dropdown, Callable[[str], list]]] = []
 
 
+# (fn, inputs, outputs) that a part of the page runs on page load, after the session is found again and the
+# pickers refreshed (build_demo chains them; run beside those, a late refresh could undo what they set)
+PAGE_LOADS: list[tuple[Callable, list, list]] = []
+
+
+def on_page_load(fn: Callable, inputs: list, outputs: list) -> None:
+    PAGE_LOADS.append((fn, inputs, outputs))
+
+
+def shown(keeper: Any, outputs: tuple) -> tuple:
+    """`outputs`, also kept on `keeper` (a session's run: its `shown`) over what it showed before, where a
+    skipped output leaves the old one on the page; a reloaded page is handed them back by `recall`."""
+    before = keeper.shown or (gr.skip(),) * len(outputs)
+    # (an update is copied: Gradio takes the value out of the very dict it is handed)
+    keeper.shown = tuple(old if _skipped(new) else _copy(new) for old, new in zip(before, outputs))
+    return outputs
+
+
+def recall(keeper: Any, width: int) -> tuple:
+    """What `shown` kept (skips where nothing was shown yet)."""
+    return keeper.shown if keeper is not None and keeper.shown else (gr.skip(),) * width
+
+
+def _copy(output: Any) -> Any:
+    return dict(output) if isinstance(output, dict) else output
+
+
+def _skipped(output: Any) -> bool:
+    return isinstance(output, dict) and output == gr.skip()
+
+
+def linked(request: gr.Request | None) -> bool:
+    """Whether the page opened from a whole-page link (whose values win over what the session kept)."""
+    return bool(request and request.query_params.get("deep_link"))
+
+
 def model_picker(task: str, elem_id: str) -> gr.Dropdown:
     """Bundled, this session's and Hub checkpoints for the task; any other Hub id can be typed in."""
     dropdown = gr.Dropdown(
@@ -110,11 +146,13 @@ def session_id(request: gr.Request | None) -> str:
 
 def refresh_pickers(request: gr.Request, *chosen: str):  # (gradio passes the request only to a positional parameter)
     """Every picker's choices for this session, each keeping the model chosen in it (an update without a value
-    would reset the server's copy to the first choice, which a whole-page link would then restore)."""
+    would reset the server's copy to the first choice, which a whole-page link would then restore; but an empty
+    choice is not written back)."""
     sid = session_id(request)
     updates: list[dict[str, Any]] = [{"choices": list_choices(sid)} for _, list_choices in PICKERS]
     for update, value in zip(updates, chosen):
-        update["value"] = value
+        if value:  # an empty one is left out: this refresh may land after an event that has just filled it
+            update["value"] = value
     return [gr.update(**update) for update in updates]
 
 

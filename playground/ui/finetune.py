@@ -29,7 +29,7 @@ from ..finetune.run import (
     sweep,
 )
 from ..tiny.run import Outcome
-from .common import PICKERS, friendly, session_id
+from .common import PICKERS, friendly, linked, on_page_load, recall, session_id, shown
 from .train import LIMITS, MAX_RUNS, UI_INTERVAL, _clock, _whole, _zip_for
 
 TASKS = {
@@ -176,25 +176,26 @@ def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool):
     ft = session.get(sid).finetuning
     with ft.hold():
         if ft.run is None:
-            yield View(charts.finetune_curves({}, {}), "Loading the model and the task…").outputs()
+            yield shown(ft, View(charts.finetune_curves({}, {}), "Loading the model and the task…").outputs())
             cfg = form.config()
             loaded, task = _body(form.model, sid), _load_task(cfg.task)
             run = FineTuneRun(cfg, loaded.model, loaded.tokenizer, task, loaded.name)
             run.notice = f"{loaded.notice} {task.notice}".strip()
             ft.begin(run, task.name, LIMITS)
+            ft.form = form
         assert isinstance(ft.run, FineTuneRun)
         steps = ft.run.steps_to_next_log() if one_interval else None
-        events, shown = ft.train(steps), 0.0
+        events, last_view = ft.train(steps), 0.0
         while True:
             try:
                 event = next(events)
             except StopIteration as done:
-                yield _outcome_view(done.value, sid).outputs()
+                yield shown(ft, _outcome_view(done.value, sid).outputs())
                 return
-            if event.val_loss is not None or time.perf_counter() - shown >= UI_INTERVAL:
-                shown = time.perf_counter()
+            if event.val_loss is not None or time.perf_counter() - last_view >= UI_INTERVAL:
+                last_view = time.perf_counter()
                 assert isinstance(event, FineTuneProgress) and isinstance(ft.run, FineTuneRun)
-                yield View(_curve(ft.run), _status("Training", event, ft.run.notice)).outputs()
+                yield shown(ft, View(_curve(ft.run), _status("Training", event, ft.run.notice)).outputs())
 
 
 def _handler(name: str, one_interval: bool, doc: str):
@@ -241,7 +242,25 @@ def stop_finetune(request: gr.Request = None):
         return View(status="Stopping after this step…").outputs()
     if outcome.state == "idle":
         return View(status="Nothing is fine-tuning.").outputs()
-    return _outcome_view(outcome, sid).outputs()
+    assert own is not None  # a session that saved
+    return shown(own.finetuning, _outcome_view(outcome, sid).outputs())
+
+
+@friendly
+def restore(request: gr.Request = None):
+    """On page load: the fine-tuning chart, status and download as this session last showed them, and the form
+    it ran with (a whole-page link's own values win); a run whose page went mid-chunk shows as paused."""
+    sid = session_id(request)
+    own = session.peek(sid)
+    ft = own.finetuning if own else None
+    view = recall(ft, len(fields(View)))
+    if ft is not None and isinstance(ft.run, FineTuneRun) and not ft.busy:
+        view = _outcome_view(Outcome("paused", ft.run), sid).outputs()
+    form = ft.form if ft is not None and not linked(request) else None
+    restored = (
+        gr.skip() if form is None or f.name == "upload" else getattr(form, f.name) for f in fields(FineTuneForm)
+    )
+    return *view, *restored
 
 
 @friendly
@@ -403,7 +422,9 @@ def build() -> None:
     )
     try_btn.click(try_it, [text_a, text_b], [probs, seen], api_name="finetune_try")
     task.change(show_task_fields, [task], [upload, dataset], api_name="finetune_task_fields", queue=False)
-    labels.change(auto_steps, [labels], [steps], api_name="finetune_auto_steps", queue=False)
+    # (input: the learner's own edit only, so a restored form keeps its own steps)
+    labels.input(auto_steps, [labels], [steps], api_name="finetune_auto_steps", queue=False)
+    on_page_load(restore, [], [*outputs, *form])
     sizing: list[Any] = [model, task, labels, steps, mode]
     # triggers None: on page load and on every change, so the time shows before anything starts (measured once
     # per process and model, so only the first page waits for it)

@@ -22,7 +22,7 @@ from ..tiny import sources
 from ..tiny.recipes import RECIPES, WHY
 from ..tiny.run import Outcome
 from ..tiny.train import Limits, Progress, Run, TrainConfig, count_parameters, estimate, uniform_loss
-from .common import PICKERS, friendly, maths_panel, session_id
+from .common import PICKERS, friendly, linked, maths_panel, recall, session_id, shown
 
 LIMITS = Limits.from_env()
 MAX_STEPS = LIMITS.steps
@@ -282,14 +282,15 @@ def _train(form: TrainForm, request: gr.Request | None, max_steps: int | None):
     training = session.get(sid).training
     with training.hold():
         if training.run is None:
-            yield _reset_view("Preparing the tokenizer and the data…").outputs()
+            yield shown(training, _reset_view("Preparing the tokenizer and the data…").outputs())
             _start(form, sid)
+            training.form = form
         else:
             run = training.run
             last = run.history[-1] if run.history else None
-            yield _view(
+            yield shown(training, _view(
                 run, last, "Going on", "with the paused run and its settings (**Reset** to start a new one)."
-            ).outputs()
+            ).outputs())  # fmt: skip
         assert training.run is not None
         steps = None if max_steps is None else training.run.steps_to_next_log()
         last_view = 0.0
@@ -298,12 +299,12 @@ def _train(form: TrainForm, request: gr.Request | None, max_steps: int | None):
             try:
                 event = next(events)
             except StopIteration as done:
-                yield _outcome_view(done.value, sid).outputs()
+                yield shown(training, _outcome_view(done.value, sid).outputs())
                 return
             now = time.perf_counter()
             if event.val_loss is not None or now - last_view >= UI_INTERVAL:  # throttled; evaluations always show
                 last_view = now
-                yield _view(training.run, event, "Training").outputs()
+                yield shown(training, _view(training.run, event, "Training").outputs())
 
 
 def _form_handler(name: str, max_steps: int | None, doc: str):
@@ -370,7 +371,8 @@ def request_stop(request: gr.Request = None):
         return View(status="Stopping: the model is saved after this step…").outputs()
     if outcome.state == "idle":
         return View(status="Nothing is training.").outputs()
-    return _outcome_view(outcome, sid).outputs()
+    assert own is not None  # a session that saved
+    return shown(own.training, _outcome_view(outcome, sid).outputs())
 
 
 @friendly
@@ -378,7 +380,12 @@ def request_reset(request: gr.Request = None):
     own = session.peek(session_id(request))
     if own is not None and own.training.reset().state == "resetting":
         return View(status="Resetting…").outputs()
-    return _reset_view().outputs()
+    return shown(own.training, _reset_view().outputs()) if own else _reset_view().outputs()
+
+
+# the form fields the estimate reads, in estimate_view's order
+SIZING = ("objective", "steps", "n_layer", "n_head", "n_embd", "context", "batch", "lr", "dropout", "samples",
+          "tokenizer", "vocab")  # fmt: skip
 
 
 @friendly
@@ -412,6 +419,32 @@ def estimate_view(
         f"≈ {est.seconds_per_step * 1000:,.0f} ms per step on {est.device} · {cfg.steps:,} steps ≈ {_clock(total)} "
         "(estimate; the real pace shows once training starts)"
     )
+
+
+@friendly
+def restore(request: gr.Request, *values):  # (gradio passes the request only to a positional parameter)
+    """On page load: the Train part as this session last showed it (curve, status, sample, statistics, the model
+    chosen for download) and the form it trained with, then the estimate for that form. A run whose page went
+    mid-chunk is paused; a whole-page link's own form values win. Inputs: the form; outputs: the views', the
+    form's, the estimate."""
+    sid = session_id(request)
+    own = session.peek(sid)
+    training = own.training if own else None
+    curve, status, sample, stats, mine, download = recall(training, len(fields(View)))
+    if training is not None and training.run is not None and not training.busy:
+        run = training.run
+        last = run.history[-1] if run.history else None
+        curve, status, sample, stats, *_ = _view(run, last, "Paused", "Press **Train** to go on.").outputs()
+    chosen = mine.get("value") if isinstance(mine, dict) else None
+    if chosen in _mine_choices(sid):
+        mine = _mine_update(sid, chosen)
+    form = training.form if training is not None and not linked(request) else None
+    if form is not None:
+        values = tuple(getattr(form, f.name) for f in fields(TrainForm))
+    sizing = {f.name: v for f, v in zip(fields(TrainForm), values)}
+    estimate = estimate_view(*(sizing[name] for name in SIZING), request=request)
+    restored = (gr.skip() if form is None or f.name == "upload" else v for f, v in zip(fields(TrainForm), values))
+    return curve, status, sample, stats, mine, download, *restored, estimate
 
 
 def _masked(objective: str) -> bool:
@@ -644,20 +677,8 @@ def build():
     timeline.build(ended)
     race.build(form)
     finetune.build()
-    sizing: list[Any] = [
-        objective,
-        steps,
-        n_layer,
-        n_head,
-        n_embd,
-        context,
-        batch,
-        lr,
-        dropout,
-        samples,
-        tokenizer,
-        vocab,
-    ]
+    named = dict(zip([f.name for f in fields(TrainForm)], form))
+    sizing: list[Any] = [named[name] for name in SIZING]
     gr.on(
         [c.change for c in sizing],
         estimate_view,
@@ -667,4 +688,4 @@ def build():
         queue=False,
         show_progress="hidden",
     )
-    return estimate_view, sizing, [estimate_md]
+    return restore, form, [*outputs, *form, estimate_md]

@@ -1,17 +1,19 @@
 """The race of two recipes (tiny/race.py, ui/race.py): the same tokens and batches for both sides, curves equal to
-each run trained alone, one race per session, the limits, and the view's two curves."""
+each run trained alone, one race per session, the limits, the view's two curves, and Stop settling every time."""
 
 from __future__ import annotations
 
+import threading
+import time
 import types
-from dataclasses import fields
+from dataclasses import fields, replace
 
 import pytest
 import torch
 
 from playground.errors import UserError
 from playground.tiny import data, recipes
-from playground.tiny.race import Race, differences, ingredients
+from playground.tiny.race import LIVE, Race, Racing, differences, ingredients
 from playground.tiny.train import Limits, Run, TrainConfig
 from playground.ui import race as tab
 from playground.ui import train as train_tab
@@ -81,3 +83,72 @@ def test_the_race_view_streams_two_named_curves_and_a_readout(sessions):
     assert readout.startswith("**Done**") and "Both reached validation loss" in readout
     assert "**optimizer**" in readout  # what differs, with why
     assert "40/40" in readout
+
+
+TINY = replace(BASE, n_embd=16, context_length=16, batch_size=4, steps=5_000, log_every=4, eval_every=4, eval_batches=1)
+SETTLE_S = 60.0  # only a lost wake-up waits this long: a race ends within a step of its Stop
+
+
+def _wait(condition, seconds: float = 60.0) -> None:
+    end = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.002)
+
+
+def _race(racing: Racing, laps: list) -> None:
+    """A race as the tab drives it (ui/race.py run_race), in its own thread."""
+    with racing.hold():
+        racing.start(TINY, TINY, TEXT[:20_000], Limits(), {"A": "a", "B": "b"})
+        laps.extend(racing.advance(float("inf")))
+
+
+def _steps(race: Race | None) -> int:
+    return sum(run.step for run in race.runs.values()) if race else 0
+
+
+@pytest.mark.slow
+def test_stop_settles_within_one_logging_interval_a_hundred_times():
+    """Stopped while it builds its runs, within its first interval or later: the race ends within one step of the
+    Stop (the flag is read between steps, well inside one logging interval of TINY.log_every steps), says stopped,
+    and stays the race kept, its laps as they were."""
+    racing, before = Racing(), None
+    for i in range(100):
+        laps: list = []
+        thread = threading.Thread(target=_race, args=(racing, laps))
+        thread.start()
+        _wait(lambda: racing.state in LIVE)
+        _wait(lambda laps=laps, n=i % 3, t=thread: len(laps) >= n or not t.is_alive())  # 0, 1 or 2 laps in
+        assert racing.stop() == "stopping"
+        asked = _steps(racing.race)  # after the flag is up: the step in progress may still end
+        assert racing.settle(SETTLE_S) == "stopped"
+        race = racing.race
+        assert race is not None and race is not before  # this race's result, not the last one's
+        assert _steps(race) - asked <= 1 < TINY.log_every
+        shown = {side: list(events) for side, events in race.laps.items()}
+        thread.join(SETTLE_S)
+        assert not thread.is_alive() and racing.state == "stopped" and racing.race is race
+        assert race.laps == shown and not race.done  # nothing ran on and overwrote it
+        before = race
+
+
+def test_a_stop_shows_the_stopped_race_whichever_reply_lands_last(sessions):
+    """Stop's reply and the race's own last update go to the same readout by two routes (Stop is not queued), so
+    either may land last: both are the stopped race's chart and readout. A reply of "Stopping…" that landed last
+    stayed on the page for good, over the results table."""
+    req = types.SimpleNamespace(session_hash="race-stop")
+    racing = sessions("race-stop").racing
+    form = dict(n_layer=1, n_head=2, n_embd=16, context=16, batch=4, samples=1)
+    chars, outputs = list(train_tab.TOKENIZERS)[0], []
+    racer = threading.Thread(target=lambda: outputs.extend(tab.run_race(
+        list(train_tab.OBJECTIVES)[0], train_tab.PASTED, TEXT[:20_000], 2000, 1, chars, a=[], b=list(recipes.WHY),
+        request=req, **form)))  # fmt: skip
+    racer.start()
+    _wait(lambda: _steps(racing.race) > 0)
+    chart, readout = tab.stop_race(req)
+    racer.join(SETTLE_S)
+    last_chart, last_readout = outputs[-1]
+    assert readout.startswith("**Stopped**") and readout == last_readout
+    assert chart.to_dict() == last_chart.to_dict()
+    again_chart, again = tab.stop_race(req)  # Stop on a race that has ended shows it as it is
+    assert again == readout and again_chart.to_dict() == chart.to_dict()

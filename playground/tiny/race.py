@@ -2,8 +2,9 @@
 of it), so a learner sees which ideas buy speed, per step and per second of training.
 
 The two runs take turns, one logging interval each, in one thread: each one's clock (`Run.elapsed`) counts only
-its own training, so their wall times compare fairly on a shared machine. A session races one pair at a time;
-Stop is a flag read between steps. Nothing is saved: a race is a measurement (train the winner in the tab above).
+its own training, so their wall times compare fairly on a shared machine. A session races one pair at a time
+(Racing); Stop is a flag read between steps. Nothing is saved: a race is a measurement (train the winner in the tab
+above).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from . import data, recipes
 from .train import Limits, Progress, Run, TrainConfig, build_tokenizer, count_parameters
 
 SIDES = ("A", "B")
+LIVE = ("preparing", "racing", "stopping")  # a race in these states has not ended yet
 
 
 def ingredients(base: TrainConfig, modern: set[str]) -> TrainConfig:
@@ -98,36 +100,73 @@ class Race:
 
 
 class Racing:
-    """A session's race: one at a time, Stop read between steps, the last one kept for its chart."""
+    """A session's race, one at a time, and the last one kept for its chart.
+
+    `state` goes preparing → racing (→ stopping) → done | stopped. Stop is a flag the runs read between steps,
+    so a race ends within one logging interval of it; `settle` waits for that end, so whoever asked to stop can
+    show the race's own last result instead of a "Stopping…" that nothing would replace."""
 
     def __init__(self) -> None:
         self.race: Race | None = None
-        self._busy = threading.Lock()
+        self.names: dict[str, str] = {}  # each side's recipe, as the page calls it
+        self.state = "idle"
         self.stop_requested = False
+        self._busy = threading.Lock()
+        self._changed = threading.Condition()  # notified at every change of state: no wake-up is lost
 
     @contextmanager
     def hold(self) -> Iterator[None]:
+        """The session's one race (a second at the same time is refused); it ends done or stopped, also when it
+        fails or its page goes away."""
         if not self._busy.acquire(blocking=False):
             raise UserError("This session is already racing; stop that race first.")
         try:
-            self.stop_requested = False
+            self.race, self.stop_requested = None, False
+            self._set("preparing")
             yield
         finally:
+            if self.state in LIVE:
+                self._set("stopped")
             self._busy.release()
 
-    @property
-    def busy(self) -> bool:
-        return self._busy.locked()
+    def start(self, a: TrainConfig, b: TrainConfig, text: str, limits: Limits, names: dict[str, str]) -> Race:
+        """(holding) Both sides' runs (Race.start); a Stop asked for while they were built still holds."""
+        race = Race.start(a, b, text, limits)
+        with self._changed:
+            self.race, self.names = race, names
+            if self.state == "preparing":
+                self._set("racing")
+        return race
 
-    def halted(self) -> bool:
-        return self.stop_requested
+    def advance(self, max_seconds: float) -> Iterator[Lap]:
+        """(holding) The race's laps until both sides are done, Stop is read or they have trained `max_seconds`
+        together; then `state` says done or stopped."""
+        race = self.race
+        if race is None:
+            raise ValueError("start a race before advancing it")
+        yield from race.advance(lambda: self.stop_requested or race.seconds() > max_seconds)
+        self._set("done" if race.done else "stopped")
 
     def stop(self) -> str:
-        if not self.busy:
-            return "idle"
-        self.stop_requested = True
-        return "stopping"
+        """Ask a live race to stop; returns the state ("stopping", or where a race that is not live stands)."""
+        with self._changed:
+            if self.state in LIVE:
+                self.stop_requested = True
+                self._set("stopping")
+            return self.state
+
+    def settle(self, timeout: float) -> str:
+        """The state once the race has ended, waiting for it at most `timeout` seconds (still live after that)."""
+        with self._changed:
+            self._changed.wait_for(lambda: self.state not in LIVE, timeout)
+            return self.state
+
+    def _set(self, state: str) -> None:
+        with self._changed:
+            self.state = state
+            self._changed.notify_all()
 
     def close(self) -> None:
-        self.stop_requested = True
-        self.race = None
+        """The session ended: a live race stops within a step (and goes with its page's call); a past one goes now."""
+        if self.stop() not in LIVE:
+            self.race = None

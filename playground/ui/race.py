@@ -12,11 +12,13 @@ import gradio as gr
 from .. import charts, session
 from ..errors import UserError
 from ..tiny import recipes, sources
-from ..tiny.race import SIDES, Race, differences, ingredients
+from ..tiny.race import LIVE, SIDES, Race, Racing, differences, ingredients
 from .common import friendly, session_id
 from .train import LIMITS, MAX_RUNS, UI_INTERVAL, TrainForm, _clock
 
 LAPS = 20  # logging events per side: each has a validation loss, and the sides take turns between them
+STATES = {"preparing": "Preparing", "racing": "Racing", "stopping": "Stopping…", "stopped": "Stopped", "done": "Done"}
+STOP_WAIT = 30.0  # seconds a Stop waits for the race to end: it ends within one logging interval, far less
 
 
 def _name(chosen: set[str]) -> str:
@@ -51,6 +53,12 @@ def _readout(race: Race, names: dict[str, str], state: str) -> str:
         lines += ["", "What differs, and why it may matter:"]
         lines += [f"- **{k.replace('_', ' ')}** (A: {va}, B: {vb}): {why}" for k, va, vb, why in diff]
     return "\n".join(lines)
+
+
+def _view(racing: Racing):
+    """(chart, readout) of the session's race as it stands."""
+    assert racing.race is not None
+    return _chart(racing.race, racing.names), _readout(racing.race, racing.names, STATES[racing.state])
 
 
 def _chart(race: Race, names: dict[str, str]):
@@ -96,22 +104,27 @@ def run_race(
             raise UserError("Race a next-token or a masked-LM model; pairs for NSP are not raced.")
         yield None, "**Preparing** the tokenizer and both models…"
         text = sources.corpus_text(form.corpus_choice(), LIMITS.upload_bytes)
-        race = racing.race = Race.start(cfg_a, cfg_b, text, LIMITS)
-        names = {"A": _name(set(a or [])), "B": _name(set(b or []))}
+        racing.start(cfg_a, cfg_b, text, LIMITS, {"A": _name(set(a or [])), "B": _name(set(b or []))})
         last = 0.0
-        over = lambda: racing.halted() or race.seconds() > LIMITS.run_seconds  # noqa: E731
-        for _lap in race.advance(over):
+        for _lap in racing.advance(LIMITS.run_seconds):
             if time.monotonic() - last >= UI_INTERVAL:
                 last = time.monotonic()
-                yield _chart(race, names), _readout(race, names, "Racing")
-        state = "Done" if race.done else "Stopped"
-        yield _chart(race, names), _readout(race, names, state)
+                yield _view(racing)
+        yield _view(racing)  # settled: a Stop's reply shows the same
 
 
 @friendly
-def stop_race(request: gr.Request = None) -> str:
+def stop_race(request: gr.Request = None):
+    """Stop the session's race and show where it ended: (chart, readout). This reply and the race's own last update
+    reach the page in either order, so both show the settled race (a "Stopping…" landing last stayed for good)."""
     own = session.peek(session_id(request))
-    return {"stopping": "Stopping…", "idle": "Nothing is racing."}[own.racing.stop() if own else "idle"]
+    if own is not None:
+        own.racing.stop()
+        if own.racing.settle(STOP_WAIT) in LIVE:
+            return gr.skip(), gr.skip()  # not ended yet: the race's own last update will show it
+        if own.racing.race is not None:
+            return _view(own.racing)
+    return gr.skip(), "Nothing is racing."
 
 
 def build(form: list) -> None:
@@ -133,4 +146,4 @@ def build(form: list) -> None:
         chart = gr.Plot(label="Loss against steps and seconds", elem_id="race-chart")
     go.click(run_race, [*form, a, b], [chart, readout], api_name="race", concurrency_limit=MAX_RUNS,
              concurrency_id="training")  # fmt: skip
-    stop.click(stop_race, None, [readout], api_name="stop_race", queue=False)
+    stop.click(stop_race, None, [chart, readout], api_name="stop_race", queue=False)

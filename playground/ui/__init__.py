@@ -77,9 +77,8 @@ def build_demo() -> gr.Blocks:
         # then every picker offers that workspace's models and keeps the model it shows
         workspace = gr.BrowserState(None, storage_key="playground-workspace")
         restored = demo.load(common.restore_workspace, workspace, workspace, api_visibility="private", queue=False)
-        refreshed = restored.then(
-            _refresh_after_restore(demo, workspace), pickers, pickers, api_visibility="private", queue=False
-        )
+        # (queued: only a queued event can show a toast, and this one says when a link's choice gave way)
+        refreshed = restored.then(_refresh_after_restore(demo, workspace), pickers, pickers, api_visibility="private")
         # Each tab's page load (its link's values, then its first result) runs only after that refresh: run
         # beside it, the refresh could land last and put back a picker's value from before the link set it.
         for on_load in [*on_loads, *common.PAGE_LOADS]:

@@ -94,9 +94,11 @@ def shown(keeper: Any, outputs: tuple) -> tuple:
     return outputs
 
 
-def recall(keeper: Any, width: int) -> tuple:
-    """What `shown` kept (skips where nothing was shown yet)."""
-    return keeper.shown if keeper is not None and keeper.shown else (gr.skip(),) * width
+def recall(keeper: Any, initial: tuple) -> tuple:
+    """What `shown` kept, and the page's `initial` values where nothing was shown yet. (Never a skip: on page
+    load a skipped output blanks Gradio's copy of the component, which a whole-page link then carries.)"""
+    kept = keeper.shown if keeper is not None and keeper.shown else initial
+    return tuple(first if _skipped(value) else value for value, first in zip(kept, initial))
 
 
 def _copy(output: Any) -> Any:
@@ -144,16 +146,67 @@ def session_id(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "cli"
 
 
-def refresh_pickers(request: gr.Request, *chosen: str):  # (gradio passes the request only to a positional parameter)
+def refresh_pickers(request: gr.Request, *chosen):  # (gradio passes the request only to a positional parameter)
     """Every picker's choices for this session, each keeping the model chosen in it (an update without a value
     would reset the server's copy to the first choice, which a whole-page link would then restore; but an empty
-    choice is not written back)."""
+    choice is not written back). A choice that only another browser has (a link's) gives way to the picker's
+    default, and one toast says so."""
     sid = session_id(request)
-    updates: list[dict[str, Any]] = [{"choices": list_choices(sid)} for _, list_choices in PICKERS]
-    for update, value in zip(updates, chosen):
-        if value:  # an empty one is left out: this refresh may land after an event that has just filled it
-            update["value"] = value
-    return [gr.update(**update) for update in updates]
+    updates, gone, instead = [], [], []
+    for (dropdown, list_choices), value in zip(PICKERS, chosen):
+        choices = list_choices(sid)
+        kept = _available(value, choices)
+        if kept != value:
+            gone.extend(v for v in (value if isinstance(value, list) else [value]) if kept is None or v not in kept)
+            default = dropdown.value if isinstance(dropdown.value, list) else [dropdown.value] * bool(dropdown.value)
+            instead += [] if kept else default
+            kept = kept or dropdown.value
+        update: dict[str, Any] = {"choices": choices}
+        if kept:  # an empty one is left out: this refresh may land after an event that has just filled it
+            update["value"] = kept
+        updates.append(gr.update(**update))
+    if gone:
+        gr.Warning(swap_sentence(gone, instead))
+    return updates
+
+
+# the endings of the names of what a browser session made itself (its models, the Tokenizer tab's tokenizers)
+OWN_ENDINGS = (session.SUFFIX, " (Tokenizer tab)")
+
+
+def elsewhere(value: Any, choices: list) -> bool:
+    """Whether `value` names something another browser session made (a link's), which this one lacks."""
+    return isinstance(value, str) and value.endswith(OWN_ENDINGS) and value not in choices
+
+
+def _available(value: Any, choices: list) -> Any:
+    """`value` (one choice or a list) without what only another browser has; None when nothing is left."""
+    if isinstance(value, list):
+        return [v for v in value if not elsewhere(v, choices)] or None
+    return None if elsewhere(value, choices) else value
+
+
+def swap_sentence(gone: list[str], instead: list[str]) -> str:
+    shown = (
+        f"{_listed(instead)} {'is' if len(instead) == 1 else 'are'} shown instead"
+        if instead
+        else "the page goes on without"
+    )
+    return (f"This link names {_listed(gone)}, made in the sender's browser and kept only there: {shown}, and "
+            "the rest is as the link set it.")  # fmt: skip
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def link_model(name: str, task: str, request: gr.Request | None) -> str:
+    """The model a link names, or the task's default (with a toast saying why) when only another browser has it."""
+    if not elsewhere(name, model_choices(task, session_id(request))):
+        return name
+    default = registry.default_model(task)
+    gr.Warning(swap_sentence([name], [default]))
+    return default
 
 
 def restore_workspace(token: str | None, request: gr.Request = None):

@@ -123,6 +123,9 @@ class View:
         return tuple(gr.skip() if getattr(self, f.name) is None else getattr(self, f.name) for f in fields(self))
 
 
+INITIAL = (None, "Press **Fine-tune**.", None)  # what View's outputs show on a fresh page
+
+
 def _curve(run: FineTuneRun | None, final: FineTuneProgress | None = None):
     if run is None:
         return charts.finetune_curves({}, {})
@@ -247,20 +250,21 @@ def stop_finetune(request: gr.Request = None):
 
 
 @friendly
-def restore(request: gr.Request = None):
+def restore(request: gr.Request, *values):  # (gradio passes the request only to a positional parameter)
     """On page load: the fine-tuning chart, status and download as this session last showed them, and the form
-    it ran with (a whole-page link's own values win); a run whose page went mid-chunk shows as paused."""
+    it ran with (a whole-page link's own values win); a run whose page went mid-chunk shows as paused. Inputs:
+    the form; outputs: the views', the form's (the page's own where nothing was kept, never a skip)."""
     sid = session_id(request)
     own = session.peek(sid)
     ft = own.finetuning if own else None
-    view = recall(ft, len(fields(View)))
+    view = recall(ft, INITIAL)
     if ft is not None and isinstance(ft.run, FineTuneRun) and not ft.busy:
-        view = _outcome_view(Outcome("paused", ft.run), sid).outputs()
+        curve, status, _ = _outcome_view(Outcome("paused", ft.run), sid).outputs()
+        view = (curve, status, view[2])
     form = ft.form if ft is not None and not linked(request) else None
-    restored = (
-        gr.skip() if form is None or f.name == "upload" else getattr(form, f.name) for f in fields(FineTuneForm)
-    )
-    return *view, *restored
+    if form is not None:  # (the upload stays as the page has it: its temporary file may be gone)
+        values = tuple(v if f.name == "upload" else getattr(form, f.name) for f, v in zip(fields(FineTuneForm), values))
+    return *view, *values
 
 
 @friendly
@@ -367,7 +371,11 @@ def build() -> None:
     with gr.Row():
         with gr.Column(scale=2):
             model = gr.Dropdown(
-                models.body_choices(), value=models.default_body(), label="Pre-trained model", elem_id="ft-model"
+                models.body_choices(),
+                value=models.default_body(),
+                label="Pre-trained model",
+                elem_id="ft-model",
+                allow_custom_value=True,  # a link may name a model only the sender has: the page-load refresh swaps it
             )
             PICKERS.append((model, body_choices))
             task = gr.Radio([*TASKS, CSV_TASK, HUB_TASK], value=list(TASKS)[0], label="Task", elem_id="ft-task")
@@ -388,7 +396,7 @@ def build() -> None:
                 pause = gr.Button("Pause", elem_id="ft-pause")
                 step = gr.Button("Step", elem_id="ft-step")
                 stop = gr.Button("■ Stop", variant="stop", elem_id="ft-stop")
-            status = gr.Markdown("Press **Fine-tune**.", elem_id="ft-status")
+            status = gr.Markdown(INITIAL[1], elem_id="ft-status")
             curve = gr.Plot(label="Loss and accuracy", elem_id="ft-curve")
             download = gr.DownloadButton("Download the fine-tuned model (zip)", elem_id="ft-download")
     with gr.Row():
@@ -424,7 +432,7 @@ def build() -> None:
     task.change(show_task_fields, [task], [upload, dataset], api_name="finetune_task_fields", queue=False)
     # (input: the learner's own edit only, so a restored form keeps its own steps)
     labels.input(auto_steps, [labels], [steps], api_name="finetune_auto_steps", queue=False)
-    on_page_load(restore, [], [*outputs, *form])
+    on_page_load(restore, form, [*outputs, *form])
     sizing: list[Any] = [model, task, labels, steps, mode]
     # triggers None: on page load and on every change, so the time shows before anything starts (measured once
     # per process and model, so only the first page waits for it)

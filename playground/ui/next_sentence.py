@@ -7,7 +7,16 @@ import gradio as gr
 from .. import examples
 from ..errors import UserError
 from ..next_sentence import LABELS, MAX_PAIRS, coin_range, next_sentence, nsp_pairs
-from .common import friendly, load_model, maths_panel, model_header, model_note, model_switch, table_download
+from .common import (
+    friendly,
+    link_model,
+    load_model,
+    maths_panel,
+    model_header,
+    model_note,
+    model_switch,
+    table_download,
+)
 from .inside import build as build_inside
 
 TOKEN_HEADERS = ["position", "token", "id", "segment id"]
@@ -96,7 +105,7 @@ def from_link(a: str, b: str, model: str, request: gr.Request = None):
         params = {}
     if params.get("ns_a") and params.get("ns_b"):
         a, b = params["ns_a"], params["ns_b"]
-    model = params.get("ns_model") or model
+    model = link_model(params.get("ns_model") or model, "nsp", request)
     return a, b, model, *predict(a, b, model, request)
 
 

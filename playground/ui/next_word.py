@@ -15,6 +15,7 @@ from ..fingerprint import weights_fingerprint
 from .common import (
     conversion_progress,
     friendly,
+    link_model,
     load_model,
     maths_panel,
     model_examples,
@@ -357,7 +358,7 @@ def from_url(
         query = {}
     values = [prompt, k, model, temperature, top_k, top_p, seed, word]
     inputs = [_parse(query.get(name), spec, value) for (name, spec), value in zip(URL_PARAMS.items(), values)]
-    inputs[2] = inputs[2] or registry.default_model("causal")
+    inputs[2] = link_model(inputs[2] or registry.default_model("causal"), "causal", request)
     inputs[0] = inputs[0] or model_examples(inputs[2], "causal", session_id(request))[0][0]
     for line in conversion_progress(inputs[2]):  # a packaged model converting: say so instead of a frozen page
         yield [*inputs, *[gr.skip()] * 3, line, *[gr.skip()] * 5]

@@ -22,7 +22,7 @@ from ..tiny import sources
 from ..tiny.recipes import RECIPES, WHY
 from ..tiny.run import Outcome
 from ..tiny.train import Limits, Progress, Run, TrainConfig, count_parameters, estimate, uniform_loss
-from .common import PICKERS, friendly, linked, maths_panel, recall, session_id, shown
+from .common import OWN_ENDINGS, PICKERS, friendly, linked, maths_panel, recall, session_id, shown
 
 LIMITS = Limits.from_env()
 MAX_STEPS = LIMITS.steps
@@ -50,7 +50,7 @@ TOKENIZERS = {
     "tiny-shakespeare-gpt's BPE (bundled)": str(bundled_path("tiny-shakespeare-gpt")),
     "tiny-shakespeare-bert's WordPiece (bundled)": str(bundled_path("tiny-shakespeare-bert")),
 }
-FROM_TOKENIZER_TAB = " (Tokenizer tab)"
+FROM_TOKENIZER_TAB = OWN_ENDINGS[1]
 MASKED_TOKENIZER = "WordPiece, trained on the corpus"  # what BERT uses; a masked objective switches to it
 MASKED_TOKENIZER_INFO = (
     "Masked LM hides whole tokens: a [MASK] over one character is guessed from its neighbours "
@@ -185,6 +185,9 @@ class View:
     def outputs(self) -> tuple:
         """In the order of the outputs the events are wired to."""
         return tuple(gr.skip() if getattr(self, f.name) is None else getattr(self, f.name) for f in fields(self))
+
+
+INITIAL = (None, "Press **Train**.", "", "", None, None)  # what View's outputs show on a fresh page
 
 
 def _status(state: str, e: Progress | None, run: Run | None, note: str = "") -> str:
@@ -426,11 +429,11 @@ def restore(request: gr.Request, *values):  # (gradio passes the request only to
     """On page load: the Train part as this session last showed it (curve, status, sample, statistics, the model
     chosen for download) and the form it trained with, then the estimate for that form. A run whose page went
     mid-chunk is paused; a whole-page link's own form values win. Inputs: the form; outputs: the views', the
-    form's, the estimate."""
+    form's, the estimate. (Nothing kept: the page's own values, never a skip, which would blank a link's.)"""
     sid = session_id(request)
     own = session.peek(sid)
     training = own.training if own else None
-    curve, status, sample, stats, mine, download = recall(training, len(fields(View)))
+    curve, status, sample, stats, mine, download = recall(training, INITIAL)
     if training is not None and training.run is not None and not training.busy:
         run = training.run
         last = run.history[-1] if run.history else None
@@ -439,12 +442,12 @@ def restore(request: gr.Request, *values):  # (gradio passes the request only to
     if chosen in _mine_choices(sid):
         mine = _mine_update(sid, chosen)
     form = training.form if training is not None and not linked(request) else None
-    if form is not None:
-        values = tuple(getattr(form, f.name) for f in fields(TrainForm))
-    sizing = {f.name: v for f, v in zip(fields(TrainForm), values)}
+    names = [f.name for f in fields(TrainForm)]
+    if form is not None:  # (the upload stays as the page has it: its temporary file may be gone)
+        values = tuple(v if name == "upload" else getattr(form, name) for name, v in zip(names, values))
+    sizing = dict(zip(names, values))
     estimate = estimate_view(*(sizing[name] for name in SIZING), request=request)
-    restored = (gr.skip() if form is None or f.name == "upload" else v for f, v in zip(fields(TrainForm), values))
-    return curve, status, sample, stats, mine, download, *restored, estimate
+    return curve, status, sample, stats, mine, download, *values, estimate
 
 
 def _masked(objective: str) -> bool:
@@ -565,8 +568,14 @@ def build():
                 visible=False,
                 elem_id="tr-dataset",
             )
+            # (a custom value: a whole-page link may name a tokenizer only the sender's browser has; the page-load
+            # refresh swaps it, where a value outside the choices would fail every event that reads it)
             tokenizer = gr.Dropdown(
-                list(TOKENIZERS), value=list(TOKENIZERS)[0], label="Tokenizer", elem_id="tr-tokenizer"
+                list(TOKENIZERS),
+                value=list(TOKENIZERS)[0],
+                label="Tokenizer",
+                elem_id="tr-tokenizer",
+                allow_custom_value=True,
             )
             PICKERS.append((tokenizer, tokenizer_choices))
             vocab = gr.Slider(
@@ -609,12 +618,14 @@ def build():
                 step = gr.Button("Step", elem_id="tr-step")
                 stop = gr.Button("■ Stop", variant="stop", elem_id="tr-stop")
                 reset = gr.Button("↺ Reset", elem_id="tr-reset")
-            status = gr.Markdown("Press **Train**.", elem_id="tr-status")
+            status = gr.Markdown(INITIAL[1], elem_id="tr-status")
             stats = gr.Markdown(elem_id="tr-stats")
             curve = gr.Plot(label="Loss", elem_id="tr-curve")
             sample = gr.Textbox(label=SAMPLE_LABELS[False], lines=4, interactive=False, elem_id="tr-sample")
             with gr.Row():
-                mine = gr.Dropdown([], label="This session's models", elem_id="tr-mine", scale=2)
+                mine = gr.Dropdown(
+                    [], label="This session's models", elem_id="tr-mine", scale=2, allow_custom_value=True
+                )  # (custom: as the tokenizer's)
                 PICKERS.append((mine, _mine_choices))
                 download = gr.DownloadButton("Download zip", elem_id="tr-download", scale=1)
                 upload_zip = gr.UploadButton(

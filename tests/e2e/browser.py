@@ -33,3 +33,16 @@ def set_slider(page, elem_id: str, value: int) -> None:
     box = page.locator(f"#{elem_id} input[type=number]")
     box.fill(str(value))
     box.press("Enter")
+
+
+def copy_page_link(page) -> str:
+    """Press "Copy a link to the whole page" and read the link back from the clipboard."""
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.evaluate("navigator.clipboard.writeText('')")
+    page.get_by_role("button", name="Copy a link to the whole page").locator("visible=true").first.click()
+    for _ in range(60):  # the button fetches the link from the server, then writes it to the clipboard
+        link = page.evaluate("navigator.clipboard.readText()")
+        if "deep_link=" in link:
+            return link
+        page.wait_for_timeout(500)
+    raise AssertionError(f"no page link was copied (the clipboard holds {link!r})")

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from .browser import open_tab, shot
+from .browser import copy_page_link, open_tab, shot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -24,18 +24,6 @@ def _fresh(page, url: str) -> None:
     """A new page load (a new session) of `url`."""
     page.goto(url)
     page.locator("#nw-chart .js-plotly-plot").wait_for()  # the page-load prediction of the first tab
-
-
-def _copy_page_link(page) -> str:
-    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
-    page.evaluate("navigator.clipboard.writeText('')")
-    page.get_by_role("button", name="Copy a link to the whole page").locator("visible=true").first.click()
-    for _ in range(60):  # the button fetches the link from the server, then writes it to the clipboard
-        link = page.evaluate("navigator.clipboard.readText()")
-        if "deep_link=" in link:
-            return link
-        page.wait_for_timeout(500)
-    raise AssertionError(f"no page link was copied (the clipboard holds {link!r})")
 
 
 def _settled(page) -> None:
@@ -55,7 +43,7 @@ def test_next_word_page_link_keeps_the_prompt_and_temperature(page, app_url):
     temperature.press("Enter")
     page.locator("#nw-go").click()
     expect(page.locator("#nw-sampling-note")).to_contain_text("temperature 0.5")
-    link = _copy_page_link(page)
+    link = copy_page_link(page)
     _fresh(page, link)
     _settled(page)
     expect(page.locator("#nw-prompt textarea")).to_have_value("The cat sat on the")
@@ -74,7 +62,7 @@ def test_fill_mask_starts_with_its_charts_and_its_page_link_restores_them(page, 
     page.locator("#fm-text textarea").fill(sentence)
     page.locator("#fm-go").click()
     expect(page.locator("#fm-filled")).to_contain_text("Filled in: the cat sat on the")
-    link = _copy_page_link(page)
+    link = copy_page_link(page)
     _fresh(page, link)
     _settled(page)
     open_tab(page, "Fill Mask")
@@ -91,7 +79,7 @@ def test_next_sentence_starts_with_a_verdict_and_its_page_link_restores_it(page,
     page.locator("#ns-b textarea").fill("Penguins are flightless birds.")
     page.locator("#ns-go").click()
     expect(page.locator("#ns-table")).to_contain_text("flight")
-    link = _copy_page_link(page)
+    link = copy_page_link(page)
     _fresh(page, link)
     _settled(page)
     open_tab(page, "Next Sentence")
@@ -248,7 +236,7 @@ def test_choosing_a_model_runs_it_at_once_and_a_page_link_keeps_it(page, app_url
     open_tab(page, "Next Sentence")  # opening a tab refreshes every model list: the choices stay as they are
     open_tab(page, "Fill Mask")
     expect(page.locator("#fm-model input")).to_have_value("bert-base-uncased")
-    link = _copy_page_link(page)
+    link = copy_page_link(page)
     _fresh(page, link)
     open_tab(page, "Fill Mask")
     expect(page.locator("#fm-model input")).to_have_value("bert-base-uncased")

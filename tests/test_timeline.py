@@ -4,6 +4,7 @@ model, probes read on stored snapshots, the zip round trip; and loss against com
 from __future__ import annotations
 
 import copy
+import json
 import math
 import types
 import zipfile
@@ -16,7 +17,7 @@ from playground.errors import UserError
 from playground.tiny import compute, data
 from playground.tiny.checkpoint import load_checkpoint
 from playground.tiny.run import TrainingRun
-from playground.tiny.timeline import FOLDER, INDEX, Probe, Timeline, planned_steps, snapshot_bytes
+from playground.tiny.timeline import FOLDER, INDEX, Probe, Timeline, planned_steps, rank_ticks, snapshot_bytes
 from playground.tiny.train import Limits, Run, TrainConfig, flops_per_token
 from playground.ui import timeline as tab
 
@@ -82,9 +83,14 @@ def test_the_scrubber_at_the_last_step_is_the_saved_model(tmp_path):
     probe = timeline.probes[0]  # the default "a line the corpus makes predictable"
     assert probe.kind == "next" and probe.text.startswith("Before we proceed") and probe.word == "speak"
     last = timeline.read(tokenizer)[probe][-1]
-    direct = next_word.next_token_distribution(model, tokenizer, probe.text, top_k=5)
+    direct = next_word.next_token_distribution(model, tokenizer, probe.text + " ", top_k=5)  # at "s", after " "
     assert last.step == 60 and last.top == [(t.token, t.prob) for t in direct.top]
     assert last.prob == next_word.score_word(model, tokenizer, probe.text, probe.word).prob
+    timeline.save()
+    index = json.loads((folder / FOLDER / INDEX).read_text())
+    (folder / FOLDER / INDEX).write_text(json.dumps(index | {"format": 1}))
+    older = Timeline.load(folder)  # a run saved before the rank and the guesses were read at one place
+    assert older.probes == timeline.probes and not older.readings  # its readings are read again
 
 
 def test_a_probe_added_after_training_is_read_on_the_stored_snapshots(tmp_path):
@@ -100,6 +106,26 @@ def test_a_probe_added_after_training_is_read_on_the_stored_snapshots(tmp_path):
     untrained = timeline.model_at(0)
     again = next_word.score_word(untrained, tokenizer, probe.text, probe.word)
     assert math.isclose(again.prob, course[0].prob, rel_tol=1e-6)
+
+
+def test_a_words_rank_and_the_top_guesses_are_read_at_one_place(tmp_path):
+    """A character model spells " speak" as " ", "s", …: its rank is the rank of "s" (after the space), so the top
+    guesses are too; read before the space, "speak" had rank 3 while "s" stood 5th."""
+    _, folder = _saved(tmp_path, _cfg(steps=100, lr=2e-2))
+    timeline = Timeline.load(folder)
+    _, tokenizer, _ = load_checkpoint(folder)
+    probe = timeline.probes[0]
+    assert probe.word == "speak" and not probe.text.endswith(" ")
+    course = timeline.read(tokenizer)[probe]
+    assert any(r.rank <= len(r.top) for r in course)  # it was learnt: "s" is among the guesses at some step
+    for r in course:
+        guessed = [token for token, _ in r.top]
+        assert (guessed.index("s") + 1 if "s" in guessed else None) == (r.rank if r.rank <= len(guessed) else None)
+
+
+def test_the_rank_axis_reads_1_2_5_10():
+    assert rank_ticks([3, None, 700]) == [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+    assert rank_ticks([1]) == [1] and rank_ticks([None]) == [1] and rank_ticks([10]) == [1, 2, 5, 10]
 
 
 def test_probes_are_checked_against_the_model_and_capped(tmp_path):
@@ -211,10 +237,46 @@ def test_the_scrub_handler_moves_with_the_step(tmp_path, sessions):
     assert "Step **0**" in early[4] and "Step **100**" in late[4]
     assert early[1] != late[1]  # the guesses table changed
     assert late[0].layout.shapes[0].x0 == 100  # the chart's marker sits at the step
+    ranks = late[0].layout.yaxis2  # log ticks read 1, 2, 5, 10, 20, 50, 100, not "2, 5, 10, 2, 5"
+    assert ranks.tickvals[:4] == (1, 2, 5, 10) and ranks.ticktext[:4] == ("1", "2", "5", "10")
+    assert "first" in late[1] and "after the space" in late[1]  # the guesses table says which token it ranks
     added = tab.add_probe(name, list(tab.KIND_LABELS)[0], "ROMEO:", "O", "", 100, req)
     assert "ROMEO:" in added[1] and len(added[-1]["choices"]) == 3
     with pytest.raises(Exception, match="next word"):
         tab.add_probe(name, list(tab.KIND_LABELS)[1], "hear me [MASK]", "x", "", 100, req)
+
+
+def test_the_slider_the_status_and_the_sample_agree_on_the_step_shown(sessions):
+    req = types.SimpleNamespace(session_hash="timeline-agree")
+    own = sessions("timeline-agree")
+    with own.training.hold():
+        own.training.start(_cfg(steps=100, lr=2e-2), TEXT, None, "test", Limits())  # samples at 30, 60, 90, 100
+    name = _finish(own.training).name
+    frames = own.timeline(name)[0].frames
+    assert 30 in frames and 39 not in frames
+    *_, status, slider = tab.scrub(name, 39, req)  # between snapshots: the one before it, and the slider moves there
+    assert slider["value"] == 30 and status.startswith("Step **30** of 100")
+    *_, status = tab.scrub_live(name, 39, req)  # while it is held at 39, the status says why 30 is shown
+    assert status.startswith("Step **30** (step 39 has no snapshot: the one before it) of 100")
+    assert tab.scrub(name, 59, req)[3].startswith("(step 30)\n")  # the nearest earlier sample, with its step
+    before = tab.scrub(name, 20, req)[3]
+    assert before == "No sample yet at step 20: the first was written at step 30, with the first validation check."
+
+
+def test_the_run_list_chooses_a_run_new_since_it_was_offered(sessions):
+    req = types.SimpleNamespace(session_hash="timeline-refresh")
+    own = sessions("timeline-refresh")
+    names = []
+    for _ in range(2):
+        with own.training.hold():
+            own.training.start(_cfg(steps=20), TEXT, None, "test", Limits())
+        names.append(_finish(own.training).name)
+    update, offered = tab.refresh_runs(names[0], [names[0]], req)  # the second finished since the list was made
+    assert update["value"] == names[1] and offered == names[::-1]
+    update, _ = tab.refresh_runs(names[0], offered, req)  # nothing new: the learner's pick stays
+    assert update["value"] == names[0]
+    update, _ = tab.refresh_runs(None, [], req)  # a fresh page: the newest
+    assert update["value"] == names[1]
 
 
 # ---------------------------------------------------------------- loss against compute

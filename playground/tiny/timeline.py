@@ -36,7 +36,7 @@ MAX_SNAPSHOTS = int(os.environ.get("PLAYGROUND_TIMELINE_SNAPSHOTS", 33))
 MAX_BYTES = int(float(os.environ.get("PLAYGROUND_TIMELINE_BYTES", 100e6)))  # per run, on disk
 MAX_PROBES = 8
 TOP_K = 5
-FORMAT = 1
+FORMAT = 2  # 2: a next-word probe's guesses are read where its rank is (1 read them before the word's space)
 KINDS = {"next": "next word", "mask": "fill the mask", "pair": "does B follow A?"}
 FOX = "The quick brown fox jumps over the lazy"  # a line no bundled corpus holds: learnt only as English
 
@@ -81,7 +81,7 @@ class Reading:
     step: int
     top: list[tuple[str, float]]  # the top guesses (token, probability); pair: IsNext / NotNext
     prob: float  # next / mask: the followed word's probability; pair: P(IsNext)
-    rank: int | None = None  # the followed word's (first token's) rank among the whole vocabulary; 1 = top
+    rank: int | None = None  # the followed word's first letter's rank among the whole vocabulary (as `top`); 1 = top
 
 
 def planned_steps(steps: int, log_every: int, count: int) -> list[int]:
@@ -282,14 +282,14 @@ class Timeline:
         config, _ = read_config(checkpoint)
         try:
             index = json.loads((folder / INDEX).read_text())
-            if index.get("format") != FORMAT:
+            if index.get("format") not in (1, FORMAT):
                 raise ValueError("another version of this app wrote it")
             timeline = cls(folder, config, str(index["objective"]))
             timeline.steps = [int(s) for s in index["steps"]]
             timeline.final = None if index["final"] is None else int(index["final"])
             timeline.curve = [dict(p) for p in index["curve"]][:100_000]
             timeline.probes = [Probe(**p) for p in index["probes"]][:MAX_PROBES]
-            for r in index["readings"]:
+            for r in index["readings"] if index["format"] == FORMAT else []:  # format 1's are read again
                 probe = timeline.probes[int(r.pop("probe"))]
                 r["top"] = [(str(t), float(p)) for t, p in r["top"]]
                 timeline.readings[probe, int(r["step"])] = Reading(**r)
@@ -318,11 +318,15 @@ def evaluate(model: TinyTransformer, tokenizer: PreTrainedTokenizerFast, probe: 
     from .. import fill_mask, next_sentence, next_word  # the tabs' core, which imports the model registry
 
     if probe.kind == "next":
-        dist = next_word.next_token_distribution(model, tokenizer, probe.text, top_k=TOP_K)
         word = next_word.score_word(model, tokenizer, probe.text, probe.word)
-        # the rank of the word's first token that is not a bare space: with characters, " speak" starts with " "
-        first = next((i for i, t in enumerate(word.tokens) if t.token.strip()), 0)
-        return Reading(step, [(t.token, t.prob) for t in dist.top], word.prob, word.ranks[first])
+        # the rank and the guesses at one place, from one forward pass: the word's first token that is not a bare
+        # space (with characters " speak" starts with " ", so both are for "s", after the prompt and that space)
+        first = next((i for i, t in enumerate(word.tokens) if str(tokenizer.decode([t.id])).strip()), 0)
+        spaces = str(tokenizer.decode([t.id for t in word.tokens[:first]]))
+        dist = next_word.next_token_distribution(model, tokenizer, probe.text + spaces, top_k=TOP_K)
+        probs = dist.stages[0].probs  # (V,) the raw distribution the top guesses come from
+        rank = int((probs > probs[word.tokens[first].id]).sum()) + 1
+        return Reading(step, [(t.token, t.prob) for t in dist.top], word.prob, rank)
     if probe.kind == "mask":
         filled = fill_mask.fill_mask(model, tokenizer, probe.text, TOP_K)
         score = fill_mask.score_candidates(model, tokenizer, probe.text, [probe.word]).scores[0]
@@ -363,6 +367,14 @@ class Chart:
     steps: list[int] = field(default_factory=list)
     probs: list[float] = field(default_factory=list)
     ranks: list[int | None] = field(default_factory=list)
+
+
+def rank_ticks(ranks: list[int | None]) -> list[int]:
+    """1, 2, 5, 10, 20, 50, … up to the first at or above the largest rank: a log axis labels its minor ticks
+    with their first digit alone ("2, 5, 10, 2, 5")."""
+    top = max((r for r in ranks if r), default=1)
+    ticks = [m * 10**e for e in range(len(str(top)) + 1) for m in (1, 2, 5)]
+    return ticks[: next(i for i, t in enumerate(ticks) if t >= top) + 1]
 
 
 def courses(readings: dict[Probe, list[Reading]]) -> list[Chart]:

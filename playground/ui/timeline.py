@@ -12,12 +12,17 @@ from .. import charts, session
 from ..bundled import bundled_path
 from ..tiny import compute
 from ..tiny.checkpoint import read_config
-from ..tiny.timeline import KINDS, Probe, Reading, Timeline, courses
+from ..tiny.timeline import KINDS, Probe, Reading, Timeline, courses, rank_ticks
 from ..tiny.train import uniform_loss
 from .common import PICKERS, friendly, session_id
 
 KIND_LABELS = {f"{label} ({kind})": kind for kind, label in KINDS.items()}
 UNITS = {"loss per token (nats)": False, "bits per character": True}
+RANK_RULE = (
+    "*Its rank* and *the top guesses* are for one token: the followed word's first (a word of several tokens is "
+    'followed by its first). Where that is a bare space (a character model spells " speak" as " ", "s", "p"…), both '
+    "are for the letter after the space."
+)
 BUNDLED = ("tiny-shakespeare-gpt", "tiny-shakespeare-bert", "tiny-english-bert")
 SCALING_NOTE = (
     "**What a scaling law is.** Train the same kind of model with more compute (a bigger model, more tokens, "
@@ -55,7 +60,7 @@ def _guesses(readings: dict[Probe, list[Reading]], step: int) -> str:
         guesses = " · ".join(f"`{t!r}` {p:.1%}" for t, p in r.top)
         followed = f"P(IsNext) {r.prob:.1%}" if probe.kind == "pair" else f"{probe.word}: {r.prob:.3g}"
         rows.append(f"| {probe.label.replace('|', '/')} | {followed} | {r.rank or '–'} | {guesses} |")
-    return "\n".join(rows) if readings else "Add a probe to follow."
+    return "\n".join([*rows, "", RANK_RULE]) if readings else "Add a probe to follow."
 
 
 def _curve(timeline: Timeline, step: int, vocab: int):
@@ -66,30 +71,65 @@ def _curve(timeline: Timeline, step: int, vocab: int):
     return fig
 
 
-@friendly
-def scrub(name: str | None, step: float | None, request: gr.Request = None):
-    """The run at one step: the probes' course (chart), their guesses at that step, the loss there and the
-    latest sample. Returns (probe chart, guesses table, loss curve, sample, status)."""
+def _probe_chart(readings: dict[Probe, list[Reading]], step: int):
+    charted = courses(readings)
+    fig = charts.probe_timeline([(c.label, c.steps, c.probs, c.ranks) for c in charted], step)
+    ticks = rank_ticks([r for c in charted for r in c.ranks])
+    fig.update_yaxes(tickvals=ticks, ticktext=[f"{t:,}" for t in ticks], row=2, col=1)
+    return fig
+
+
+def _sample(timeline: Timeline, step: int) -> str:
+    """The nearest sample at or before `step`, with its step; before the first one, when that came."""
+    found = timeline.sample_at(step)
+    if found:
+        return f"(step {found[0]:,})\n{found[1]}"
+    first = next((p["step"] for p in timeline.curve if p.get("sample")), None)
+    if first is None:
+        return "This run wrote no sample."
+    return f"No sample yet at step {step:,}: the first was written at step {first:,}, with the first validation check."
+
+
+def _status(timeline: Timeline, at: int, step: float | None) -> str:
+    held = "" if step is None or round(step) == at else f" (step {round(step):,} has no snapshot: the one before it)"
+    return (
+        f"Step **{at:,}**{held} of {timeline.frames[-1]:,} · {len(timeline.frames)} snapshots "
+        f"({'the last is the saved model itself' if timeline.final is not None else 'the last is where it paused'})"
+    )
+
+
+def _scrub(name: str | None, step: float | None, request: gr.Request | None, live: bool) -> tuple:
     if not name:  # no run yet (the list was refreshed empty)
-        return None, "", None, "", "Train a run and pause it or let it finish, then pick it above."
+        views = (None, "", None, "", "Train a run and pause it or let it finish, then pick it above.")
+        return views if live else (*views, gr.update())
     timeline, tokenizer = _timeline(name, session_id(request))
     readings = timeline.read(tokenizer)
     if timeline.final is not None:
         timeline.save()  # the readings travel in the run's zip
     at = _frame(timeline, step)
-    course = [(c.label, c.steps, c.probs, c.ranks) for c in courses(readings)]
-    sample = timeline.sample_at(at)
-    status = (
-        f"Step **{at:,}** of {timeline.frames[-1]:,} · {len(timeline.frames)} snapshots "
-        f"({'the last is the saved model itself' if timeline.final is not None else 'the last is where it paused'})"
-    )
-    return (
-        charts.probe_timeline(course, at),
+    views = (
+        _probe_chart(readings, at),
         _guesses(readings, at),
         _curve(timeline, at, len(tokenizer)),
-        f"(step {sample[0]:,})\n{sample[1]}" if sample else "",
-        status,
+        _sample(timeline, at),
+        _status(timeline, at, step if live else at),
     )
+    return views if live else (*views, gr.update(value=at))
+
+
+@friendly
+def scrub(name: str | None, step: float | None, request: gr.Request = None):
+    """The run at the snapshot at or before `step`: the probes' course (chart), their guesses there, the loss and
+    the nearest sample. Returns (probe chart, guesses table, loss curve, sample, status, slider), the slider set to
+    the step shown: slider and status say the same."""
+    return _scrub(name, step, request, live=False)
+
+
+@friendly
+def scrub_live(name: str | None, step: float | None, request: gr.Request = None):
+    """`scrub` while the slider moves, all but the slider (set under the learner's pointer or typing, it would fight
+    them): until its release sets it, the status says which snapshot stands for the slider's step."""
+    return _scrub(name, step, request, live=True)
 
 
 @friendly
@@ -117,7 +157,7 @@ def add_probe(
     session.get(sid).keep_probe(probe)
     if not name:
         note = f"Kept: the next run follows **{probe.label}** from its step 0."
-        return gr.update(), gr.update(), gr.update(), gr.update(), note, gr.update()
+        return gr.update(), gr.update(), gr.update(), gr.update(), note, gr.update(), gr.update()
     timeline, _ = _timeline(name, sid)
     timeline.add_probe(probe)
     probes = [p.label for p in timeline.probes]
@@ -130,7 +170,8 @@ def remove_probe(name: str | None, label: str | None, step: float | None, reques
     own = session.get(session_id(request))
     own.probes = [p for p in own.probes if p.label != label]
     if not name:
-        return gr.update(), gr.update(), gr.update(), gr.update(), "The next runs will not follow it.", gr.update()
+        note = "The next runs will not follow it."
+        return gr.update(), gr.update(), gr.update(), gr.update(), note, gr.update(), gr.update()
     timeline, _ = _timeline(name, session_id(request))
     for probe in [p for p in timeline.probes if p.label == label]:
         timeline.remove_probe(probe)
@@ -205,8 +246,9 @@ def build(train_events: list) -> None:
             "from its step 0. The downloaded zip keeps it all."
         )
         with gr.Row():
-            run = gr.Dropdown([], label="Run", elem_id="tl-run", scale=3)
+            run = gr.Dropdown([], label="Run", elem_id="tl-run", scale=3, allow_custom_value=True)  # (as tr-mine)
             PICKERS.append((run, run_choices))
+            offered = gr.State([])  # the runs the list last offered: one not among them is new, and is chosen
             refresh = gr.Button("↻ Runs", elem_id="tl-refresh", scale=0, min_width=80)
         step = gr.Slider(0, 1, value=0, step=1, label="Step", elem_id="tl-step")
         status = gr.Markdown(elem_id="tl-status")
@@ -214,7 +256,9 @@ def build(train_events: list) -> None:
             probe_chart = gr.Plot(label="The followed words", elem_id="tl-probes")
             loss = gr.Plot(label="Loss at that step", elem_id="tl-loss")
         guesses = gr.Markdown(elem_id="tl-guesses")
-        sample = gr.Textbox(label="The latest sample at that step", lines=3, interactive=False, elem_id="tl-sample")
+        sample = gr.Textbox(
+            label="The nearest sample at or before that step", lines=3, interactive=False, elem_id="tl-sample"
+        )
         with gr.Accordion("Probes: add your own", open=False):
             with gr.Row():
                 kind = gr.Radio(list(KIND_LABELS), value=list(KIND_LABELS)[0], label="Kind", elem_id="tl-kind")
@@ -232,21 +276,28 @@ def build(train_events: list) -> None:
 
     views = [probe_chart, guesses, loss, sample, status]
     run.change(pick_run, [run], [step, probes], api_name="timeline_run").then(
-        scrub, [run, step], views, api_visibility="private"
+        scrub, [run, step], [*views, step], api_visibility="private"
     )
-    # input, not change: the run's pick sets the slider too, and scrubs once itself
-    step.input(scrub, [run, step], views, api_name="scrub", trigger_mode="always_last", show_progress="hidden")
-    add.click(add_probe, [run, kind, text, word, text_b, step], [*views, probes], api_name="add_probe")
-    remove.click(remove_probe, [run, probes, step], [*views, probes], api_name="remove_probe")
-    refresh.click(_refresh_runs, [run], [run], api_visibility="private", queue=False)
+    # input, not change: the run's pick and the release set the slider too, and scrub themselves
+    step.input(scrub_live, [run, step], views, api_visibility="private", trigger_mode="always_last",
+               show_progress="hidden")  # fmt: skip
+    step.release(scrub, [run, step], [*views, step], api_name="scrub", trigger_mode="always_last",
+                 show_progress="hidden")  # fmt: skip
+    add.click(add_probe, [run, kind, text, word, text_b, step], [*views, step, probes], api_name="add_probe")
+    remove.click(remove_probe, [run, probes, step], [*views, step, probes], api_name="remove_probe")
+    refresh.click(refresh_runs, [run, offered], [run, offered], api_visibility="private", queue=False)
     unit.change(compute_view, [unit], [compute_plot, compute_md], api_name="loss_vs_compute")
     compute_section.expand(compute_view, [unit], [compute_plot, compute_md], api_visibility="private")
     for event in train_events:
-        event.then(_refresh_runs, [run], [run], api_visibility="private", queue=False).then(
+        event.then(refresh_runs, [run, offered], [run, offered], api_visibility="private", queue=False).then(
             compute_view, [unit], [compute_plot, compute_md], api_visibility="private"
         )
 
 
-def _refresh_runs(current: str | None, request: gr.Request = None):
-    choices = run_choices(session_id(request))
-    return gr.update(choices=choices, value=current if current in choices else (choices[0] if choices else None))
+def refresh_runs(current: str | None, offered: list[str] | None, request: gr.Request = None):
+    """The run list again, and the run to show: the newest of those new since the list was last offered (a run just
+    finished or paused), else the one chosen while it is still there. Returns (run dropdown, the runs offered)."""
+    choices = run_choices(session_id(request))  # newest first
+    new = [c for c in choices if c not in (offered or [])]
+    chosen = new[0] if new else current if current in choices else (choices[0] if choices else None)
+    return gr.update(choices=choices, value=chosen), choices

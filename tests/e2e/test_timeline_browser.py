@@ -41,6 +41,17 @@ def test_scrub_a_finished_run_and_see_the_probe_chart_move(page):
     assert page.locator("#tl-guesses").inner_text() != guesses_at_end  # the untrained model guessed otherwise
     shot(page, "timeline-scrubbed")
 
+    set_slider(page, "tl-step", 39)  # no snapshot at 39 (60 steps: ..., 38, 41, ...): the one before it is shown
+    expect(page.locator("#tl-status")).to_contain_text("Step 38 (step 39 has no snapshot", timeout=60_000)
+    page.locator("#tl-step input[type=number]").blur()  # let go: the slider moves to the step shown
+    expect(page.locator("#tl-step input[type=number]")).to_have_value("38", timeout=30_000)
+    expect(page.locator("#tl-status")).to_contain_text("Step 38 of 60")
+
+    page.locator("#tr-go").click()  # a second run: once saved, the list chooses it
+    expect(page.locator("#tr-status")).to_contain_text("Saved as my-gpt-2", timeout=120_000)
+    expect(run).to_have_value("my-gpt-2 · this session", timeout=30_000)
+    expect(page.locator("#tl-status")).to_contain_text("Step 60 of 60", timeout=60_000)
+
     page.locator("#lc-section").get_by_text("Loss against compute").click()
     plot = page.locator("#lc-plot .js-plotly-plot")
     plot.wait_for(timeout=60_000)

@@ -1,4 +1,4 @@
-"""The race in headless Chromium: two recipes on a tiny run, two curves on the chart."""
+"""The race in headless Chromium: two recipes on a tiny run, two curves on the chart; Stop leaves the stopped race."""
 
 from __future__ import annotations
 
@@ -26,3 +26,20 @@ def test_the_race_view_renders_two_curves(page):
     assert traces == 8  # two sides × (train, validation) × (against steps, against seconds)
     expect(page.locator("#race-readout")).to_contain_text("Both reached validation loss")
     shot(page, "race")
+
+
+def test_stop_leaves_the_stopped_race_on_the_page(page):
+    """Stop's reply and the race's last update reach the readout by two routes; whichever lands last, the page keeps
+    the stopped race's table (a "Stopping…" that landed last stayed there for good)."""
+    readout = page.locator("#race-readout")
+    page.locator("#race-stop").click()  # after the race above ended: its table stays
+    expect(readout).to_contain_text("Done")
+    set_slider(page, "tr-steps", 2000)
+    page.locator("#race-go").click()
+    expect(readout).to_contain_text("Racing", timeout=120_000)
+    page.locator("#race-stop").click()
+    expect(readout).to_contain_text("Stopped", timeout=30_000)
+    page.wait_for_timeout(3_000)  # long enough for a late reply to land
+    expect(readout).to_contain_text("Stopped")
+    expect(readout).to_contain_text("validation loss")
+    assert "Stopping" not in readout.inner_text()

@@ -23,7 +23,7 @@ from .. import devices
 from ..errors import UserError
 from . import checkpoint
 from .timeline import Probe, Timeline, default_probes
-from .train import Limits, Progress, Run, TrainConfig
+from .train import Limits, Progress, Run, TrainConfig, observe_pace
 
 CHUNK_SECONDS = 40.0  # one ZeroGPU call, under its 60 s default
 LABELS = {"clm": "my-gpt", "mlm": "my-bert-mlm", "mlm-nsp": "my-bert"}  # checkpoint names by objective
@@ -140,6 +140,8 @@ class TrainingRun:
                 break
             yield from self._chunk(seconds)
             run = self.run or run  # on ZeroGPU the chunk handed back the advanced run
+        if type(run.cfg) is TrainConfig:  # (not a fine-tuning run: that has its own estimate)
+            observe_pace(run.cfg, len(run.tokenizer), run.step, run.elapsed)  # the next estimate learns from it
         if self.reset_requested:
             return self.reset()
         if run.done or self.stop_requested:

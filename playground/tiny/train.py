@@ -10,12 +10,14 @@ model and its tokenizer.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import functools
 import hashlib
 import math
 import os
+import statistics
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -722,8 +724,29 @@ def flops_per_token(cfg: TrainConfig, parameters: int) -> float:
 class Estimate:
     parameters: int
     flops_per_step: float
-    seconds_per_step: float  # on this machine's device, from a measured reference step
+    seconds_per_step: float  # on this machine's device: a measured reference step, calibrated by the latest runs
     device: str
+    # the range the latest runs' pace and the machine's load give (equal to seconds_per_step on a quiet machine)
+    low: float = 0.0
+    high: float = 0.0
+    calibrated_on: int = 0  # how many finished or paused runs here the estimate is calibrated on
+
+    @property
+    def busy(self) -> bool:
+        """Whether the range is too wide to give one number (a shared machine under load)."""
+        return self.high > 1.25 * self.low
+
+
+# how each of the latest runs' real pace (seconds per step, evaluations and samples included) compared with
+# the uncalibrated estimate: the reference step is timed once, on what may then have been a quieter machine
+_PACE: collections.deque[float] = collections.deque(maxlen=5)
+MIN_PACE_STEPS = 20  # fewer steps than this say little about a run's pace
+
+
+def observe_pace(cfg: TrainConfig, vocab_size: int, steps: int, seconds: float) -> None:
+    """A run trained `steps` steps in `seconds`: the next estimates are calibrated on it."""
+    if steps >= MIN_PACE_STEPS and seconds > 0:
+        _PACE.append(seconds / steps / _uncalibrated(cfg, vocab_size))
 
 
 # the shape timed once per process to calibrate the estimate: nanoGPT's CPU shape
@@ -734,17 +757,40 @@ ASSUMED_GPU_MFU = 0.35  # what a large enough model reaches with bf16 and fused 
 
 
 def estimate(cfg: TrainConfig, vocab_size: int) -> Estimate:
-    """Parameter count and an estimate of one training step's time on the device training would use."""
+    """Parameter count and an estimate of one training step's time on the device training would use: the
+    reference step scaled by FLOPs, times the median of how the latest runs here compared with it; the range
+    spans those runs and, on a CPU, the machine's load now (the load average over its cores)."""
     device = pick_device(cfg.device)
     parameters = count_parameters(cfg, vocab_size)
     flops = flops_per_token(cfg, parameters) * cfg.batch_size * cfg.grad_accum * cfg.context_length
+    raw = _uncalibrated(cfg, vocab_size)
+    factors = sorted(_PACE) or [1.0]
+    load = _cpu_load() if device.type == "cpu" else 1.0
+    low, high = raw * factors[0], raw * max(factors[-1], load)  # (a load of 2 per core: half the pace)
+    seconds = min(max(raw * statistics.median(factors), low), high)
+    return Estimate(parameters, flops, seconds, describe(device), low, high, len(_PACE))
+
+
+def _uncalibrated(cfg: TrainConfig, vocab_size: int) -> float:
+    """Seconds per step from the reference step alone."""
+    device = pick_device(cfg.device)
+    flops = (
+        flops_per_token(cfg, count_parameters(cfg, vocab_size)) * cfg.batch_size * cfg.grad_accum * cfg.context_length
+    )
     ref_seconds, ref_flops = _reference_step(str(device))
     if device.type == "cuda":  # small models are bound by kernel launches (per layer), big ones by FLOPs
         peak = bf16_peak_flops(describe(device)) or 100e12
-        seconds = max(ref_seconds * cfg.n_layer / REFERENCE.n_layer * cfg.grad_accum, flops / (peak * ASSUMED_GPU_MFU))
-    else:
-        seconds = ref_seconds * flops / ref_flops
-    return Estimate(parameters, flops, seconds, describe(device))
+        return max(ref_seconds * cfg.n_layer / REFERENCE.n_layer * cfg.grad_accum, flops / (peak * ASSUMED_GPU_MFU))
+    return ref_seconds * flops / ref_flops
+
+
+def _cpu_load() -> float:
+    """How many runnable tasks share each core now (the 1-minute load average per core; 1.0 where unknown).
+    Training takes every core, so a load of 2 per core halves its pace."""
+    try:
+        return os.getloadavg()[0] / (os.cpu_count() or 1)
+    except OSError:
+        return 1.0
 
 
 @functools.cache

@@ -152,7 +152,9 @@ def refresh_pickers(request: gr.Request, *chosen):  # (gradio passes the request
     choice is not written back). A choice that only another browser has (a link's) gives way to the picker's
     default, and one toast says so."""
     sid = session_id(request)
-    updates, gone, instead = [], [], []
+    updates: list[dict[str, Any]] = []
+    gone: list[str] = []  # what only another browser has
+    instead: list[str] = []  # the defaults shown in their place
     for (dropdown, list_choices), value in zip(PICKERS, chosen):
         choices = list_choices(sid)
         kept = _available(value, choices)

@@ -21,7 +21,7 @@ from ..errors import UserError
 from ..tiny import sources
 from ..tiny.recipes import RECIPES, WHY
 from ..tiny.run import Outcome
-from ..tiny.train import Limits, Progress, Run, TrainConfig, count_parameters, estimate, uniform_loss
+from ..tiny.train import Estimate, Limits, Progress, Run, TrainConfig, count_parameters, estimate, uniform_loss
 from .common import OWN_ENDINGS, PICKERS, friendly, linked, maths_panel, recall, session_id, shown
 
 LIMITS = Limits.from_env()
@@ -416,12 +416,24 @@ def estimate_view(
         LIMITS.check(cfg, est.parameters)
     except UserError as err:
         return f"⚠️ {err}"
-    total = est.seconds_per_step * cfg.steps
     return (
         f"**{est.parameters / 1e6:,.2f} M parameters** · {est.flops_per_step / 1e9:,.1f} GFLOP per step · "
-        f"≈ {est.seconds_per_step * 1000:,.0f} ms per step on {est.device} · {cfg.steps:,} steps ≈ {_clock(total)} "
-        "(estimate; the real pace shows once training starts)"
+        f"{_pace(est, cfg.steps)} on {est.device} ({_pace_basis(est)}; the real pace shows once training starts)"
     )
+
+
+def _pace(est: Estimate, steps: int) -> str:
+    """≈ 24 ms per step · 200 steps ≈ 0:05, or a range (both ends) on a busy machine."""
+    if not est.busy:
+        return f"≈ {est.seconds_per_step * 1000:,.0f} ms per step · {steps:,} steps ≈ {_clock(est.seconds_per_step * steps)}"
+    return (f"≈ {est.low * 1000:,.0f}–{est.high * 1000:,.0f} ms per step · {steps:,} steps ≈ "
+            f"{_clock(est.low * steps)}–{_clock(est.high * steps)}")  # fmt: skip
+
+
+def _pace_basis(est: Estimate) -> str:
+    runs = f"calibrated on the last {est.calibrated_on} runs here" if est.calibrated_on > 1 else (
+        "calibrated on the last run here" if est.calibrated_on else "estimate")  # fmt: skip
+    return runs + (": this machine is busy, so a range" if est.busy else "")
 
 
 @friendly

@@ -25,7 +25,7 @@ from .devices import device_of
 from .errors import UserError
 from .protocols import LanguageModel, context_limit
 from .tiny.model import TinyTransformer
-from .tokenization import token_labels
+from .tokenization import shown_label, token_labels
 
 MAX_TOKENS = 64  # the views cap the input here: a 50-token sentence is shown whole, a 64 × 64 map still reads
 LENS_TOP_K = 5
@@ -35,7 +35,7 @@ LENS_TOP_K = 5
 
 @dataclass
 class Attention:
-    tokens: list[str]  # T readable labels
+    tokens: list[str]  # T readable labels (a space or newline token as ␣ / ⏎)
     ids: list[int]  # T token ids
     weights: np.ndarray  # (L, H, T, T) float32, rows sum to 1
     causal: bool  # a decoder: token i sees only tokens 0..i
@@ -109,6 +109,11 @@ def forward_inside(
     return out
 
 
+def _labels(tokenizer: PreTrainedTokenizerBase, ids: list[int]) -> list[str]:
+    """Tokens as the views show them: a space or newline token reads ␣ / ⏎, never a blank cell or label."""
+    return [shown_label(t) for t in token_labels(tokenizer, ids)]
+
+
 def extract(
     model: LanguageModel,
     tokenizer: PreTrainedTokenizerBase,
@@ -126,7 +131,7 @@ def extract(
     types = enc.get("token_type_ids")
     segments = types[0].tolist() if types is not None else [0] * len(ids)
     return Attention(
-        token_labels(tokenizer, ids), ids, weights, is_causal(model), cut, [i in specials for i in ids], segments
+        _labels(tokenizer, ids), ids, weights, is_causal(model), cut, [i in specials for i in ids], segments
     )
 
 
@@ -316,11 +321,11 @@ def logit_lens(
     layers = []
     for i, p in enumerate(probs):
         top = torch.topk(p, k)
-        labels = token_labels(tokenizer, top.indices.tolist())
+        labels = _labels(tokenizer, top.indices.tolist())
         rank = int((p > p[final]).sum()) + 1
         layers.append(LensLayer(i, list(zip(labels, top.values.tolist())), rank, float(p[final])))
     ids = enc["input_ids"][0].tolist()
-    return LogitLens(token_labels(tokenizer, ids), position, token_labels(tokenizer, [final])[0], layers, cut)
+    return LogitLens(_labels(tokenizer, ids), position, _labels(tokenizer, [final])[0], layers, cut)
 
 
 @dataclass

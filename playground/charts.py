@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
+
+from .tokenization import shown_label
 
 Numbers = Sequence[float] | np.ndarray  # a series: a list or a 1-D array
 
@@ -29,16 +31,28 @@ TEMPLATE.layout.title = dict(x=0, xanchor="left", xref="container", pad=dict(l=1
 _LAYOUT = dict(template=TEMPLATE, margin=dict(l=10, r=10, t=40, b=10), height=360)
 
 
-def probability_bars(labels: Sequence[str], probs: Sequence[float], ids: Sequence[int], title: str) -> go.Figure:
-    """Horizontal bars, best at the top; hover shows probability, log-probability and token id."""
-    shown = [repr(label)[1:-1] or "∅" for label in labels]  # keep spaces and newlines visible
+def _label(token: str) -> str:
+    """A token as a chart shows it: spaces and newlines visible (␣, ⏎), never an empty label ("" is ∅)."""
+    return shown_label(token) or "∅"
+
+
+def probability_bars(
+    labels: Sequence[str],
+    probs: Sequence[float],
+    ids: Sequence[int],
+    title: str,
+    fmt: Callable[[float], str] = "{:.1%}".format,
+) -> go.Figure:
+    """Horizontal bars, best at the top, each labelled fmt(p); hover shows probability, log-probability and
+    token id."""
+    shown = [_label(label) for label in labels]
     logp = [math.log(p) if p > 0 else float("-inf") for p in probs]
     fig = go.Figure(
         go.Bar(
             x=list(probs)[::-1],
             y=[f"{s}  (id {i})" for s, i in zip(shown, ids)][::-1],  # the id, not a rank
             orientation="h",
-            text=[f"{p:.1%}" for p in probs][::-1],
+            text=[fmt(p) for p in probs][::-1],
             textposition="auto",
             customdata=np.stack([logp[::-1], list(ids)[::-1]], axis=-1),
             hovertemplate="p = %{x:.4f}<br>log p = %{customdata[0]:.3f}<br>id %{customdata[1]}<extra></extra>",
@@ -72,20 +86,23 @@ def loss_curve(
     title: str = "Loss",
     uniform_label: str = "uniform guess = ln(vocab)",
 ) -> go.Figure:
-    """Train and validation loss by step; a dashed line at ln(vocab), the loss of a uniform guess."""
-    fig = go.Figure()
+    """Train and validation loss by step; a dashed line at ln(vocab), the loss of a uniform guess.
+
+    Built in one go, the line as a plain layout shape: the Train tab redraws this twice a second while it
+    trains, and plotly's add_hline / update_layout took most of its cost (bench/train_tab_pace.py)."""
+    traces = []
     for points, name, color in ((train, "train", "#4f46e5"), (val, "validation", "#f97316")):
         if points:
             xs, ys = thin([p[0] for p in points], [p[1] for p in points])
-            fig.add_trace(
-                go.Scatter(
-                    x=xs, y=ys, name=name, mode="lines+markers" if name == "validation" else "lines", line_color=color
-                )
-            )
+            mode = "lines+markers" if name == "validation" else "lines"
+            traces.append(go.Scatter(x=xs, y=ys, name=name, mode=mode, line_color=color))
+    layout = dict(title=title, xaxis_title="step", yaxis_title="cross-entropy (nats)", **_LAYOUT)
     if uniform_loss:
-        fig.add_hline(y=uniform_loss, line_dash="dash", line_color="gray", annotation_text=uniform_label)
-    fig.update_layout(title=title, xaxis_title="step", yaxis_title="cross-entropy (nats)", **_LAYOUT)
-    return fig
+        y, line = uniform_loss, dict(dash="dash", color="gray")
+        layout["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, y0=y, y1=y, line=line)]
+        label = dict(text=uniform_label, showarrow=False, xanchor="right", yanchor="bottom")
+        layout["annotations"] = [dict(xref="paper", x=1, y=y, **label)]
+    return go.Figure(traces, layout)
 
 
 def lines(x: Sequence, series: Mapping[str, Numbers], title: str, x_title: str, y_title: str) -> go.Figure:
@@ -199,7 +216,7 @@ def grouped_bars(
 ) -> go.Figure:
     """Bars side by side for each label, one colour per series (e.g. a distribution before and after each
     sampling transform); labels must be unique (add the token id to tell equal-looking tokens apart)."""
-    shown = [repr(label)[1:-1] or "∅" for label in labels]  # keep spaces and newlines visible
+    shown = [_label(label) for label in labels]
     fig = go.Figure(
         [
             go.Bar(x=shown, y=list(ys), name=name, hovertemplate="%{x}<br>p = %{y:.4f}<extra>" + name + "</extra>")
@@ -237,7 +254,7 @@ def model_bars(
 
 def _ticks(tokens: Sequence[str]) -> dict:
     """Token labels on a numeric axis: a repeated token ("the" twice) keeps its own row and column."""
-    return dict(tickmode="array", tickvals=list(range(len(tokens))), ticktext=[repr(t)[1:-1] for t in tokens])
+    return dict(tickmode="array", tickvals=list(range(len(tokens))), ticktext=[_label(t) for t in tokens])
 
 
 def attention_map(weights: np.ndarray, tokens: Sequence[str], title: str, query: int | None = None) -> go.Figure:
@@ -306,7 +323,7 @@ def attention_links(row: np.ndarray, tokens: Sequence[str], query: int, title: s
                 hoverinfo="skip", showlegend=False,
             )
         )  # fmt: skip
-    labels = [repr(t)[1:-1] for t in tokens]
+    labels = [_label(t) for t in tokens]
     colours = ["#dc2626" if i == query else "#111827" for i in range(n)]
     fig.add_trace(go.Scatter(x=[0] * n, y=list(range(n)), mode="text", text=labels, textposition="middle left",
                              textfont=dict(color=colours), hoverinfo="skip", showlegend=False))  # fmt: skip
@@ -347,7 +364,7 @@ def lens_heatmap(layers: Sequence[int], top: Sequence[Sequence[tuple[str, float]
     """The logit lens: one row per layer (the embeddings at the top, the output at the bottom), its k likeliest
     next tokens left to right, each cell coloured by its probability."""
     probs = np.array([[p for _, p in row] for row in top])
-    text = [[repr(t)[1:-1] for t, _ in row] for row in top]
+    text = [[_label(t) for t, _ in row] for row in top]
     fig = go.Figure(
         go.Heatmap(
             z=probs, text=text, texttemplate="%{text}", zmin=0, zmax=1, colorscale="Purples",

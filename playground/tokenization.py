@@ -220,9 +220,9 @@ def _char_diff(before: str, after: str, unk: str) -> tuple[list[tuple[str, str |
             spans.append((new, None))
             continue
         if new:  # whitespace shown visibly: a changed or dropped space is not an empty box
-            spans.append((new if new.strip() else _show_spaces(new), "changed"))
+            spans.append((new if new.strip() else show_spaces(new), "changed"))
         else:
-            spans.append((_show_spaces(old), "dropped"))
+            spans.append((show_spaces(old), "dropped"))
         reasons.update(dict.fromkeys(_why(old, new, unk)))
     return _merge_spans(spans), list(reasons)
 
@@ -306,8 +306,16 @@ def _merge_opcodes(ops: list[Opcode]) -> list[Opcode]:
     return merged
 
 
-def _show_spaces(text: str) -> str:
+def show_spaces(text: str) -> str:
+    """Every space as ␣ and newline as ⏎ (other invisible characters named, as _visible does)."""
     return _visible(text.replace(" ", "␣").replace("\n", "⏎"), byte_level=False)
+
+
+def shown_label(label: str) -> str:
+    """A token's text as a chart or table cell shows it: never blank. A token of spaces or newlines only reads
+    ␣ / ⏎ (as the round-trip diff shows them); a word keeps its spaces (" Paris" reads as a word), with a
+    newline as ⏎ and any other invisible character named."""
+    return show_spaces(label) if not label.strip() else _visible(label.replace("\n", "⏎"), byte_level=False)
 
 
 def _why(old: str, new: str, unk: str) -> list[str]:

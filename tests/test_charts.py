@@ -12,7 +12,7 @@ def test_probability_bars_put_the_best_on_top_with_ids_and_log_probs():
     fig = charts.probability_bars([" the", "\n", ""], [0.5, 0.3, 0.0], [262, 198, 7], "Next token")
     (bar,) = fig.data
     # plotly draws the first y category at the bottom: the best is given last
-    assert list(bar.y) == ["∅  (id 7)", "\\n  (id 198)", " the  (id 262)"]  # a newline stays visible, "" is ∅
+    assert list(bar.y) == ["∅  (id 7)", "⏎  (id 198)", " the  (id 262)"]  # a newline stays visible, "" is ∅
     assert list(bar.x) == [0.0, 0.3, 0.5] and list(bar.text) == ["0.0%", "30.0%", "50.0%"]
     assert bar.customdata[-1][0] == pytest.approx(math.log(0.5)) and bar.customdata[0][0] == -math.inf
     assert bar.customdata[-1][1] == 262

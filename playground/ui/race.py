@@ -13,7 +13,7 @@ from .. import charts, session
 from ..errors import UserError
 from ..tiny import recipes, sources
 from ..tiny.race import LIVE, SIDES, Race, Racing, differences, ingredients
-from .common import friendly, session_id
+from .common import friendly, on_page_load, session_id
 from .train import LIMITS, MAX_RUNS, UI_INTERVAL, TrainForm, _clock
 
 LAPS = 20  # logging events per side: each has a validation loss, and the sides take turns between them
@@ -127,6 +127,14 @@ def stop_race(request: gr.Request = None):
     return gr.skip(), "Nothing is racing."
 
 
+@friendly
+def restore_race(request: gr.Request = None):
+    """On page load: the session's last race as it stands (chart, readout), so a reload shows it again; a fresh
+    page's own empty values otherwise (never a skip, which would blank what a whole-page link carries)."""
+    own = session.peek(session_id(request))
+    return _view(own.racing) if own is not None and own.racing.race is not None else (None, "")
+
+
 def build(form: list) -> None:
     """The race section; `form` is the Train tab's form (shape, text, steps), which both sides share."""
     choices = list(recipes.WHY)
@@ -147,3 +155,4 @@ def build(form: list) -> None:
     go.click(run_race, [*form, a, b], [chart, readout], api_name="race", concurrency_limit=MAX_RUNS,
              concurrency_id="training")  # fmt: skip
     stop.click(stop_race, None, [chart, readout], api_name="stop_race", queue=False)
+    on_page_load(restore_race, [], [chart, readout])

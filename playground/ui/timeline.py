@@ -14,7 +14,7 @@ from ..tiny import compute
 from ..tiny.checkpoint import read_config
 from ..tiny.timeline import KINDS, Probe, Reading, Timeline, courses, rank_ticks
 from ..tiny.train import uniform_loss
-from .common import PICKERS, friendly, session_id
+from .common import PICKERS, friendly, on_page_load, session_id
 
 KIND_LABELS = {f"{label} ({kind})": kind for kind, label in KINDS.items()}
 UNITS = {"loss per token (nats)": False, "bits per character": True}
@@ -286,6 +286,7 @@ def build(train_events: list) -> None:
     add.click(add_probe, [run, kind, text, word, text_b, step], [*views, step, probes], api_name="add_probe")
     remove.click(remove_probe, [run, probes, step], [*views, step, probes], api_name="remove_probe")
     refresh.click(refresh_runs, [run, offered], [run, offered], api_visibility="private", queue=False)
+    on_page_load(refresh_runs, [run, offered], [run, offered])  # after a reload: the newest run, shown again
     unit.change(compute_view, [unit], [compute_plot, compute_md], api_name="loss_vs_compute")
     compute_section.expand(compute_view, [unit], [compute_plot, compute_md], api_visibility="private")
     for event in train_events:

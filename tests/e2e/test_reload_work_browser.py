@@ -43,6 +43,8 @@ def test_a_finished_run_and_its_settings_are_on_the_page_after_a_reload(page):
     expect(page.locator("#tr-mine input")).to_have_value(name)
     expect(page.locator("#tr-curve .js-plotly-plot")).to_contain_text("validation")
     expect(page.locator("#tr-estimate")).to_contain_text("40 steps")  # the estimate is for the restored form
+    page.locator("#tl-section").get_by_text("Watch it learn").click()
+    expect(page.locator("#tl-run input")).to_have_value(name)  # "Watch it learn" shows that run again
 
 
 def test_a_run_whose_page_reloads_mid_run_shows_paused_and_goes_on(page):

@@ -42,12 +42,29 @@ HEAD = """<script>
 })();
 </script>"""
 
-# At phone width (issue #16): text fields take the whole width instead of sharing a row, and the Train tab's
-# buttons, status and curve come before its long form. Everywhere: the holders of ui.sliders' script take no room.
+# Everywhere: the holders of ui.sliders' script take no room. At phone width (issues #16, #24):
+# - text fields and tables take the whole width instead of sharing a row (a table beside its CSV button had
+#   room for three columns);
+# - tables are set tighter (12 px, 3 px padding, headings that may wrap, no column menu button), so five
+#   columns fit on the screen: "Top candidates" showed rank, token and id with its probabilities off-screen;
+# - a chart's label sits above the chart, where plotly's toolbar (drawn over the chart's top edge) cannot cover it;
+# - a dropdown's text stops short of its arrow, a little smaller, and ends in "…" when it is still too long;
+# - the Train tab's buttons, status and curve come before its long form.
 CSS = """
 .enter-applies { display: none !important; }
 @media (max-width: 640px) {
   .form > .block:has(textarea) { min-width: 100% !important; }
+  .row > .block:has(.table-container) { min-width: 100% !important; }
+  .table-container .cell-menu-button { display: none !important; }
+  .table-container td { padding: 0 !important; }
+  .table-container :is(th, td, .body-cell) .cell-wrap { padding: 3px !important; }
+  .table-container :is(th, td, .body-cell) * { font-size: 12px !important; }
+  .table-container th .header { white-space: normal !important; }
+  .block:has(.js-plotly-plot) > label.float { position: static !important; }
+  .wrap-inner:has(> .secondary-wrap > .icon-wrap) { padding-left: 8px !important; padding-right: 8px !important; }
+  .secondary-wrap:has(> .icon-wrap) > input {
+    padding-right: 28px !important; font-size: 12px !important; text-overflow: ellipsis;
+  }
   .column:has(#tr-go) { order: -1; }
 }
 """

@@ -4,12 +4,13 @@ GPT-style model, the logit lens. One accordion, built into Next Word, Fill Mask 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gradio as gr
 
 from .. import attention as at
 from .. import charts
+from . import sliders
 from .common import friendly, load_model
 
 PREFIX = {"causal": "nw", "masked": "fm", "nsp": "ns"}
@@ -63,23 +64,36 @@ class View:
     token: int
     pattern: str
     word: int
+    moved: list[str] = field(default_factory=list)  # a sentence per number that had to be fitted
 
     @classmethod
     def clamp(cls, att: at.Attention, layer, head, mean, token, pattern, word) -> View:
-        """The choices fitted to this model and input (another model may have fewer layers or heads)."""
+        """The choices fitted to this model and input (another model may have fewer layers or heads, and a
+        number typed into a slider's box may lie past its range), each move said in a sentence."""
+        moved: list[str] = []
 
-        def fit(value, top: int) -> int:
-            return min(max(int(value or 0), 0), top)
+        def fit(value, top: int, what: str) -> int:
+            fitted, note = sliders.fit(value, 0, top, what)
+            if note:
+                moved.append(note)
+            return int(fitted)
 
         last = len(att.tokens) - 1
-        head_or_mean = None if mean else fit(head, att.heads - 1)
+        head_or_mean = None if mean else fit(head, att.heads - 1, "Head")
         chosen = pattern if pattern in at.PATTERNS else at.PATTERNS[0]
-        return cls(fit(layer, att.layers - 1), head_or_mean, fit(token, last), chosen, fit(word, last))
+        return cls(
+            fit(layer, att.layers - 1, "Layer"),
+            head_or_mean,
+            fit(token, last, "Token to follow"),
+            chosen,
+            fit(word, last, "The chosen word"),
+            moved,
+        )
 
 
 def _note(task: str, att: at.Attention, view: View) -> str:
     which = "the mean over its heads" if view.head is None else f"head {view.head}"
-    text = (
+    text = "".join(f"{line}  \n" for line in view.moved) + (
         f"**{att.layers} layers × {att.heads} heads** on {len(att.tokens)} tokens. Shown large: layer {view.layer}, "
         f"{which}. Each row is one token looking (the query), each column a token it may look at (the key); a row "
         "sums to 1."
@@ -124,11 +138,11 @@ def _views(task: str, att: at.Attention, view: View):
     return grid, big, links, long, patterns, sinks, masks
 
 
-def _range(top: int, value) -> dict:
-    """A slider's new range for this model and input; its value is only touched when it falls outside (a value
+def _range(top: int, value, fitted: int | None) -> dict:
+    """A slider's new range for this model and input; its value is only touched when it was fitted (a value
     sent back every time would undo a slider the learner moved while this request ran)."""
-    if int(value or 0) > top:
-        return gr.update(maximum=top, value=top)
+    if fitted is not None and fitted != value:
+        return gr.update(maximum=top, value=fitted)
     return gr.update(maximum=top)
 
 
@@ -143,10 +157,10 @@ def handler(task: str):
         return (
             _note(task, att, view),
             *_views(task, att, view),
-            _range(att.layers - 1, layer),
-            _range(att.heads - 1, head),
-            _range(last, token),
-            _range(last, word),
+            _range(att.layers - 1, layer, view.layer),
+            _range(att.heads - 1, head, None if mean else view.head),
+            _range(last, token, view.token),
+            _range(last, word, view.word),
         )
 
     if task == "nsp":
@@ -237,6 +251,7 @@ def build(task: str, text: gr.Textbox, model: gr.Dropdown, text_b: gr.Textbox | 
     """The "Inside the model" accordion, on the tab's input box(es) and model picker."""
     p = f"{PREFIX[task]}-inside"
     with gr.Accordion("Inside the model: attention, layer by layer", open=False, elem_id=p):
+        sliders.enter_applies()  # Enter in a slider's number box looks again, as leaving the box does
         gr.Markdown(INTRO[task])
         _presets(task, text, text_b, model)
         with gr.Row():
@@ -275,11 +290,12 @@ def build(task: str, text: gr.Textbox, model: gr.Dropdown, text_b: gr.Textbox | 
     inputs = [text, *([text_b] if text_b is not None else []), model, layer, head, mean, token, pattern, word]
     outputs = [note, grid, big, links, long, patterns, sinks, masks, layer, head, token, word]
     run = handler(task)
-    go.click(run, inputs, outputs, api_name=API[task])
+    # RAW: a number typed past a slider's range reaches the handler, which fits it and says so (View.clamp)
+    go.click(run, inputs, outputs, api_name=API[task], **sliders.RAW)
     for control in (layer, head, token, word):
-        control.release(run, inputs, outputs, api_visibility="private", trigger_mode="always_last")
+        control.release(run, inputs, outputs, api_visibility="private", trigger_mode="always_last", **sliders.RAW)
     for choice in (mean, pattern):
-        choice.input(run, inputs, outputs, api_visibility="private", trigger_mode="always_last")
+        choice.input(run, inputs, outputs, api_visibility="private", trigger_mode="always_last", **sliders.RAW)
 
 
 def _lens_section(text: gr.Textbox, model: gr.Dropdown) -> None:
@@ -296,3 +312,4 @@ def _lens_section(text: gr.Textbox, model: gr.Dropdown) -> None:
         fig = gr.Plot(show_label=False, elem_id="nw-lens-chart")
         table = gr.Dataframe(headers=LENS_HEADERS, interactive=False, elem_id="nw-lens-table")
     go.click(logit_lens, [text, model, position], [note, fig, table], api_name="logit_lens")
+    position.submit(logit_lens, [text, model, position], [note, fig, table], api_visibility="private")  # Enter reads

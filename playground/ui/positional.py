@@ -11,6 +11,7 @@ import numpy as np
 from .. import charts, positional, registry, session
 from ..errors import UserError
 from ..tiny.model import TinyTransformer
+from . import sliders
 from .common import PICKERS, friendly, load_model, maths_panel, session_id
 
 # checkpoints with a learned position table, and the task to load them for
@@ -23,8 +24,34 @@ LEARNED_SOURCES = {
 SIMILARITY_SOURCE = "tiny-shakespeare-gpt"
 ORDER_MODEL = "tiny-shakespeare-bert"  # bidirectional: word order reaches it only through positions
 LIVE: dict[str, Any] = dict(
-    api_visibility="private", show_progress="hidden", trigger_mode="always_last"
-)  # slider redraws
+    api_visibility="private", show_progress="hidden", trigger_mode="always_last", **sliders.RAW
+)  # slider redraws; the handlers fit a typed number to its slider (sliders.fit)
+# (lowest, highest, step, default) of each slider: the handlers fit typed numbers to the same ranges
+SIN_POSITIONS, SIN_DIM, BASE = (2, 512, 1, 64), (2, 512, 2, 128), (10, 100000, 10, 10000)
+HEAD_DIM, ROPE_POSITIONS, SIM_POSITIONS = (4, 256, 2, 64), (4, 256, 1, 48), (4, 128, 1, 64)
+
+
+def _slider(spec: tuple, label: str, **kwargs) -> gr.Slider:
+    low, high, step, default = spec
+    return gr.Slider(low, high, value=default, step=step, label=label, **kwargs)
+
+
+class _Fitted:
+    """Typed numbers fitted to their sliders' ranges, and the sentences saying which ones moved."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def __call__(self, value, spec: tuple, what: str) -> int:
+        """The value on its slider's (whole-number) steps."""
+        low, high, step, _ = spec
+        fitted, note = sliders.fit(value, low, high, what, step)
+        if note:
+            self.notes.append(note)
+        return int(fitted)
+
+    def said(self) -> str:
+        return "  \n".join(self.notes) + ("  \n" if self.notes else "")
 
 
 def parse_dims(text: str, dim: int) -> tuple[list[int], list[int]]:
@@ -42,7 +69,10 @@ def parse_dims(text: str, dim: int) -> tuple[list[int], list[int]]:
 
 @friendly
 def sinusoid_views(n_positions: float, dim: float, base: float, dims_text: str):
-    n, d = int(n_positions), int(dim)
+    fitted = _Fitted()
+    n = fitted(n_positions, SIN_POSITIONS, "Sequence length")
+    d = fitted(dim, SIN_DIM, "Model width")
+    base = fitted(base, BASE, "Base")
     table = positional.sinusoidal(n, d, float(base))
     heat = charts.heatmap(
         table,
@@ -58,7 +88,7 @@ def sinusoid_views(n_positions: float, dim: float, base: float, dims_text: str):
         "position",
         "value",
     )
-    note = _sinusoid_note(table, positional.wavelengths(d, float(base)))
+    note = fitted.said() + _sinusoid_note(table, positional.wavelengths(d, float(base)))
     if dropped:
         listed = ", ".join(map(str, dropped))
         note += f"  \nNot drawn: dimension{'s' if len(dropped) > 1 else ''} {listed}, beyond this width (0 to {d - 1})."
@@ -133,15 +163,18 @@ def last_pair(head_dim: float) -> int:
 
 @friendly
 def rope_views(head_dim: float, pair: float, base: float, n_positions: float, seed: float):
-    d, n = int(head_dim), int(n_positions)
-    pair = min(int(pair), last_pair(d))  # a smaller head has fewer pairs: keep to its last one
+    fitted = _Fitted()
+    d = fitted(head_dim, HEAD_DIM, "Head dimension")
+    pair = fitted(pair, (0, last_pair(d), 1, 0), "Pair i")  # a smaller head has fewer pairs: keep to its last one
+    base, n = fitted(base, BASE, "Base"), fitted(n_positions, ROPE_POSITIONS, "Positions")
+    seed = 0 if seed is None or seed == "" else int(float(seed))
+    if seed < 0:
+        raise UserError("The seed must be 0 or more.")
     trail = positional.rope_trajectory(n, d, pair, float(base))
     circle = charts.rotation_circle(
         trail, f"Pair {pair} of a query turned by RoPE, positions 0–{n - 1}", ["dimension 2i", "dimension 2i+1"]
     )
-    if int(seed) < 0:
-        raise UserError("The seed must be 0 or more.")
-    rng = np.random.default_rng(int(seed))
+    rng = np.random.default_rng(seed)
     q, k = rng.standard_normal(d), rng.standard_normal(d)
     scores = positional.rope_scores(q, k, n, float(base))
     heat = charts.heatmap(
@@ -150,7 +183,7 @@ def rope_views(head_dim: float, pair: float, base: float, n_positions: float, se
         "key position n",
         "query position m",
     )
-    note = _rope_note(scores)
+    note = fitted.said() + _rope_note(scores)
     return circle, heat, note, gr.Slider(maximum=last_pair(d), value=pair)
 
 
@@ -173,7 +206,7 @@ def _rope_note(scores: np.ndarray) -> str:
 
 @friendly
 def similarity_views(n_positions: float):
-    n = int(n_positions)
+    n = _Fitted()(n_positions, SIM_POSITIONS, "Positions")  # no note to show it in: the box clamps on blur
     learned = positional.learned_table(registry.load(SIMILARITY_SOURCE, "causal").model)
     assert learned is not None  # SIMILARITY_SOURCE is a checkpoint with learned positions
     n = min(n, learned.shape[0])
@@ -226,22 +259,23 @@ def build():
         "that depends on where it stands: a fixed wave added to the embedding (sinusoidal), a learned vector "
         "per position, or a rotation of queries and keys (rotary, RoPE)."
     )
+    sliders.enter_applies()  # Enter in a slider's number box draws, as leaving the box does
     with gr.Tabs():
         with gr.Tab("Sinusoidal waves"):
             with gr.Row():
-                n_positions = gr.Slider(2, 512, value=64, step=1, label="Sequence length (positions)", elem_id="pe-len")
-                dim = gr.Slider(2, 512, value=128, step=2, label="Model width (dimensions)", elem_id="pe-dim")
-                base = gr.Slider(10, 100000, value=10000, step=10, label="Base", elem_id="pe-base")
+                n_positions = _slider(SIN_POSITIONS, "Sequence length (positions)", elem_id="pe-len")
+                dim = _slider(SIN_DIM, "Model width (dimensions)", elem_id="pe-dim")
+                base = _slider(BASE, "Base", elem_id="pe-base")
             dims = gr.Textbox(value="0, 1, 10, 40, 100", label="Dimensions to draw as waves", elem_id="pe-dims")
             draw = gr.Button("Draw", elem_id="pe-go")
             note = gr.Markdown(elem_id="pe-note")
             heat = gr.Plot(label="Sinusoidal positional encoding", elem_id="pe-heatmap")
             waves = gr.Plot(label="Waves", elem_id="pe-waves")
             inputs, outputs = [n_positions, dim, base, dims], [heat, waves, note]
-            draw.click(sinusoid_views, inputs, outputs, api_name="sinusoidal")
+            draw.click(sinusoid_views, inputs, outputs, api_name="sinusoidal", **sliders.RAW)
             for control in (n_positions, dim, base):
                 control.input(sinusoid_views, inputs, outputs, **LIVE)
-            dims.submit(sinusoid_views, inputs, outputs, api_visibility="private")
+            dims.submit(sinusoid_views, inputs, outputs, api_visibility="private", **sliders.RAW)
         with gr.Tab("Learned tables") as learned_tab:
             gr.Markdown(
                 "GPT-2 and BERT learn one vector per position during pre-training. Here is such a table "
@@ -275,12 +309,10 @@ def build():
                 "apart they are."
             )
             with gr.Row():
-                head_dim = gr.Slider(4, 256, value=64, step=2, label="Head dimension", elem_id="pe-rope-dim")
-                pair = gr.Slider(
-                    0, last_pair(64), value=0, step=1, label="Pair i (0 spins fastest)", elem_id="pe-rope-pair"
-                )
-                rope_base = gr.Slider(10, 100000, value=10000, step=10, label="Base")
-                rope_len = gr.Slider(4, 256, value=48, step=1, label="Positions")
+                head_dim = _slider(HEAD_DIM, "Head dimension", elem_id="pe-rope-dim")
+                pair = _slider((0, last_pair(HEAD_DIM[3]), 1, 0), "Pair i (0 spins fastest)", elem_id="pe-rope-pair")
+                rope_base = _slider(BASE, "Base")
+                rope_len = _slider(ROPE_POSITIONS, "Positions")
                 seed = gr.Number(value=0, precision=0, label="Seed for q and k", elem_id="pe-rope-seed")
             rope_go = gr.Button("Draw", elem_id="pe-rope-go")
             rope_note = gr.Markdown(elem_id="pe-rope-note")
@@ -289,7 +321,7 @@ def build():
                 rope_heat = gr.Plot(label="Relative scores", elem_id="pe-rope-scores")
             rope_inputs = [head_dim, pair, rope_base, rope_len, seed]
             rope_outputs = [rope_circle, rope_heat, rope_note, pair]  # the pair slider's range follows the head
-            rope_go.click(rope_views, rope_inputs, rope_outputs, api_name="rotary")
+            rope_go.click(rope_views, rope_inputs, rope_outputs, api_name="rotary", **sliders.RAW)
             # one listener for every trigger, so always_last holds across them: each draw also sets the pair
             # slider, and a draw from older values (the tab's first one, a head size) that finished after the
             # learner's newest choice would put its pair back
@@ -305,14 +337,18 @@ def build():
                 "How alike are the encodings of two positions? Sinusoidal and rotary give the same curve: "
                 "similarity depends only on the distance. A learned table found its own shape."
             )
-            sim_len = gr.Slider(4, 128, value=64, step=1, label="Positions", elem_id="pe-sim-len")
+            sim_len = _slider(SIM_POSITIONS, "Positions", elem_id="pe-sim-len")
             sim_go = gr.Button("Compare", elem_id="pe-sim-go")
             with gr.Row():
                 sim_plots = [gr.Plot(label=kind) for kind in ("sinusoidal", "learned", "rotary")]
             sim_curve = gr.Plot(label="Similarity by offset", elem_id="pe-sim-curve")
-            sim_go.click(similarity_views, [sim_len], [*sim_plots, sim_curve], api_name="position_similarity")
+            sim_go.click(
+                similarity_views, [sim_len], [*sim_plots, sim_curve], api_name="position_similarity", **sliders.RAW
+            )
             sim_len.input(similarity_views, [sim_len], [*sim_plots, sim_curve], **LIVE)
-            sim_tab.select(similarity_views, [sim_len], [*sim_plots, sim_curve], api_visibility="private")
+            sim_tab.select(
+                similarity_views, [sim_len], [*sim_plots, sim_curve], api_visibility="private", **sliders.RAW
+            )
         with gr.Tab("Why order matters") as order_tab:
             gr.Markdown(
                 f"Two sentences with the same words in another order, through our BERT-style model "

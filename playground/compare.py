@@ -23,7 +23,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -120,17 +120,79 @@ def stream(
 ) -> Iterator[tuple[int, ModelResult]]:
     """(index of the model in `models`, its result) as each model finishes, fastest first.
 
-    Input that no model could use (no prompt, no [MASK], too many models) raises UserError at once."""
+    With no word given, every model tracks the first model's top guess (see `_track_first_guess`): a model may
+    then come out twice, first without the word and again with it. Input that no model could use (no prompt,
+    no [MASK], too many models) raises UserError at once."""
     names = check_models(models)
     check_input(task, text, word)
     k = min(max(1, int(k)), MAX_K)
+    runs = _run_all(task, text, names, k, word, load)
+    if fm.parse_words(word):
+        yield from ((i, result) for i, result, _ in runs)
+    else:
+        yield from _track_first_guess(task, text, runs)
+
+
+Run = tuple[int, ModelResult, registry.LoadedModel | None]  # (index, result, the model when it loaded)
+
+
+def _run_all(task: str, text: str, names: list[str], k: int, word: str, load: Loader) -> Iterator[Run]:
+    """Every model at once, each in its own thread; results as they finish."""
     pool = ThreadPoolExecutor(len(names), thread_name_prefix="compare")
     try:
-        futures = {pool.submit(run_model, task, name, text, k, word, load): i for i, name in enumerate(names)}
+        futures = {pool.submit(_run, task, name, text, k, word, load): i for i, name in enumerate(names)}
         for future in as_completed(futures):
-            yield futures[future], future.result()
+            yield futures[future], *future.result()
     finally:  # a closed stream (the page left) does not wait for the models still running
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _track_first_guess(task: str, text: str, runs: Iterator[Run]) -> Iterator[tuple[int, ModelResult]]:
+    """No word given: the word every model tracks is the first model's top guess (one per [MASK]), so the rank
+    column always says something about this input (a fixed default word fits one prompt only). A model done
+    before the first one comes out at once, and again with the word once the first one has guessed it."""
+    waiting: list[Run] = []
+    guess: list[str] | None = None  # unknown until the first model is done; [] when it could not guess
+    for run in runs:
+        if run[0] == 0:
+            guess = first_guess(run[1])
+            for i, result, loaded in [run, *waiting]:
+                yield i, track(task, result, loaded, text, guess)
+        elif guess is None:
+            waiting.append(run)
+            yield run[0], run[1]
+        else:
+            yield run[0], track(task, run[1], run[2], text, guess)
+
+
+def first_guess(result: ModelResult) -> list[str]:
+    """A model's top guess as word(s) to track: its best candidate that is more than spaces, per [MASK]."""
+    words: dict[int, str] = {}
+    for c in result.top:  # best first within each mask
+        if c.mask not in words and c.token.strip():
+            words[c.mask] = c.token.strip()
+    return [words[m] for m in sorted(words)]
+
+
+def track(
+    task: str, result: ModelResult, loaded: registry.LoadedModel | None, text: str, words: list[str]
+) -> ModelResult:
+    """The result with `words` tracked (a model that failed, or no words: as it was); never raises."""
+    if loaded is None or result.error or not words:
+        return result
+    causal = task == "causal"  # its loss and note (a one-token prompt) do not depend on the word; a masked one's do
+    tracked = replace(
+        result, words=[], word_note=result.word_note if causal else "", loss=result.loss if causal else None
+    )
+    try:
+        if task == "causal":
+            _track_next_word(tracked, loaded.model, loaded.tokenizer, text, words[0])
+        else:
+            _track_masks(tracked, loaded.model, loaded.tokenizer, text, words)
+    except Exception as err:  # noqa: BLE001 - the column keeps its results without the word
+        log.exception("tracking %s in %s failed", words, result.name)
+        tracked.word_note = f"The word could not be scored by this model ({type(err).__name__})."
+    return tracked
 
 
 def check_models(models: list[str] | str | None) -> list[str]:
@@ -167,7 +229,14 @@ def count_masks(text: str) -> int:
 
 def run_model(task: str, name: str, text: str, k: int, word: str, load: Loader = registry.load) -> ModelResult:
     """Load one model with `load` (the UI's resolves only the caller's own checkpoints) and run it; never raises."""
-    result = ModelResult(name)
+    return _run(task, name, text, k, word, load)[0]
+
+
+def _run(
+    task: str, name: str, text: str, k: int, word: str, load: Loader
+) -> tuple[ModelResult, registry.LoadedModel | None]:
+    """run_model's result and the model it loaded (None when it did not), for scoring a word later."""
+    result, loaded = ModelResult(name), None
     start = time.perf_counter()
     try:
         loaded = load(name, task)
@@ -184,7 +253,7 @@ def run_model(task: str, name: str, text: str, k: int, word: str, load: Loader =
         result.error = f"Something went wrong with this model ({type(err).__name__})."
     elapsed = time.perf_counter() - start
     result.load_s, result.run_s = (result.load_s, elapsed - result.load_s) if result.vocab_size else (elapsed, 0.0)
-    return result
+    return result, loaded
 
 
 # ---------------------------------------------------------------- next word
@@ -202,13 +271,17 @@ def _next_word(result: ModelResult, model, tokenizer, prompt: str, k: int, word:
         chars = covered_chars(tokenizer, prompt, len(r.prompt_tokens), skip_first=True)
         result.loss = SentenceLoss(LOSS_NAMES["causal"], view.mean_loss, len(view.pairs), chars, prompt)
     if word.strip():
-        try:
-            s = nw.score_word(model, tokenizer, prompt, word)
-        except UserError as err:
-            result.word_note = str(err)
-        else:
-            scored = "".join(t.token for t in s.tokens)
-            result.words = [WordRank(word.strip(), scored, s.prob, s.ranks[0], len(s.tokens))]
+        _track_next_word(result, model, tokenizer, prompt, word)
+
+
+def _track_next_word(result: ModelResult, model, tokenizer, prompt: str, word: str) -> None:
+    try:
+        s = nw.score_word(model, tokenizer, prompt, word)
+    except UserError as err:
+        result.word_note = str(err)
+    else:
+        scored = "".join(t.token for t in s.tokens)
+        result.words = [WordRank(word.strip(), scored, s.prob, s.ranks[0], len(s.tokens))]
 
 
 def covered_chars(tokenizer, text: str, n_tokens: int, skip_first: bool) -> int:
@@ -232,17 +305,22 @@ def _fill_mask(result: ModelResult, model, tokenizer, text: str, k: int, word: s
     ]
     result.tokens = r.tokens
     result.truncated = r.truncated
-    words = fm.parse_words(word)
-    for n, w in enumerate(words):  # word n belongs in mask n
+    _track_masks(result, model, tokenizer, text, fm.parse_words(word))
+
+
+def _track_masks(result: ModelResult, model, tokenizer, text: str, words: list[str]) -> None:
+    """Word n in mask n: its rank and probability there; with a word in every mask, the sentence's loss."""
+    for n, w in enumerate(words):
         try:
             s = fm.score_candidates(model, tokenizer, text, [w], n + 1).scores[0]
         except UserError as err:
             result.word_note = str(err)
             break
         result.words.append(WordRank(w, s.token, s.prob, s.rank, s.n_tokens, n + 1))
+    n_masks = len({c.mask for c in result.top})
     if not words:
         result.word_note = "Give the word that belongs in the blank to get each model's loss on the whole sentence."
-    elif len(words) < len(r.masks):
+    elif len(words) < n_masks:
         result.word_note = "Give one word per [MASK] (separated by commas) to get the loss on the whole sentence."
     else:
         result.loss = pseudo_log_likelihood(model, tokenizer, fill_in(text, words))

@@ -8,11 +8,14 @@ import gradio as gr
 
 from .. import charts, registry
 from .. import compare as cmp
+from .. import fill_mask as fm
+from . import sliders
 from .common import PICKERS, friendly, model_choices, resolve_model, session_id
 
 PREFIX = {"causal": "nw", "masked": "fm"}
 API_NAME = {"causal": "compare_next_word", "masked": "compare_fill_mask"}
-DEFAULT_WORD = "be"  # the word both tabs' default sentences leave out ("To be, or not to ...")
+# blank: each model tracks the first model's top guess, which fits whatever the input is (a fixed word fit one)
+DEFAULT_WORD = ""
 SUMMARY_HEADERS = [
     "model",
     "word scored (as its tokens)",
@@ -53,25 +56,32 @@ def handler(task: str):
         last the models compared."""
         names = cmp.check_models(models)
         cmp.check_input(task, text, word)
+        k, moved = sliders.fit(k, 1, cmp.MAX_K, "Candidates per model")  # its events skip Gradio's range check
         results: list[cmp.ModelResult | None] = [None] * len(names)
         # every yield sends the selection back as an update: once the picker refresh has changed its choices,
         # Gradio writes into the page's deep link only the value an update carries (an empty update, even
         # gr.skip(), empties it), never the value the dropdown sends as an input
         selection = gr.update(value=names)
-        yield [*_view(task, names, results), selection]  # every column says it is on its way
+        guessed = not fm.parse_words(word or "")  # the word is the first model's guess: the note says which
+        yield [*_view(task, names, results, guessed, moved), selection]  # every column says it is on its way
         for i, result in cmp.stream(
             task, text, names, int(k), word or "", functools.partial(resolve_model, sid=session_id(request))
         ):
             results[i] = result
-            yield [*_view(task, names, results), selection]
+            yield [*_view(task, names, results, guessed, moved), selection]
 
     run.__name__ = API_NAME[task]
     return run
 
 
-def _view(task: str, names: list[str], results: list[cmp.ModelResult | None]) -> list:
+def _view(
+    task: str, names: list[str], results: list[cmp.ModelResult | None], guessed: bool = False, moved: str = ""
+) -> list:
+    """`guessed`: no word was typed, so the note says which word is tracked; `moved`: why k was fitted."""
     done = [r for r in results if r is not None]
-    out = [_note(task, done, len(names)), _summary(done), _bpc_chart(done)]
+    first = results[0] if guessed else None
+    note = (f"{moved}  \n" if moved else "") + _note(task, done, len(names)) + _guess_note(first)
+    out = [note, _summary(done), _bpc_chart(done)]
     for i in range(cmp.MAX_MODELS):
         if i >= len(names):
             out += [gr.Column(visible=False), "", None, []]
@@ -153,6 +163,14 @@ def _bpc_chart(results: list[cmp.ModelResult]):
     )
 
 
+def _guess_note(first: cmp.ModelResult | None) -> str:
+    """Which word every model tracks when none was typed: the first model's top guess (empty until it is known)."""
+    if first is None or not first.words:
+        return ""
+    words = ", ".join(f"**{w.word}**" for w in first.words)
+    return f"  \nNo word typed, so every model tracks {first.name}'s top guess: {words}. Type a word to track your own."
+
+
 def _note(task: str, results: list[cmp.ModelResult], n: int) -> str:
     parts = [f"{len(results)} of {n} models done." if len(results) < n else "", LOSS_EXPLAINED[task], BPC_EXPLAINED]
     ok = [r for r in results if not r.error]
@@ -186,6 +204,7 @@ def build(task: str, text: gr.Textbox) -> None:
         else "Word(s) in the blanks, one per [MASK], comma-separated: their rank, probability and the loss"
     )
     with gr.Accordion("Compare models: the same input through two or three models", open=False, elem_id=prefix):
+        sliders.enter_applies()  # Enter in the k slider's number box, then Compare, uses what was typed
         gr.Markdown(
             "One input, several models side by side: the tiny model you trained, the bundled one and a real "
             "pretrained checkpoint. Their top guesses, the rank and probability each gives the same word, and each "
@@ -203,7 +222,13 @@ def build(task: str, text: gr.Textbox) -> None:
                 elem_id=f"{prefix}-models",
                 scale=3,
             )
-            word = gr.Textbox(DEFAULT_WORD, label=word_label, elem_id=f"{prefix}-word", scale=2)
+            word = gr.Textbox(
+                DEFAULT_WORD,
+                label=word_label,
+                placeholder="Blank: the first model's top guess",
+                elem_id=f"{prefix}-word",
+                scale=2,
+            )
             k = gr.Slider(1, cmp.MAX_K, value=5, step=1, label="Candidates per model", elem_id=f"{prefix}-k", scale=1)
         go = gr.Button("Compare", variant="primary", elem_id=f"{prefix}-go")
         note = gr.Markdown(elem_id=f"{prefix}-note")
@@ -220,4 +245,10 @@ def build(task: str, text: gr.Textbox) -> None:
         )
         bpc = gr.Plot(label="Bits per character", elem_id=f"{prefix}-bpc")
     PICKERS.append((models, functools.partial(model_choices, task)))  # a model trained later shows up
-    go.click(handler(task), [text, models, k, word], [note, summary, bpc, *columns, models], api_name=API_NAME[task])
+    go.click(
+        handler(task),
+        [text, models, k, word],
+        [note, summary, bpc, *columns, models],
+        api_name=API_NAME[task],
+        **sliders.RAW,  # a k typed past the slider is fitted by the handler, saying so
+    )

@@ -170,6 +170,34 @@ def score_candidates(
     return CandidateResult(scores, int(mask_number), n, out.truncated)
 
 
+SUGGESTED_RANKS = (1, 2, 5, 20)  # among whole words: two likely ones, a plausible one, a long shot
+SUGGEST_SCAN = 5_000  # the model's top tokens searched for them (a random model may rank words anywhere)
+
+
+def suggest_words(
+    model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text: str, mask_number: int = 1
+) -> list[str]:
+    """Words worth scoring at a mask when the learner gave none: the whole words (letters only, not a "##" piece)
+    the model itself ranks 1st, 2nd, 5th and 20th there among whole words. A fixed list goes stale with the
+    sentence ("be, see, go, die" after "The capital of France is"): these fit any sentence, from likely to
+    unlikely. Fewer come back when the model's top tokens hold fewer whole words."""
+    out = masked_logits(model, tokenizer, text)
+    n = len(out.positions)
+    if not 1 <= int(mask_number) <= n:
+        raise UserError(f"The sentence has {n} mask{'s' * (n != 1)}; choose a mask number from 1 to {n}.")
+    row = out.logprobs[out.positions[int(mask_number) - 1]]  # (V,)
+    order = torch.topk(row, min(SUGGEST_SCAN, row.numel())).indices.tolist()
+    words: dict[str, str] = {}  # lower-cased -> as the model spells it first: " Paris" and "paris" are one word
+    for token_id in order:
+        word = token_label(tokenizer, token_id).strip()
+        if word.isalpha() and word.lower() not in words:
+            words[word.lower()] = word
+            if len(words) == max(SUGGESTED_RANKS):
+                break
+    found = list(words.values())
+    return [found[r - 1] for r in SUGGESTED_RANKS if r <= len(found)]
+
+
 def _space_before_mask(text: str, tokenizer: PreTrainedTokenizerBase, mask_number: int) -> bool:
     """Byte-level BPE spells a word after a space differently ('Ġking' vs 'king'): score the spelling that fits."""
     if not is_byte_level(tokenizer):

@@ -5,11 +5,13 @@ from __future__ import annotations
 import gradio as gr
 
 from .. import charts, examples
-from ..fill_mask import MAX_MASKS, fill_mask, score_candidates
+from ..fill_mask import MAX_MASKS, SUGGESTED_RANKS, fill_mask, parse_words, score_candidates, suggest_words
 from ..masking import MAX_ROLLS, Recipe, rates, simulate
+from . import sliders
 from .common import friendly, load_model, maths_panel, model_header, model_note, model_switch, table_download
 from .compare import build as build_compare
 from .inside import build as build_inside
+from .next_word import _prob as readable_prob  # Next Word's format for a probability of any size: one helper
 
 SIM_EXAMPLES = [
     ["To be, or not to be, that is the question: whether 'tis nobler in the mind to suffer the slings and arrows."],
@@ -18,6 +20,7 @@ SIM_EXAMPLES = [
 ]
 FATE_COLOURS = {"not picked": "#e5e7eb", "[MASK]": "#a5b4fc", "random": "#fca5a5", "unchanged": "#86efac"}
 FILL_HEADERS = ["mask", "rank", "token", "id", "probability"]
+TOP_K_RANGE = (1, 30)  # the top-k slider's
 SCORE_HEADERS = ["word", "token scored", "id", "probability", "rank", "tokens in word"]
 SIM_HEADERS = [
     "position",
@@ -37,8 +40,10 @@ RATE_HEADERS = ["rate", "chosen", "realised", "tokens counted"]
 
 @friendly
 def predict(text: str, top_k: float, model: str = "", request: gr.Request = None):
+    """Its events skip Gradio's range check (sliders.RAW): a top-k typed past the slider is fitted here, saying so."""
     loaded = load_model(model, "masked", request)
-    result = fill_mask(loaded.model, loaded.tokenizer, text, int(top_k))
+    k, moved = sliders.fit(top_k, *TOP_K_RANGE, "Candidates per mask")
+    result = fill_mask(loaded.model, loaded.tokenizer, text, int(k))
     first = result.masks[0].candidates
     fig = charts.probability_bars(
         [c.token for c in first],
@@ -51,7 +56,8 @@ def predict(text: str, top_k: float, model: str = "", request: gr.Request = None
         for n, mask in enumerate(result.masks)
         for rank, c in enumerate(mask.candidates)
     ]
-    return f"**Filled in:** {result.filled}", fig, table, model_note(loaded) + _cut_note(result.truncated)
+    note = model_note(loaded) + _cut_note(result.truncated) + (f"  \n{moved}" if moved else "")
+    return f"**Filled in:** {result.filled}", fig, table, note
 
 
 def _cut_note(truncated: int) -> str:
@@ -64,18 +70,28 @@ def _cut_note(truncated: int) -> str:
 
 @friendly
 def score(text: str, words: str, mask_number: float, model: str = "", request: gr.Request = None):
+    """Blank words: the model's own guesses at a spread of ranks (a fixed default list would fit one sentence)."""
     loaded = load_model(model, "masked", request)
-    result = score_candidates(loaded.model, loaded.tokenizer, text, words, int(mask_number))
+    own = parse_words(words or "")
+    chosen = own or suggest_words(loaded.model, loaded.tokenizer, text, int(mask_number))
+    result = score_candidates(loaded.model, loaded.tokenizer, text, chosen, int(mask_number))
     s = result.scores
     fig = charts.probability_bars(
         [c.word if c.n_tokens == 1 else f"{c.word} ({c.token}…)" for c in s],
         [c.prob for c in s],
         [c.id for c in s],
-        f"Your words at mask {result.mask_number} of {result.n_masks}",
+        f"Your words at mask {result.mask_number} of {result.n_masks}" if own else "The model's own words",
+        fmt=readable_prob,  # a word the model finds unlikely reads 3.1e-07, not 0.0%
     )
-    table = [[c.word, c.token, c.id, round(c.prob, 6), c.rank, c.n_tokens] for c in s]
+    table = [[c.word, c.token, c.id, readable_prob(c.prob), c.rank, c.n_tokens] for c in s]
     split = [c for c in s if c.n_tokens > 1]
     summary = f"Scored at mask **{result.mask_number}** of {result.n_masks}; rank 1 is the model's own top choice."
+    if not own:
+        ranks = ", ".join(str(r) for r in SUGGESTED_RANKS[: len(s)])
+        summary += (
+            f" No words were given, so these are the model's own: the whole words it ranks {ranks} there. "
+            "Type yours (commas between) to see where they rank."
+        )
     if split:
         summary += " " + " ".join(
             f"*{c.word}* is {c.n_tokens} tokens to this model: only its first, *{c.token}*, was scored (as the "
@@ -220,7 +236,10 @@ def from_link(text: str, top_k: float, model: str, words: str, mask_number: floa
         params = {}
     text, model = params.get("fm_text") or text, params.get("fm_model") or model
     filled, chart, table, model_line = predict(text, top_k, model, request)
-    scored = score(text, words, mask_number, model, request)[:3] if (words or "").strip() else ("", None, [])
+    try:  # blank words score the model's own; a score that cannot run (a mask number past the sentence's) waits
+        scored = score(text, words, mask_number, model, request)[:3]  # for the button, which says why
+    except gr.Error:
+        scored = ("", None, [])
     return text, model, filled, chart, table, *scored, model_line
 
 
@@ -231,6 +250,7 @@ def build():
         "`<mask>`). Then see **how such a model is trained** in the masking simulator."
     )
     model, note = model_header("masked", "fm")
+    sliders.enter_applies()  # Enter in a slider's number box applies it, as leaving the box does
     with gr.Tabs():
         with gr.Tab("Fill the blanks"):
             page, outputs = _fill_section(model, note)
@@ -247,7 +267,7 @@ def _fill_section(model, note):
         with gr.Column(scale=2):
             rows = examples.examples(model.value, "masked")
             text = gr.Textbox(label="Sentence with [MASK]", value=rows[0][0], lines=2, elem_id="fm-text")
-            top_k = gr.Slider(1, 30, value=5, step=1, label="Candidates per mask (top-k)", elem_id="fm-topk")
+            top_k = gr.Slider(*TOP_K_RANGE, value=5, step=1, label="Candidates per mask (top-k)", elem_id="fm-topk")
             go = gr.Button("Fill the mask", variant="primary", elem_id="fm-go")
             sentences = gr.Examples(rows, inputs=[text], elem_id="fm-examples")
         with gr.Column(scale=3):
@@ -260,7 +280,12 @@ def _fill_section(model, note):
         "do they rank in its whole vocabulary? (A word the tokenizer splits into several tokens is scored by its first.)"
     )
     with gr.Row():
-        words = gr.Textbox(label="Words, separated by commas", value="be, see, go, die", elem_id="fm-words", scale=3)
+        words = gr.Textbox(
+            label="Words, separated by commas",
+            placeholder=f"Blank: the model's own words at ranks {', '.join(map(str, SUGGESTED_RANKS))}",
+            elem_id="fm-words",
+            scale=3,
+        )
         mask_number = gr.Number(
             1, precision=0, minimum=1, maximum=MAX_MASKS, label="Mask number", elem_id="fm-mask-number"
         )
@@ -271,11 +296,13 @@ def _fill_section(model, note):
     score_download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="fm-score-csv", size="sm")
 
     outputs = [filled, chart, table, note]
-    go.click(predict, [text, top_k, model], outputs, api_name="fill_mask")
+    go.click(predict, [text, top_k, model], outputs, api_name="fill_mask", **sliders.RAW)
     model_switch(model, "masked", sentences.dataset, note)
-    text.submit(predict, [text, top_k, model], outputs, api_visibility="private")
-    top_k.release(predict, [text, top_k, model], outputs, api_visibility="private", trigger_mode="always_last")
-    model.input(predict, [text, top_k, model], outputs, api_visibility="private")  # a model chosen is a model run
+    text.submit(predict, [text, top_k, model], outputs, api_visibility="private", **sliders.RAW)
+    top_k.release(
+        predict, [text, top_k, model], outputs, api_visibility="private", trigger_mode="always_last", **sliders.RAW
+    )
+    model.input(predict, [text, top_k, model], outputs, api_visibility="private", **sliders.RAW)  # chosen = run
     score_outputs = [score_note, score_chart, score_table, note]
     go_score.click(score, [text, words, mask_number, model], score_outputs, api_name="score_candidates")
     for box in (words, mask_number):  # Enter in either box scores

@@ -31,6 +31,11 @@ TEMPLATE.layout.title = dict(x=0, xanchor="left", xref="container", pad=dict(l=1
 _LAYOUT = dict(template=TEMPLATE, margin=dict(l=10, r=10, t=40, b=10), height=360)
 
 
+def readable_prob(p: float) -> str:
+    """A probability readable at any size: 12.34%, or 3.1e-07 where a percentage would round to zero."""
+    return f"{p:.2%}" if p >= 1e-3 else f"{p:.2g}"
+
+
 def _label(token: str) -> str:
     """A token as a chart shows it: spaces and newlines visible (␣, ⏎), never an empty label ("" is ∅)."""
     return shown_label(token) or "∅"

@@ -8,10 +8,18 @@ from .. import charts, examples
 from ..fill_mask import MAX_MASKS, SUGGESTED_RANKS, fill_mask, parse_words, score_candidates, suggest_words
 from ..masking import MAX_ROLLS, Recipe, rates, simulate
 from . import sliders
-from .common import friendly, load_model, maths_panel, model_header, model_note, model_switch, table_download
+from .common import (
+    friendly,
+    link_model,
+    load_model,
+    maths_panel,
+    model_header,
+    model_note,
+    model_switch,
+    table_download,
+)
 from .compare import build as build_compare
 from .inside import build as build_inside
-from .next_word import _prob as readable_prob  # Next Word's format for a probability of any size: one helper
 
 SIM_EXAMPLES = [
     ["To be, or not to be, that is the question: whether 'tis nobler in the mind to suffer the slings and arrows."],
@@ -81,9 +89,9 @@ def score(text: str, words: str, mask_number: float, model: str = "", request: g
         [c.prob for c in s],
         [c.id for c in s],
         f"Your words at mask {result.mask_number} of {result.n_masks}" if own else "The model's own words",
-        fmt=readable_prob,  # a word the model finds unlikely reads 3.1e-07, not 0.0%
+        fmt=charts.readable_prob,  # a word the model finds unlikely reads 3.1e-07, not 0.0%
     )
-    table = [[c.word, c.token, c.id, readable_prob(c.prob), c.rank, c.n_tokens] for c in s]
+    table = [[c.word, c.token, c.id, charts.readable_prob(c.prob), c.rank, c.n_tokens] for c in s]
     split = [c for c in s if c.n_tokens > 1]
     summary = f"Scored at mask **{result.mask_number}** of {result.n_masks}; rank 1 is the model's own top choice."
     if not own:
@@ -234,7 +242,7 @@ def from_link(text: str, top_k: float, model: str, words: str, mask_number: floa
     params = dict(request.query_params) if request else {}
     if "deep_link" in params:  # the link restored the page as it was when copied: that wins over the address
         params = {}
-    text, model = params.get("fm_text") or text, params.get("fm_model") or model
+    text, model = params.get("fm_text") or text, link_model(params.get("fm_model") or model, "masked", request)
     filled, chart, table, model_line = predict(text, top_k, model, request)
     try:  # blank words score the model's own; a score that cannot run (a mask number past the sentence's) waits
         scored = score(text, words, mask_number, model, request)[:3]  # for the button, which says why

@@ -164,11 +164,6 @@ def _cut_up_note(loaded, text: str) -> str:
     )
 
 
-def _prob(p: float) -> str:
-    """A probability readable at any size: 12.34%, or 3.1e-07 where a percentage would round to zero."""
-    return f"{p:.2%}" if p >= 1e-3 else f"{p:.2g}"
-
-
 def _training_view(view: nw.TrainingView, vocab: int) -> tuple[str, list[list]]:
     rows = [
         [i + 1, p.context, p.target, p.target_id, round(p.prob, 4), round(p.loss, 3), p.rank]
@@ -204,7 +199,7 @@ def score_word(prompt: str, word: str, model: str = "", request: gr.Request = No
     if s.spaced:
         how += ". A space was put in front: this model's tokenizer attaches the space to the word that follows it"
     verdict = (
-        f"P({s.text!r} comes next) = **{_prob(s.prob)}** (log-probability {s.logprob:.2f}) · the first "
+        f"P({s.text!r} comes next) = **{charts.readable_prob(s.prob)}** (log-probability {s.logprob:.2f}) · the first "
         f"piece ranks **#{s.ranks[0]:,}** of {len(loaded.tokenizer):,} next tokens · {how}."
     )
     verdict += _cut_up_note(loaded, s.text)

@@ -286,6 +286,7 @@ def build():
                     list(LEARNED_SOURCES),
                     value=SIMILARITY_SOURCE,
                     elem_id="pe-learned-source",
+                    allow_custom_value=True,  # a link may name a run only the sender has: the page-load refresh swaps it
                     label="Checkpoint (GPT-2 and BERT need the Hub; yours from the Train tab appear here)",
                 )
                 PICKERS.append((source, learned_choices))

@@ -58,6 +58,17 @@ def test_a_next_sentence_link_to_the_senders_model_opens_on_the_default(page, ap
     other.context.close()
 
 
+def test_a_fill_mask_link_to_the_senders_model_opens_on_the_default_and_keeps_the_sentence(page, app_url):
+    other = _recipient(page)
+    query = {"fm_text": "The cat sat on the [MASK].", "fm_model": "my-bert-mlm-1 · this session"}
+    other.goto(app_url + "?" + urlencode(query))
+    expect(other.locator(".toast-body").first).to_contain_text(SWAPPED, timeout=60_000)
+    open_tab(other, "Fill Mask")
+    expect(other.locator("#fm-model input")).to_have_value(registry.default_model("masked"))
+    expect(other.locator("#fm-note")).to_contain_text(registry.default_model("masked"))
+    other.context.close()
+
+
 def test_a_whole_page_link_with_the_senders_model_and_tokenizer_opens_with_defaults(page, app_url):
     page.goto(app_url)
     open_tab(page, "Tokenizer")  # the sender trains a tokenizer, and a model ...

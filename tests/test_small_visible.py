@@ -79,9 +79,9 @@ def test_with_no_words_typed_the_model_scores_its_own_words_for_its_default_sent
 def test_small_probabilities_read_as_in_next_word_not_as_zero():
     note, fig, table, _ = fill_tab.score("The capital of France is [MASK].", "paris, zebra", 1, ENGLISH_BERT)
     zebra = table[1]
-    assert zebra[0] == "zebra" and zebra[3] != "0.0%" and zebra[3] == fill_tab.readable_prob(fig.data[0].x[0])
+    assert zebra[0] == "zebra" and zebra[3] != "0.0%" and zebra[3] == charts.readable_prob(fig.data[0].x[0])
     assert "0.0%" not in fig.data[0].text  # the bar of an unlikely word reads e.g. 3.1e-07
-    assert fill_tab.readable_prob(3.1e-7) == "3.1e-07" and fill_tab.readable_prob(0.25) == "25.00%"
+    assert charts.readable_prob(3.1e-7) == "3.1e-07" and charts.readable_prob(0.25) == "25.00%"
 
 
 # ---------------------------------------------------------------- 10. space and newline tokens

@@ -407,9 +407,9 @@ def test_a_link_without_a_value_keeps_the_one_the_page_holds():
 
 
 def test_probabilities_too_small_for_a_percentage_are_in_scientific_notation():
-    from playground.ui import next_word as ui
+    from playground.charts import readable_prob
 
-    assert ui._prob(0.1234) == "12.34%" and ui._prob(3.14e-7) == "3.1e-07"
+    assert readable_prob(0.1234) == "12.34%" and readable_prob(3.14e-7) == "3.1e-07"
 
 
 def test_link_values_are_clamped_and_unreadable_ones_ignored():

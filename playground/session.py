@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .budget import Budget, folder_bytes, free_bytes, megabytes
 from .errors import UserError
 from .finetune.run import CLASSIFIER_FILE, FineTuning
 from .tiny.checkpoint import export_zip, import_zip, load_checkpoint, read_config
@@ -64,6 +65,7 @@ class Session:
     generation: Any = None
     runs: Counter[str] = field(default_factory=Counter)  # checkpoints added per name stem: my-gpt-1, ft-x-1, my-gpt-2
     notices: set[str] = field(default_factory=set)  # model notices already shown to this browser (once each)
+    kept: set[str] = field(default_factory=set)  # checkpoints the learner chose to keep: never removed to make room
     last_used: float = field(default_factory=time.monotonic)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # only its own browser knows it
     left_at: float | None = None  # when its last page went away; None while a page has it
@@ -131,6 +133,42 @@ class Session:
 
     def checkpoint_tasks(self, name: str) -> tuple[str, ...]:
         return tasks_of(self.checkpoints[name])
+
+    def keep(self, name: str, keep: bool = True) -> None:
+        """Mark a checkpoint to be kept (never removed to make room), or no longer."""
+        if name not in self.checkpoints:
+            raise UserError(f"{name} is not a model of this session.")
+        (self.kept.add if keep else self.kept.discard)(name)
+
+    def busy(self) -> bool:
+        """Whether a run of this session is writing files (a race writes none)."""
+        return self.training.busy or self.finetuning.busy
+
+    def make_room(self, incoming: int, budget: Budget) -> list[str]:
+        """Remove this session's oldest checkpoints not kept until `incoming` more bytes fit its budget; the
+        names removed. Refused with a sentence, before anything is written, when they cannot fit even so."""
+        if incoming > budget.session:
+            raise UserError(f"That would take about {megabytes(incoming)} of disk, more than the "
+                            f"{megabytes(budget.session)} a session may keep here: choose a smaller model "
+                            "(fewer layers, or narrower).")  # fmt: skip
+        removed = []
+        while folder_bytes(self.folder) + incoming > budget.session:
+            name = next((n for n in self.checkpoints if n not in self.kept), None)
+            if name is None:
+                raise UserError(f"This session's kept models fill its {megabytes(budget.session)} of disk: "
+                                "download one and untick Keep, then try again.")  # fmt: skip
+            removed.append(self.remove(name))
+        return removed
+
+    def remove(self, name: str) -> str:
+        """Delete a checkpoint's files (the model, its zip and timeline) and tell the model cache; its name."""
+        folder = self.checkpoints.pop(name)
+        self.timelines.pop(name, None)
+        self.kept.discard(name)
+        shutil.rmtree(folder.parent if folder.parent != self.folder else folder, ignore_errors=True)
+        for callback in _on_close:
+            callback([folder])
+        return name
 
     def models_for(self, task: str) -> list[str]:
         """This session's checkpoints that can serve `task` ("causal", "masked" or "nsp")."""
@@ -269,6 +307,53 @@ def release(session_id: str | None) -> None:
 def count() -> int:
     with _lock:
         return len(_sessions)
+
+
+def reserve(session: Session, incoming: int, budget: Budget | None = None) -> str:
+    """Room for `incoming` bytes this session is about to write: within its own budget (its oldest models not
+    kept go first), then within the server's, trimming idle sessions, the least recently used first. Returns a
+    sentence naming what went ("" when nothing did); a UserError, before anything is written, when the room
+    cannot be made."""
+    budget = budget or Budget.from_env()
+    mine = session.make_room(incoming, budget)
+    others = _make_global_room(session, incoming, budget)
+    said = []
+    if mine:
+        said.append(f"To stay within this session's {megabytes(budget.session)} of disk, {', '.join(mine)} "
+                    f"{'was' if len(mine) == 1 else 'were'} removed (the oldest not marked Keep).")  # fmt: skip
+    if others:
+        said.append(f"To make room on the server, {len(others)} idle model(s) of other visitors were removed.")
+    return " ".join(said)
+
+
+FULL = "The server is full right now: download your models, or try again later."
+
+
+def _make_global_room(session: Session, incoming: int, budget: Budget) -> list[str]:
+    """Trim other, idle sessions (no page first, then the least recently used) until `incoming` fits the total
+    and leaves the free-space floor; their removed models' names. UserError when it still does not fit."""
+    with _lock:
+        others = sorted(
+            (s for s in _sessions.values() if s is not session and not s.busy()),
+            key=lambda s: (s.left_at is None, s.last_used),
+        )
+        every = list(_sessions.values())
+    used = sum(folder_bytes(s.folder) for s in every)
+    free = free_bytes(session.folder)
+
+    def fits() -> bool:
+        return used + incoming <= budget.total and free - incoming >= budget.free_floor
+
+    removed = []
+    for other in others:
+        while not fits() and any(n not in other.kept for n in other.checkpoints):
+            before = folder_bytes(other.folder)
+            removed.append(other.remove(next(n for n in other.checkpoints if n not in other.kept)))
+            freed = before - folder_bytes(other.folder)
+            used, free = used - freed, free + freed
+    if not fits():
+        raise UserError(FULL)
+    return removed
 
 
 def _park(session: Session) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import gradio as gr
 
-from .. import charts, session
+from .. import budget, charts, session
 from ..errors import UserError
 from ..finetune import models, tasks
 from ..finetune.run import (
@@ -28,9 +28,10 @@ from ..finetune.run import (
     steps_for,
     sweep,
 )
+from ..tiny.model import TinyTransformer
 from ..tiny.run import Outcome
 from .common import PICKERS, friendly, linked, on_page_load, recall, session_id, shown
-from .train import LIMITS, MAX_RUNS, UI_INTERVAL, _clock, _whole, _zip_for
+from .train import BUDGET, LIMITS, MAX_RUNS, UI_INTERVAL, _clock, _whole, _zip_for
 
 TASKS = {
     "Who wrote it? (Shakespeare, Austen, Melville, State of the Union)": "who-wrote-it",
@@ -174,6 +175,16 @@ def _outcome_view(outcome: Outcome, sid: str) -> View:
 # ---------------------------------------------------------------- handlers
 
 
+def _room_for(run: FineTuneRun, sid: str) -> str:
+    """Room on disk for the fine-tuned model, which joins the session when its body is one of ours (a Hub
+    body's copy is not kept); the sentence naming what was removed for it."""
+    body = run.models["pretrained"].body
+    if not isinstance(body, TinyTransformer):
+        return ""
+    parameters = sum(p.numel() for p in run.models["pretrained"].parameters())
+    return session.reserve(session.get(sid), budget.run_bytes(parameters, timeline=False), BUDGET)
+
+
 def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool):
     sid = session_id(request)
     ft = session.get(sid).finetuning
@@ -183,7 +194,8 @@ def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool):
             cfg = form.config()
             loaded, task = _body(form.model, sid), _load_task(cfg.task)
             run = FineTuneRun(cfg, loaded.model, loaded.tokenizer, task, loaded.name)
-            run.notice = f"{loaded.notice} {task.notice}".strip()
+            made_room = _room_for(run, sid)
+            run.notice = f"{loaded.notice} {task.notice} {made_room}".strip()
             ft.begin(run, task.name, LIMITS)
             ft.form = form
         assert isinstance(ft.run, FineTuneRun)

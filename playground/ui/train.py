@@ -15,7 +15,7 @@ from typing import Any
 
 import gradio as gr
 
-from .. import charts, devices, session
+from .. import budget, charts, devices, session
 from ..bundled import bundled_path
 from ..errors import UserError
 from ..tiny import sources
@@ -26,6 +26,7 @@ from .common import OWN_ENDINGS, PICKERS, friendly, linked, maths_panel, recall,
 
 LIMITS = Limits.from_env()
 MAX_STEPS = LIMITS.steps
+BUDGET = budget.Budget.from_env()  # disk: per session and in all (playground/budget.py)
 MAX_RUNS = devices.default_max_runs()  # training runs at once, over all sessions; the rest wait in the queue
 UI_INTERVAL = 0.5  # seconds between page updates while training (evaluations always show)
 
@@ -269,24 +270,29 @@ def _outcome_view(outcome: Outcome, sid: str) -> View:
 # ---------------------------------------------------------------- event handlers
 
 
-def _start(form: TrainForm, sid: str) -> None:
-    """A new run from the form (validated, within the limits) into the session."""
+def _start(form: TrainForm, sid: str) -> str:
+    """A new run from the form (validated, within the limits, with room on disk for what it will save) into the
+    session; a sentence naming the models removed to make that room ("" when none were)."""
     cfg = form.config()
     tokenizer = session_tokenizer(form.tokenizer, sid)
-    LIMITS.check(cfg, count_parameters(cfg, sources.vocab_guess(cfg, tokenizer)))
+    parameters = count_parameters(cfg, sources.vocab_guess(cfg, tokenizer))
+    LIMITS.check(cfg, parameters)
     text = sources.corpus_text(form.corpus_choice(), LIMITS.upload_bytes)
     own = session.get(sid)
+    made_room = session.reserve(own, budget.run_bytes(parameters), BUDGET)
     own.training.start(cfg, text, tokenizer, form.corpus_label(text), LIMITS, own.probes)
+    return made_room
 
 
 def _train(form: TrainForm, request: gr.Request | None, max_steps: int | None):
     """Train the session's run (a new one from the form, or the paused one) and stream the page's views."""
     sid = session_id(request)
     training = session.get(sid).training
+    made_room = ""  # the sentence naming models removed to make room on disk, shown while it trains
     with training.hold():
         if training.run is None:
             yield shown(training, _reset_view("Preparing the tokenizer and the data…").outputs())
-            _start(form, sid)
+            made_room = _start(form, sid)
             training.form = form
         else:
             run = training.run
@@ -307,7 +313,7 @@ def _train(form: TrainForm, request: gr.Request | None, max_steps: int | None):
             now = time.perf_counter()
             if event.val_loss is not None or now - last_view >= UI_INTERVAL:  # throttled; evaluations always show
                 last_view = now
-                yield shown(training, _view(training.run, event, "Training").outputs())
+                yield shown(training, _view(training.run, event, "Training", made_room).outputs())
 
 
 def _form_handler(name: str, max_steps: int | None, doc: str):
@@ -533,9 +539,28 @@ def upload_checkpoint(file, request: gr.Request = None):
         raise UserError("Choose a checkpoint .zip to upload.")
     sid = session_id(request)
     own = session.get(sid)
-    name = own.import_zip(Path(getattr(file, "name", file)), LIMITS.checkpoint_bytes)
-    note = f"Uploaded as **{name}**: choose it in the {_tabs_for(own.checkpoints[name])}."
+    path = Path(getattr(file, "name", file))
+    made_room = session.reserve(own, 3 * path.stat().st_size, BUDGET)  # the zip, its unpacked model, the zip made again
+    name = own.import_zip(path, LIMITS.checkpoint_bytes)
+    note = f"Uploaded as **{name}**: choose it in the {_tabs_for(own.checkpoints[name])}. {made_room}".strip()
     return _mine_update(sid, name), _zip_for(name, sid), note
+
+
+def is_kept(name: str | None, request: gr.Request = None) -> bool:
+    own = session.peek(session_id(request))
+    return bool(own and name in own.kept)
+
+
+@friendly
+def keep_model(name: str | None, keep: bool, request: gr.Request = None) -> bool:
+    """Mark this session's model to be kept (never removed to make room on disk), or no longer."""
+    if not name:
+        raise UserError("Choose one of this session's models first.")
+    own = session.peek(session_id(request))
+    if own is None or name not in own.checkpoints:
+        raise UserError(f"{name} is not a model of this session.")
+    own.keep(name, bool(keep))
+    return bool(keep)
 
 
 def _tabs_for(folder: Path) -> str:
@@ -639,6 +664,14 @@ def build():
                     [], label="This session's models", elem_id="tr-mine", scale=2, allow_custom_value=True
                 )  # (custom: as the tokenizer's)
                 PICKERS.append((mine, _mine_choices))
+                keep = gr.Checkbox(
+                    False,
+                    label="Keep (never removed to make room on disk)",
+                    elem_id="tr-keep",
+                    scale=1,
+                    info=f"A session keeps up to {budget.megabytes(BUDGET.session)} of models; the oldest not "
+                    "kept go first when a new one needs room.",
+                )
                 download = gr.DownloadButton("Download zip", elem_id="tr-download", scale=1)
                 upload_zip = gr.UploadButton(
                     "Upload a checkpoint zip", file_types=[".zip"], elem_id="tr-upload-zip", scale=1
@@ -682,6 +715,8 @@ def build():
     ]
     pause.click(request_pause, None, [status], api_name="pause_training", queue=False)
     mine.change(download_checkpoint, [mine], [download], api_name="download_checkpoint", queue=False)
+    mine.change(is_kept, [mine], [keep], api_visibility="private", queue=False)
+    keep.input(keep_model, [mine, keep], [keep], api_name="keep_model", queue=False)
     preset.change(
         apply_preset,
         [preset, objective],

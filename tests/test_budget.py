@@ -102,3 +102,18 @@ def test_a_runs_bound_covers_what_a_saved_run_writes(sessions, tmp_path):
     own.zip_of(name)
     parameters = tab.count_parameters(form.config(), 70)  # tinyshakespeare's 65 characters and the specials
     assert folder_bytes(own.folder) <= run_bytes(parameters)
+
+
+def test_the_keep_box_marks_the_chosen_model_and_says_when_there_is_none(sessions):
+    import gradio as gr
+
+    from playground.ui import train as tab
+
+    own = sessions("budget-keep")
+    first, second = _model(own, "my-gpt"), _model(own, "my-gpt")
+    req = SimpleNamespace(session_hash="budget-keep")
+    assert tab.keep_model(first, True, req) is True and tab.is_kept(first, req) and not tab.is_kept(second, req)
+    session.reserve(own, MB, Budget(session=int(2.5 * MB), total=10**12, free_floor=0))
+    assert list(own.checkpoints) == [first]  # the kept one stayed, though older
+    with pytest.raises(gr.Error, match="Choose one of this session's models"):
+        tab.keep_model("", True, req)

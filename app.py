@@ -6,7 +6,15 @@ import os
 # every event by default; every 100 events keeps that out of the request path (measured in bench/load.py)
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")
 
-import gradio as gr  # noqa: E402 - after the setting above
+from playground import workspace  # noqa: E402 - gradio-free: it names Gradio's cache before gradio is imported
+
+workspace.sweep_orphans()  # the workspaces and Gradio caches of dead processes (never a live one's)
+# Gradio copies every download (a checkpoint's zip) into its cache: this process's own folder, so that a crash
+# leaves an orphan the next start-up removes (a shared /tmp/gradio names no owner)
+if "GRADIO_TEMP_DIR" not in os.environ:
+    os.environ["GRADIO_TEMP_DIR"] = str(workspace.make("gradio"))
+
+import gradio as gr  # noqa: E402 - after the settings above
 
 from playground import hub, registry  # noqa: E402
 from playground.tiny.train import Limits  # noqa: E402

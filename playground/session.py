@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from . import workspace
 from .budget import Budget, folder_bytes, free_bytes, megabytes
 from .errors import UserError
 from .finetune.run import CLASSIFIER_FILE, FineTuning
@@ -238,7 +239,7 @@ def get(session_id: str | None) -> Session:
     with _lock:
         session = _sessions.get(_ids.get(key, ""))
         if session is None:
-            session = Session(Path(tempfile.mkdtemp(prefix="playground-session-")))
+            session = Session(workspace.make("session"))  # names this process: a crash's leftover is swept
             _sessions[session.token] = session
             _ids[key] = session.token
         session.last_used = now = time.monotonic()

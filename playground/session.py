@@ -31,6 +31,7 @@ from . import workspace
 from .budget import Budget, folder_bytes, free_bytes, megabytes
 from .errors import UserError
 from .finetune.run import CLASSIFIER_FILE, FineTuning
+from .limits import JobLock
 from .tiny.checkpoint import export_zip, import_zip, load_checkpoint, read_config
 from .tiny.race import Racing
 from .tiny.run import TrainingRun
@@ -78,9 +79,10 @@ class Session:
     racing: Racing = field(init=False)  # the Train tab's race of two recipes
 
     def __post_init__(self) -> None:
-        self.training = TrainingRun(self.new_folder, self.add_checkpoint)
-        self.finetuning = FineTuning(self.new_folder, self.add_checkpoint)
-        self.racing = Racing()
+        job = JobLock()  # one training-like job at a time per session: train, fine-tune, sweep or race
+        self.training = TrainingRun(self.new_folder, self.add_checkpoint, job)
+        self.finetuning = FineTuning(self.new_folder, self.add_checkpoint, job)
+        self.racing = Racing(job)
 
     def new_folder(self, prefix: str) -> Path:
         return Path(tempfile.mkdtemp(prefix=f"{prefix}-", dir=self.folder))

@@ -401,6 +401,7 @@ def load_classifier(folder: str | Path) -> Classifier:
 class FineTuning(TrainingRun):
     """A session's fine-tuning run: TrainingRun's Train / Pause / Step / Stop, saving the fine-tuned model."""
 
+    DOING = "fine-tuning"
     latest: dict[str, Classifier] | None = None  # the last finished run's two classifiers, for "Try it"
 
     def classifiers(self) -> dict[str, Classifier]:

@@ -3,8 +3,8 @@ of it), so a learner sees which ideas buy speed, per step and per second of trai
 
 The two runs take turns, one logging interval each, in one thread: each one's clock (`Run.elapsed`) counts only
 its own training, so their wall times compare fairly on a shared machine. A session races one pair at a time
-(Racing); Stop is a flag read between steps. Nothing is saved: a race is a measurement (train the winner in the tab
-above).
+(Racing), and not while it trains (the session's one job lock); Stop is a flag read between steps. Nothing is
+saved: a race is a measurement (train the winner in the tab above).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 
 from ..errors import UserError
+from ..limits import JobLock
 from . import data, recipes
 from .train import Limits, Progress, Run, TrainConfig, build_tokenizer, count_parameters
 
@@ -106,28 +107,26 @@ class Racing:
     so a race ends within one logging interval of it; `settle` waits for that end, so whoever asked to stop can
     show the race's own last result instead of a "Stopping…" that nothing would replace."""
 
-    def __init__(self) -> None:
+    def __init__(self, job: JobLock | None = None) -> None:
         self.race: Race | None = None
         self.names: dict[str, str] = {}  # each side's recipe, as the page calls it
         self.state = "idle"
         self.stop_requested = False
-        self._busy = threading.Lock()
+        self._job = job or JobLock()  # the session's one training-like job (its training run's too)
         self._changed = threading.Condition()  # notified at every change of state: no wake-up is lost
 
     @contextmanager
     def hold(self) -> Iterator[None]:
-        """The session's one race (a second at the same time is refused); it ends done or stopped, also when it
-        fails or its page goes away."""
-        if not self._busy.acquire(blocking=False):
-            raise UserError("This session is already racing; stop that race first.")
-        try:
-            self.race, self.stop_requested = None, False
-            self._set("preparing")
-            yield
-        finally:
-            if self.state in LIVE:
-                self._set("stopped")
-            self._busy.release()
+        """The session's one race (refused while the session races or trains); it ends done or stopped, also when
+        it fails or its page goes away."""
+        with self._job.hold("racing two recipes"):
+            try:
+                self.race, self.stop_requested = None, False
+                self._set("preparing")
+                yield
+            finally:
+                if self.state in LIVE:
+                    self._set("stopped")
 
     def start(self, a: TrainConfig, b: TrainConfig, text: str, limits: Limits, names: dict[str, str]) -> Race:
         """(holding) Both sides' runs (Race.start); a Stop asked for while they were built still holds."""

@@ -21,6 +21,7 @@ from transformers import PreTrainedTokenizerFast
 
 from .. import devices
 from ..errors import UserError
+from ..limits import JobLock
 from . import checkpoint
 from .timeline import Probe, Timeline, default_probes
 from .train import Limits, Progress, Run, TrainConfig, observe_pace
@@ -54,12 +55,22 @@ _finish_on_gpu = devices.gpu(duration=60)(Run.finish)
 class TrainingRun:
     """The run one session trains or has paused, and what its buttons asked for."""
 
-    def __init__(self, new_folder: Callable[[str], Path], add_checkpoint: Callable[[Path, str], str]):
+    DOING = "training a model"  # what a second job of the session is told this one is doing
+
+    def __init__(
+        self,
+        new_folder: Callable[[str], Path],
+        add_checkpoint: Callable[[Path, str], str],
+        job: JobLock | None = None,
+    ):
         self._new_folder, self._add_checkpoint = new_folder, add_checkpoint  # the session's workspace
         self.run: Run | None = None
         self.corpus = ""  # what the run trains on, for the checkpoint's card
         self.limits = Limits()
-        self._busy = threading.Lock()  # held while a Train or Step call works on the run
+        # the session's one training-like job (shared with its race and fine-tuning, so one session never takes
+        # two of the global MAX_RUNS places); `_busy`, this run's own, is also held while Stop saves a paused run
+        self._job = job or JobLock()
+        self._busy = threading.Lock()  # held while a Train or Step call works on the run, or Stop saves it
         # what the page last showed of this part and the form it was sent (the UI's own objects, a few KB), so a
         # reloaded page shows them again
         self.shown: tuple | None = None
@@ -77,15 +88,17 @@ class TrainingRun:
         self.pause_requested = self.stop_requested = self.reset_requested = False
 
     @contextmanager
-    def hold(self) -> Iterator[None]:
-        """The one Train or Step call of this session; a second one at the same time is refused."""
-        if not self._busy.acquire(blocking=False):
-            raise UserError("This session is already training; pause or stop that run first.")
-        try:
-            self._clear()
-            yield
-        finally:
-            self._busy.release()
+    def hold(self, doing: str = "", free: str = "pause or stop") -> Iterator[None]:
+        """The one Train or Step call of this session (or another job on this run: `doing` names it); a second
+        training-like job of the session at the same time is refused."""
+        with self._job.hold(doing or self.DOING, free):
+            if not self._busy.acquire(blocking=False):
+                raise UserError("This session is saving its run; try again in a moment.")
+            try:
+                self._clear()
+                yield
+            finally:
+                self._busy.release()
 
     def start(
         self,

@@ -325,7 +325,7 @@ def run_sweep(
     form = FineTuneForm(model, task, wanted[0], 1, mode, lr, seed, upload, dataset)
     cfg = form.config()
     ft = session.get(sid).finetuning
-    with ft.hold():
+    with ft.hold("sweeping label counts", "stop"):
         loaded, task_ = _body(model, sid), _load_task(cfg.task)
         chance = 1 / len(task_.labels)
         yield charts.label_sweep([], chance), f"Sweeping {', '.join(map(str, wanted))} labels…"

@@ -11,6 +11,7 @@ from .. import compare as cmp
 from .. import fill_mask as fm
 from . import sliders
 from .common import PICKERS, friendly, model_choices, resolve_model, session_id
+from .inside import pace
 
 PREFIX = {"causal": "nw", "masked": "fm"}
 API_NAME = {"causal": "compare_next_word", "masked": "compare_fill_mask"}
@@ -56,6 +57,7 @@ def handler(task: str):
         last the models compared."""
         names = cmp.check_models(models)
         cmp.check_input(task, text, word)
+        pace(request, len(names))  # one heavy call per model it runs
         k, moved = sliders.fit(k, 1, cmp.MAX_K, "Candidates per model")  # its events skip Gradio's range check
         results: list[cmp.ModelResult | None] = [None] * len(names)
         # every yield sends the selection back as an update: once the picker refresh has changed its choices,

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import gradio as gr
 
 from .. import attention as at
-from .. import charts
+from .. import charts, limits
 from . import sliders
-from .common import friendly, load_model
+from .common import friendly, load_model, session_id
 
 PREFIX = {"causal": "nw", "masked": "fm", "nsp": "ns"}
 API = {"causal": "inside_next_word", "masked": "inside_fill_mask", "nsp": "inside_next_sentence"}
@@ -146,10 +146,17 @@ def _range(top: int, value, fitted: int | None) -> dict:
     return gr.update(maximum=top)
 
 
+def pace(request: gr.Request | None, cost: float = 1) -> None:
+    """One heavy inference call of this page (a forward pass per `cost`), within its session's rate limit
+    (limits.INFERENCE); a direct Python call, with no request, is not paced."""
+    limits.INFERENCE.take(None if request is None else session_id(request), cost)
+
+
 def handler(task: str):
     """The accordion's event handler for one tab (Next Sentence's takes sentence B too)."""
 
     def run(text, text_b, model, layer, head, mean, token, pattern, word, request):
+        pace(request)
         loaded = load_model(model, task, request)
         att = at.extract(loaded.model, loaded.tokenizer, text, text_b)
         view = View.clamp(att, layer, head, mean, token, pattern, word)
@@ -202,6 +209,7 @@ def handler(task: str):
 @friendly
 def logit_lens(text: str, model: str = "", position: float = -1, request: gr.Request = None):
     """What the model would predict after each layer, at `position` (-1: the last token)."""
+    pace(request)
     loaded = load_model(model, "causal", request)
     lens = at.logit_lens(loaded.model, loaded.tokenizer, text, int(position if position is not None else -1))
     at_token = lens.tokens[lens.position]

@@ -75,14 +75,18 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+LOG = Path(tempfile.gettempdir()) / "soak-app.log"  # the apps' output: an unexpected error's id leads here
+
+
 def start_app(port: int, env: dict) -> subprocess.Popen:
-    app = subprocess.Popen(
-        [sys.executable, "app.py"],
-        cwd=ROOT,
-        env={**os.environ, **env, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    with LOG.open("a") as log:
+        app = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=ROOT,
+            env={**os.environ, **env, "GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1"},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     for _ in range(600):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2)
@@ -218,6 +222,7 @@ def main() -> None:
         "PLAYGROUND_TOTAL_BYTES": os.environ.get("PLAYGROUND_TOTAL_BYTES", "2e9"),
     }
     total_budget = float(env["PLAYGROUND_TOTAL_BYTES"]) / 1e6
+    LOG.unlink(missing_ok=True)
     port, other_port = _free_port(), _free_port()
     other = start_app(other_port, env)  # the second process on the same temp dir, with one live session
     Client(f"http://127.0.0.1:{other_port}/", verbose=False).predict(api_name="/pause_training")
@@ -261,6 +266,8 @@ def main() -> None:
     print(f"| the other live process's workspaces untouched | {'yes' if untouched else 'NO'} | yes |")
     for line in tally.unexpected[:10]:
         print("  unexpected:", line)
+    if tally.unexpected:
+        print(f"  (the apps' log, with each error id's traceback: {LOG})")
     svg(rows, ROOT / "bench" / "soak.svg", kill_at)
 
 

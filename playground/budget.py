@@ -3,8 +3,8 @@
 A Space is one process on one disk, shared by everyone who opens the link; each training run writes its model,
 the model's zip and its timeline's snapshots. The numbers (environment variables; the README's "Limits"):
 
-- PLAYGROUND_SESSION_BYTES, 1.5 GB: four runs of the largest model the Train tab allows (each about 375 MB:
-  30 M float32 parameters are 120 MB, its zip as much again, its timeline up to 100 MB), or hundreds of small ones.
+- PLAYGROUND_SESSION_BYTES, 1.5 GB: three runs of the largest model the Train tab allows (each at most 460 MB:
+  30 M float32 parameters are 120 MB, its timeline up to 100 MB, its zip both again), or hundreds of small ones.
 - PLAYGROUND_TOTAL_BYTES, 20 GB: of a Space's 50 GB disk, what is left after the app, its packages and model
   caches (about 10 GB) and a 20 GB margin: a dozen sessions at their full budget at once, more as idle ones
   are trimmed.
@@ -42,9 +42,15 @@ class Budget:
 
 
 def run_bytes(parameters: int, timeline: bool = True) -> int:
-    """An upper bound on what one saved run of `parameters` puts on disk: float32 weights, their zip (stored,
-    at most as large), the timeline's snapshots, the tokenizer."""
-    return 2 * 4 * parameters + (TIMELINE_BYTES if timeline else 0) + TOKENIZER_BYTES
+    """An upper bound on what one saved run of `parameters` puts in its session's workspace: float32 weights and
+    the timeline's snapshots, twice (the zip for download holds both, weights stored as they are), and the
+    tokenizer."""
+    return 2 * zip_bytes(parameters, timeline) + TOKENIZER_BYTES
+
+
+def zip_bytes(parameters: int, timeline: bool = True) -> int:
+    """An upper bound on a saved run's zip: Gradio serves a copy of it from its own cache, outside the workspace."""
+    return 4 * parameters + (TIMELINE_BYTES if timeline else 0)
 
 
 def folder_bytes(folder: Path) -> int:
@@ -57,6 +63,27 @@ def folder_bytes(folder: Path) -> int:
             except OSError:  # removed meanwhile
                 pass
     return total
+
+
+def trim_files(folder: Path, excess: int) -> int:
+    """Delete the oldest files under `folder` (by change time) until `excess` bytes are gone; the bytes freed."""
+    files = []
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = Path(root) / name
+            try:
+                files.append((path.lstat().st_ctime, path.lstat().st_size, path))
+            except OSError:
+                pass
+    freed = 0
+    for _, size, path in sorted(files):
+        if freed >= excess:
+            break
+        if path.name.startswith("."):  # the owner file, a copy being written
+            continue
+        path.unlink(missing_ok=True)
+        freed += size
+    return freed
 
 
 def free_bytes(folder: Path) -> int:

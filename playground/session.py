@@ -22,13 +22,14 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import workspace
-from .budget import Budget, folder_bytes, free_bytes, megabytes
+from .budget import Budget, folder_bytes, free_bytes, megabytes, trim_files
 from .errors import UserError
 from .finetune.run import CLASSIFIER_FILE, FineTuning
 from .limits import JobLock
@@ -49,6 +50,8 @@ TIMELINES_KEPT = 4  # saved runs whose snapshots are kept (each up to timeline.M
 # a browser's session goes when its tab closes (unload); an API client may never say goodbye, so a
 # session untouched this long is closed too (far longer than the longest training run)
 IDLE_SECONDS = float(os.environ.get("PLAYGROUND_SESSION_IDLE_SECONDS", 6 * 3600))
+# a session with a page but untouched this long counts as idle: its models may be removed to make room for others'
+IDLE_TRIM_SECONDS = float(os.environ.get("PLAYGROUND_SESSION_TRIM_SECONDS", 10 * 60))
 # how long a session whose pages all went away waits for a reload (or the same page opened again)
 GRACE_SECONDS = float(os.environ.get("PLAYGROUND_SESSION_GRACE_SECONDS", 15 * 60))
 
@@ -68,6 +71,10 @@ class Session:
     runs: Counter[str] = field(default_factory=Counter)  # checkpoints added per name stem: my-gpt-1, ft-x-1, my-gpt-2
     notices: set[str] = field(default_factory=set)  # model notices already shown to this browser (once each)
     kept: set[str] = field(default_factory=set)  # checkpoints the learner chose to keep: never removed to make room
+    # the room `reserve` last made for a job (bytes) and the workspace's size then: until the job has written
+    # them, other sessions' reservations count them too (two runs at once must not share the same free room)
+    reserved: int = 0
+    reserved_from: int = 0
     last_used: float = field(default_factory=time.monotonic)
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))  # only its own browser knows it
     left_at: float | None = None  # when its last page went away; None while a page has it
@@ -146,6 +153,22 @@ class Session:
     def busy(self) -> bool:
         """Whether a run of this session is writing files (a race writes none)."""
         return self.training.busy or self.finetuning.busy
+
+    def idle(self, now: float) -> bool:
+        """No page has it, or none has used it for IDLE_TRIM_SECONDS: its models may go to make room for others'."""
+        return self.left_at is not None or now - self.last_used > IDLE_TRIM_SECONDS
+
+    def pending(self) -> int:
+        """Reserved bytes its job has not written yet."""
+        return max(0, self.reserved - (folder_bytes(self.folder) - self.reserved_from)) if self.reserved else 0
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """A job that reserves room and writes: when it ends, what it wrote is on disk and counted as such."""
+        try:
+            yield
+        finally:
+            self.reserved = 0
 
     def make_room(self, incoming: int, budget: Budget) -> list[str]:
         """Remove this session's oldest checkpoints not kept until `incoming` more bytes fit its budget; the
@@ -229,6 +252,16 @@ _lock = threading.Lock()
 _on_close: list[Callable[[Iterable[Path]], None]] = []  # told the checkpoint folders of each closed session
 
 
+_workspace_hooks: list[tuple[Callable[[Path], None], Callable[[Path], None]]] = []
+
+
+def on_workspace(opened: Callable[[Path], None], closed: Callable[[Path], None]) -> None:
+    """Call `opened(folder)` with each new session's workspace and `closed(folder)` once it is deleted (the UI
+    serves its downloads from there, without a copy in Gradio's cache)."""
+    if (opened, closed) not in _workspace_hooks:
+        _workspace_hooks.append((opened, closed))
+
+
 def on_close(callback: Callable[[Iterable[Path]], None]) -> None:
     """Call `callback(folders)` with a closed session's checkpoint folders (the UI drops their models)."""
     if callback not in _on_close:
@@ -242,6 +275,8 @@ def get(session_id: str | None) -> Session:
         session = _sessions.get(_ids.get(key, ""))
         if session is None:
             session = Session(workspace.make("session"))  # names this process: a crash's leftover is swept
+            for opened, _ in _workspace_hooks:
+                opened(session.folder)
             _sessions[session.token] = session
             _ids[key] = session.token
         session.last_used = now = time.monotonic()
@@ -312,14 +347,16 @@ def count() -> int:
         return len(_sessions)
 
 
-def reserve(session: Session, incoming: int, budget: Budget | None = None) -> str:
-    """Room for `incoming` bytes this session is about to write: within its own budget (its oldest models not
-    kept go first), then within the server's, trimming idle sessions, the least recently used first. Returns a
-    sentence naming what went ("" when nothing did); a UserError, before anything is written, when the room
-    cannot be made."""
+def reserve(session: Session, incoming: int, budget: Budget | None = None, served: int = 0) -> str:
+    """Room for `incoming` bytes this session is about to write, and `served` more that Gradio will copy into its
+    cache to serve (a zip for the download button): within the session's budget (its oldest models not kept go
+    first), then within the server's, trimming Gradio's older copies, then idle sessions, the least recently
+    used first. Returns a sentence naming what went ("" when nothing did); a UserError, before anything is
+    written, when the room cannot be made."""
     budget = budget or Budget.from_env()
     mine = session.make_room(incoming, budget)
-    others = _make_global_room(session, incoming, budget)
+    others = _make_global_room(session, incoming + served, budget)
+    session.reserved, session.reserved_from = incoming + served, folder_bytes(session.folder)
     said = []
     if mine:
         said.append(f"To stay within this session's {megabytes(budget.session)} of disk, {', '.join(mine)} "
@@ -333,20 +370,25 @@ FULL = "The server is full right now: download your models, or try again later."
 
 
 def _make_global_room(session: Session, incoming: int, budget: Budget) -> list[str]:
-    """Trim other, idle sessions (no page first, then the least recently used) until `incoming` fits the total
-    and leaves the free-space floor; their removed models' names. UserError when it still does not fit."""
+    """Trim other, idle sessions (no page first, then the least recently used; never one in use: `idle`) until
+    `incoming` fits the total and leaves the free-space floor; their removed models' names. UserError when it
+    still does not fit."""
+    now = time.monotonic()
     with _lock:
-        others = sorted(
-            (s for s in _sessions.values() if s is not session and not s.busy()),
-            key=lambda s: (s.left_at is None, s.last_used),
-        )
+        idle = (s for s in _sessions.values() if s is not session and not s.busy() and s.idle(now))
+        others = sorted(idle, key=lambda s: (s.left_at is None, s.last_used))
         every = list(_sessions.values())
-    used = sum(folder_bytes(s.folder) for s in every)
+    cache = workspace.own_gradio_cache()  # Gradio's copies of the zips it served (each run's, for its button)
+    used = sum(folder_bytes(s.folder) + (s.pending() if s is not session else 0) for s in every)
+    used += folder_bytes(cache) if cache else 0
     free = free_bytes(session.folder)
 
     def fits() -> bool:
         return used + incoming <= budget.total and free - incoming >= budget.free_floor
 
+    if cache is not None and not fits():  # copies go first, the oldest first: the next download copies again
+        freed = trim_files(cache, max(used + incoming - budget.total, budget.free_floor - free + incoming))
+        used, free = used - freed, free + freed
     removed = []
     for other in others:
         while not fits() and any(n not in other.kept for n in other.checkpoints):
@@ -388,3 +430,5 @@ def _close(session: Session) -> None:
     folders = session.close()
     for callback in _on_close:
         callback(folders)
+    for _, closed in _workspace_hooks:
+        closed(session.folder)

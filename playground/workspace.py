@@ -30,6 +30,19 @@ def make(kind: str, parent: str | Path | None = None) -> Path:
     return folder
 
 
+def own_gradio_cache() -> Path | None:
+    """Gradio's cache folder when it is this process's own workspace (app.py makes it so), else None: a shared
+    cache (/tmp/gradio, or a host's GRADIO_TEMP_DIR) may hold other processes' files, never ours to trim."""
+    folder = os.environ.get("GRADIO_TEMP_DIR")
+    if not folder or not Path(folder).name.startswith(f"{PREFIX}gradio-"):
+        return None
+    try:
+        owner = json.loads((Path(folder) / OWNER_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    return Path(folder) if owner.get("pid") == os.getpid() else None
+
+
 def sweep_orphans(parent: str | Path | None = None) -> list[Path]:
     """Remove the workspaces in the temp dir (or `parent`) whose owner process has died; returns them.
 

@@ -57,18 +57,22 @@ def test_the_server_trims_idle_sessions_first_the_least_recently_used_first(sess
     for own in (gone, idle, active):
         _model(own, "my-gpt")
     gone.left_at = time.monotonic()  # its page went away: trimmed before any session with a page
-    idle.last_used, active.last_used = time.monotonic() - 600, time.monotonic()
+    idle.last_used, active.last_used = time.monotonic() - 2 * session.IDLE_TRIM_SECONDS, time.monotonic()
     budget = Budget(session=10 * MB, total=int(3.5 * MB), free_floor=0)  # three 1 MB models and 1 MB: one goes
     said = session.reserve(me, MB, budget)
     assert not gone.checkpoints and idle.checkpoints and active.checkpoints
     assert "1 idle model" in said
     session.reserve(me, 2 * MB, budget)
     assert not idle.checkpoints and active.checkpoints  # next, the least recently used
+    with pytest.raises(UserError, match="server is full"):  # a session in use is never trimmed for another
+        session.reserve(me, 3 * MB, budget)
+    assert active.checkpoints
 
 
 def test_when_nothing_more_can_go_new_work_is_refused_with_a_sentence(sessions, monkeypatch):
     other, me = sessions("budget-other"), sessions("budget-me")
     other.keep(_model(other, "my-gpt"))
+    other.left_at = time.monotonic()  # idle, but its model is kept
     with pytest.raises(UserError, match="server is full"):
         session.reserve(me, MB, Budget(session=10 * MB, total=int(1.5 * MB), free_floor=0))
     # and the free-space floor: a fake disk (a test cannot fill the real one) with 2 MB free, 1 MB kept free
@@ -118,3 +122,53 @@ def test_the_keep_box_marks_the_chosen_model_and_says_when_there_is_none(session
     assert list(own.checkpoints) == [first]  # the kept one stayed, though older
     with pytest.raises(gr.Error, match="Choose one of this session's models"):
         tab.keep_model("", True, req)
+
+
+def test_gradios_copies_of_served_zips_go_before_anyones_models_the_oldest_first(sessions, monkeypatch, tmp_path):
+    """Gradio copies every zip it serves into its cache (this process's own, app.py makes it so): counted in the
+    total, and trimmed first. A temp folder stands in for that cache."""
+    import os
+
+    from playground import workspace
+
+    other, me = sessions("budget-cache-other"), sessions("budget-cache-me")
+    _model(other, "my-gpt")
+    other.left_at = time.monotonic()  # idle: its model could go, but Gradio's copies go first
+    cache = tmp_path / "cache"
+    for age, name in enumerate(("old.zip", "new.zip")):
+        (cache / name).parent.mkdir(exist_ok=True)
+        (cache / name).write_bytes(b"\0" * MB)
+        os.utime(cache / name, (age, age))  # (ctime follows the write order too)
+        time.sleep(0.01)
+    monkeypatch.setattr(workspace, "own_gradio_cache", lambda: cache)
+    session.reserve(me, MB, Budget(session=10 * MB, total=int(3.5 * MB), free_floor=0))  # 3 MB used + 1 MB: 0.5 over
+    assert not (cache / "old.zip").exists() and (cache / "new.zip").exists()
+    assert other.checkpoints  # no visitor's model went
+
+
+def test_two_runs_at_once_cannot_both_take_the_same_free_room(sessions):
+    """A reservation counts for the others until its job has written it: the second run is refused (or trims)
+    though nothing is on disk yet."""
+    first, second = sessions("budget-first"), sessions("budget-second")
+    budget = Budget(session=10 * MB, total=int(1.5 * MB), free_floor=0)
+    with first.writing():
+        session.reserve(first, MB, budget)  # nothing written yet
+        with pytest.raises(UserError, match="server is full"):
+            session.reserve(second, MB, budget)
+    session.reserve(second, MB, budget)  # the first job ended (having written nothing): room again
+
+
+def test_a_sessions_downloads_are_served_from_its_workspace_without_a_copy(sessions):
+    """Gradio would copy each zip it serves into its cache, outside every budget: a workspace is a static path
+    while its session lives (and no longer after)."""
+    import gradio as gr
+
+    import playground.ui.common  # noqa: F401 - registers the hooks, as the app does
+
+    own = sessions("budget-static")
+    name = _model(own, "my-gpt")
+    zip_path = own.zip_of(name)
+    assert gr.utils.is_static_file(str(zip_path))
+    folder = own.folder
+    session.release("budget-static")
+    assert folder.resolve() not in gr.data_classes._StaticFiles.all_paths

@@ -182,13 +182,15 @@ def _room_for(run: FineTuneRun, sid: str) -> str:
     if not isinstance(body, TinyTransformer):
         return ""
     parameters = sum(p.numel() for p in run.models["pretrained"].parameters())
-    return session.reserve(session.get(sid), budget.run_bytes(parameters, timeline=False), BUDGET)
+    writes, served = budget.run_bytes(parameters, timeline=False), budget.zip_bytes(parameters, timeline=False)
+    return session.reserve(session.get(sid), writes, BUDGET, served=served)
 
 
 def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool):
     sid = session_id(request)
-    ft = session.get(sid).finetuning
-    with ft.hold():
+    own = session.get(sid)
+    ft = own.finetuning
+    with ft.hold(), own.writing():
         if ft.run is None:
             yield shown(ft, View(charts.finetune_curves({}, {}), "Loading the model and the task…").outputs())
             cfg = form.config()

@@ -279,7 +279,7 @@ def _start(form: TrainForm, sid: str) -> str:
     LIMITS.check(cfg, parameters)
     text = sources.corpus_text(form.corpus_choice(), LIMITS.upload_bytes)
     own = session.get(sid)
-    made_room = session.reserve(own, budget.run_bytes(parameters), BUDGET)
+    made_room = session.reserve(own, budget.run_bytes(parameters), BUDGET, served=budget.zip_bytes(parameters))
     own.training.start(cfg, text, tokenizer, form.corpus_label(text), LIMITS, own.probes)
     return made_room
 
@@ -287,9 +287,10 @@ def _start(form: TrainForm, sid: str) -> str:
 def _train(form: TrainForm, request: gr.Request | None, max_steps: int | None):
     """Train the session's run (a new one from the form, or the paused one) and stream the page's views."""
     sid = session_id(request)
-    training = session.get(sid).training
+    own = session.get(sid)
+    training = own.training
     made_room = ""  # the sentence naming models removed to make room on disk, shown while it trains
-    with training.hold():
+    with training.hold(), own.writing():
         if training.run is None:
             yield shown(training, _reset_view("Preparing the tokenizer and the data…").outputs())
             made_room = _start(form, sid)
@@ -540,8 +541,11 @@ def upload_checkpoint(file, request: gr.Request = None):
     sid = session_id(request)
     own = session.get(sid)
     path = Path(getattr(file, "name", file))
-    made_room = session.reserve(own, 3 * path.stat().st_size, BUDGET)  # the zip, its unpacked model, the zip made again
-    name = own.import_zip(path, LIMITS.checkpoint_bytes)
+    # the model unpacked and its zip made again; Gradio's copies of the upload and of that zip
+    size = path.stat().st_size
+    with own.writing():
+        made_room = session.reserve(own, 2 * size, BUDGET, served=2 * size)
+        name = own.import_zip(path, LIMITS.checkpoint_bytes)
     note = f"Uploaded as **{name}**: choose it in the {_tabs_for(own.checkpoints[name])}. {made_room}".strip()
     return _mine_update(sid, name), _zip_for(name, sid), note
 

@@ -101,7 +101,8 @@ def test_a_whole_page_link_with_the_senders_model_and_tokenizer_opens_with_defau
     expect(other.locator(".toast-body").first).to_contain_text(SWAPPED, timeout=60_000)
     expect(other.locator("#nw-model input")).to_have_value(registry.default_model("causal"))
     expect(other.locator("#nw-prompt textarea")).to_have_value("To be, or")
-    expect(other.locator("#nw-note")).to_contain_text(registry.default_model("causal"))  # its prediction, not the sender's
+    # its own prediction, not the sender's
+    expect(other.locator("#nw-note")).to_contain_text(registry.default_model("causal"))
     _no_error_badges(other)
     open_tab(other, "Train Tiny Model")
     expect(other.locator("#tr-tokenizer input")).to_have_value("characters (one token each)")

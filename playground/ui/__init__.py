@@ -51,6 +51,7 @@ HEAD = """<script>
 # - a dropdown's text stops short of its arrow, a little smaller, and ends in "…" when it is still too long;
 # - the Train tab's buttons, status and curve come before its long form.
 CSS = """
+.pp-hidden { display: none !important; }
 .enter-applies { display: none !important; }
 @media (max-width: 640px) {
   .form > .block:has(textarea) { min-width: 100% !important; }

@@ -111,6 +111,25 @@ def _skipped(output: Any) -> bool:
     return isinstance(output, dict) and output == gr.skip()
 
 
+# Filling a form on page load only when the session kept one. Any output to a field, even a skipped one, writes
+# Gradio's copy of it (which a whole-page link carries) and may land over what the learner has just typed; so
+# the page-load handler returns the kept values into a hidden JSON, and only when they are there does the page
+# press a hidden button whose handler fills the form.
+HIDDEN = "pp-hidden"  # (the CSS in ui/__init__.py hides it; a hidden element can still be clicked from a script)
+
+
+def kept_values(prefix: str) -> gr.JSON:
+    return gr.JSON(None, elem_id=f"{prefix}-kept-form", elem_classes=[HIDDEN])
+
+
+def hidden_trigger(elem_id: str) -> gr.Button:
+    return gr.Button("fill", elem_id=elem_id, elem_classes=[HIDDEN])
+
+
+def press_if_set(elem_id: str) -> str:
+    return f"(kept) => {{ if (kept) document.querySelector('#{elem_id}').click(); }}"
+
+
 def linked(request: gr.Request | None) -> bool:
     """Whether the page opened from a whole-page link (whose values win over what the session kept)."""
     return bool(request and request.query_params.get("deep_link"))

@@ -30,7 +30,18 @@ from ..finetune.run import (
 )
 from ..tiny.model import TinyTransformer
 from ..tiny.run import Outcome
-from .common import PICKERS, friendly, linked, on_page_load, recall, session_id, shown
+from .common import (
+    PICKERS,
+    friendly,
+    hidden_trigger,
+    kept_values,
+    linked,
+    on_page_load,
+    press_if_set,
+    recall,
+    session_id,
+    shown,
+)
 from .train import BUDGET, LIMITS, MAX_RUNS, UI_INTERVAL, _clock, _whole, _zip_for
 
 TASKS = {
@@ -264,10 +275,10 @@ def stop_finetune(request: gr.Request = None):
 
 
 @friendly
-def restore(request: gr.Request, *values):  # (gradio passes the request only to a positional parameter)
+def restore(request: gr.Request = None):
     """On page load: the fine-tuning chart, status and download as this session last showed them, and the form
-    it ran with (a whole-page link's own values win); a run whose page went mid-chunk shows as paused. Inputs:
-    the form; outputs: the views', the form's (the page's own where nothing was kept, never a skip)."""
+    it ran with, or None (nothing kept, or a whole-page link's own values win); a run whose page went mid-chunk
+    shows as paused. Outputs: the views', the kept form (a State: only a change to it fills the form)."""
     sid = session_id(request)
     own = session.peek(sid)
     ft = own.finetuning if own else None
@@ -276,9 +287,13 @@ def restore(request: gr.Request, *values):  # (gradio passes the request only to
         curve, status, _ = _outcome_view(Outcome("paused", ft.run), sid).outputs()
         view = (curve, status, view[2])
     form = ft.form if ft is not None and not linked(request) else None
-    if form is not None:  # (the upload stays as the page has it: its temporary file may be gone)
-        values = tuple(v if f.name == "upload" else getattr(form, f.name) for f, v in zip(fields(FineTuneForm), values))
-    return *view, *values
+    kept = None if form is None else [getattr(form, f.name) for f in fields(FineTuneForm) if f.name != "upload"]
+    return *view, kept
+
+
+def fill_form(kept: list):
+    """The form's fields (all but the upload, whose temporary file may be gone) as the session kept them."""
+    return tuple(kept)
 
 
 @friendly
@@ -446,7 +461,11 @@ def build() -> None:
     task.change(show_task_fields, [task], [upload, dataset], api_name="finetune_task_fields", queue=False)
     # (input: the learner's own edit only, so a restored form keeps its own steps)
     labels.input(auto_steps, [labels], [steps], api_name="finetune_auto_steps", queue=False)
-    on_page_load(restore, form, [*outputs, *form])
+    kept_form = kept_values("ft")  # the form a reload finds in the session (see restore)
+    fills = hidden_trigger("ft-fill-form")
+    fills.click(fill_form, [kept_form], [c for c in form if c is not upload], api_visibility="private")
+    kept_form.change(None, [kept_form], None, js=press_if_set("ft-fill-form"))
+    on_page_load(restore, [], [*outputs, kept_form])
     sizing: list[Any] = [model, task, labels, steps, mode]
     # triggers None: on page load and on every change, so the time shows before anything starts (measured once
     # per process and model, so only the first page waits for it)

@@ -22,7 +22,19 @@ from ..tiny import sources
 from ..tiny.recipes import RECIPES, WHY
 from ..tiny.run import Outcome
 from ..tiny.train import Estimate, Limits, Progress, Run, TrainConfig, count_parameters, estimate, uniform_loss
-from .common import OWN_ENDINGS, PICKERS, friendly, linked, maths_panel, recall, session_id, shown
+from .common import (
+    OWN_ENDINGS,
+    PICKERS,
+    friendly,
+    hidden_trigger,
+    kept_values,
+    linked,
+    maths_panel,
+    press_if_set,
+    recall,
+    session_id,
+    shown,
+)
 
 LIMITS = Limits.from_env()
 MAX_STEPS = LIMITS.steps
@@ -446,9 +458,10 @@ def _pace_basis(est: Estimate) -> str:
 @friendly
 def restore(request: gr.Request, *values):  # (gradio passes the request only to a positional parameter)
     """On page load: the Train part as this session last showed it (curve, status, sample, statistics, the model
-    chosen for download) and the form it trained with, then the estimate for that form. A run whose page went
-    mid-chunk is paused; a whole-page link's own form values win. Inputs: the form; outputs: the views', the
-    form's, the estimate. (Nothing kept: the page's own values, never a skip, which would blank a link's.)"""
+    chosen for download), the estimate for the form, and the form it trained with, or None when it kept none (or
+    a whole-page link's own values win). A run whose page went mid-chunk is paused. Inputs: the form; outputs:
+    the views', the estimate, the kept form (a State: only a change to it fills the form, `fill_form`, so a
+    fresh page's form is never written over what the learner may already have typed)."""
     sid = session_id(request)
     own = session.peek(sid)
     training = own.training if own else None
@@ -462,11 +475,15 @@ def restore(request: gr.Request, *values):  # (gradio passes the request only to
         mine = _mine_update(sid, chosen)
     form = training.form if training is not None and not linked(request) else None
     names = [f.name for f in fields(TrainForm)]
-    if form is not None:  # (the upload stays as the page has it: its temporary file may be gone)
-        values = tuple(v if name == "upload" else getattr(form, name) for name, v in zip(names, values))
-    sizing = dict(zip(names, values))
+    kept = None if form is None else [getattr(form, name) for name in names if name != "upload"]
+    sizing = dict(zip(names, values)) if form is None else {name: getattr(form, name) for name in names}
     estimate = estimate_view(*(sizing[name] for name in SIZING), request=request)
-    return curve, status, sample, stats, mine, download, *values, estimate
+    return curve, status, sample, stats, mine, download, estimate, kept
+
+
+def fill_form(kept: list):
+    """The form's fields (all but the upload, whose temporary file may be gone) as the session kept them."""
+    return tuple(kept)
 
 
 def _masked(objective: str) -> bool:
@@ -750,4 +767,8 @@ def build():
         queue=False,
         show_progress="hidden",
     )
-    return restore, form, [*outputs, *form, estimate_md]
+    kept_form = kept_values("tr")  # the form a reload finds in the session (see restore)
+    fills = hidden_trigger("tr-fill-form")
+    fills.click(fill_form, [kept_form], [c for c in form if c is not upload], api_visibility="private")
+    kept_form.change(None, [kept_form], None, js=press_if_set("tr-fill-form"))
+    return restore, form, [*outputs, estimate_md, kept_form]

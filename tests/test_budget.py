@@ -16,6 +16,14 @@ from playground.errors import UserError
 MB = 1_000_000
 
 
+@pytest.fixture(autouse=True)
+def only_these_sessions(monkeypatch):
+    """The server's total counts every session of the process: here only each test's own (the browser tests'
+    app, in the same process, has sessions of its own)."""
+    monkeypatch.setattr(session, "_sessions", {})
+    monkeypatch.setattr(session, "_ids", {})
+
+
 def _model(own: session.Session, label: str, size: int = MB) -> str:
     """A checkpoint of `size` bytes in the session, laid out as a run saves one (its folder inside a run folder)."""
     folder = own.new_folder("train") / "model"

@@ -97,10 +97,14 @@ def build_demo() -> gr.Blocks:
         restored = demo.load(common.restore_workspace, workspace, workspace, api_visibility="private", queue=False)
         # (queued: only a queued event can show a toast, and this one says when a link's choice gave way)
         refreshed = restored.then(_refresh_after_restore(demo, workspace), pickers, pickers, api_visibility="private")
-        # Each tab's page load (its link's values, then its first result) runs only after that refresh: run
-        # beside it, the refresh could land last and put back a picker's value from before the link set it.
-        for on_load in [*on_loads, *common.PAGE_LOADS]:
-            refreshed.then(*on_load, api_visibility="private")
+        # Each tab's page load (its link's values, then its first result) runs after that refresh, one after
+        # another (`then` goes on after a failure too): run beside each other, the refresh could put back a
+        # picker's value from before the link set it, and a tab's load could land over the tour link's inputs.
+        step = refreshed
+        for fn, inputs, outputs, *js in [*((*on_load, None) for on_load in on_loads), *common.PAGE_LOADS]:
+            step = step.then(fn, inputs, outputs, api_visibility="private")
+            if js[0]:
+                step = step.then(None, None, None, js=js[0])
         demo.unload(_end_session)
     return demo
 

@@ -78,13 +78,14 @@ def friendly(fn):
 PICKERS: list[tuple[gr.Dropdown, Callable[[str], list]]] = []
 
 
-# (fn, inputs, outputs) that a part of the page runs on page load, after the session is found again and the
-# pickers refreshed (build_demo chains them; run beside those, a late refresh could undo what they set)
-PAGE_LOADS: list[tuple[Callable, list, list]] = []
+# (fn, inputs, outputs, js to run after) that a part of the page runs on page load, after the session is found
+# again and the pickers refreshed (build_demo chains them one after another: run beside each other, a late one
+# could land over what another, or the learner, has just set)
+PAGE_LOADS: list[tuple[Callable, list, list, str | None]] = []
 
 
-def on_page_load(fn: Callable, inputs: list, outputs: list) -> None:
-    PAGE_LOADS.append((fn, inputs, outputs))
+def on_page_load(fn: Callable, inputs: list, outputs: list, js: str | None = None) -> None:
+    PAGE_LOADS.append((fn, inputs, outputs, js))
 
 
 def shown(keeper: Any, outputs: tuple) -> tuple:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import gradio as gr
 
 from .. import tour
-from .common import friendly, load_model
+from .common import friendly, load_model, on_page_load
 
 # the tabs' model pickers an answer reads the model on screen from (tour.Load's tasks)
 PICKERS = {"causal": "nw-model", "masked": "fm-model", "nsp": "ns-model"}
@@ -111,11 +111,10 @@ def wire(demo: gr.Blocks, p: Panel, tabs: gr.Tabs, by_id: dict[str, gr.component
             return gr.skip(), gr.skip()
         return gr.Accordion(open=True), s.title
 
-    # then, for a ?tour= link only, press Try it (which opens the step's tab, sets its inputs and runs them)
+    # then, for a ?tour= link only, press Try it (which opens the step's tab, sets its inputs and runs them); it
+    # runs after the tabs' own page loads (build_demo chains it last), which would otherwise land over its inputs
     linked = (
         "() => { if (new URLSearchParams(location.search).get('tour'))"
-        " setTimeout(() => document.querySelector('#tour-try').click(), 500); }"
+        " setTimeout(() => document.querySelector('#tour-try').click(), 300); }"
     )
-    demo.load(from_link, None, [p.box, p.picker], api_visibility="private", queue=False).then(
-        None, None, None, js=linked
-    )
+    on_page_load(from_link, [], [p.box, p.picker], js=linked)

@@ -252,16 +252,6 @@ _lock = threading.Lock()
 _on_close: list[Callable[[Iterable[Path]], None]] = []  # told the checkpoint folders of each closed session
 
 
-_workspace_hooks: list[tuple[Callable[[Path], None], Callable[[Path], None]]] = []
-
-
-def on_workspace(opened: Callable[[Path], None], closed: Callable[[Path], None]) -> None:
-    """Call `opened(folder)` with each new session's workspace and `closed(folder)` once it is deleted (the UI
-    serves its downloads from there, without a copy in Gradio's cache)."""
-    if (opened, closed) not in _workspace_hooks:
-        _workspace_hooks.append((opened, closed))
-
-
 def on_close(callback: Callable[[Iterable[Path]], None]) -> None:
     """Call `callback(folders)` with a closed session's checkpoint folders (the UI drops their models)."""
     if callback not in _on_close:
@@ -275,8 +265,6 @@ def get(session_id: str | None) -> Session:
         session = _sessions.get(_ids.get(key, ""))
         if session is None:
             session = Session(workspace.make("session"))  # names this process: a crash's leftover is swept
-            for opened, _ in _workspace_hooks:
-                opened(session.folder)
             _sessions[session.token] = session
             _ids[key] = session.token
         session.last_used = now = time.monotonic()
@@ -430,5 +418,3 @@ def _close(session: Session) -> None:
     folders = session.close()
     for callback in _on_close:
         callback(folders)
-    for _, closed in _workspace_hooks:
-        closed(session.folder)

@@ -164,19 +164,3 @@ def test_two_runs_at_once_cannot_both_take_the_same_free_room(sessions):
         with pytest.raises(UserError, match="server is full"):
             session.reserve(second, MB, budget)
     session.reserve(second, MB, budget)  # the first job ended (having written nothing): room again
-
-
-def test_a_sessions_downloads_are_served_from_its_workspace_without_a_copy(sessions):
-    """Gradio would copy each zip it serves into its cache, outside every budget: a workspace is a static path
-    while its session lives (and no longer after)."""
-    import gradio as gr
-
-    import playground.ui.common  # noqa: F401 - registers the hooks, as the app does
-
-    own = sessions("budget-static")
-    name = _model(own, "my-gpt")
-    zip_path = own.zip_of(name)
-    assert gr.utils.is_static_file(str(zip_path))
-    folder = own.folder
-    session.release("budget-static")
-    assert folder.resolve() not in gr.data_classes._StaticFiles.all_paths

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import functools
 import inspect
@@ -10,7 +9,6 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -245,22 +243,6 @@ def _forget_models(folders) -> None:
 
 
 session.on_close(_forget_models)  # a closed session's models leave the model cache
-
-
-def _serve_in_place(folder: Path) -> None:
-    """A session's downloads (its zips) are served from its workspace as they are: Gradio would otherwise copy
-    each one into its cache, outside every disk budget, for as long as an hour. Static files are served to
-    whoever names their path, as Gradio's cached copies are: the workspace's random name keeps it private."""
-    gr.set_static_paths([folder])
-
-
-def _stop_serving(folder: Path) -> None:
-    # (Gradio has no public call to forget a static path: its list would grow by one per session closed)
-    with contextlib.suppress(ValueError, AttributeError):
-        gr.data_classes._StaticFiles.all_paths.remove(Path(folder).resolve())
-
-
-session.on_workspace(_serve_in_place, _stop_serving)
 
 
 def resolve_model(name: str, task: str, sid: str | None) -> registry.LoadedModel:

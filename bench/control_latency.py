@@ -19,7 +19,6 @@ import argparse
 import multiprocessing
 import os
 import re
-import socket
 import statistics
 import sys
 import time
@@ -29,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")  # as app.py
 
 from gradio_client import Client  # noqa: E402
+from serving import serve_in_process  # noqa: E402 - bench/serving.py
 
-from playground.ui import build_demo  # noqa: E402
 from playground.ui import train as tab  # noqa: E402
 
 STEP = re.compile(r"step (\d+)/")
@@ -86,10 +85,10 @@ def reference(client: Client) -> float:
     return time.perf_counter() - t0
 
 
-def measure(port: int, repeats: int) -> dict:
+def measure(url: str, repeats: int) -> dict:
     rows: dict[str, list] = {"reference": [], "pause": [], "stop": []}
     for _ in range(repeats):
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)  # a session of its own
+        client = Client(url, verbose=False)  # a session of its own
         rows["reference"].append(reference(client))
         rows["pause"].append(press(client, "/pause_training", _form()))
         rows["stop"].append(press(client, "/stop_training", _form()))
@@ -107,29 +106,19 @@ def report(label: str, rows: dict) -> None:
               f"at most {after} steps after the click; {rows[what][-1]['status']!r}")  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--burners", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args()
-    port = _free_port()
-    demo = build_demo()
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True
-    )
-    report("quiet", measure(port, args.repeats))
+    demo, url = serve_in_process()
+    report("quiet", measure(url, args.repeats))
     stop = multiprocessing.Event()
     burners = [multiprocessing.Process(target=_burn, args=(stop,), daemon=True) for _ in range(args.burners)]
     for b in burners:
         b.start()
     try:
-        report(f"under load ({args.burners} busy processes)", measure(port, args.repeats))
+        report(f"under load ({args.burners} busy processes)", measure(url, args.repeats))
     finally:
         stop.set()
         for b in burners:

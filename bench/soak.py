@@ -22,7 +22,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,6 +34,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from gradio_client import Client, handle_file  # noqa: E402
+from serving import free_port  # noqa: E402 - bench/serving.py
 
 from playground.budget import folder_bytes  # noqa: E402
 from playground.workspace import OWNER_FILE, PREFIX  # noqa: E402
@@ -67,12 +67,6 @@ class Tally:
 
 
 # ---------------------------------------------------------------- the app processes
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 LOG = Path(tempfile.gettempdir()) / "soak-app.log"  # the apps' output: an unexpected error's id leads here
@@ -223,7 +217,7 @@ def main() -> None:
     }
     total_budget = float(env["PLAYGROUND_TOTAL_BYTES"]) / 1e6
     LOG.unlink(missing_ok=True)
-    port, other_port = _free_port(), _free_port()
+    port, other_port = free_port(), free_port()
     other = start_app(other_port, env)  # the second process on the same temp dir, with one live session
     Client(f"http://127.0.0.1:{other_port}/", verbose=False).predict(api_name="/pause_training")
     others = workspaces(other.pid)

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -28,10 +27,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "100")  # as app.py
 
 from gradio_client import Client  # noqa: E402
+from serving import serve_in_process  # noqa: E402 - bench/serving.py
 
 from playground.__main__ import main as cli_main  # noqa: E402
 from playground.tiny.train import TrainConfig  # noqa: E402
-from playground.ui import build_demo  # noqa: E402
 from playground.ui import train as tab  # noqa: E402
 
 
@@ -75,25 +74,15 @@ def time_tab(client: Client, form: tab.TrainForm) -> float:
     return seconds
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     form = _form(args.steps)
-    port = _free_port()
-    demo = build_demo()
-    demo.queue(default_concurrency_limit=4).launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True
-    )
+    demo, url = serve_in_process()
     # as a page: a browser fetches the zip only when Download is pressed, so the client does not fetch files
-    client = Client(f"http://127.0.0.1:{port}/", verbose=False, download_files=False)
+    client = Client(url, verbose=False, download_files=False)
     time_cli(_form(20)), time_tab(client, _form(20))  # warm both paths (imports, the reference step)
     cli, page = [], []
     for _ in range(args.repeats):

@@ -266,10 +266,12 @@ def _placed(load: Callable[[], LoadedModel]) -> Callable[[], LoadedModel]:
     return placed
 
 
-def load_or_fallback(name: str, task: str) -> LoadedModel:
-    """Like load, but when the Hub cannot be reached, the best offline model of the same kind with a notice."""
+def or_offline(task: str, load_it: Callable[[], LoadedModel]) -> LoadedModel:
+    """`load_it()`'s model; when the Hub cannot be reached, the best offline model of `task`'s kind, with a
+    notice saying so (substitute). The one Hub fallback: the tabs (a catalogue name, a Hub id or the session's
+    own checkpoint) and fine-tuning (a body tried as masked, then causal) pass their own loader."""
     try:
-        return load(name, task)
+        return load_it()
     except HubUnavailable as err:
         return substitute(task, err)
 

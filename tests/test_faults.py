@@ -13,6 +13,8 @@ from playground import hub, registry
 from playground.errors import UserError
 from playground.tiny import checkpoint
 
+from .test_registry import load_or_fallback
+
 
 class SilentServer:
     """Accepts TCP connections and never answers: the worst kind of network failure."""
@@ -60,7 +62,7 @@ def online(monkeypatch):
 
 def test_a_refusing_hub_falls_back_to_the_bundled_model_with_a_notice(online):
     online(f"http://127.0.0.1:{refused_port()}")
-    loaded = registry.load_or_fallback("someone/a-model", "causal")
+    loaded = load_or_fallback("someone/a-model", "causal")
     assert loaded.name == registry.offline_default("causal")  # the best offline model of the same kind
     assert "cannot be reached" in loaded.notice and f"Showing {loaded.name} instead" in loaded.notice
     assert hub.hub_offline()  # remembered: the next request does not wait again
@@ -71,11 +73,11 @@ def test_a_hub_that_never_answers_costs_one_bounded_wait_then_is_remembered(onli
     server = SilentServer()
     try:
         online(f"http://127.0.0.1:{server.port}")
-        loaded = registry.load_or_fallback("someone/a-model", "masked")  # returns after HUB_TIMEOUT_S, not never
+        loaded = load_or_fallback("someone/a-model", "masked")  # returns after HUB_TIMEOUT_S, not never
         assert loaded.name == registry.offline_default("masked") and "cannot be reached" in loaded.notice
         asked = len(server.accepted)
         assert asked >= 1
-        again = registry.load_or_fallback("someone/another-model", "masked")
+        again = load_or_fallback("someone/another-model", "masked")
         assert "cannot be reached" in again.notice
         assert len(server.accepted) == asked  # the second request never touched the network
     finally:
@@ -172,7 +174,7 @@ def test_a_model_too_large_missing_or_gated_is_refused_and_the_previous_one_stay
 
     monkeypatch.setattr(HfApi, "model_info", model_info)
     with pytest.raises(UserError, match=message):
-        registry.load_or_fallback("someone/some-model", "causal")  # refused outright: no silent fallback
+        load_or_fallback("someone/some-model", "causal")  # refused outright: no silent fallback
     assert not hub.hub_offline()  # a refusal is not an outage
     assert registry.load("tiny-shakespeare-gpt", "causal") is before  # the model in use is untouched
 

@@ -21,6 +21,11 @@ from playground.next_word import next_token_distribution
 from .hub_cache import put_in_hub_cache
 
 
+def load_or_fallback(name: str, task: str) -> registry.LoadedModel:
+    """registry.load behind the one Hub fallback (registry.or_offline), as a tab loads a catalogue model."""
+    return registry.or_offline(task, lambda: registry.load(name, task))
+
+
 @pytest.fixture(scope="module")
 def hub_models():
     torch.manual_seed(0)
@@ -90,11 +95,11 @@ def test_hub_id_grammar_accepts_real_ids(good):
 def test_an_uncached_model_offline_falls_back_to_the_best_offline_one_of_its_kind(monkeypatch):
     with pytest.raises(hub.HubUnavailable, match="not cached"):
         registry.load("some-org/not-cached", "causal")
-    loaded = registry.load_or_fallback("some-org/not-cached", "causal")
+    loaded = load_or_fallback("some-org/not-cached", "causal")
     assert loaded.name == registry.offline_default("causal")  # SmolLM2 where make installed it
     assert "cannot be reached" in loaded.notice and f"Showing {loaded.name} instead" in loaded.notice
     monkeypatch.setattr(registry, "PACKAGED", {})  # a host without packaged weights: the bundled tiny GPT
-    assert registry.load_or_fallback("some-org/not-cached", "causal").name == "tiny-shakespeare-gpt"
+    assert load_or_fallback("some-org/not-cached", "causal").name == "tiny-shakespeare-gpt"
 
 
 def test_every_task_has_bundled_and_hub_choices():

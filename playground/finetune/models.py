@@ -7,7 +7,7 @@ from pathlib import Path
 
 from .. import registry
 from ..errors import UserError
-from ..hub import HubUnavailable, hub_offline
+from ..hub import hub_offline
 from . import tasks
 
 HUB_BODIES = ("bert-base-uncased", "gpt2")  # offered on a networked host, with the registry's size limits
@@ -38,10 +38,8 @@ def load_body(name: str, folder: Path | None = None) -> registry.LoadedModel:
     entry = registry.BUNDLED.get(name)
     if entry is not None:
         return registry.load(name, entry.tasks[0])
-    try:
-        return _load_hub_body(name)
-    except HubUnavailable as err:  # as the other tabs: the best offline model of the same kind, and a notice
-        return registry.substitute(HUB_KINDS.get(name, "masked"), err)
+    # as the other tabs: the best offline model of the same kind, and a notice
+    return registry.or_offline(HUB_KINDS.get(name, "masked"), lambda: _load_hub_body(name))
 
 
 def _load_hub_body(name: str) -> registry.LoadedModel:

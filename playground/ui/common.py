@@ -16,7 +16,6 @@ import torch
 
 from .. import examples, gguf, maths, registry, session
 from ..errors import UserError
-from ..hub import HubUnavailable
 
 log = logging.getLogger("playground")
 
@@ -262,10 +261,7 @@ def resolve_model(name: str, task: str, sid: str | None) -> registry.LoadedModel
 def load_model(name: str, task: str, request: gr.Request | None = None) -> registry.LoadedModel:
     """The chosen model, or the bundled default with a warning when the Hub cannot be reached."""
     sid = session_id(request)
-    try:
-        loaded = resolve_model(name or registry.default_model(task), task, sid)
-    except HubUnavailable as err:
-        loaded = registry.substitute(task, err)
+    loaded = registry.or_offline(task, lambda: resolve_model(name or registry.default_model(task), task, sid))
     if loaded.notice:
         notice_once(loaded.notice, sid)
     return loaded

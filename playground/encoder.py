@@ -32,7 +32,8 @@ from . import bundled
 from .errors import UserError
 from .gguf import package_dir
 from .tiny import data
-from .tiny.checkpoint import STATE_JSON, save_training_state, written_atomically
+from .tiny.checkpoint import save_training_state, written_atomically
+from .tiny.files import STATE_JSON
 from .tiny.model import TinyOutput
 from .tiny.train import Run, TrainConfig
 

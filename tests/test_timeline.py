@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from playground import next_word, session
+from playground import next_word, probes, session
 from playground.errors import UserError
 from playground.tiny import compute, data
 from playground.tiny.checkpoint import load_checkpoint
@@ -82,7 +82,7 @@ def test_the_scrubber_at_the_last_step_is_the_saved_model(tmp_path):
     model, tokenizer, _ = load_checkpoint(folder)
     probe = timeline.probes[0]  # the default "a line the corpus makes predictable"
     assert probe.kind == "next" and probe.text.startswith("Before we proceed") and probe.word == "speak"
-    last = timeline.read(tokenizer)[probe][-1]
+    last = timeline.read(tokenizer, probes.evaluate)[probe][-1]
     direct = next_word.next_token_distribution(model, tokenizer, probe.text + " ", top_k=5)  # at "s", after " "
     assert last.step == 60 and last.top == [(t.token, t.prob) for t in direct.top]
     assert last.prob == next_word.score_word(model, tokenizer, probe.text, probe.word).prob
@@ -99,7 +99,7 @@ def test_a_probe_added_after_training_is_read_on_the_stored_snapshots(tmp_path):
     _, tokenizer, _ = load_checkpoint(folder)
     probe = Probe("next", "First Citizen:\nBefore we proceed any further, hear me ", "speak")
     timeline.add_probe(probe)
-    course = timeline.read(tokenizer)[probe]
+    course = timeline.read(tokenizer, probes.evaluate)[probe]
     assert [r.step for r in course] == timeline.frames and len(course) >= 5
     assert course[0].rank > 10 and course[-1].rank <= 5  # "s" after "hear me ": a common start, learnt
     assert course[-1].prob > 10 * course[0].prob
@@ -116,7 +116,7 @@ def test_a_words_rank_and_the_top_guesses_are_read_at_one_place(tmp_path):
     _, tokenizer, _ = load_checkpoint(folder)
     probe = timeline.probes[0]
     assert probe.word == "speak" and not probe.text.endswith(" ")
-    course = timeline.read(tokenizer)[probe]
+    course = timeline.read(tokenizer, probes.evaluate)[probe]
     assert any(r.rank <= len(r.top) for r in course)  # it was learnt: "s" is among the guesses at some step
     for r in course:
         guessed = [token for token, _ in r.top]
@@ -152,10 +152,10 @@ def test_a_timeline_travels_between_processes_with_its_run(tmp_path):
     _, folder = _saved(tmp_path)
     timeline = Timeline.load(folder)
     _, tokenizer, _ = load_checkpoint(folder)
-    timeline.read(tokenizer)
+    timeline.read(tokenizer, probes.evaluate)
     copied = copy.deepcopy(timeline)
     assert copied.frames == timeline.frames and copied.readings == timeline.readings
-    assert copied.read(tokenizer).keys() == timeline.read(tokenizer).keys()  # its own lock and module work
+    assert copied.read(tokenizer, probes.evaluate).keys() == timeline.read(tokenizer, probes.evaluate).keys()  # its own lock and module work
 
 
 def test_a_paused_run_keeps_one_frame_where_it_paused(tmp_path):
@@ -180,7 +180,7 @@ def test_a_zip_with_a_timeline_round_trips(tmp_path, sessions):
     timeline, tokenizer = own.timeline(outcome.name)
     probe = Probe("next", "ROMEO:", "O")
     timeline.add_probe(probe)
-    readings = timeline.read(tokenizer)
+    readings = timeline.read(tokenizer, probes.evaluate)
     timeline.save()
     path = own.zip_of(outcome.name)
     names = zipfile.ZipFile(path).namelist()
@@ -191,7 +191,7 @@ def test_a_zip_with_a_timeline_round_trips(tmp_path, sessions):
     assert other.timeline_runs() == [name]
     back, _ = other.timeline(name)
     assert back.frames == timeline.frames and back.probes == timeline.probes
-    assert {p: [(r.step, r.prob, r.rank) for r in rs] for p, rs in back.read(tokenizer).items()} == {
+    assert {p: [(r.step, r.prob, r.rank) for r in rs] for p, rs in back.read(tokenizer, probes.evaluate).items()} == {
         p: [(r.step, r.prob, r.rank) for r in rs] for p, rs in readings.items()
     }
 

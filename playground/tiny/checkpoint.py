@@ -21,7 +21,8 @@ from safetensors.torch import load_file, load_model, save_file, save_model
 from transformers import PreTrainedTokenizerFast
 
 from ..errors import UserError
-from .model import TinyConfig, TinyTransformer
+from .files import CONFIG_FILE, STATE_JSON, STATE_TENSORS, WEIGHTS_FILE, read_config
+from .model import TinyTransformer
 from .timeline import FOLDER as TIMELINE
 from .timeline import INDEX as TIMELINE_INDEX
 from .timeline import MAX_BYTES as TIMELINE_BYTES
@@ -29,12 +30,6 @@ from .timeline import MAX_SNAPSHOTS, SNAPSHOT, Timeline
 
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.json"
-WEIGHTS_FILE = "model.safetensors"
-# a run's state for --resume, beside its weights: optimizer moments and RNG streams (tensors), counters and the
-# curve (JSON); never a pickle. Not part of a zip: a download is the model, not the run
-STATE_TENSORS = "training_state.safetensors"
-STATE_JSON = "training_state.json"
 # what a checkpoint zip may hold: weights only as safetensors (never a pickle), JSON and text
 ZIP_FILES = {
     WEIGHTS_FILE,
@@ -93,11 +88,6 @@ def written_atomically(folder: str | Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-
-
-def read_config(folder: str | Path) -> tuple[TinyConfig, dict]:
-    raw = json.loads((Path(folder) / CONFIG_FILE).read_text())
-    return TinyConfig.from_dict(raw), raw.get("meta", {})
 
 
 def is_checkpoint(folder: str | Path) -> bool:

@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -26,9 +27,9 @@ from safetensors.torch import load_file, load_model, save_file
 from transformers import PreTrainedTokenizerFast
 
 from ..errors import UserError
+from .files import WEIGHTS_FILE, read_config
 from .model import TinyConfig, TinyTransformer
 
-WEIGHTS_FILE = "model.safetensors"  # the checkpoint's (checkpoint.py imports this module)
 FOLDER = "timeline"  # inside a checkpoint folder, and in its zip
 INDEX = "timeline.json"
 SNAPSHOT = re.compile(r"step-(\d{7})\.safetensors")  # the only other file a timeline holds
@@ -82,6 +83,10 @@ class Reading:
     top: list[tuple[str, float]]  # the top guesses (token, probability); pair: IsNext / NotNext
     prob: float  # next / mask: the followed word's probability; pair: P(IsNext)
     rank: int | None = None  # the followed word's first letter's rank among the whole vocabulary (as `top`); 1 = top
+
+
+# (model at a snapshot, its tokenizer, the probe, the step) -> what the probe reads there
+Evaluate = Callable[[TinyTransformer, PreTrainedTokenizerFast, "Probe", int], "Reading"]
 
 
 def planned_steps(steps: int, log_every: int, count: int) -> list[int]:
@@ -224,12 +229,13 @@ class Timeline:
             self.probes = [p for p in self.probes if p != probe]
             self.readings = {k: v for k, v in self.readings.items() if k[0] != probe}
 
-    def read(self, tokenizer: PreTrainedTokenizerFast) -> dict[Probe, list[Reading]]:
-        """Every probe at every frame (computed once per snapshot and probe, then kept)."""
+    def read(self, tokenizer: PreTrainedTokenizerFast, evaluate: Evaluate) -> dict[Probe, list[Reading]]:
+        """Every probe at every frame (computed once per snapshot and probe, then kept). `evaluate` reads one
+        probe off one snapshot: playground.probes.evaluate, the tabs' own code (which sits a layer above)."""
         with self._reading:
-            return self._read(tokenizer)
+            return self._read(tokenizer, evaluate)
 
-    def _read(self, tokenizer: PreTrainedTokenizerFast) -> dict[Probe, list[Reading]]:
+    def _read(self, tokenizer: PreTrainedTokenizerFast, evaluate: Evaluate) -> dict[Probe, list[Reading]]:
         for step in self.frames:
             todo = [p for p in self.probes if (p, step) not in self.readings]
             if not todo:
@@ -277,8 +283,6 @@ class Timeline:
         folder = Path(checkpoint) / FOLDER
         if not (folder / INDEX).is_file():
             return None
-        from .checkpoint import read_config  # checkpoint imports this module for its zip
-
         config, _ = read_config(checkpoint)
         try:
             index = json.loads((folder / INDEX).read_text())
@@ -310,29 +314,6 @@ def _curve_point(event) -> dict:
 
 
 # ---------------------------------------------------------------- probes
-
-
-def evaluate(model: TinyTransformer, tokenizer: PreTrainedTokenizerFast, probe: Probe, step: int) -> Reading:
-    """The probe through the tabs' own code (Next Word, Fill Mask, Next Sentence), so the scrubber shows what
-    those tabs would show for this model at this step."""
-    from .. import fill_mask, next_sentence, next_word  # the tabs' core, which imports the model registry
-
-    if probe.kind == "next":
-        word = next_word.score_word(model, tokenizer, probe.text, probe.word)
-        # the rank and the guesses at one place, from one forward pass: the word's first token that is not a bare
-        # space (with characters " speak" starts with " ", so both are for "s", after the prompt and that space)
-        first = next((i for i, t in enumerate(word.tokens) if str(tokenizer.decode([t.id])).strip()), 0)
-        spaces = str(tokenizer.decode([t.id for t in word.tokens[:first]]))
-        dist = next_word.next_token_distribution(model, tokenizer, probe.text + spaces, top_k=TOP_K)
-        probs = dist.stages[0].probs  # (V,) the raw distribution the top guesses come from
-        rank = int((probs > probs[word.tokens[first].id]).sum()) + 1
-        return Reading(step, [(t.token, t.prob) for t in dist.top], word.prob, rank)
-    if probe.kind == "mask":
-        filled = fill_mask.fill_mask(model, tokenizer, probe.text, TOP_K)
-        score = fill_mask.score_candidates(model, tokenizer, probe.text, [probe.word]).scores[0]
-        return Reading(step, [(t.token, t.prob) for t in filled.masks[0].candidates], score.prob, score.rank)
-    nsp = next_sentence.next_sentence(model, tokenizer, probe.text, probe.text_b)
-    return Reading(step, [("IsNext", nsp.is_next), ("NotNext", nsp.not_next)], nsp.is_next)
 
 
 def default_probes(objective: str, train_text: str) -> list[Probe]:

@@ -34,7 +34,8 @@ from transformers import PreTrainedTokenizerFast
 from ..devices import bf16_peak_flops, describe, pick_device
 from ..errors import UserError
 from . import data, distributed, recipes
-from .checkpoint import WEIGHTS_FILE, load_training_state
+from .checkpoint import load_training_state
+from .files import WEIGHTS_FILE
 from .model import TinyConfig, TinyTransformer
 from .timeline import Timeline
 from .token_file import TokenCorpus

@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from .. import charts, session
+from .. import charts, probes, session
 from ..bundled import bundled_path
 from ..tiny import compute
 from ..tiny.checkpoint import read_config
@@ -103,7 +103,7 @@ def _scrub(name: str | None, step: float | None, request: gr.Request | None, liv
         views = (None, "", None, "", "Train a run and pause it or let it finish, then pick it above.")
         return views if live else (*views, gr.update())
     timeline, tokenizer = _timeline(name, session_id(request))
-    readings = timeline.read(tokenizer)
+    readings = timeline.read(tokenizer, probes.evaluate)
     if timeline.final is not None:
         timeline.save()  # the readings travel in the run's zip
     at = _frame(timeline, step)

@@ -20,12 +20,11 @@ import numpy as np
 import torch
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from . import fill_mask
 from .devices import device_of
 from .errors import UserError
 from .protocols import LanguageModel, context_limit
 from .tiny.model import TinyTransformer
-from .tokenization import shown_label, token_labels
+from .tokenization import model_inputs, shown_label, token_labels
 
 MAX_TOKENS = 64  # the views cap the input here: a 50-token sentence is shown whole, a 64 × 64 map still reads
 LENS_TOP_K = 5
@@ -90,7 +89,7 @@ def _encode(
     """The input as the model takes it, cut to `limit` tokens; and how many tokens the cut left out."""
     if not (text or "").strip() or (text_b is not None and not text_b.strip()):
         raise UserError("Write a sentence (and, for a pair, both sentences) to look inside the model.")
-    enc, cut = fill_mask.encode(tokenizer, text, text_b, limit)  # each side cut in linear time, then the pair
+    enc, cut = model_inputs(tokenizer, text, text_b, limit)  # each side cut in linear time, then the pair
     if enc["input_ids"].shape[1] == 0:
         raise UserError("The text has no tokens this model knows.")
     return enc, cut

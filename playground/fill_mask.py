@@ -11,9 +11,9 @@ from transformers import PreTrainedTokenizerBase
 
 from .devices import device_of
 from .errors import UserError
-from .next_word import TokenProb
-from .protocols import LanguageModel, context_limit
-from .tokenization import head_of, is_byte_level, token_label
+from .predictions import TokenProb
+from .protocols import LanguageModel, context_limit, mlm_logits
+from .tokenization import is_byte_level, model_inputs, token_label
 
 MASK = "[MASK]"
 MAX_MASKS = 20  # one chart and table row block per mask: more is unreadable
@@ -67,36 +67,6 @@ def to_model_mask(text: str, tokenizer: PreTrainedTokenizerBase) -> str:
     return re.sub(r"\[mask\]", lambda _: tokenizer.mask_token, text, flags=re.IGNORECASE)
 
 
-def encode(
-    tokenizer: PreTrainedTokenizerBase, text: str, pair: str | None = None, max_length: int | None = None
-) -> tuple[dict, int]:
-    """Model inputs (batch of 1) cut to max_length, longest side first for a pair; and how many tokens were cut."""
-    if max_length is not None:  # each side cut first to what could be kept: the pair truncation stays cheap
-        text, n_text = head_of(tokenizer, text, max_length)
-        n_pair = 0
-        if pair is not None:
-            pair, n_pair = head_of(tokenizer, pair, max_length)
-        full = n_text + n_pair + tokenizer.num_special_tokens_to_add(pair=pair is not None)
-    else:
-        full = len(tokenizer(text, pair, verbose=False)["input_ids"])  # verbose=False: too long is expected here
-    enc = tokenizer(
-        text,
-        pair,
-        return_tensors="pt",
-        truncation="longest_first",
-        max_length=max_length,
-        return_token_type_ids=True if pair is not None else None,  # segment ids only for a pair: DistilBERT takes none
-    )
-    return dict(enc), full - enc["input_ids"].shape[1]
-
-
-def mlm_logits(output) -> torch.Tensor:
-    """(B, T, V) masked-LM scores: .logits of a masked LM, .prediction_logits of a BERT loaded with its
-    pre-training heads (the registry loads such a checkpoint once for Fill Mask and Next Sentence)."""
-    logits = getattr(output, "prediction_logits", None)
-    return output.logits if logits is None else logits
-
-
 @torch.no_grad()
 def masked_logits(model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text: str) -> MaskedLogits:
     if tokenizer.mask_token is None:
@@ -109,7 +79,7 @@ def masked_logits(model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text
     n_written = text.count(tokenizer.mask_token)
     if n_written > MAX_MASKS:
         raise UserError(f"The sentence has {n_written} masks; use at most {MAX_MASKS} at a time.")
-    enc, cut = encode(tokenizer, text, max_length=context_limit(model, tokenizer))
+    enc, cut = model_inputs(tokenizer, text, max_length=context_limit(model, tokenizer))
     ids = enc["input_ids"][0]
     positions = (ids == tokenizer.mask_token_id).nonzero().flatten().tolist()
     if not positions:

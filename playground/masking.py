@@ -23,10 +23,9 @@ from transformers import PreTrainedTokenizerBase
 
 from .devices import device_of
 from .errors import UserError
-from .fill_mask import encode, mlm_logits
-from .protocols import LanguageModel, context_limit
+from .protocols import LanguageModel, context_limit, mlm_logits
 from .tiny.data import masker
-from .tokenization import token_label
+from .tokenization import model_inputs, token_label
 
 FATES = ("not picked", "[MASK]", "random", "unchanged")
 NOT_PICKED, MASKED, RANDOM, UNCHANGED = range(4)
@@ -159,7 +158,7 @@ def prepare(tokenizer: PreTrainedTokenizerBase, text: str, max_length: int | Non
         raise UserError("This model has no mask token, so it was not trained by masking.")
     if not (text or "").strip():
         raise UserError("Write a sentence to mask, e.g. 'To be, or not to be, that is the question.'")
-    enc, cut = encode(tokenizer, text, max_length=max_length)
+    enc, cut = model_inputs(tokenizer, text, max_length=max_length)
     ids = enc["input_ids"][0]
     special = torch.isin(ids, torch.tensor(tokenizer.all_special_ids))
     if not (~special).any():

@@ -12,9 +12,9 @@ from transformers import PreTrainedTokenizerBase
 
 from .devices import device_of
 from .errors import UserError
-from .fill_mask import encode
 from .protocols import LanguageModel, context_limit
 from .tiny.data import SentencePairs, load_corpus, split_sentences, split_train_val
+from .tokenization import model_inputs
 
 IS_NEXT, NOT_NEXT = 0, 1  # BERT's labels: softmax index 0 is IsNext
 LABELS = ("IsNext", "NotNext")
@@ -75,7 +75,7 @@ def next_sentence(
 ) -> NSPResult:
     if not (sentence_a or "").strip() or not (sentence_b or "").strip():
         raise UserError("Write both sentences: the model judges whether B follows A.")
-    enc, cut = encode(tokenizer, sentence_a, sentence_b, context_limit(model, tokenizer))
+    enc, cut = model_inputs(tokenizer, sentence_a, sentence_b, context_limit(model, tokenizer))
     device = device_of(model)
     out = model(**{k: v.to(device) for k, v in enc.items()})
     probs = torch.softmax(out.seq_relationship_logits[0].float(), dim=-1)

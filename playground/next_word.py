@@ -22,18 +22,11 @@ from transformers import PreTrainedTokenizerBase
 
 from .devices import device_of
 from .errors import UserError
+from .predictions import TokenProb
 from .protocols import LanguageModel, context_limit
 from .tokenization import token_labels
 
 SHOWN_PREFIX = 8  # training pairs show the last this-many tokens of each prefix
-
-
-@dataclass
-class TokenProb:
-    token: str  # readable text of the token
-    id: int
-    prob: float
-    logprob: float
 
 
 @dataclass

@@ -28,7 +28,7 @@ class LanguageModel(Protocol):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """A ModelOutput: `.logits` (B, T, V) for a causal or masked LM; `.prediction_logits` and
-        `.seq_relationship_logits` (B, 2) for BERT with its pre-training heads (see fill_mask.mlm_logits)."""
+        `.seq_relationship_logits` (B, 2) for BERT with its pre-training heads (see mlm_logits)."""
         ...
 
     def parameters(self, recurse: bool = True) -> Iterator[torch.nn.Parameter]: ...
@@ -42,3 +42,10 @@ def context_limit(model: LanguageModel | None, tokenizer: PreTrainedTokenizerBas
     limits = [getattr(config, name, None) for name in POSITION_FIELDS] + [tokenizer.model_max_length]
     known = [n for n in limits if isinstance(n, int) and 0 < n < NO_LIMIT]
     return min(known, default=NO_LIMIT)
+
+
+def mlm_logits(output) -> torch.Tensor:
+    """(B, T, V) masked-LM scores: .logits of a masked LM, .prediction_logits of a BERT loaded with its
+    pre-training heads (the registry loads such a checkpoint once for Fill Mask and Next Sentence)."""
+    logits = getattr(output, "prediction_logits", None)
+    return output.logits if logits is None else logits

@@ -376,6 +376,29 @@ def head_of(tokenizer: PreTrainedTokenizerBase, text: str, n: int) -> tuple[str,
     return (text if len(offsets) <= n + 1 else text[: offsets[n][1]]), len(offsets)
 
 
+def model_inputs(
+    tokenizer: PreTrainedTokenizerBase, text: str, pair: str | None = None, max_length: int | None = None
+) -> tuple[dict, int]:
+    """Model inputs (batch of 1) cut to max_length, longest side first for a pair; and how many tokens were cut."""
+    if max_length is not None:  # each side cut first to what could be kept: the pair truncation stays cheap
+        text, n_text = head_of(tokenizer, text, max_length)
+        n_pair = 0
+        if pair is not None:
+            pair, n_pair = head_of(tokenizer, pair, max_length)
+        full = n_text + n_pair + tokenizer.num_special_tokens_to_add(pair=pair is not None)
+    else:
+        full = len(tokenizer(text, pair, verbose=False)["input_ids"])  # verbose=False: too long is expected here
+    enc = tokenizer(
+        text,
+        pair,
+        return_tensors="pt",
+        truncation="longest_first",
+        max_length=max_length,
+        return_token_type_ids=True if pair is not None else None,  # segment ids only for a pair: DistilBERT takes none
+    )
+    return dict(enc), full - enc["input_ids"].shape[1]
+
+
 def read_text_file(path: str | os.PathLike, max_bytes: int = MAX_UPLOAD_BYTES) -> str:
     """An uploaded file as text (a UTF-8 byte-order mark dropped), or a UserError saying why not: too big,
     binary (NUL bytes: UTF-16 and images have them), not UTF-8, or empty."""

@@ -12,21 +12,26 @@ from playground.ui import build_demo, common
 
 
 @pytest.fixture(scope="module")
-def pickers():
-    build_demo()
-    return {dropdown.elem_id: dropdown for dropdown, _ in common.PICKERS}
+def page():
+    return common.page_of(build_demo())
 
 
-def _refresh(pickers, **values):
+@pytest.fixture(scope="module")
+def pickers(page):
+    return {dropdown.elem_id: dropdown for dropdown, _ in page.pickers}
+
+
+def _refresh(page, pickers, **values):
     request = SimpleNamespace(session_hash="links-test", query_params={})
     chosen = [values.get(elem.replace("-", "_"), d.value) for elem, d in pickers.items()]
     with pytest.warns(UserWarning) as said:
-        updates = common.refresh_pickers(request, *chosen)
+        updates = common.refresh_pickers(page.pickers, request, *chosen)
     return {elem: u.get("value") for elem, u in zip(pickers, updates)}, [str(w.message) for w in said]
 
 
-def test_the_senders_model_tokenizer_and_run_give_way_to_the_defaults_in_one_sentence(pickers):
+def test_the_senders_model_tokenizer_and_run_give_way_to_the_defaults_in_one_sentence(page, pickers):
     values, said = _refresh(
+        page,
         pickers,
         nw_model="my-gpt-3 · this session",
         tr_tokenizer="bpe · 286 tokens (Tokenizer tab)",
@@ -44,11 +49,11 @@ def test_the_senders_model_tokenizer_and_run_give_way_to_the_defaults_in_one_sen
     assert "made in the sender's browser" in said[0]
 
 
-def test_a_typed_hub_id_and_the_pages_own_choices_are_kept(pickers):
+def test_a_typed_hub_id_and_the_pages_own_choices_are_kept(page, pickers):
     request = SimpleNamespace(session_hash="links-test", query_params={})
     chosen = [d.value for d in pickers.values()]
     chosen[list(pickers).index("nw-model")] = "someone/a-model-on-the-hub"  # typed: the Hub decides, not the link
-    updates = common.refresh_pickers(request, *chosen)
+    updates = common.refresh_pickers(page.pickers, request, *chosen)
     assert updates[list(pickers).index("nw-model")]["value"] == "someone/a-model-on-the-hub"
 
 

@@ -31,20 +31,35 @@ def test_a_tokenizer_trained_in_the_tokenizer_tab_lands_in_that_sessions_workspa
 
 
 def test_opening_a_tab_offers_the_sessions_own_checkpoints_in_every_model_dropdown(sessions):
-    build_demo()  # fills common.PICKERS
+    pickers = common.page_of(build_demo()).pickers  # every model picker of that demo
     ws = sessions("picker-session")
     name = ws.add_checkpoint(shutil.copytree(bundled_path("tiny-shakespeare-gpt"), ws.new_folder("c") / "m"), "my gpt")
-    values = [dropdown.value for dropdown, _ in common.PICKERS]
-    updates = common.refresh_pickers(request("picker-session"), *values)
+    values = [dropdown.value for dropdown, _ in pickers]
+    updates = common.refresh_pickers(pickers, request("picker-session"), *values)
     # each picker keeps its value (and the deep link it); an empty one is left out of the update
     assert [update.get("value") for update in updates] == [value or None for value in values]
     offered = [update["choices"] for update in updates]
     assert any(name in [c if isinstance(c, str) else c[0] for c in choices] for choices in offered)
-    elsewhere = common.refresh_pickers(request("a-stranger"), *values)
+    elsewhere = common.refresh_pickers(pickers, request("a-stranger"), *values)
     assert not any(name in str(update["choices"]) for update in elsewhere)
     folder = ws.folder
     session.release("picker-session")
     assert not folder.exists()
+
+
+def test_two_demos_in_one_process_keep_their_own_pickers_and_page_loads():
+    first = build_demo()
+    mine = [dropdown for dropdown, _ in common.page_of(first).pickers]
+    second = build_demo()  # (build_demo once cleared a process-wide list: the first demo lost its pickers)
+    assert [dropdown for dropdown, _ in common.page_of(first).pickers] == mine
+    for demo in (first, second):
+        page = common.page_of(demo)
+        assert page.pickers and page.loads
+        assert all(dropdown._id in demo.blocks for dropdown, _ in page.pickers)
+        # opening a tab refreshes that demo's own pickers, none of the other's
+        refreshes = [f for f in demo.fns.values() if f.fn and f.fn.__name__ == "refresh" and f.inputs]
+        assert refreshes and all([b._id for b in f.inputs] == [d._id for d, _ in page.pickers] for f in refreshes)
+    assert not {id(d) for d, _ in common.page_of(first).pickers} & {id(d) for d, _ in common.page_of(second).pickers}
 
 
 def test_the_positional_tab_reads_the_learned_table_of_a_sessions_own_checkpoint(sessions):

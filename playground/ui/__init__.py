@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import gradio as gr
 
 from .. import session
@@ -72,10 +75,9 @@ CSS = """
 
 
 def build_demo() -> gr.Blocks:
-    common.PICKERS.clear()
-    common.PAGE_LOADS.clear()
     # delete_cache: every hour, Gradio deletes the uploaded and generated files older than an hour
     with gr.Blocks(title="Pretraining Playground", delete_cache=(3600, 3600)) as demo:
+        page = common.page_of(demo)  # what the tabs register while they are built: pickers and page loads
         gr.Markdown(INTRO)
         tour_panel = tour.build()
         tabs, on_loads = [], []
@@ -88,20 +90,23 @@ def build_demo() -> gr.Blocks:
                 tabs.append(tab)
         by_id = {block.elem_id: block for block in demo.blocks.values() if getattr(block, "elem_id", None)}
         tour.wire(demo, tour_panel, tab_bar, by_id)  # the tour opens tabs with inputs set, and runs them
-        pickers = [dropdown for dropdown, _ in common.PICKERS]
+        pickers = [dropdown for dropdown, _ in page.pickers]
+        refresh = common.picker_refresh(page)
         for tab in tabs:  # a model trained in one tab becomes a choice in the others
-            tab.select(common.refresh_pickers, pickers, pickers, api_visibility="private", queue=False)
+            tab.select(refresh, pickers, pickers, api_visibility="private", queue=False)
         # the workspace's token, kept (encrypted) in this browser's localStorage, so a reload finds the work again;
         # then every picker offers that workspace's models and keeps the model it shows
         workspace = gr.BrowserState(None, storage_key="playground-workspace")
         restored = demo.load(common.restore_workspace, workspace, workspace, api_visibility="private", queue=False)
         # (queued: only a queued event can show a toast, and this one says when a link's choice gave way)
-        refreshed = restored.then(_refresh_after_restore(demo, workspace), pickers, pickers, api_visibility="private")
+        refreshed = restored.then(
+            _refresh_after_restore(demo, workspace, refresh), pickers, pickers, api_visibility="private"
+        )
         # Each tab's page load (its link's values, then its first result) runs after that refresh, one after
         # another (`then` goes on after a failure too): run beside each other, the refresh could put back a
         # picker's value from before the link set it, and a tab's load could land over the tour link's inputs.
         step = refreshed
-        for fn, inputs, outputs, *js in [*((*on_load, None) for on_load in on_loads), *common.PAGE_LOADS]:
+        for fn, inputs, outputs, *js in [*((*on_load, None) for on_load in on_loads), *page.loads]:
             step = step.then(fn, inputs, outputs, api_visibility="private")
             if js[0]:
                 step = step.then(None, None, None, js=js[0])
@@ -109,18 +114,20 @@ def build_demo() -> gr.Blocks:
     return demo
 
 
-def _refresh_after_restore(demo: gr.Blocks, workspace: gr.BrowserState):
+def _refresh_after_restore(
+    demo: gr.Blocks, workspace: gr.BrowserState, refresh_pickers: Callable[..., list[dict[str, Any]]]
+) -> Callable[..., list[dict[str, Any]]]:
     """The step after the restore: the token kept out of links, then every picker refreshed."""
     blank = _keep_out_of_links(demo, workspace)
 
-    def refresh(request: gr.Request, *chosen: str):  # (gradio passes the request only to a positional parameter)
-        blank(request)
-        return common.refresh_pickers(request, *chosen)
+    def refresh(request: gr.Request, *chosen: str) -> list[dict[str, Any]]:  # (gradio passes the request only
+        blank(request)  # to a positional parameter)
+        return refresh_pickers(request, *chosen)
 
     return refresh
 
 
-def _keep_out_of_links(demo: gr.Blocks, workspace: gr.BrowserState):
+def _keep_out_of_links(demo: gr.Blocks, workspace: gr.BrowserState) -> Callable[[gr.Request], None]:
     """A handler that blanks the workspace token in what Gradio's deep link copies.
 
     The deep link copies the last value of every component the page used, a BrowserState's included: left
@@ -139,6 +146,6 @@ def _keep_out_of_links(demo: gr.Blocks, workspace: gr.BrowserState):
     return blank
 
 
-def _end_session(request: gr.Request):
+def _end_session(request: gr.Request) -> None:
     """The page went (closed or reloading): its models and files wait a grace period for a reload, then go."""
     session.leave(common.session_id(request))

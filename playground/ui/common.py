@@ -8,11 +8,14 @@ import inspect
 import logging
 import secrets
 import time
+import weakref
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import gradio as gr
 import torch
+from gradio.context import Context
 
 from .. import examples, gguf, maths, registry, session
 from ..errors import UserError
@@ -70,19 +73,62 @@ def friendly(fn):
     return wrapper
 
 
-# (dropdown, session id -> its choices) for every model picker; build_demo refreshes them when a
-# tab is opened, so a checkpoint trained in one tab shows up in the others
-PICKERS: list[tuple[gr.Dropdown, Callable[[str], list]]] = []
+PickerChoices = Callable[[str], list]  # session id -> a picker's choices for that browser session
+PageLoad = tuple[Callable[..., Any], list, list, str | None]  # (fn, inputs, outputs, js to run after)
 
 
-# (fn, inputs, outputs, js to run after) that a part of the page runs on page load, after the session is found
-# again and the pickers refreshed (build_demo chains them one after another: run beside each other, a late one
-# could land over what another, or the learner, has just set)
-PAGE_LOADS: list[tuple[Callable, list, list, str | None]] = []
+@dataclass
+class Page:
+    """What the parts of one demo register while it is built (each demo its own: two demos in one process do
+    not share or clear each other's):
+    - `pickers`: (dropdown, its choices) for every model picker; build_demo refreshes them when a tab is opened,
+      so a checkpoint trained in one tab shows up in the others;
+    - `loads`: (fn, inputs, outputs, js to run after) that a part of the page runs on page load, after the
+      session is found again and the pickers refreshed (build_demo chains them one after another: run beside
+      each other, a late one could land over what another, or the learner, has just set)."""
+
+    pickers: list[tuple[gr.Dropdown, PickerChoices]] = field(default_factory=list)
+    loads: list[PageLoad] = field(default_factory=list)
 
 
-def on_page_load(fn: Callable, inputs: list, outputs: list, js: str | None = None) -> None:
-    PAGE_LOADS.append((fn, inputs, outputs, js))
+_PAGES: weakref.WeakKeyDictionary[gr.Blocks, Page] = weakref.WeakKeyDictionary()
+
+
+def page_of(demo: gr.Blocks) -> Page:
+    """The pickers and page loads registered while `demo` was built."""
+    page = _PAGES.get(demo)
+    if page is None:
+        page = _PAGES[demo] = Page()
+    return page
+
+
+def _building() -> Page:
+    """The Page of the demo whose `with gr.Blocks()` is open (every builder runs inside one)."""
+    demo = Context.root_block
+    if demo is None:
+        raise RuntimeError("pickers and page loads are registered while a gr.Blocks is being built")
+    return page_of(demo)
+
+
+def register_picker(dropdown: gr.Dropdown, choices: PickerChoices) -> None:
+    """Refresh `dropdown` with `choices(session id)` whenever a tab of the demo being built is opened."""
+    _building().pickers.append((dropdown, choices))
+
+
+class _Pickers:
+    """`PICKERS.append((dropdown, choices))`: the older spelling of register_picker (ui/train.py and
+    ui/finetune.py use it), held by the demo being built like register_picker's, not by the process."""
+
+    def append(self, picker: tuple[gr.Dropdown, PickerChoices]) -> None:
+        register_picker(*picker)
+
+
+PICKERS = _Pickers()
+
+
+def on_page_load(fn: Callable[..., Any], inputs: list, outputs: list, js: str | None = None) -> None:
+    """Run `fn` on page load, after the session is restored and the pickers refreshed (see Page.loads)."""
+    _building().loads.append((fn, inputs, outputs, js))
 
 
 def shown(keeper: Any, outputs: tuple) -> tuple:
@@ -142,7 +188,7 @@ def model_picker(task: str, elem_id: str) -> gr.Dropdown:
         elem_id=elem_id,
         label="Model (bundled ones work offline; or type any Hugging Face model id)",
     )
-    PICKERS.append((dropdown, lambda sid: model_choices(task, sid)))
+    register_picker(dropdown, functools.partial(model_choices, task))
     return dropdown
 
 
@@ -165,7 +211,18 @@ def session_id(request: gr.Request | None) -> str:
     return getattr(request, "session_hash", None) or "cli"
 
 
-def refresh_pickers(request: gr.Request, *chosen):  # (gradio passes the request only to a positional parameter)
+def picker_refresh(page: Page) -> Callable[..., list[dict[str, Any]]]:
+    """The handler that refreshes every picker of `page` (refresh_pickers), for its inputs and outputs."""
+
+    def refresh(request: gr.Request, *chosen: Any) -> list[dict[str, Any]]:  # (gradio passes the request only
+        return refresh_pickers(page.pickers, request, *chosen)  # to a positional parameter)
+
+    return refresh
+
+
+def refresh_pickers(
+    pickers: list[tuple[gr.Dropdown, PickerChoices]], request: gr.Request | None, *chosen: Any
+) -> list[dict[str, Any]]:
     """Every picker's choices for this session, each keeping the model chosen in it (an update without a value
     would reset the server's copy to the first choice, which a whole-page link would then restore; but an empty
     choice is not written back). A choice that only another browser has (a link's) gives way to the picker's
@@ -174,7 +231,7 @@ def refresh_pickers(request: gr.Request, *chosen):  # (gradio passes the request
     updates: list[dict[str, Any]] = []
     gone: list[str] = []  # what only another browser has
     instead: list[str] = []  # the defaults shown in their place
-    for (dropdown, list_choices), value in zip(PICKERS, chosen):
+    for (dropdown, list_choices), value in zip(pickers, chosen):
         choices = list_choices(sid)
         kept = _available(value, choices)
         if kept != value:

@@ -10,7 +10,7 @@ from .. import charts, registry
 from .. import compare as cmp
 from .. import fill_mask as fm
 from . import sliders
-from .common import PICKERS, friendly, model_choices, resolve_model, session_id
+from .common import friendly, model_choices, register_picker, resolve_model, session_id
 from .inside import pace
 
 PREFIX = {"causal": "nw", "masked": "fm"}
@@ -246,7 +246,7 @@ def build(task: str, text: gr.Textbox) -> None:
             headers=SUMMARY_HEADERS, label="Side by side", interactive=False, elem_id=f"{prefix}-summary"
         )
         bpc = gr.Plot(label="Bits per character", elem_id=f"{prefix}-bpc")
-    PICKERS.append((models, functools.partial(model_choices, task)))  # a model trained later shows up
+    register_picker(models, functools.partial(model_choices, task))  # a model trained later shows up
     go.click(
         handler(task),
         [text, models, k, word],

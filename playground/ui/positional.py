@@ -12,7 +12,7 @@ from .. import charts, positional, registry, session
 from ..errors import UserError
 from ..tiny.model import TinyTransformer
 from . import sliders
-from .common import PICKERS, friendly, load_model, maths_panel, session_id
+from .common import friendly, load_model, maths_panel, register_picker, session_id
 
 # checkpoints with a learned position table, and the task to load them for
 LEARNED_SOURCES = {
@@ -289,7 +289,7 @@ def build():
                     allow_custom_value=True,  # a link may name a run only the sender has: the page-load refresh swaps it
                     label="Checkpoint (GPT-2 and BERT need the Hub; yours from the Train tab appear here)",
                 )
-                PICKERS.append((source, learned_choices))
+                register_picker(source, learned_choices)
                 view = gr.Radio(["2-D", "3-D"], value="2-D", label="PCA view")
             learned_go = gr.Button("Show", elem_id="pe-learned-go")
             learned_heat = gr.Plot(label="Learned table", elem_id="pe-learned-heatmap")

@@ -14,7 +14,7 @@ from ..tiny import compute
 from ..tiny.checkpoint import read_config
 from ..tiny.timeline import KINDS, Probe, Reading, Timeline, courses, rank_ticks
 from ..tiny.train import uniform_loss
-from .common import PICKERS, friendly, on_page_load, session_id
+from .common import friendly, on_page_load, register_picker, session_id
 
 KIND_LABELS = {f"{label} ({kind})": kind for kind, label in KINDS.items()}
 UNITS = {"loss per token (nats)": False, "bits per character": True}
@@ -247,7 +247,7 @@ def build(train_events: list) -> None:
         )
         with gr.Row():
             run = gr.Dropdown([], label="Run", elem_id="tl-run", scale=3, allow_custom_value=True)  # (as tr-mine)
-            PICKERS.append((run, run_choices))
+            register_picker(run, run_choices)
             offered = gr.State([])  # the runs the list last offered: one not among them is new, and is chosen
             refresh = gr.Button("↻ Runs", elem_id="tl-refresh", scale=0, min_width=80)
         step = gr.Slider(0, 1, value=0, step=1, label="Step", elem_id="tl-step")

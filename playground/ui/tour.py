@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import gradio as gr
 
 from .. import tour
 from .common import friendly, load_model, on_page_load
 
-# the tabs' model pickers an answer reads the model on screen from (tour.Load's tasks)
-PICKERS = {"causal": "nw-model", "masked": "fm-model", "nsp": "ns-model"}
+# the elem_id of each tab's model picker, by task: an answer reads the model on screen from it (tour.Load's tasks)
+PICKER_IDS = {"causal": "nw-model", "masked": "fm-model", "nsp": "ns-model"}
 
 # Press the step's button once the page shows the new inputs; a tab renders its contents only once opened, so wait
 # for the button to appear (at most 10 s). The step comes in as its title.
@@ -33,14 +34,18 @@ def _step_text(s: tour.Step) -> str:
     )
 
 
-def show(title: str):
+def show(title: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """A step chosen: its text, the try button's label, the answer hidden again."""
     s = tour.step(title)
     return _step_text(s), gr.update(value=f"Try it: open {s.tab}"), gr.update(value="", visible=False)
 
 
+def _reading() -> dict[str, Any]:
+    return gr.update(value="Reading the models…", visible=True)
+
+
 @friendly
-def reveal(title: str, causal: str = "", masked: str = "", nsp: str = "", request: gr.Request = None):
+def reveal(title: str, causal: str = "", masked: str = "", nsp: str = "", request: gr.Request = None) -> dict[str, Any]:
     """The answer: the lesson, and what the models the tabs show did with the step's inputs."""
     chosen = {"causal": causal, "masked": masked, "nsp": nsp}
     text = tour.answer(tour.step(title), lambda task: load_model(chosen[task], task, request))
@@ -75,13 +80,8 @@ def build() -> Panel:
             next_button = gr.Button("Next step →", elem_id="tour-next")
         answer = gr.Markdown(visible=False, elem_id="tour-answer")
     picker.change(show, [picker], [text, go, answer], api_visibility="private", queue=False)
-    answer_button.click(
-        lambda: gr.update(value="Reading the models…", visible=True),
-        None,
-        [answer],
-        api_visibility="private",
-        queue=False,
-    )  # fmt: skip  (wire reads the answer next)
+    # "Reading the models…" at once; wire reads the answer next
+    answer_button.click(_reading, None, [answer], api_visibility="private", queue=False)
     next_button.click(tour.next_title, [picker], [picker], api_visibility="private", queue=False)
     return Panel(panel, picker, go, answer_button, answer)
 
@@ -93,17 +93,17 @@ def wire(demo: gr.Blocks, p: Panel, tabs: gr.Tabs, by_id: dict[str, gr.component
     inputs = [by_id[key] for key in keys]
     press = PRESS % json.dumps({s.title: s.run for s in tour.STEPS if s.run})
 
-    def open_step(title: str):
+    def open_step(title: str) -> tuple[Any, ...]:
         s = tour.step(title)
         return gr.Tabs(selected=s.tab), *(s.inputs[k] if k in s.inputs else gr.update() for k in keys)
 
     p.go.click(open_step, [p.picker], [tabs, *inputs], api_visibility="private", queue=False).then(
         None, [p.picker], None, js=press
     )
-    pickers = [by_id[PICKERS[task]] for task in ("causal", "masked", "nsp")]
+    pickers = [by_id[PICKER_IDS[task]] for task in ("causal", "masked", "nsp")]
     p.reveal.click(reveal, [p.picker, *pickers], [p.answer], api_name="tour_answer")
 
-    def from_link(request: gr.Request):
+    def from_link(request: gr.Request) -> tuple[Any, Any]:
         """Only the tour's own panel and picker: the tabs' inputs are left to their own page-load handlers (an
         output here, even a skipped one, would race them and blank a shared link's values)."""
         s = tour.from_link(request.query_params.get("tour")) if request else None

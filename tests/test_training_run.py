@@ -144,7 +144,7 @@ def test_a_failed_step_leaves_no_resumable_run(sessions, monkeypatch):
     def boom(self):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(Run, "_train_step", boom)
+    monkeypatch.setattr(Run, "train_step", boom)
     with pytest.raises(RuntimeError, match="a bug"):  # no "No GPU was granted": the error propagates as it is
         run_to_end(training)
     assert training.run is None and not training.busy

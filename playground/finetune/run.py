@@ -29,7 +29,7 @@ from ..tiny.checkpoint import load_checkpoint, save_checkpoint
 from ..tiny.model import TinyTransformer
 from ..tiny.recipes import lr_at
 from ..tiny.run import Outcome, TrainingRun
-from ..tiny.train import Limits, Progress, Run, TrainConfig, _rng_state
+from ..tiny.train import Limits, Progress, Run, TrainConfig
 from .heads import Classifier, Encoded, Seen, scratch_copy
 from .tasks import Example, Task
 
@@ -138,7 +138,6 @@ class FineTuneRun(Run):
         self._loss_n = 0
         self._window = [0, 0, 0.0]
         self._mark = time.perf_counter()
-        self._rng = _rng_state(self.device)  # unused: the default dropout is 0 (Run._own_rng)
 
     # ------------------------------------------------------------ batches
 
@@ -164,7 +163,7 @@ class FineTuneRun(Run):
         base = self.fcfg.probe_lr if self.fcfg.freeze else self.fcfg.lr
         return lr_at(self.step, self.cfg) * base / self.cfg.lr
 
-    def _train_step(self) -> None:
+    def train_step(self) -> None:
         self._lr = self._lr_now()
         enc, labels = self.encode(self.next_examples())  # one batch, fed to both models
         for side, model in self.models.items():
@@ -302,10 +301,10 @@ def _measure(body: Any, tokenizer: Any, task: Task, freeze: bool, batch_size: in
     if key not in _measured:
         cfg = FineTuneConfig(labels=min(len(task.train), 2 * batch_size), batch_size=batch_size, freeze=freeze)
         run = FineTuneRun(cfg, body, tokenizer, task)
-        run._train_step()  # the first step pays for allocations
+        run.train_step()  # the first step pays for allocations
         t0 = time.perf_counter()
         for _ in range(2):
-            run._train_step()
+            run.train_step()
         step_s = (time.perf_counter() - t0) / 2
         t0 = time.perf_counter()
         with torch.no_grad():

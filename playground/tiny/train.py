@@ -442,7 +442,7 @@ class Run:
         while self.step < last and not pause():
             if seconds is not None and time.perf_counter() - start >= seconds:
                 break
-            self._train_step()
+            self.train_step()
             if self.step % c.log_every == 0 or self.step % c.eval_every == 0 or self.step == c.steps:
                 event = self._event()
                 self.history.append(event)
@@ -452,8 +452,9 @@ class Run:
                 self._mark = time.perf_counter()  # the consumer's time is not training time
         self._account()
 
-    def _train_step(self) -> None:
-        """One optimizer step over the global batch: grad_accum micro-batches, each split between the ranks."""
+    def train_step(self) -> None:
+        """One optimizer step over the global batch: grad_accum micro-batches, each split between the ranks.
+        The seam a subclass trains something else through (finetune.run.FineTuneRun: two classifiers)."""
         c, world = self.cfg, self.world
         self._lr = recipes.lr_at(self.step, c)
         for optimizer in self.optimizers:

@@ -6,6 +6,7 @@ import csv
 import functools
 import inspect
 import logging
+import math
 import secrets
 import time
 import weakref
@@ -153,6 +154,30 @@ def _copy(output: Any) -> Any:
 
 def _skipped(output: Any) -> bool:
     return isinstance(output, dict) and output == gr.skip()
+
+
+def number(value: Any, what: str, default: float | None = None, minimum: float | None = None) -> float:
+    """What a gr.Number holds, read once for every number box. A cleared box sends None: that is `default` where
+    the box has one (an empty seed reads 0), else a sentence asking for a number (UserError); so is text that is
+    no number, infinity or NaN, and a number below `minimum`. `what` names the box as the sentence begins it."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if default is None:
+            raise UserError(f"{what} is empty: type a number.")
+        return default
+    try:
+        typed = float(value)
+    except (TypeError, ValueError):
+        raise UserError(f"{what} must be a number, not {str(value)[:40]!r}.") from None
+    if not math.isfinite(typed):
+        raise UserError(f"{what} must be a finite number.")
+    if minimum is not None and typed < minimum:
+        raise UserError(f"{what} must be {minimum:g} or more.")
+    return typed
+
+
+def whole_number(value: Any, what: str, default: int | None = None, minimum: int | None = None) -> int:
+    """`number` for a box of whole numbers (precision=0: a seed, a position), cut to its whole part."""
+    return int(number(value, what, default, minimum))
 
 
 # Filling a form on page load only when the session kept one. Any output to a field, even a skipped one, writes

@@ -17,6 +17,7 @@ from .common import (
     model_note,
     model_switch,
     table_download,
+    whole_number,
 )
 from .compare import build as build_compare
 from .inside import build as build_inside
@@ -80,9 +81,10 @@ def _cut_note(truncated: int) -> str:
 def score(text: str, words: str, mask_number: float, model: str = "", request: gr.Request = None):
     """Blank words: the model's own guesses at a spread of ranks (a fixed default list would fit one sentence)."""
     loaded = load_model(model, "masked", request)
+    number = whole_number(mask_number, "The mask number")
     own = parse_words(words or "")
-    chosen = own or suggest_words(loaded.model, loaded.tokenizer, text, int(mask_number))
-    result = score_candidates(loaded.model, loaded.tokenizer, text, chosen, int(mask_number))
+    chosen = own or suggest_words(loaded.model, loaded.tokenizer, text, number)
+    result = score_candidates(loaded.model, loaded.tokenizer, text, chosen, number)
     s = result.scores
     fig = charts.probability_bars(
         [c.word if c.n_tokens == 1 else f"{c.word} ({c.token}…)" for c in s],
@@ -127,7 +129,7 @@ def mask_sentence(
     request: gr.Request = None,
 ):
     loaded = load_model(model, "masked", request)
-    sim = simulate(loaded.model, loaded.tokenizer, text, _recipe(p, mask, random, whole_word), int(seed or 0))
+    sim = simulate(loaded.model, loaded.tokenizer, text, _recipe(p, mask, random, whole_word), _seed(seed))
     shown = [(_shown(t) + " ", None if t.fate == "special" else t.fate) for t in sim.tokens]
     table = [
         [
@@ -174,8 +176,12 @@ def _sim_summary(sim) -> str:
 
 
 @friendly
-def reroll(seed: float) -> int:
-    return int(seed or 0) + 1
+def reroll(seed: float | None) -> int:
+    return _seed(seed) + 1
+
+
+def _seed(seed: float | None) -> int:
+    return whole_number(seed, "The seed", default=0)
 
 
 @friendly
@@ -191,7 +197,7 @@ def mask_rates(
     request: gr.Request = None,
 ):
     loaded = load_model(model, "masked", request)
-    r = rates(loaded.tokenizer, text, _recipe(p, mask, random, whole_word), int(seed or 0), int(rolls))
+    r = rates(loaded.tokenizer, text, _recipe(p, mask, random, whole_word), _seed(seed), int(rolls))
     unit = "word" if r.recipe.whole_word else "token"
     hist = charts.count_histogram(
         r.picked_per_roll(),

@@ -11,7 +11,7 @@ import gradio as gr
 from .. import attention as at
 from .. import charts, limits
 from . import sliders
-from .common import friendly, load_model, session_id
+from .common import friendly, load_model, session_id, whole_number
 
 PREFIX = {"causal": "nw", "masked": "fm", "nsp": "ns"}
 API = {"causal": "inside_next_word", "masked": "inside_fill_mask", "nsp": "inside_next_sentence"}
@@ -211,7 +211,7 @@ def logit_lens(text: str, model: str = "", position: float = -1, request: gr.Req
     """What the model would predict after each layer, at `position` (-1: the last token)."""
     pace(request)
     loaded = load_model(model, "causal", request)
-    lens = at.logit_lens(loaded.model, loaded.tokenizer, text, int(position if position is not None else -1))
+    lens = at.logit_lens(loaded.model, loaded.tokenizer, text, whole_number(position, "The token position", default=-1))
     at_token = lens.tokens[lens.position]
     fig = charts.lens_heatmap(
         [x.layer for x in lens.layers],

@@ -16,6 +16,7 @@ from .common import (
     model_note,
     model_switch,
     table_download,
+    whole_number,
 )
 from .inside import build as build_inside
 
@@ -62,7 +63,8 @@ def pairs(
 ):
     loaded = load_model(model, "nsp", request)
     try:
-        result = nsp_pairs(loaded.model, loaded.tokenizer, passage, int(n_pairs), int(seed or 0), int(tokens_per_side))
+        chosen = whole_number(seed, "The seed", default=0)
+        result = nsp_pairs(loaded.model, loaded.tokenizer, passage, int(n_pairs), chosen, int(tokens_per_side))
     except UserError as err:  # said where the pairs were, and the old pairs cleared (no Error badges over them)
         return f"⚠️ {err}", [], model_note(loaded)
     table = [
@@ -92,8 +94,8 @@ def pairs(
 
 
 @friendly
-def reroll(seed: float) -> int:
-    return int(seed or 0) + 1
+def reroll(seed: float | None) -> int:
+    return whole_number(seed, "The seed", default=0) + 1
 
 
 @friendly

@@ -24,6 +24,7 @@ from .common import (
     model_switch,
     session_id,
     table_download,
+    whole_number,
 )
 from .compare import build as build_compare
 from .inside import build as build_inside
@@ -49,8 +50,8 @@ URL_PARAMS = {
 }
 
 
-def _sampling(temperature, top_k, top_p, seed) -> nw.Sampling:
-    return nw.Sampling(float(temperature), int(top_k), float(top_p), int(seed or 0))
+def _sampling(temperature: float, top_k: float, top_p: float, seed: float | None) -> nw.Sampling:
+    return nw.Sampling(float(temperature), int(top_k), float(top_p), whole_number(seed, "The seed", default=0))
 
 
 # ---------------------------------------------------------------- predict: one forward, every view

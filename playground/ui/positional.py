@@ -12,7 +12,7 @@ from .. import charts, positional, registry, session
 from ..errors import UserError
 from ..tiny.model import TinyTransformer
 from . import sliders
-from .common import friendly, load_model, maths_panel, register_picker, session_id
+from .common import friendly, load_model, maths_panel, register_picker, session_id, whole_number
 
 # checkpoints with a learned position table, and the task to load them for
 LEARNED_SOURCES = {
@@ -167,9 +167,7 @@ def rope_views(head_dim: float, pair: float, base: float, n_positions: float, se
     d = fitted(head_dim, HEAD_DIM, "Head dimension")
     pair = fitted(pair, (0, last_pair(d), 1, 0), "Pair i")  # a smaller head has fewer pairs: keep to its last one
     base, n = fitted(base, BASE, "Base"), fitted(n_positions, ROPE_POSITIONS, "Positions")
-    seed = 0 if seed is None or seed == "" else int(float(seed))
-    if seed < 0:
-        raise UserError("The seed must be 0 or more.")
+    seed = whole_number(seed, "The seed", default=0, minimum=0)
     trail = positional.rope_trajectory(n, d, pair, float(base))
     circle = charts.rotation_circle(
         trail, f"Pair {pair} of a query turned by RoPE, positions 0–{n - 1}", ["dimension 2i", "dimension 2i+1"]

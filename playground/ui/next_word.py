@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 import gradio as gr
+import plotly.graph_objects as go
+from gradio.helpers import Examples
+from transformers import PreTrainedTokenizerBase
 
 from .. import charts, examples, registry, session
 from .. import next_word as nw
 from ..errors import UserError
 from ..fingerprint import weights_fingerprint
+from ..registry import LoadedModel
 from .common import (
     conversion_progress,
     friendly,
@@ -67,7 +74,7 @@ def predict(
     top_p: float = 1.0,
     seed: float = 0,
     request: gr.Request = None,
-):
+) -> tuple[Any, ...]:
     """Outputs: chart, table, tokens, note, sampling chart, sampling note, training summary, training table,
     share link. (The tables' CSV files are written by table_download, for the browser only.)"""
     loaded = load_model(model, "causal", request)
@@ -119,7 +126,7 @@ def _main_title(n_prompt: int, sampling: nw.Sampling) -> str:
     return f"{title}: the model's own (T = 1); at your sampling settings in 'Raw vs transformed' below"
 
 
-def _stages_figure(r: nw.NextWordResult, tokenizer):
+def _stages_figure(r: nw.NextWordResult, tokenizer: PreTrainedTokenizerBase) -> go.Figure:
     """The most likely tokens (by the raw distribution) under each stage: temperature, top-k, top-p."""
     raw = r.stages[0].probs
     ids = raw.topk(min(STAGE_BARS, raw.numel())).indices.tolist()
@@ -151,7 +158,7 @@ def _tokens(n: int) -> str:
     return "token" if n == 1 else "tokens"
 
 
-def _cut_up_note(loaded, text: str) -> str:
+def _cut_up_note(loaded: LoadedModel, text: str) -> str:
     """A sentence on why a word became many pieces, e.g. 'pizza' as 'p iz z a' (empty when none did)."""
     words = nw.split_words(loaded.tokenizer, text)
     if not words:
@@ -186,7 +193,7 @@ def _training_view(view: nw.TrainingView, vocab: int) -> tuple[str, list[list]]:
 
 
 @friendly
-def score_word(prompt: str, word: str, model: str = "", request: gr.Request = None):
+def score_word(prompt: str, word: str, model: str = "", request: gr.Request = None) -> tuple[str, list[list]]:
     """Outputs: the verdict, the per-piece table."""
     loaded = load_model(model, "causal", request)
     s = nw.score_word(loaded.model, loaded.tokenizer, prompt, word)
@@ -213,7 +220,7 @@ def score_word(prompt: str, word: str, model: str = "", request: gr.Request = No
 # ---------------------------------------------------------------- step-by-step generation
 
 
-def _generation(request: gr.Request | None, loaded, prompt: str) -> nw.Generation:
+def _generation(request: gr.Request | None, loaded: LoadedModel, prompt: str) -> nw.Generation:
     """The session's generation if it belongs to this model and prompt; else a fresh one (the old cache dropped)."""
     own = session.get(session_id(request))
     key = (loaded.name, id(loaded.model), prompt)
@@ -253,7 +260,7 @@ MODE_COLOURS = {"greedy": "#bbf7d0", "sampled": "#fbcfe8"}
 TEXT_STYLE = "white-space:pre-wrap;line-height:1.6;margin-top:2em"  # newlines kept; clear of the component's label
 
 
-def _text_html(gen: nw.Generation, tokenizer) -> str:
+def _text_html(gen: nw.Generation, tokenizer: PreTrainedTokenizerBase) -> str:
     """The prompt, then each generated token highlighted by how it was chosen, as one running text."""
     marks = "".join(
         f'<mark title="step {s.step}, {s.mode}" style="background:{MODE_COLOURS[s.mode]};padding:0;'
@@ -261,14 +268,14 @@ def _text_html(gen: nw.Generation, tokenizer) -> str:
         for s in gen.steps
     )
     legend = " · ".join(f'<span style="background:{c};padding:0 4px">{m}</span>' for m, c in MODE_COLOURS.items())
-    prompt = html.escape(tokenizer.decode(gen.ids[: gen.prompt_len]))
+    prompt = html.escape(str(tokenizer.decode(gen.ids[: gen.prompt_len])))
     return (
         f'<div class="nw-generated" style="{TEXT_STYLE}">{prompt}{marks}</div>'
         f'<div style="font-size:0.85em;opacity:0.8">Generated tokens: {legend}</div>'
     )
 
 
-def _generation_view(gen: nw.Generation, loaded) -> tuple[str, list[list], str]:
+def _generation_view(gen: nw.Generation, loaded: LoadedModel) -> tuple[str, list[list], str]:
     """Outputs: the text (prompt, then the generated tokens highlighted), the step log, a note."""
     text = _text_html(gen, loaded.tokenizer)
     log = [[s.step, repr(s.token), s.id, round(s.prob, 4), s.rank, round(s.drawn_prob, 4), s.mode] for s in gen.steps]
@@ -297,7 +304,7 @@ def next_step(
     top_p: float,
     seed: float,
     request: gr.Request = None,
-):
+) -> tuple[str, list[list], str]:
     """One more token, on the session's KV cache. Outputs: text, log, note."""
     loaded = load_model(model, "causal", request)
     gen = _generation(request, loaded, prompt)
@@ -306,7 +313,7 @@ def next_step(
 
 
 @friendly
-def generate(
+def generate(  # noqa: PLR0913 — a Gradio handler: one parameter per input component (the API names them)
     prompt: str,
     model: str,
     mode: str,
@@ -316,7 +323,7 @@ def generate(
     top_p: float,
     seed: float,
     request: gr.Request = None,
-):
+) -> Iterator[tuple[str, list[list], str]]:
     """N more tokens, streamed one by one. Outputs: text, log, note."""
     loaded = load_model(model, "causal", request)
     gen = _generation(request, loaded, prompt)
@@ -325,7 +332,7 @@ def generate(
         yield _generation_view(gen, loaded)
 
 
-def reset(request: gr.Request = None):
+def reset(request: gr.Request = None) -> tuple[str, list, str]:
     own = session.peek(session_id(request))
     if own is not None:
         own.generation = None  # its KV cache goes with it
@@ -335,7 +342,7 @@ def reset(request: gr.Request = None):
 # ---------------------------------------------------------------- links and the API
 
 
-def from_url(
+def from_url(  # noqa: PLR0913 — the page-load handler: one parameter per input the page holds
     prompt: str,
     k: float,
     model: str,
@@ -345,7 +352,7 @@ def from_url(
     seed: float,
     word: str,
     request: gr.Request = None,
-):
+) -> Iterator[list[Any]]:
     """On page load: the page's inputs (as a whole-page link restored them), each replaced by the URL's query
     where it has one (?prompt=...&temperature=0.7), then the prediction. Inputs and outputs: prompt, shown,
     model, temperature, top-k, top-p, seed, word; then predict's outputs."""
@@ -361,7 +368,7 @@ def from_url(
     yield [*inputs, *predict(*inputs[:-1], request=request)]
 
 
-def _parse(text: str | None, spec, current=None):
+def _parse(text: str | None, spec: object, current: Any = None) -> Any:
     """A query value: text as it is, or a number clamped to (low, high); when missing or unreadable, the value
     the page holds (`current`), else the default."""
     fallback = current if current is not None else spec[-1] if isinstance(spec, tuple) else spec
@@ -404,12 +411,86 @@ def _slider(spec: tuple, step: float, label: str, elem_id: str) -> gr.Slider:
     return gr.Slider(low, high, value=default, step=step, label=label, elem_id=elem_id)
 
 
-def build():
+@dataclass
+class _Main:
+    """The prompt, its prediction and the top candidates (the first section)."""
+
+    model: gr.Dropdown
+    prompt: gr.Textbox
+    top_k: gr.Slider
+    go: gr.Button
+    prompts: Examples
+    note: gr.Markdown
+    chart: gr.Plot
+    tokens: gr.HighlightedText
+    table: gr.Dataframe
+    table_csv: gr.DownloadButton
+
+
+@dataclass
+class _Sampling:
+    temperature: gr.Slider
+    top_k: gr.Slider
+    top_p: gr.Slider
+    seed: gr.Number
+    chart: gr.Plot
+    note: gr.Markdown
+
+
+@dataclass
+class _Steps:
+    """Step-by-step generation."""
+
+    mode: gr.Radio
+    n: gr.Slider
+    step: gr.Button
+    run: gr.Button
+    clear: gr.Button
+    text: gr.HTML
+    note: gr.Markdown
+    check: gr.Button
+    checked: gr.Markdown
+    log: gr.Dataframe
+    log_csv: gr.DownloadButton
+
+
+def build() -> tuple[Callable[..., Any], list[Any], list[Any]]:
     """Wire the tab; returns (fn, inputs, outputs) for page load: settings from the URL, then a prediction."""
     gr.Markdown(
         "A causal (GPT-style) language model reads the text so far and gives every token in its vocabulary "
         "a probability of coming next. Pre-training is nothing more than making the true next token likely."
     )
+    main = _main_section()
+    sampling = _sampling_section()
+    word, score, verdict, pieces = _score_section()
+    steps = _steps_section()
+    pairs_note, pairs, pairs_csv = _pairs_section()
+    build_compare("causal", main.prompt)  # the prompt through two or three models side by side
+    build_inside("causal", main.prompt, main.model)  # its attention layer by layer, and the logit lens
+    maths_panel("next_word")
+    with gr.Row():
+        link = gr.Markdown(elem_id="nw-link")
+        gr.DeepLinkButton("Copy a link to the whole page", size="sm")
+
+    m, sm = main, sampling
+    inputs = [m.prompt, m.top_k, m.model, sm.temperature, sm.top_k, sm.top_p, sm.seed]
+    outputs = [m.chart, m.table, m.tokens, m.note, sm.chart, sm.note, pairs_note, pairs, link]
+    for shown, button, stem in (
+        (m.table, m.table_csv, "next-word-top"),
+        (pairs, pairs_csv, "next-word-training-pairs"),
+        (steps.log, steps.log_csv, "next-word-steps"),
+    ):
+        table_download(shown, button, stem)
+    _wire_predict(main, sampling, inputs, outputs)
+    score.click(score_word, [m.prompt, word, m.model], [verdict, pieces], api_name="score_word")
+    word.submit(score_word, [m.prompt, word, m.model], [verdict, pieces], api_visibility="private")
+    _wire_steps(steps, main, sampling)
+    gr.api(training_pairs, api_name="training_pairs")
+    page = [m.prompt, m.top_k, m.model, sm.temperature, sm.top_k, sm.top_p, sm.seed, word]
+    return from_url, page, [*page, *outputs]
+
+
+def _main_section() -> _Main:
     with gr.Row():
         with gr.Column(scale=2):
             model = model_picker("causal", "nw-model")
@@ -433,7 +514,10 @@ def build():
             headers=TOP_HEADERS, label="Top candidates", interactive=False, elem_id="nw-table", scale=4
         )
         table_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-table-csv", scale=0, min_width=80)
+    return _Main(model, prompt, top_k, go, prompts, note, chart, tokens, table, table_csv)
 
+
+def _sampling_section() -> _Sampling:
     with gr.Accordion("Sampling: temperature, top-k, top-p", open=True):
         gr.Markdown(
             "Generating text means drawing the next token from this distribution. Three knobs reshape it "
@@ -446,9 +530,13 @@ def build():
             sample_top_k = _slider(TOP_K_RANGE, 1, "top-k (0 = off)", "nw-top-k")
             top_p = _slider(TOP_P_RANGE, 0.01, "top-p (1 = off)", "nw-top-p")
             seed = gr.Number(0, precision=0, label="Seed", minimum=0, elem_id="nw-seed")
-        stages_chart = gr.Plot(label="Raw vs transformed", elem_id="nw-sampling-chart")
-        stages_note = gr.Markdown(elem_id="nw-sampling-note")
+        chart = gr.Plot(label="Raw vs transformed", elem_id="nw-sampling-chart")
+        note = gr.Markdown(elem_id="nw-sampling-note")
+    return _Sampling(temperature, sample_top_k, top_p, seed, chart, note)
 
+
+def _score_section() -> tuple[gr.Textbox, gr.Button, gr.Markdown, gr.Dataframe]:
+    """Score my word: (word box, button, verdict, the word's pieces)."""
     with gr.Accordion("Score my word", open=False):
         with gr.Row():
             word = gr.Textbox(
@@ -460,7 +548,10 @@ def build():
             score = gr.Button("Score", scale=1, elem_id="nw-score")
         verdict = gr.Markdown(elem_id="nw-score-note")
         pieces = gr.Dataframe(headers=WORD_HEADERS, label="Its tokens", interactive=False, elem_id="nw-score-table")
+    return word, score, verdict, pieces
 
+
+def _steps_section() -> _Steps:
     with gr.Accordion("Step by step: generate one token at a time", open=False):
         with gr.Row():
             mode = gr.Radio([GREEDY, SAMPLE], value=GREEDY, label="Choose the next token by", elem_id="nw-mode")
@@ -476,7 +567,7 @@ def build():
             padding=True,
             elem_id="nw-text",
         )
-        gen_note = gr.Markdown(elem_id="nw-gen-note")
+        note = gr.Markdown(elem_id="nw-gen-note")
         with gr.Row():
             gr.Markdown(USING_NOTE)
             check = gr.Button("Check the weights", size="sm", scale=0, min_width=160, elem_id="nw-check")
@@ -484,53 +575,37 @@ def build():
         with gr.Row():
             log = gr.Dataframe(headers=LOG_HEADERS, label="Step log", interactive=False, elem_id="nw-log", scale=4)
             log_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-log-csv", scale=0, min_width=80)
+    return _Steps(mode, n, step, run, clear, text, note, check, checked, log, log_csv)
 
+
+def _pairs_section() -> tuple[gr.Markdown, gr.Dataframe, gr.DownloadButton]:
+    """How it is trained: (note, the training pairs, their CSV button)."""
     with gr.Accordion("How it is trained: the (prefix → next token) pairs in your prompt", open=False):
-        pairs_note = gr.Markdown(elem_id="nw-pairs-note")
+        note = gr.Markdown(elem_id="nw-pairs-note")
         with gr.Row():
             pairs = gr.Dataframe(
                 headers=PAIR_HEADERS, label="Training pairs", interactive=False, elem_id="nw-pairs", scale=4
             )
             pairs_csv = gr.DownloadButton("CSV", size="sm", elem_id="nw-pairs-csv", scale=0, min_width=80)
+    return note, pairs, pairs_csv
 
-    build_compare("causal", prompt)  # the prompt through two or three models side by side
-    build_inside("causal", prompt, model)  # its attention layer by layer, and the logit lens
-    maths_panel("next_word")
 
-    with gr.Row():
-        link = gr.Markdown(elem_id="nw-link")
-        gr.DeepLinkButton("Copy a link to the whole page", size="sm")
-
-    inputs = [prompt, top_k, model, temperature, sample_top_k, top_p, seed]
-    outputs = [chart, table, tokens, note, stages_chart, stages_note, pairs_note, pairs, link]
-    for shown, button, stem in (
-        (table, table_csv, "next-word-top"),
-        (pairs, pairs_csv, "next-word-training-pairs"),
-        (log, log_csv, "next-word-steps"),
-    ):
-        table_download(shown, button, stem)
-    go.click(predict, inputs, outputs, api_name="next_word")
-    model_switch(model, "causal", prompts.dataset, note)
-    prompt.submit(predict, inputs, outputs, api_visibility="private")
-    for control in (top_k, temperature, sample_top_k, top_p):
+def _wire_predict(main: _Main, sampling: _Sampling, inputs: list[Any], outputs: list[Any]) -> None:
+    """Every way to ask for a prediction: the button, Enter, a slider let go, a seed, a model chosen."""
+    main.go.click(predict, inputs, outputs, api_name="next_word")
+    model_switch(main.model, "causal", main.prompts.dataset, main.note)
+    main.prompt.submit(predict, inputs, outputs, api_visibility="private")
+    for control in (main.top_k, sampling.temperature, sampling.top_k, sampling.top_p):
         control.release(predict, inputs, outputs, api_visibility="private", trigger_mode="always_last")
-    seed.submit(predict, inputs, outputs, api_visibility="private")
-    model.input(predict, inputs, outputs, api_visibility="private")  # a model chosen is a model run
+    sampling.seed.submit(predict, inputs, outputs, api_visibility="private")
+    main.model.input(predict, inputs, outputs, api_visibility="private")  # a model chosen is a model run
 
-    score.click(score_word, [prompt, word, model], [verdict, pieces], api_name="score_word")
-    word.submit(score_word, [prompt, word, model], [verdict, pieces], api_visibility="private")
 
-    gen_inputs = [prompt, model, mode, temperature, sample_top_k, top_p, seed]  # the generation is the session's
-    gen_outputs = [text, log, gen_note]
-    step.click(next_step, gen_inputs, gen_outputs, api_name="next_step")
-    run.click(
-        generate,
-        [prompt, model, mode, n, temperature, sample_top_k, top_p, seed],
-        gen_outputs,
-        api_name="generate",
-    )
-    clear.click(reset, None, gen_outputs, api_name="reset_generation", api_visibility="private")
-    check.click(check_weights, [model], [checked], api_name="check_weights")
-    gr.api(training_pairs, api_name="training_pairs")
-    page = [prompt, top_k, model, temperature, sample_top_k, top_p, seed, word]
-    return from_url, page, [*page, *outputs]
+def _wire_steps(steps: _Steps, main: _Main, sampling: _Sampling) -> None:
+    """The generation is the session's: one more token, N more, reset, and the weights' fingerprint."""
+    knobs = [sampling.temperature, sampling.top_k, sampling.top_p, sampling.seed]
+    gen_outputs = [steps.text, steps.log, steps.note]
+    steps.step.click(next_step, [main.prompt, main.model, steps.mode, *knobs], gen_outputs, api_name="next_step")
+    steps.run.click(generate, [main.prompt, main.model, steps.mode, steps.n, *knobs], gen_outputs, api_name="generate")
+    steps.clear.click(reset, None, gen_outputs, api_name="reset_generation", api_visibility="private")
+    steps.check.click(check_weights, [main.model], [steps.checked], api_name="check_weights")

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
 import numpy as np
+import plotly.graph_objects as go
 
 from .. import charts, positional, registry, session
 from ..errors import UserError
@@ -42,7 +44,7 @@ class _Fitted:
     def __init__(self) -> None:
         self.notes: list[str] = []
 
-    def __call__(self, value, spec: tuple, what: str) -> int:
+    def __call__(self, value: Any, spec: tuple, what: str) -> int:
         """The value on its slider's (whole-number) steps."""
         low, high, step, _ = spec
         fitted, note = sliders.fit(value, low, high, what, step)
@@ -68,7 +70,7 @@ def parse_dims(text: str, dim: int) -> tuple[list[int], list[int]]:
 
 
 @friendly
-def sinusoid_views(n_positions: float, dim: float, base: float, dims_text: str):
+def sinusoid_views(n_positions: float, dim: float, base: float, dims_text: str) -> tuple[go.Figure, go.Figure, str]:
     fitted = _Fitted()
     n = fitted(n_positions, SIN_POSITIONS, "Sequence length")
     d = fitted(dim, SIN_DIM, "Model width")
@@ -138,7 +140,7 @@ def _task_for(name: str, sid: str) -> str:
 
 
 @friendly
-def learned_views(name: str, view: str, request: gr.Request = None):
+def learned_views(name: str, view: str, request: gr.Request = None) -> tuple[go.Figure, go.Figure]:
     loaded = load_model(name, _task_for(name, session_id(request)), request)
     table = positional.learned_table(loaded.model)
     if table is None:
@@ -162,7 +164,9 @@ def last_pair(head_dim: float) -> int:
 
 
 @friendly
-def rope_views(head_dim: float, pair: float, base: float, n_positions: float, seed: float):
+def rope_views(
+    head_dim: float, pair: float, base: float, n_positions: float, seed: float | None
+) -> tuple[go.Figure, go.Figure, str, gr.Slider]:
     fitted = _Fitted()
     d = fitted(head_dim, HEAD_DIM, "Head dimension")
     pair = fitted(pair, (0, last_pair(d), 1, 0), "Pair i")  # a smaller head has fewer pairs: keep to its last one
@@ -203,7 +207,7 @@ def _rope_note(scores: np.ndarray) -> str:
 
 
 @friendly
-def similarity_views(n_positions: float):
+def similarity_views(n_positions: float) -> tuple[go.Figure, ...]:
     n = _Fitted()(n_positions, SIM_POSITIONS, "Positions")  # no note to show it in: the box clamps on blur
     learned = positional.learned_table(registry.load(SIMILARITY_SOURCE, "causal").model)
     assert learned is not None  # SIMILARITY_SOURCE is a checkpoint with learned positions
@@ -229,7 +233,7 @@ def similarity_views(n_positions: float):
 
 
 @friendly
-def order_views(text_a: str, text_b: str):
+def order_views(text_a: str, text_b: str) -> tuple[str, list[list[str]]]:
     loaded = registry.load(ORDER_MODEL, "masked")
     model = loaded.model
     assert isinstance(model, TinyTransformer)  # only our model can switch its positions off
@@ -250,7 +254,7 @@ def order_views(text_a: str, text_b: str):
     return note, rows
 
 
-def build():
+def build() -> tuple[Callable[..., Any], list[Any], list[Any]]:
     """Wire the tab; returns (fn, inputs, outputs) to run when the page loads."""
     gr.Markdown(
         "Attention alone treats a sentence as a bag of words. A positional encoding gives each token a signal "
@@ -260,117 +264,135 @@ def build():
     sliders.enter_applies()  # Enter in a slider's number box draws, as leaving the box does
     with gr.Tabs():
         with gr.Tab("Sinusoidal waves"):
-            with gr.Row():
-                n_positions = _slider(SIN_POSITIONS, "Sequence length (positions)", elem_id="pe-len")
-                dim = _slider(SIN_DIM, "Model width (dimensions)", elem_id="pe-dim")
-                base = _slider(BASE, "Base", elem_id="pe-base")
-            dims = gr.Textbox(value="0, 1, 10, 40, 100", label="Dimensions to draw as waves", elem_id="pe-dims")
-            draw = gr.Button("Draw", elem_id="pe-go")
-            note = gr.Markdown(elem_id="pe-note")
-            heat = gr.Plot(label="Sinusoidal positional encoding", elem_id="pe-heatmap")
-            waves = gr.Plot(label="Waves", elem_id="pe-waves")
-            inputs, outputs = [n_positions, dim, base, dims], [heat, waves, note]
-            draw.click(sinusoid_views, inputs, outputs, api_name="sinusoidal", **sliders.RAW)
-            for control in (n_positions, dim, base):
-                control.input(sinusoid_views, inputs, outputs, **LIVE)
-            dims.submit(sinusoid_views, inputs, outputs, api_visibility="private", **sliders.RAW)
+            inputs, outputs = _sinusoid_tab()
         with gr.Tab("Learned tables") as learned_tab:
-            gr.Markdown(
-                "GPT-2 and BERT learn one vector per position during pre-training. Here is such a table "
-                "read from a real checkpoint, and its positions projected to 2-D or 3-D."
-            )
-            with gr.Row():
-                source = gr.Dropdown(
-                    list(LEARNED_SOURCES),
-                    value=SIMILARITY_SOURCE,
-                    elem_id="pe-learned-source",
-                    allow_custom_value=True,  # a link may name a run only the sender has: the page-load refresh swaps it
-                    label="Checkpoint (GPT-2 and BERT need the Hub; yours from the Train tab appear here)",
-                )
-                register_picker(source, learned_choices)
-                view = gr.Radio(["2-D", "3-D"], value="2-D", label="PCA view")
-            learned_go = gr.Button("Show", elem_id="pe-learned-go")
-            learned_heat = gr.Plot(label="Learned table", elem_id="pe-learned-heatmap")
-            learned_pca = gr.Plot(label="PCA", elem_id="pe-learned-pca")
-            learned_io = [source, view], [learned_heat, learned_pca]
-            learned_go.click(learned_views, *learned_io, api_name="learned_positions")
-            gr.on(  # always_last: a choice made while the tab's first drawing runs is drawn after it, not dropped
-                [learned_tab.select, source.change, view.change],
-                learned_views,
-                *learned_io,
-                api_visibility="private",
-                trigger_mode="always_last",
-            )
+            _learned_tab(learned_tab)
         with gr.Tab("Rotary (RoPE)") as rope_tab:
-            gr.Markdown(
-                "RoPE adds nothing to the embedding. It turns each pair of a query's and a key's dimensions "
-                "by an angle that grows with the position, so their dot product depends only on how far "
-                "apart they are."
-            )
-            with gr.Row():
-                head_dim = _slider(HEAD_DIM, "Head dimension", elem_id="pe-rope-dim")
-                pair = _slider((0, last_pair(HEAD_DIM[3]), 1, 0), "Pair i (0 spins fastest)", elem_id="pe-rope-pair")
-                rope_base = _slider(BASE, "Base")
-                rope_len = _slider(ROPE_POSITIONS, "Positions")
-                seed = gr.Number(value=0, precision=0, label="Seed for q and k", elem_id="pe-rope-seed")
-            rope_go = gr.Button("Draw", elem_id="pe-rope-go")
-            rope_note = gr.Markdown(elem_id="pe-rope-note")
-            with gr.Row():
-                rope_circle = gr.Plot(label="Rotation", elem_id="pe-rope-circle")
-                rope_heat = gr.Plot(label="Relative scores", elem_id="pe-rope-scores")
-            rope_inputs = [head_dim, pair, rope_base, rope_len, seed]
-            rope_outputs = [rope_circle, rope_heat, rope_note, pair]  # the pair slider's range follows the head
-            rope_go.click(rope_views, rope_inputs, rope_outputs, api_name="rotary", **sliders.RAW)
-            # one listener for every trigger, so always_last holds across them: each draw also sets the pair
-            # slider, and a draw from older values (the tab's first one, a head size) that finished after the
-            # learner's newest choice would put its pair back
-            gr.on(
-                [rope_tab.select, seed.submit, *(c.input for c in (head_dim, pair, rope_base, rope_len, seed))],
-                rope_views,
-                rope_inputs,
-                rope_outputs,
-                **LIVE,
-            )
+            _rope_tab(rope_tab)
         with gr.Tab("Similarity") as sim_tab:
-            gr.Markdown(
-                "How alike are the encodings of two positions? Sinusoidal and rotary give the same curve: "
-                "similarity depends only on the distance. A learned table found its own shape."
-            )
-            sim_len = _slider(SIM_POSITIONS, "Positions", elem_id="pe-sim-len")
-            sim_go = gr.Button("Compare", elem_id="pe-sim-go")
-            with gr.Row():
-                sim_plots = [gr.Plot(label=kind) for kind in ("sinusoidal", "learned", "rotary")]
-            sim_curve = gr.Plot(label="Similarity by offset", elem_id="pe-sim-curve")
-            sim_go.click(
-                similarity_views, [sim_len], [*sim_plots, sim_curve], api_name="position_similarity", **sliders.RAW
-            )
-            sim_len.input(similarity_views, [sim_len], [*sim_plots, sim_curve], **LIVE)
-            sim_tab.select(
-                similarity_views, [sim_len], [*sim_plots, sim_curve], api_visibility="private", **sliders.RAW
-            )
+            _similarity_tab(sim_tab)
         with gr.Tab("Why order matters") as order_tab:
-            gr.Markdown(
-                f"Two sentences with the same words in another order, through our BERT-style model "
-                f"({ORDER_MODEL}) with its positions on and switched off. Attention itself has no notion of "
-                "order: its only structure is the mask, the decoder's triangle or the encoder's square. See both "
-                "on your own sentence under **Inside the model → Encoder vs decoder** in the Next Word and Fill "
-                "Mask tabs."
-            )
-            with gr.Row():
-                text_a = gr.Textbox(value="The cat sat on the mat", label="Sentence A", elem_id="pe-order-a")
-                text_b = gr.Textbox(value="On the mat sat the cat", label="Sentence B", elem_id="pe-order-b")
-            order_go = gr.Button("Compare", elem_id="pe-order-go")
-            order_note = gr.Markdown(elem_id="pe-order-note")
-            order_table = gr.Dataframe(
-                headers=["what is compared", "distance A vs B"], interactive=False, elem_id="pe-order-table"
-            )
-            order_go.click(order_views, [text_a, text_b], [order_note, order_table], api_name="word_order")
-            gr.on(
-                [order_tab.select, text_a.submit, text_b.submit],
-                order_views,
-                [text_a, text_b],
-                [order_note, order_table],
-                api_visibility="private",
-            )
+            _order_tab(order_tab)
     maths_panel("positional")
     return sinusoid_views, inputs, outputs
+
+
+def _sinusoid_tab() -> tuple[list[Any], list[Any]]:
+    """The sinusoidal table and its waves; returns their (inputs, outputs), which the page load draws."""
+    with gr.Row():
+        n_positions = _slider(SIN_POSITIONS, "Sequence length (positions)", elem_id="pe-len")
+        dim = _slider(SIN_DIM, "Model width (dimensions)", elem_id="pe-dim")
+        base = _slider(BASE, "Base", elem_id="pe-base")
+    dims = gr.Textbox(value="0, 1, 10, 40, 100", label="Dimensions to draw as waves", elem_id="pe-dims")
+    draw = gr.Button("Draw", elem_id="pe-go")
+    note = gr.Markdown(elem_id="pe-note")
+    heat = gr.Plot(label="Sinusoidal positional encoding", elem_id="pe-heatmap")
+    waves = gr.Plot(label="Waves", elem_id="pe-waves")
+    inputs, outputs = [n_positions, dim, base, dims], [heat, waves, note]
+    draw.click(sinusoid_views, inputs, outputs, api_name="sinusoidal", **sliders.RAW)
+    for control in (n_positions, dim, base):
+        control.input(sinusoid_views, inputs, outputs, **LIVE)
+    dims.submit(sinusoid_views, inputs, outputs, api_visibility="private", **sliders.RAW)
+    return inputs, outputs
+
+
+def _learned_tab(tab: gr.Tab) -> None:
+    gr.Markdown(
+        "GPT-2 and BERT learn one vector per position during pre-training. Here is such a table "
+        "read from a real checkpoint, and its positions projected to 2-D or 3-D."
+    )
+    with gr.Row():
+        source = gr.Dropdown(
+            list(LEARNED_SOURCES),
+            value=SIMILARITY_SOURCE,
+            elem_id="pe-learned-source",
+            allow_custom_value=True,  # a link may name a run only the sender has: the page-load refresh swaps it
+            label="Checkpoint (GPT-2 and BERT need the Hub; yours from the Train tab appear here)",
+        )
+        register_picker(source, learned_choices)
+        view = gr.Radio(["2-D", "3-D"], value="2-D", label="PCA view")
+    learned_go = gr.Button("Show", elem_id="pe-learned-go")
+    learned_heat = gr.Plot(label="Learned table", elem_id="pe-learned-heatmap")
+    learned_pca = gr.Plot(label="PCA", elem_id="pe-learned-pca")
+    learned_io = [source, view], [learned_heat, learned_pca]
+    learned_go.click(learned_views, *learned_io, api_name="learned_positions")
+    gr.on(  # always_last: a choice made while the tab's first drawing runs is drawn after it, not dropped
+        [tab.select, source.change, view.change],
+        learned_views,
+        *learned_io,
+        api_visibility="private",
+        trigger_mode="always_last",
+    )
+
+
+def _rope_tab(tab: gr.Tab) -> None:
+    gr.Markdown(
+        "RoPE adds nothing to the embedding. It turns each pair of a query's and a key's dimensions "
+        "by an angle that grows with the position, so their dot product depends only on how far "
+        "apart they are."
+    )
+    with gr.Row():
+        head_dim = _slider(HEAD_DIM, "Head dimension", elem_id="pe-rope-dim")
+        pair = _slider((0, last_pair(HEAD_DIM[3]), 1, 0), "Pair i (0 spins fastest)", elem_id="pe-rope-pair")
+        rope_base = _slider(BASE, "Base")
+        rope_len = _slider(ROPE_POSITIONS, "Positions")
+        seed = gr.Number(value=0, precision=0, label="Seed for q and k", elem_id="pe-rope-seed")
+    rope_go = gr.Button("Draw", elem_id="pe-rope-go")
+    rope_note = gr.Markdown(elem_id="pe-rope-note")
+    with gr.Row():
+        rope_circle = gr.Plot(label="Rotation", elem_id="pe-rope-circle")
+        rope_heat = gr.Plot(label="Relative scores", elem_id="pe-rope-scores")
+    rope_inputs = [head_dim, pair, rope_base, rope_len, seed]
+    rope_outputs = [rope_circle, rope_heat, rope_note, pair]  # the pair slider's range follows the head
+    rope_go.click(rope_views, rope_inputs, rope_outputs, api_name="rotary", **sliders.RAW)
+    # one listener for every trigger, so always_last holds across them: each draw also sets the pair
+    # slider, and a draw from older values (the tab's first one, a head size) that finished after the
+    # learner's newest choice would put its pair back
+    gr.on(
+        [tab.select, seed.submit, *(c.input for c in (head_dim, pair, rope_base, rope_len, seed))],
+        rope_views,
+        rope_inputs,
+        rope_outputs,
+        **LIVE,
+    )
+
+
+def _similarity_tab(tab: gr.Tab) -> None:
+    gr.Markdown(
+        "How alike are the encodings of two positions? Sinusoidal and rotary give the same curve: "
+        "similarity depends only on the distance. A learned table found its own shape."
+    )
+    sim_len = _slider(SIM_POSITIONS, "Positions", elem_id="pe-sim-len")
+    sim_go = gr.Button("Compare", elem_id="pe-sim-go")
+    with gr.Row():
+        sim_plots = [gr.Plot(label=kind) for kind in ("sinusoidal", "learned", "rotary")]
+    sim_curve = gr.Plot(label="Similarity by offset", elem_id="pe-sim-curve")
+    sim_go.click(similarity_views, [sim_len], [*sim_plots, sim_curve], api_name="position_similarity", **sliders.RAW)
+    sim_len.input(similarity_views, [sim_len], [*sim_plots, sim_curve], **LIVE)
+    tab.select(similarity_views, [sim_len], [*sim_plots, sim_curve], api_visibility="private", **sliders.RAW)
+
+
+def _order_tab(tab: gr.Tab) -> None:
+    gr.Markdown(
+        f"Two sentences with the same words in another order, through our BERT-style model "
+        f"({ORDER_MODEL}) with its positions on and switched off. Attention itself has no notion of "
+        "order: its only structure is the mask, the decoder's triangle or the encoder's square. See both "
+        "on your own sentence under **Inside the model → Encoder vs decoder** in the Next Word and Fill "
+        "Mask tabs."
+    )
+    with gr.Row():
+        text_a = gr.Textbox(value="The cat sat on the mat", label="Sentence A", elem_id="pe-order-a")
+        text_b = gr.Textbox(value="On the mat sat the cat", label="Sentence B", elem_id="pe-order-b")
+    order_go = gr.Button("Compare", elem_id="pe-order-go")
+    order_note = gr.Markdown(elem_id="pe-order-note")
+    order_table = gr.Dataframe(
+        headers=["what is compared", "distance A vs B"], interactive=False, elem_id="pe-order-table"
+    )
+    order_go.click(order_views, [text_a, text_b], [order_note, order_table], api_name="word_order")
+    gr.on(
+        [tab.select, text_a.submit, text_b.submit],
+        order_views,
+        [text_a, text_b],
+        [order_note, order_table],
+        api_visibility="private",
+    )

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import gradio as gr
 import plotly.graph_objects as go
+from transformers import PreTrainedTokenizerBase
 
 from .. import charts, registry, session
 from .. import tokenization as tk
@@ -67,7 +69,7 @@ def _own(request: gr.Request | None) -> session.Session | None:
     return session.peek(session_id(request))
 
 
-def _tokenizer(key: str, own: session.Session | None):
+def _tokenizer(key: str, own: session.Session | None) -> PreTrainedTokenizerBase | None:
     if key in ("bert-base-uncased", "gpt2"):
         return registry.reference_tokenizer(key)
     if key in registry.BUNDLED:
@@ -137,7 +139,7 @@ def _title(key: str, own: session.Session | None) -> str:
 
 
 @friendly
-def add_hub_tokenizer(model_id: str, shown: list[str], request: gr.Request = None):
+def add_hub_tokenizer(model_id: str, shown: list[str], request: gr.Request = None) -> gr.CheckboxGroup:
     """Load a Hub tokenizer by id (when the Hub or the local cache has it) and show it side by side."""
     registry.hub_tokenizer(model_id)  # raises a sentence when the id is bad or the Hub unreachable
     own = session.get(session_id(request))
@@ -169,7 +171,7 @@ def train(
     sample: str,
     shown: list[str],
     request: gr.Request = None,
-):
+) -> tuple[Any, ...]:
     if kind not in KINDS:
         raise UserError(f"Pick one of: {', '.join(KINDS)}.")
     trained = tt.learn_tokenizer(_training_text(source, upload, pasted), KINDS[kind], int(vocab_size))
@@ -212,7 +214,7 @@ def _latest(own: session.Session | None) -> tt.TrainedTokenizer | None:
 
 
 @friendly
-def replay_step(step: float, sample: str, request: gr.Request = None):
+def replay_step(step: float, sample: str, request: gr.Request = None) -> tuple[str, list, list]:
     trained = _latest(_own(request))
     if trained is None:
         if int(step) == 0:
@@ -222,7 +224,7 @@ def replay_step(step: float, sample: str, request: gr.Request = None):
 
 
 @friendly
-def replay_sample(step: float, sample: str, request: gr.Request = None):
+def replay_sample(step: float, sample: str, request: gr.Request = None) -> tuple[Any, ...]:
     trained = _latest(_own(request))
     if trained is None:
         return gr.skip(), gr.skip(), gr.skip(), gr.skip()  # nothing trained yet: nothing to replay
@@ -305,7 +307,7 @@ def _growth_figure(trained: tt.TrainedTokenizer, sample: str) -> go.Figure:
 
 
 @friendly
-def open_page(text: str, shown: list[str] | None, request: gr.Request = None):
+def open_page(text: str, shown: list[str] | None, request: gr.Request = None) -> list[Any]:
     """On load: the comparison, and a training section that shows only this session's work.
 
     A link to the page (`?deep_link=`) carries the components as they were, a replay step and a
@@ -328,19 +330,30 @@ def open_page(text: str, shown: list[str] | None, request: gr.Request = None):
     ]
 
 
-def _show_source(source: str):
+def _show_source(source: str) -> tuple[gr.File, gr.Textbox]:
     return gr.File(visible=source == SOURCES[1]), gr.Textbox(visible=source == SOURCES[2])
 
 
 # ---------------------------------------------------------------- layout
 
 
-def build():
+FAST: dict[str, Any] = dict(show_progress="hidden", trigger_mode="always_last")  # redraws as the text changes
+
+
+def build() -> tuple[Callable[..., Any], list[Any], list[Any]]:
     """Wire the tab; returns (fn, inputs, outputs) to run when the page loads."""
     gr.Markdown(
         "Before a model sees text, a tokenizer cuts it into pieces from a fixed vocabulary and turns each piece "
         "into an id. Different models cut the same text differently; below, you can also train your own."
     )
+    text, shown, outputs = _compare_section()
+    training = _training_section(text, shown, outputs)
+    maths_panel("tokenizer")
+    return open_page, [text, shown], outputs + training
+
+
+def _compare_section() -> tuple[gr.Textbox, gr.CheckboxGroup, list[Any]]:
+    """The text through the ticked tokenizers side by side: (text, ticked, every panel's outputs)."""
     with gr.Row():
         text = gr.Textbox(label="Text", value=EXAMPLES[0][0], lines=3, scale=3, elem_id="tk-text")
         shown = gr.CheckboxGroup(
@@ -356,6 +369,19 @@ def build():
         )
         add_hub = gr.Button("Add", scale=1, elem_id="tk-hub-add")
     gr.Markdown(LEGEND, elem_id="tk-legend")
+    main, trips, columns = _panels()
+    outputs = main + trips
+    text.change(compare, [text, shown], outputs, api_name="tokenize", **FAST)
+    shown.change(show_panels, [shown], columns, api_name="show_tokenizers", api_visibility="private").then(
+        compare, [text, shown], outputs, api_name="tokenize_shown", api_visibility="private", **FAST
+    )
+    add_hub.click(add_hub_tokenizer, [hub_id, shown], [shown], api_name="add_hub_tokenizer")
+    hub_id.submit(add_hub_tokenizer, [hub_id, shown], [shown], api_visibility="private")
+    return text, shown, outputs
+
+
+def _panels() -> tuple[list[Any], list[gr.HighlightedText], list[gr.Column]]:
+    """One panel per side (hidden unless ticked): (tokens, stats and table of each, round trips, columns)."""
     main, trips, columns = [], [], []
     with gr.Row(equal_height=False):
         for key, title in SIDES:
@@ -386,15 +412,11 @@ def build():
             main += [spans, stats, table]
             trips.append(trip)
             columns.append(column)
-    outputs = main + trips
-    fast: dict[str, Any] = dict(show_progress="hidden", trigger_mode="always_last")
-    text.change(compare, [text, shown], outputs, api_name="tokenize", **fast)
-    shown.change(show_panels, [shown], columns, api_name="show_tokenizers", api_visibility="private").then(
-        compare, [text, shown], outputs, api_name="tokenize_shown", api_visibility="private", **fast
-    )
-    add_hub.click(add_hub_tokenizer, [hub_id, shown], [shown], api_name="add_hub_tokenizer")
-    hub_id.submit(add_hub_tokenizer, [hub_id, shown], [shown], api_visibility="private")
+    return main, trips, columns
 
+
+def _training_section(text: gr.Textbox, shown: gr.CheckboxGroup, outputs: list[Any]) -> list[Any]:
+    """Train your own tokenizer and replay its merges; returns what the page load fills (see open_page)."""
     gr.Markdown(
         "## Train your own tokenizer\n"
         "BPE starts from single bytes, WordPiece from single characters; each step merges one pair of "
@@ -439,16 +461,14 @@ def build():
         [source, upload, pasted, kind, vocab, sample, shown],
         [status, growth, download, step, merge_text, replayed, recent, shown],
         api_name="train_tokenizer",
-    ).then(compare, [text, shown], outputs, api_name="tokenize_trained", api_visibility="private", **fast)
-    step.change(replay_step, [step, sample], [merge_text, replayed, recent], api_name="replay_merges", **fast)
+    ).then(compare, [text, shown], outputs, api_name="tokenize_trained", api_visibility="private", **FAST)
+    step.change(replay_step, [step, sample], [merge_text, replayed, recent], api_name="replay_merges", **FAST)
     sample.change(
         replay_sample,
         [step, sample],
         [merge_text, replayed, recent, growth],
         api_name="replay_sample",
         api_visibility="private",
-        **fast,
+        **FAST,
     )
-    training = [status, growth, download, step, merge_text, replayed, recent]
-    maths_panel("tokenizer")
-    return open_page, [text, shown], outputs + training
+    return [status, growth, download, step, merge_text, replayed, recent]

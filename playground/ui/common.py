@@ -295,8 +295,10 @@ def swap_sentence(gone: list[str], instead: list[str]) -> str:
         if instead
         else "the page goes on without"
     )
-    return (f"This link names {_listed(gone)}, made in the sender's browser and kept only there: {shown}, and "
-            "the rest is as the link set it.")  # fmt: skip
+    return (
+        f"This link names {_listed(gone)}, made in the sender's browser and kept only there: {shown}, and "
+        "the rest is as the link set it."
+    )
 
 
 def _listed(names: list[str]) -> str:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import gradio as gr
+import plotly.graph_objects as go
 
 from .. import charts, examples
 from ..fill_mask import MAX_MASKS, SUGGESTED_RANKS, fill_mask, parse_words, score_candidates, suggest_words
-from ..masking import MAX_ROLLS, Recipe, rates, simulate
+from ..masking import MAX_ROLLS, MaskedToken, Recipe, Simulation, rates, simulate
 from . import sliders
 from .common import (
     friendly,
@@ -48,7 +52,7 @@ RATE_HEADERS = ["rate", "chosen", "realised", "tokens counted"]
 
 
 @friendly
-def predict(text: str, top_k: float, model: str = "", request: gr.Request = None):
+def predict(text: str, top_k: float, model: str = "", request: gr.Request = None) -> tuple[str, go.Figure, list, str]:
     """Its events skip Gradio's range check (sliders.RAW): a top-k typed past the slider is fitted here, saying so."""
     loaded = load_model(model, "masked", request)
     k, moved = sliders.fit(top_k, *TOP_K_RANGE, "Candidates per mask")
@@ -78,7 +82,9 @@ def _cut_note(truncated: int) -> str:
 
 
 @friendly
-def score(text: str, words: str, mask_number: float, model: str = "", request: gr.Request = None):
+def score(
+    text: str, words: str, mask_number: float | None, model: str = "", request: gr.Request = None
+) -> tuple[str, go.Figure, list, str]:
     """Blank words: the model's own guesses at a spread of ranks (a fixed default list would fit one sentence)."""
     loaded = load_model(model, "masked", request)
     number = whole_number(mask_number, "The mask number")
@@ -124,10 +130,10 @@ def mask_sentence(
     mask: float,
     random: float,
     whole_word: bool,
-    seed: float,
+    seed: float | None,
     model: str = "",
     request: gr.Request = None,
-):
+) -> tuple[list, str, list, str]:
     loaded = load_model(model, "masked", request)
     sim = simulate(loaded.model, loaded.tokenizer, text, _recipe(p, mask, random, whole_word), _seed(seed))
     shown = [(_shown(t) + " ", None if t.fate == "special" else t.fate) for t in sim.tokens]
@@ -150,7 +156,7 @@ def mask_sentence(
     return shown, _sim_summary(sim), table, model_note(loaded) + _cut_note(sim.truncated)
 
 
-def _shown(t) -> str:
+def _shown(t: MaskedToken) -> str:
     return f"{t.token}→{t.input_token}" if t.fate in ("[MASK]", "random") else t.token
 
 
@@ -158,7 +164,7 @@ def _round(x: float | None) -> float | None:
     return None if x is None else round(x, 4)
 
 
-def _sim_summary(sim) -> str:
+def _sim_summary(sim: Simulation) -> str:
     r = sim.recipe
     text = (
         f"Seed {sim.seed}: picked **{sim.n_picked} of {sim.n_pickable}** tokens ({sim.n_picked / sim.n_pickable:.0%}). "
@@ -185,17 +191,17 @@ def _seed(seed: float | None) -> int:
 
 
 @friendly
-def mask_rates(
+def mask_rates(  # noqa: PLR0913 — a Gradio handler: one parameter per input component (the API names them)
     text: str,
     p: float,
     mask: float,
     random: float,
     whole_word: bool,
-    seed: float,
+    seed: float | None,
     rolls: float,
     model: str = "",
     request: gr.Request = None,
-):
+) -> tuple[go.Figure, go.Figure, list, str]:
     loaded = load_model(model, "masked", request)
     r = rates(loaded.tokenizer, text, _recipe(p, mask, random, whole_word), _seed(seed), int(rolls))
     unit = "word" if r.recipe.whole_word else "token"
@@ -241,7 +247,9 @@ def random_moved(mask: float, random: float) -> tuple[float, str]:
 
 
 @friendly
-def from_link(text: str, top_k: float, model: str, words: str, mask_number: float, request: gr.Request = None):
+def from_link(
+    text: str, top_k: float, model: str, words: str, mask_number: float | None, request: gr.Request = None
+) -> tuple[Any, ...]:
     """On page load: the sentence and model the page holds (as a whole-page link restored them), or those of
     ?fm_text=...&fm_model=... in the address; then fill the masks and score the words, so no chart starts blank.
     Outputs: text, model, the fill outputs, the score outputs but the note, the note."""
@@ -257,7 +265,7 @@ def from_link(text: str, top_k: float, model: str, words: str, mask_number: floa
     return text, model, filled, chart, table, *scored, model_line
 
 
-def build():
+def build() -> tuple[Callable[..., Any], list[Any], list[Any]]:
     gr.Markdown(
         "A masked (BERT-style) language model sees the whole sentence, left and right, and guesses the hidden "
         f"words. Write `[MASK]` where a word is missing (up to {MAX_MASKS}; RoBERTa-style models get their own "
@@ -276,7 +284,7 @@ def build():
     return from_link, page, [page[0], model, *outputs]
 
 
-def _fill_section(model, note):
+def _fill_section(model: gr.Dropdown, note: gr.Markdown) -> tuple[list[Any], list[Any]]:
     with gr.Row():
         with gr.Column(scale=2):
             rows = examples.examples(model.value, "masked")
@@ -326,7 +334,7 @@ def _fill_section(model, note):
     return [text, top_k, model, words, mask_number], [filled, chart, table, score_note, score_chart, score_table, note]
 
 
-def _simulator_section(model, note):
+def _simulator_section(model: gr.Dropdown, note: gr.Markdown) -> None:
     gr.Markdown(
         "BERT learns by filling in blanks it made itself. For every training sentence, each token is **picked** "
         "with probability *p* (15%). Of the picked tokens, **80%** become `[MASK]`, **10%** a **random** token and "
@@ -360,6 +368,23 @@ def _simulator_section(model, note):
         headers=SIM_HEADERS, label="Labels and the model's predictions", interactive=False, elem_id="fm-sim-table"
     )
     download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="fm-sim-csv", size="sm")
+    _rates_section([text, p, mask, random, whole_word, seed], model, note)
+
+    inputs = [text, p, mask, random, whole_word, seed, model]
+    outputs = [tokens, summary, table, note]
+    go.click(mask_sentence, inputs, outputs, api_name="mask_simulator")
+    seed.submit(mask_sentence, inputs, outputs, api_visibility="private")
+    mask.input(mask_moved, [mask, random], [random, unchanged], api_visibility="private", queue=False)
+    random.input(random_moved, [mask, random], [mask, unchanged], api_visibility="private", queue=False)
+    again.click(reroll, [seed], [seed], api_visibility="private", queue=False).then(
+        mask_sentence, inputs, outputs, api_visibility="private"
+    )
+    table_download(table, download, "masking")
+    gr.Markdown(FATE_LEGEND)
+
+
+def _rates_section(recipe: list[Any], model: gr.Dropdown, note: gr.Markdown) -> None:
+    """Many rolls of the simulator's sentence and recipe (`recipe`: text, p, mask, random, whole word, seed)."""
     gr.Markdown(
         "### Many rolls\nThe rates are probabilities, not quotas: one roll may pick 2 tokens or 6. Over many rolls "
         "the realised rates settle on the chosen ones."
@@ -374,25 +399,8 @@ def _simulator_section(model, note):
         headers=RATE_HEADERS, label="Chosen and realised rates", interactive=False, elem_id="fm-rates-table"
     )
     rate_download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="fm-rates-csv", size="sm")
-
-    inputs = [text, p, mask, random, whole_word, seed, model]
-    outputs = [tokens, summary, table, note]
-    go.click(mask_sentence, inputs, outputs, api_name="mask_simulator")
-    seed.submit(mask_sentence, inputs, outputs, api_visibility="private")
-    mask.input(mask_moved, [mask, random], [random, unchanged], api_visibility="private", queue=False)
-    random.input(random_moved, [mask, random], [mask, unchanged], api_visibility="private", queue=False)
-    again.click(reroll, [seed], [seed], api_visibility="private", queue=False).then(
-        mask_sentence, inputs, outputs, api_visibility="private"
-    )
-    go_rates.click(
-        mask_rates,
-        [text, p, mask, random, whole_word, seed, rolls, model],
-        [hist, conv, rate_table, note],
-        api_name="mask_rates",
-    )
-    table_download(table, download, "masking")
+    go_rates.click(mask_rates, [*recipe, rolls, model], [hist, conv, rate_table, note], api_name="mask_rates")
     table_download(rate_table, rate_download, "masking-rates")
-    gr.Markdown(FATE_LEGEND)
 
 
 FATE_LEGEND = (

@@ -4,7 +4,9 @@ GPT-style model, the logit lens. One accordion, built into Next Word, Fill Mask 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import gradio as gr
 
@@ -152,10 +154,15 @@ def pace(request: gr.Request | None, cost: float = 1) -> None:
     limits.INFERENCE.take(None if request is None else session_id(request), cost)
 
 
-def handler(task: str):
+# the view's knobs as the page sends them: layer, head, mean over heads, token, pattern, word
+Knobs = tuple[float, float, bool, float, str, float]
+
+
+def handler(task: str) -> Callable[..., tuple[Any, ...]]:
     """The accordion's event handler for one tab (Next Sentence's takes sentence B too)."""
 
-    def run(text, text_b, model, layer, head, mean, token, pattern, word, request):
+    def run(text: str, text_b: str | None, model: str, knobs: Knobs, request: gr.Request | None) -> tuple[Any, ...]:
+        layer, head, mean, token, pattern, word = knobs
         pace(request)
         loaded = load_model(model, task, request)
         att = at.extract(loaded.model, loaded.tokenizer, text, text_b)
@@ -173,7 +180,7 @@ def handler(task: str):
     if task == "nsp":
 
         @friendly
-        def pair(
+        def pair(  # noqa: PLR0913 — a Gradio handler: one parameter per input component (the API names them)
             text_a: str,
             text_b: str,
             model: str = "",
@@ -184,13 +191,13 @@ def handler(task: str):
             pattern: str = at.PATTERNS[0],
             word: float = 0,
             request: gr.Request = None,
-        ):
-            return run(text_a, text_b, model, layer, head, mean, token, pattern, word, request)
+        ) -> tuple[Any, ...]:
+            return run(text_a, text_b, model, (layer, head, mean, token, pattern, word), request)
 
         return pair
 
     @friendly
-    def single(
+    def single(  # noqa: PLR0913 — a Gradio handler: one parameter per input component (the API names them)
         text: str,
         model: str = "",
         layer: float = 0,
@@ -200,8 +207,8 @@ def handler(task: str):
         pattern: str = at.PATTERNS[0],
         word: float = 0,
         request: gr.Request = None,
-    ):
-        return run(text, None, model, layer, head, mean, token, pattern, word, request)
+    ) -> tuple[Any, ...]:
+        return run(text, None, model, (layer, head, mean, token, pattern, word), request)
 
     return single
 

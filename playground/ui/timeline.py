@@ -279,10 +279,9 @@ def build(train_events: list) -> None:
         scrub, [run, step], [*views, step], api_visibility="private"
     )
     # input, not change: the run's pick and the release set the slider too, and scrub themselves
-    step.input(scrub_live, [run, step], views, api_visibility="private", trigger_mode="always_last",
-               show_progress="hidden")  # fmt: skip
-    step.release(scrub, [run, step], [*views, step], api_name="scrub", trigger_mode="always_last",
-                 show_progress="hidden")  # fmt: skip
+    live: dict[str, Any] = dict(trigger_mode="always_last", show_progress="hidden")
+    step.input(scrub_live, [run, step], views, api_visibility="private", **live)
+    step.release(scrub, [run, step], [*views, step], api_name="scrub", **live)
     add.click(add_probe, [run, kind, text, word, text_b, step], [*views, step, probes], api_name="add_probe")
     remove.click(remove_probe, [run, probes, step], [*views, step, probes], api_name="remove_probe")
     refresh.click(refresh_runs, [run, offered], [run, offered], api_visibility="private", queue=False)

@@ -10,8 +10,9 @@ import math
 import secrets
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -314,13 +315,13 @@ def link_model(name: str, task: str, request: gr.Request | None) -> str:
     return default
 
 
-def restore_workspace(token: str | None, request: gr.Request = None):
+def restore_workspace(token: str | None, request: gr.Request = None) -> str:
     """On page load: join the session this browser had before a reload (its token is kept in the browser's
     own storage), so trained models and tokenizers are still choices (the pickers are refreshed next)."""
     return session.attach(session_id(request), token)
 
 
-def _forget_models(folders) -> None:
+def _forget_models(folders: Iterable[Path]) -> None:
     for folder in folders:
         registry.forget(folder)
 
@@ -366,7 +367,7 @@ def model_examples(name: str, task: str, sid: str | None) -> list[list[str]]:
     return examples.examples(name, task, own.checkpoints.get(name) if own else None)
 
 
-def model_note(loaded) -> str:
+def model_note(loaded: registry.LoadedModel) -> str:
     desc = loaded.meta.get("name", loaded.name)
     loss = loaded.meta.get("final_val_loss")
     extra = f" · validation loss {loss:.2f}" if isinstance(loss, (int, float)) else ""
@@ -374,7 +375,7 @@ def model_note(loaded) -> str:
     return f"Model: **{desc}**{extra}. {examples.describe(loaded)}{notice}"
 
 
-def conversion_progress(name: str):
+def conversion_progress(name: str) -> Iterator[str]:
     """While a packaged model converts its GGUF (once per server), a status line every second; only the
     requests for this model wait, the conversion runs in a thread of its own."""
     entry = registry.PACKAGED.get(name)

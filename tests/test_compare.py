@@ -21,6 +21,7 @@ from playground import fill_mask as fm
 from playground import next_word as nw
 from playground import registry
 from playground.bundled import bundled_path
+from playground.errors import UserError
 
 from .hub_cache import put_in_hub_cache
 
@@ -164,7 +165,7 @@ def test_one_word_per_mask_fills_each_in_order():
     assert {c.mask for c in r.top} == {1, 2}
     (r, _) = _ok(cmp.compare("masked", text, [TINY_BERT, HUB_BERT], word="good"))
     assert r.loss is None and "one word per [MASK]" in r.word_note  # the sentence is not whole: no loss
-    with pytest.raises(ValueError, match="2 masks but 3 words"):
+    with pytest.raises(UserError, match="2 masks but 3 words"):
         cmp.compare("masked", text, [TINY_BERT, HUB_BERT], word="a, b, c")
 
 
@@ -224,7 +225,7 @@ def test_a_slow_model_does_not_hold_back_the_others():
     ],
 )
 def test_input_no_model_could_use_is_refused_at_once(task, text, models, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(UserError, match=message):
         cmp.compare(task, text, models)
 
 

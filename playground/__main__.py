@@ -10,11 +10,11 @@ from pathlib import Path
 
 from transformers import PreTrainedTokenizerFast
 
-from . import bundled, corpora
+from . import bundled, corpora, devices
 from .errors import UserError
 from .tiny import data, distributed, token_file
 from .tiny.checkpoint import save_checkpoint
-from .tiny.recipes import RECIPES
+from .tiny.recipes import RECIPES, pacing
 from .tiny.train import OBJECTIVES, Run, TrainConfig, build_tokenizer
 
 
@@ -40,11 +40,16 @@ def _add_train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--save-every", type=int, default=0, help="also save the checkpoint (resumable) every this many steps"
     )
-    # settings left out stay unset (SUPPRESS): a fresh run takes TrainConfig's defaults, a resumed run its own
+    # settings left out stay unset (SUPPRESS): a fresh run takes TrainConfig's defaults (those that follow from its
+    # length as the Train tab sets them: recipes.pacing), a resumed run its own
+    paced = pacing(defaults.steps)
     for f in fields(TrainConfig):
         flag = "--" + f.name.replace("_", "-")
         default = getattr(defaults, f.name)
-        if f.name == "objective":
+        if f.name in paced:
+            why = f"default: from --steps, as the Train tab's (for {defaults.steps} steps on a CPU: {paced[f.name]})"
+            p.add_argument(flag, type=type(default), default=argparse.SUPPRESS, help=why)
+        elif f.name == "objective":
             p.add_argument(flag, choices=OBJECTIVES, default=argparse.SUPPRESS, help=f"default {default}")
         elif isinstance(default, bool):
             p.add_argument(flag, action="store_true", default=argparse.SUPPRESS)
@@ -80,8 +85,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         corpus, tokenizer = _corpus(args, given, world)
         if args.resume:
             run = Run.resume(args.resume, corpus, **given)
-        else:
-            cfg = TrainConfig.recipe(args.recipe, **given) if args.recipe else TrainConfig(**given)
+        else:  # what the flags leave out follows from the run's length, as in the Train tab (recipes.pacing)
+            device = given.get("device", "auto")
+            on_gpu = device == "cuda" or (device == "auto" and devices.has_gpu())
+            paced = pacing(given.get("steps", TrainConfig.steps), on_gpu=on_gpu) | given
+            cfg = TrainConfig.recipe(args.recipe, **paced) if args.recipe else TrainConfig(**paced)
             run = Run(cfg, corpus, tokenizer)
         cfg = run.cfg
         folder = args.out / args.name if args.name else args.resume or args.out / f"{cfg.objective}-{cfg.steps}"

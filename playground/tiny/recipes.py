@@ -4,13 +4,14 @@ switched on or off alone (an ablation), and each with one sentence of why a lear
 
 `optimizers()` builds what the recipe trains with: AdamW alone, or Muon for the blocks' weight matrices with
 AdamW for the rest (embeddings, the output layer, gains and biases: Muon's orthogonalised update is for the
-hidden matrices only). `lr_at()` gives the schedule's learning rate at a step.
+hidden matrices only). `lr_at()` gives the schedule's learning rate at a step. `pacing()` gives the settings
+that follow from a run's length, the same for the Train tab and the CLI.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -62,6 +63,20 @@ WHY = {
     "drop comes in the cool-down, and the run can stop at any time.",
 }
 COOLDOWN = 0.4  # the trapezoid's last share of the steps, decayed linearly to zero
+
+
+def pacing(steps: int, samples: int = 5, on_gpu: bool = False) -> dict[str, Any]:
+    """The settings that follow from a run's length (TrainConfig fields), for the Train tab and the CLI alike:
+    the warm-up, AdamW's beta2, how often the train loss is logged, and `samples` evaluations (each on a few
+    batches, with a text sample) spread over the run."""
+    return dict(
+        warmup_steps=min(50, steps // 10 + 1),
+        beta2=0.99,  # nanoGPT's choice for small models, whose batches see few tokens each
+        # a loss point per step on CPU (free); on a GPU every 10 steps, each read-back being a sync
+        log_every=max(10 if on_gpu else 1, steps // 500),
+        eval_every=max(1, math.ceil(steps / samples)),
+        eval_batches=4,
+    )
 
 
 def lr_at(step: int, cfg: TrainConfig) -> float:

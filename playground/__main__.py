@@ -173,7 +173,7 @@ def cmd_finetune(args: argparse.Namespace) -> int:
             try:
                 folder = save_classifier(args.out / f"ft-{task.name}", event.classifiers["pretrained"], meta)
                 print(f"saved -> {folder}")
-            except ValueError as err:
+            except UserError as err:
                 print(f"not saved: {err}")
     return 0
 
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (UserError, ValueError, FileNotFoundError, subprocess.CalledProcessError) as err:
+    except (UserError, FileNotFoundError, subprocess.CalledProcessError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
 

@@ -7,7 +7,8 @@ its traceback and shows one generic sentence with an error id instead.
 """
 
 
-class UserError(ValueError):
+class UserError(Exception):
     """A sentence for the user: what went wrong with their input and what to do instead.
 
-    A ValueError subclass, so callers that catch ValueError keep working."""
+    Not a ValueError: a bug's ValueError must never pass as a sentence for the user, so every handler catches
+    UserError by name."""

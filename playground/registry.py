@@ -224,7 +224,7 @@ def warm_up() -> threading.Thread:
         for task in TASKS:
             try:
                 load(default_model(task), task)
-            except ValueError:  # the Hub went away meanwhile: the tab will say so when it is used
+            except UserError:  # the Hub went away meanwhile: the tab will say so when it is used
                 pass
 
     thread = threading.Thread(target=run, name="warm-up", daemon=True)

@@ -217,12 +217,7 @@ class Session:
             raise UserError(
                 f"The file is {size / 1e6:,.1f} MB; a checkpoint here is at most {max_bytes / 1e6:,.0f} MB."
             )
-        try:
-            folder = import_zip(path, self.new_folder("upload") / "model", max_bytes)
-        except UserError:
-            raise
-        except ValueError as err:  # every refusal of the zip is about the user's file
-            raise UserError(str(err)) from err
+        folder = import_zip(path, self.new_folder("upload") / "model", max_bytes)  # UserError saying what is wrong
         return self.add_checkpoint(folder, re.sub(r"-\d+$", "", Path(path).stem))  # my-gpt-1.zip -> my-gpt-<n>
 
     def close(self) -> list[Path]:

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from playground.__main__ import main
+from playground.errors import UserError
 from playground.tiny.checkpoint import load_checkpoint
 from playground.tiny.data import split_train_val
 from playground.tiny.recipes import lr_at
@@ -87,14 +88,22 @@ def test_learning_rate_warms_up_then_decays():
     assert lr_at(100, cfg) == pytest.approx(1e-4)
 
 
-@pytest.mark.parametrize("bad", [dict(objective="gan"), dict(lr=-1.0), dict(lr=float("nan")), dict(steps=0)])
-def test_bad_settings_are_refused(bad):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    "bad, error, message",
+    [
+        (dict(objective="gan"), ValueError, "objective must be one of"),  # the CLI and the tab offer only the known
+        (dict(lr=-1.0), UserError, "learning rate must be a positive number, not -1.0"),
+        (dict(lr=float("nan")), UserError, "learning rate must be a positive number, not nan"),
+        (dict(steps=0), UserError, "Steps must be a whole number of at least 1, not 0"),
+    ],
+)
+def test_bad_settings_are_refused(bad, error, message):
+    with pytest.raises(error, match=message):
         TrainConfig(**bad)
 
 
 def test_text_shorter_than_the_context_is_explained():
-    with pytest.raises(ValueError, match="needs more than the context"):
+    with pytest.raises(UserError, match="needs more than the context"):
         run(TrainConfig(objective="clm", tokenizer="char", steps=5, **SMALL), "too short " * 5)
 
 
@@ -177,9 +186,9 @@ def test_limits_come_from_the_environment(monkeypatch):
     monkeypatch.setenv("PLAYGROUND_MAX_PARAMS", "1e6")
     limits = Limits.from_env()
     assert limits.steps == 100 and limits.parameters == 1_000_000
-    with pytest.raises(ValueError, match="at most 100"):
+    with pytest.raises(UserError, match="at most 100"):
         limits.check(TrainConfig(steps=101), 10)
-    with pytest.raises(ValueError, match="limit here is 1,000,000"):
+    with pytest.raises(UserError, match="limit here is 1,000,000"):
         limits.check(TrainConfig(steps=10), 2_000_000)
 
 
@@ -219,7 +228,7 @@ def test_parameters_are_counted_without_building_every_layer():
         cfg = TrainConfig(n_layer=layers, n_head=4, n_embd=64, context_length=32)
         assert count_parameters(cfg, 70) == TinyTransformer(model_config(cfg, 70)).num_parameters()
     assert count_parameters(TrainConfig(n_layer=10**9, n_head=4, n_embd=64, context_length=32), 70) > 10**12
-    with pytest.raises(ValueError, match="far too large"):
+    with pytest.raises(UserError, match="far too large"):
         count_parameters(TrainConfig(n_layer=1, n_head=2, n_embd=10**9, context_length=32), 70)
 
 
@@ -233,5 +242,5 @@ def test_a_diverged_run_stops_with_a_sentence(small_text):
         eval_every=10,
         **{**SMALL, "lr": 1e9, "warmup_steps": 1},
     )
-    with pytest.raises(ValueError, match="Training diverged by step .*Lower the learning rate"):
+    with pytest.raises(UserError, match="Training diverged by step .*Lower the learning rate"):
         run(cfg, small_text)

@@ -306,11 +306,11 @@ def test_zip_bombs_and_non_zips_are_refused(browser, tmp_path):
     bomb = _zip(
         tmp_path / "bomb.zip", {"model.safetensors": b"\0" * 3_000_000, "config.json": b"{}", "tokenizer.json": b"{}"}
     )
-    with pytest.raises(ValueError, match="unpacks to more than"):
+    with pytest.raises(UserError, match="unpacks to more than"):
         checkpoint.import_zip(bomb, tmp_path / "out", max_bytes=1_000_000)
     assert not (tmp_path / "out").exists()
     many = _zip(tmp_path / "many.zip", {f"CARD{i}.md": b"" for i in range(40)})
-    with pytest.raises(ValueError, match="holds 40 files"):
+    with pytest.raises(UserError, match="holds 40 files"):
         checkpoint.import_zip(many, tmp_path / "out", max_bytes=1_000_000)
 
 
@@ -434,3 +434,22 @@ def test_the_recipe_choice_sets_the_ingredients_and_its_learning_rate():
         tab.TrainForm(GPT, SHAKESPEARE, "", 100, 1, recipe="fancy").config()
     assert tab.recipe_lr("modern", GPT, "tiny") == 6e-3 and tab.recipe_lr("classic", GPT, "tiny") == 2e-3
     assert tab.recipe_lr("modern", BERT, "tiny") <= 3e-3  # masked LM stays gentler
+
+
+def test_the_handlers_take_the_forms_fields_and_gradio_hands_them_the_request():
+    """The Train, Step and Race handlers' parameters are TrainForm's fields (Gradio names the API's after them),
+    and Gradio finds their request parameter (without it every browser would share one session)."""
+    from dataclasses import fields
+
+    from gradio.helpers import special_args
+    from gradio.utils import get_function_params
+
+    from playground.ui import race
+
+    names = [f.name for f in fields(tab.TrainForm)]
+    for handler, extra in ((tab.run_training, []), (tab.step_training, []), (race.run_race, ["a", "b"])):
+        assert [p[0] for p in get_function_params(handler)] == [*names, *extra]
+        inputs = special_args(handler, [None] * (len(names) + len(extra)), request="the request")[0]
+        assert inputs[-1] == "the request"
+    assert [p[0] for p in get_function_params(tab.estimate_view)] == list(tab.SIZING)
+    assert tab.PRESETS["tiny"] == tab.TrainForm()  # a preset is a form; the tiny one is the page's defaults

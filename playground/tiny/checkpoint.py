@@ -195,6 +195,9 @@ def import_zip(zip_path: str | Path, folder: str | Path, max_bytes: int, max_fil
         folder.mkdir(parents=True)
         try:
             _unpack(zf, names, folder, max_bytes)
+        except zipfile.BadZipFile as err:  # a damaged entry (its CRC does not match)
+            shutil.rmtree(folder, ignore_errors=True)
+            raise UserError(f"{zip_path.name} is damaged ({err}): download it again.") from err
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise

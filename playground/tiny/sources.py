@@ -42,7 +42,7 @@ def corpus_text(corpus: Corpus, max_bytes: int) -> str:
     if corpus.source == HUB_DATASET:
         try:
             dataset_id = hub.validate_hub_id(corpus.dataset)  # datasets' ids follow the models' grammar
-        except ValueError:
+        except UserError:
             raise UserError(
                 f"{corpus.dataset!r} is not a Hugging Face dataset id: use the form 'owner/name'."
             ) from None

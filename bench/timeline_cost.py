@@ -16,6 +16,7 @@ import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -63,10 +64,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     name = next(p for p in tab.PRESETS if p.startswith(args.preset))
-    layers, heads, width, context, batch, lr, dropout, _ = tab.PRESETS[name]
-    form = tab.TrainForm(list(tab.OBJECTIVES)[0], "", "", args.steps, 1337, list(tab.TOKENIZERS)[0], None, None)
-    form.n_layer, form.n_head, form.n_embd, form.context, form.batch = layers, heads, width, context, batch
-    form.lr, form.dropout = lr, dropout
+    form = replace(tab.PRESETS[name], steps=args.steps)  # the preset's shape, the form's other defaults
     cfg = form.config()
     text = data.load_corpus("tinyshakespeare")
     rows = []

@@ -173,10 +173,7 @@ def ui_overhead(text: str) -> list[str]:
     from playground import session
     from playground.ui import train as tab
 
-    layers, heads, width, context, batch, lr, dropout, steps = tab.PRESETS["small (nanoGPT's CPU shape)"]
-    form = tab.TrainForm(list(tab.OBJECTIVES)[0], "", "", 300, 1337, list(tab.TOKENIZERS)[0], None, None)
-    form.n_layer, form.n_head, form.n_embd, form.context, form.batch = layers, heads, width, context, batch
-    form.lr, form.dropout = lr, dropout
+    form = replace(tab.PRESETS["small (nanoGPT's CPU shape)"], steps=300)
     cfg = form.config()
     page = SimpleNamespace(session_hash="bench-ui")  # what the handler reads of gr.Request
     plot = gr.Plot()

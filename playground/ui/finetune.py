@@ -8,7 +8,8 @@ Stop ends it too.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, fields
+from collections.abc import Iterator
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 import gradio as gr
@@ -28,21 +29,25 @@ from ..finetune.run import (
     steps_for,
     sweep,
 )
+from ..registry import LoadedModel
 from ..tiny.model import TinyTransformer
 from ..tiny.run import Outcome
-from .common import (
-    PICKERS,
-    friendly,
-    hidden_trigger,
-    kept_values,
-    linked,
-    on_page_load,
-    press_if_set,
-    recall,
-    session_id,
-    shown,
+from .common import PICKERS, friendly, linked, on_page_load, recall, session_id, shown
+from .train_form import (
+    BUDGET,
+    LIMITS,
+    MAX_RUNS,
+    UI_INTERVAL,
+    Controls,
+    Shown,
+    clock,
+    form_api,
+    kept_form,
+    parameter,
+    refill_on_load,
+    whole,
+    zip_for,
 )
-from .train import BUDGET, LIMITS, MAX_RUNS, UI_INTERVAL, _clock, _whole, _zip_for
 
 TASKS = {
     "Who wrote it? (Shakespeare, Austen, Melville, State of the Union)": "who-wrote-it",
@@ -73,17 +78,17 @@ class FineTuneForm:
         lr = float(self.lr)
         if not lr > 0:
             raise UserError(f"The learning rate must be a positive number, not {self.lr!r}.")
-        steps = _whole(self.steps, "Steps")
+        steps = whole(self.steps, "Steps")
         return FineTuneConfig(
             task=self.task_name(),
-            labels=_whole(self.labels, "Labelled examples"),
+            labels=whole(self.labels, "Labelled examples"),
             steps=steps,
             eval_every=max(1, steps // 5),  # 5 accuracy points: each evaluates both models on the whole validation set
             log_every=max(1, steps // 100),
             freeze=freeze,
             lr=lr,
             probe_lr=lr if freeze else DEFAULTS.probe_lr,
-            seed=_whole(self.seed, "Seed", minimum=0),
+            seed=whole(self.seed, "Seed", minimum=0),
         )
 
     def task_name(self) -> str:
@@ -106,7 +111,7 @@ def body_choices(sid: str | None) -> list[str]:
     return models.body_choices(list(own.checkpoints) if own else [])
 
 
-def _body(name: str, sid: str | None):
+def _body(name: str, sid: str | None) -> LoadedModel:
     own = session.peek(sid)
     folder = own.checkpoints.get(name) if own else None
     if not name:
@@ -124,21 +129,18 @@ def _load_task(name: str) -> tasks.Task:
 
 
 @dataclass
-class View:
+class View(Shown):
     """What one event shows; None keeps what the page shows."""
 
     curve: Any = None
     status: str | None = None
     download: str | None = None
 
-    def outputs(self) -> tuple:
-        return tuple(gr.skip() if getattr(self, f.name) is None else getattr(self, f.name) for f in fields(self))
-
 
 INITIAL = (None, "Press **Fine-tune**.", None)  # what View's outputs show on a fresh page
 
 
-def _curve(run: FineTuneRun | None, final: FineTuneProgress | None = None):
+def _curve(run: FineTuneRun | None, final: FineTuneProgress | None = None) -> Any:
     if run is None:
         return charts.finetune_curves({}, {})
     events = [e for e in [*run.history, final] if isinstance(e, FineTuneProgress)]
@@ -158,7 +160,7 @@ def _curve(run: FineTuneRun | None, final: FineTuneProgress | None = None):
 def _status(state: str, e: FineTuneProgress | None, note: str = "") -> str:
     text = f"**{state}**" + (" · " + " · ".join(e.describe()) if e is not None else "")
     if e is not None and not e.done:
-        text += f" · ETA {_clock(e.eta())}"
+        text += f" · ETA {clock(e.eta())}"
     return text + (f"  \n{note}" if note else "")
 
 
@@ -179,7 +181,7 @@ def _outcome_view(outcome: Outcome, sid: str) -> View:
         else outcome.notice
     )
     view = View(_curve(run, final), _status("Stopped" if final.stopped else "Done", final, note))
-    view.download = _zip_for(outcome.name, sid) if outcome.name else None
+    view.download = zip_for(outcome.name, sid) if outcome.name else None
     return view
 
 
@@ -197,7 +199,7 @@ def _room_for(run: FineTuneRun, sid: str) -> str:
     return session.reserve(session.get(sid), writes, BUDGET, served=served)
 
 
-def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool):
+def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool) -> Iterator[tuple]:
     sid = session_id(request)
     own = session.get(sid)
     ft = own.finetuning
@@ -226,56 +228,31 @@ def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool):
                 yield shown(ft, View(_curve(ft.run), _status("Training", event, ft.run.notice)).outputs())
 
 
-def _handler(name: str, one_interval: bool, doc: str):
-    @friendly
-    def handler(
-        model: str,
-        task: str,
-        labels: float = DEFAULTS.labels,
-        steps: float = DEFAULTS.steps,
-        mode: str = list(MODES)[0],
-        lr: float = DEFAULTS.lr,
-        seed: float = DEFAULTS.seed,
-        upload=None,
-        dataset: str = "",
-        request: gr.Request = None,
-    ):
-        yield from _train(
-            FineTuneForm(model, task, labels, steps, mode, lr, seed, upload, dataset), request, one_interval
-        )
-
-    handler.__name__, handler.__doc__ = name, doc
-    return handler
+@form_api(FineTuneForm)
+def run_finetune(form: FineTuneForm, request: gr.Request | None) -> Iterator[tuple]:
+    """Fine-tune both models (or go on with the paused run); stream the chart."""
+    yield from _train(form, request, False)
 
 
-run_finetune = _handler(
-    "run_finetune", False, "Fine-tune both models (or go on with the paused run); stream the chart."
+@form_api(FineTuneForm)
+def step_finetune(form: FineTuneForm, request: gr.Request | None) -> Iterator[tuple]:
+    """Fine-tune one logging interval, then pause."""
+    yield from _train(form, request, True)
+
+
+CONTROLS = Controls(
+    part=lambda own: own.finetuning,
+    idle="Nothing is fine-tuning.",
+    stopping="Stopping after this step…",
+    status_only=lambda status: View(status=status).outputs(),
+    settled=lambda outcome, sid: _outcome_view(outcome, sid).outputs(),
 )
-step_finetune = _handler("step_finetune", True, "Fine-tune one logging interval, then pause.")
+pause_finetune = CONTROLS.pause_handler("pause_finetune")
+stop_finetune = CONTROLS.stop_handler("stop_finetune")
 
 
 @friendly
-def pause_finetune(request: gr.Request = None) -> str:
-    own = session.peek(session_id(request))
-    state = own.finetuning.pause() if own else "idle"
-    return {"pausing": "Pausing…", "paused": "Paused already.", "idle": "Nothing is fine-tuning."}[state]
-
-
-@friendly
-def stop_finetune(request: gr.Request = None):
-    sid = session_id(request)
-    own = session.peek(sid)
-    outcome = own.finetuning.stop() if own else Outcome("idle")
-    if outcome.state == "stopping":
-        return View(status="Stopping after this step…").outputs()
-    if outcome.state == "idle":
-        return View(status="Nothing is fine-tuning.").outputs()
-    assert own is not None  # a session that saved
-    return shown(own.finetuning, _outcome_view(outcome, sid).outputs())
-
-
-@friendly
-def restore(request: gr.Request = None):
+def restore(request: gr.Request = None) -> tuple:
     """On page load: the fine-tuning chart, status and download as this session last showed them, and the form
     it ran with, or None (nothing kept, or a whole-page link's own values win); a run whose page went mid-chunk
     shows as paused. Outputs: the views', the kept form (a State: only a change to it fills the form)."""
@@ -287,48 +264,39 @@ def restore(request: gr.Request = None):
         curve, status, _ = _outcome_view(Outcome("paused", ft.run), sid).outputs()
         view = (curve, status, view[2])
     form = ft.form if ft is not None and not linked(request) else None
-    kept = None if form is None else [getattr(form, f.name) for f in fields(FineTuneForm) if f.name != "upload"]
-    return *view, kept
+    return *view, kept_form(form)
 
 
-def fill_form(kept: list):
-    """The form's fields (all but the upload, whose temporary file may be gone) as the session kept them."""
-    return tuple(kept)
+SIZING = ("model", "task", "labels", "steps", "mode")  # the fields the estimate reads, in its API's order
 
 
-@friendly
-def estimate_finetune(model: str, task: str, labels: float, steps: float, mode: str, request: gr.Request = None) -> str:
+@form_api(FineTuneForm, only=SIZING)
+def estimate_finetune(form: FineTuneForm, request: gr.Request | None) -> str:
     """About how long the side-by-side run and the sweep take here, before starting."""
     sid = session_id(request)
     try:
-        form = FineTuneForm(model, task, labels, steps, mode)
         cfg = form.config()
         name = cfg.task if cfg.task in tasks.BUILT_IN else "who-wrote-it"  # a file or dataset: sized like the default
-        loaded, task_ = _body(model, sid), models.load_task(name)
+        loaded, task_ = _body(form.model, sid), models.load_task(name)
     except UserError as err:
         return f"⚠️ {err}"
     run_s = estimate_seconds(cfg, loaded.model, loaded.tokenizer, task_)
     sweep_s = sum(estimate_seconds(cfg, loaded.model, loaded.tokenizer, task_, n) for n in LABEL_COUNTS)
     auto = steps_for(cfg.labels, cfg.batch_size, cfg.epochs)
     return (
-        f"≈ {_clock(run_s)} for {cfg.steps} steps of both models · the sweep ({', '.join(map(str, LABEL_COUNTS))} "
-        f"labels) ≈ {_clock(sweep_s)} · {cfg.epochs:g} epochs over {cfg.labels} labels would be {auto} steps "
+        f"≈ {clock(run_s)} for {cfg.steps} steps of both models · the sweep ({', '.join(map(str, LABEL_COUNTS))} "
+        f"labels) ≈ {clock(sweep_s)} · {cfg.epochs:g} epochs over {cfg.labels} labels would be {auto} steps "
         "(estimates; the real pace shows once training starts)"
     )
 
 
-@friendly
-def run_sweep(
-    model: str,
-    task: str,
-    mode: str,
-    lr: float,
-    seed: float,
-    counts: str,
-    upload=None,
-    dataset: str = "",
-    request: gr.Request = None,
-):
+COUNTS = ",".join(map(str, LABEL_COUNTS))  # the label counts the sweep offers first
+
+
+@form_api(
+    FineTuneForm, only=("model", "task", "mode", "lr", "seed", parameter("counts", str, COUNTS), "upload", "dataset")
+)
+def run_sweep(form: FineTuneForm, request: gr.Request | None, counts: str = COUNTS) -> Iterator[tuple[Any, str]]:
     """Accuracy against labelled examples, both models: one side-by-side run per count (Stop ends it)."""
     sid = session_id(request)
     try:
@@ -339,11 +307,11 @@ def run_sweep(
         ) from None
     if not wanted or min(wanted) < 2:
         raise UserError("Give at least one label count of 2 or more, e.g. 16,64,256,1024.")
-    form = FineTuneForm(model, task, wanted[0], 1, mode, lr, seed, upload, dataset)
+    form = replace(form, labels=wanted[0], steps=1)
     cfg = form.config()
     ft = session.get(sid).finetuning
     with ft.hold("sweeping label counts", "stop"):
-        loaded, task_ = _body(model, sid), _load_task(cfg.task)
+        loaded, task_ = _body(form.model, sid), _load_task(cfg.task)
         chance = 1 / len(task_.labels)
         yield charts.label_sweep([], chance), f"Sweeping {', '.join(map(str, wanted))} labels…"
         points: list[tuple[int, dict[str, float]]] = []
@@ -358,7 +326,7 @@ def run_sweep(
 
 
 @friendly
-def try_it(text: str, text_b: str = "", request: gr.Request = None):
+def try_it(text: str, text_b: str = "", request: gr.Request = None) -> tuple[str, list]:
     """Each model's label probabilities for a sentence (or a pair), and the input as the model sees it."""
     own = session.peek(session_id(request))
     if own is None:
@@ -376,11 +344,11 @@ def try_it(text: str, text_b: str = "", request: gr.Request = None):
     return table, marks
 
 
-def show_task_fields(task: str):
+def show_task_fields(task: str) -> tuple[dict, dict]:
     return gr.update(visible=task == CSV_TASK), gr.update(visible=task == HUB_TASK)
 
 
-def auto_steps(labels: float):
+def auto_steps(labels: float) -> Any:
     try:
         return steps_for(int(labels), DEFAULTS.batch_size, DEFAULTS.epochs)
     except (TypeError, ValueError):
@@ -388,6 +356,23 @@ def auto_steps(labels: float):
 
 
 # ---------------------------------------------------------------- layout
+
+
+@dataclass
+class Panel:
+    """The run's side of the part: its buttons and what it shows (View's fields)."""
+
+    go: gr.Button
+    pause: gr.Button
+    step: gr.Button
+    stop: gr.Button
+    status: gr.Markdown
+    curve: gr.Plot
+    download: gr.DownloadButton
+
+    def outputs(self) -> list:
+        """The components View's outputs go to, in its order."""
+        return [getattr(self, f.name) for f in fields(View)]
 
 
 def build() -> None:
@@ -399,74 +384,109 @@ def build() -> None:
     )
     with gr.Row():
         with gr.Column(scale=2):
-            model = gr.Dropdown(
-                models.body_choices(),
-                value=models.default_body(),
-                label="Pre-trained model",
-                elem_id="ft-model",
-                allow_custom_value=True,  # a link may name a model only the sender has: the page-load refresh swaps it
-            )
-            PICKERS.append((model, body_choices))
-            task = gr.Radio([*TASKS, CSV_TASK, HUB_TASK], value=list(TASKS)[0], label="Task", elem_id="ft-task")
-            upload = gr.File(label="CSV (UTF-8, header row)", file_types=[".csv"], visible=False, elem_id="ft-upload")
-            dataset = gr.Textbox(label="Dataset id", placeholder="glue/sst2", visible=False, elem_id="ft-dataset")
-            with gr.Row():
-                labels = gr.Number(DEFAULTS.labels, precision=0, label="Labelled examples", elem_id="ft-labels")
-                steps = gr.Number(
-                    steps_for(DEFAULTS.labels), precision=0, label="Steps (3 epochs by default)", elem_id="ft-steps"
-                )
-                lr = gr.Number(DEFAULTS.lr, label="Learning rate (pre-training: 1e-3)", elem_id="ft-lr")
-                seed = gr.Number(DEFAULTS.seed, precision=0, label="Seed", elem_id="ft-seed")
-            mode = gr.Radio(list(MODES), value=list(MODES)[0], label="What learns", elem_id="ft-mode")
-            estimate_md = gr.Markdown(elem_id="ft-estimate")
+            form, estimate_md = _build_form()
         with gr.Column(scale=3):
-            with gr.Row():
-                go = gr.Button("▶ Fine-tune", variant="primary", elem_id="ft-go")
-                pause = gr.Button("Pause", elem_id="ft-pause")
-                step = gr.Button("Step", elem_id="ft-step")
-                stop = gr.Button("■ Stop", variant="stop", elem_id="ft-stop")
-            status = gr.Markdown(INITIAL[1], elem_id="ft-status")
-            curve = gr.Plot(label="Loss and accuracy", elem_id="ft-curve")
-            download = gr.DownloadButton("Download the fine-tuned model (zip)", elem_id="ft-download")
+            panel = _build_panel()
+    _wire_run(form, panel)
     with gr.Row():
         with gr.Column():
-            text_a = gr.Textbox(label="Try it: a sentence (or sentence A)", elem_id="ft-try-a")
-            text_b = gr.Textbox(label="Sentence B (pair tasks)", elem_id="ft-try-b")
-            try_btn = gr.Button("Classify", elem_id="ft-try")
-            probs = gr.Markdown(elem_id="ft-probs")
-            seen = gr.HighlightedText(label="The input as the model sees it", elem_id="ft-seen")
+            _build_try_it()
         with gr.Column():
-            counts = gr.Textbox(",".join(map(str, LABEL_COUNTS)), label="Sweep: label counts", elem_id="ft-counts")
-            sweep_btn = gr.Button("Run the sweep", elem_id="ft-sweep")
-            sweep_status = gr.Markdown(elem_id="ft-sweep-status")
-            sweep_plot = gr.Plot(label="Accuracy against labels", elem_id="ft-sweep-plot")
+            _build_sweep(form)
+    _wire_form(form)
+    kept = refill_on_load("ft", form)  # the form a reload finds in the session (see restore)
+    on_page_load(restore, [], [*panel.outputs(), kept])
+    sizing: list[Any] = [form[name] for name in SIZING]
+    # triggers None: on page load and on every change, so the time shows before anything starts (measured once
+    # per process and model, so only the first page waits for it)
+    gr.on(None, estimate_finetune, sizing, [estimate_md], api_name="estimate_finetune", queue=False)
 
-    form = [model, task, labels, steps, mode, lr, seed, upload, dataset]
-    outputs = [curve, status, download]
-    go.click(run_finetune, form, outputs, api_name="finetune", concurrency_limit=MAX_RUNS, concurrency_id="training")
-    step.click(
-        step_finetune, form, outputs, api_name="step_finetune", concurrency_limit=MAX_RUNS, concurrency_id="training"
+
+def _build_form() -> tuple[dict[str, Any], gr.Markdown]:
+    """The form's column: field name -> component (in FineTuneForm's field order), and the estimate."""
+    model = gr.Dropdown(
+        models.body_choices(),
+        value=models.default_body(),
+        label="Pre-trained model",
+        elem_id="ft-model",
+        allow_custom_value=True,  # a link may name a model only the sender has: the page-load refresh swaps it
     )
-    pause.click(pause_finetune, None, [status], api_name="pause_finetune", queue=False)
-    stop.click(stop_finetune, None, outputs, api_name="stop_finetune", queue=False)
+    PICKERS.append((model, body_choices))
+    task = gr.Radio([*TASKS, CSV_TASK, HUB_TASK], value=list(TASKS)[0], label="Task", elem_id="ft-task")
+    upload = gr.File(label="CSV (UTF-8, header row)", file_types=[".csv"], visible=False, elem_id="ft-upload")
+    dataset = gr.Textbox(label="Dataset id", placeholder="glue/sst2", visible=False, elem_id="ft-dataset")
+    with gr.Row():
+        labels = gr.Number(DEFAULTS.labels, precision=0, label="Labelled examples", elem_id="ft-labels")
+        steps = gr.Number(
+            steps_for(DEFAULTS.labels), precision=0, label="Steps (3 epochs by default)", elem_id="ft-steps"
+        )
+        lr = gr.Number(DEFAULTS.lr, label="Learning rate (pre-training: 1e-3)", elem_id="ft-lr")
+        seed = gr.Number(DEFAULTS.seed, precision=0, label="Seed", elem_id="ft-seed")
+    mode = gr.Radio(list(MODES), value=list(MODES)[0], label="What learns", elem_id="ft-mode")
+    estimate_md = gr.Markdown(elem_id="ft-estimate")
+    made = dict(model=model, task=task, labels=labels, steps=steps, mode=mode, lr=lr, seed=seed, upload=upload)
+    made["dataset"] = dataset
+    return {f.name: made[f.name] for f in fields(FineTuneForm)}, estimate_md
+
+
+def _build_panel() -> Panel:
+    with gr.Row():
+        go = gr.Button("▶ Fine-tune", variant="primary", elem_id="ft-go")
+        pause = gr.Button("Pause", elem_id="ft-pause")
+        step = gr.Button("Step", elem_id="ft-step")
+        stop = gr.Button("■ Stop", variant="stop", elem_id="ft-stop")
+    status = gr.Markdown(INITIAL[1], elem_id="ft-status")
+    curve = gr.Plot(label="Loss and accuracy", elem_id="ft-curve")
+    download = gr.DownloadButton("Download the fine-tuned model (zip)", elem_id="ft-download")
+    return Panel(go, pause, step, stop, status, curve, download)
+
+
+def _build_try_it() -> None:
+    """A sentence (or a pair) classified by both models."""
+    text_a = gr.Textbox(label="Try it: a sentence (or sentence A)", elem_id="ft-try-a")
+    text_b = gr.Textbox(label="Sentence B (pair tasks)", elem_id="ft-try-b")
+    try_btn = gr.Button("Classify", elem_id="ft-try")
+    probs = gr.Markdown(elem_id="ft-probs")
+    seen = gr.HighlightedText(label="The input as the model sees it", elem_id="ft-seen")
+    try_btn.click(try_it, [text_a, text_b], [probs, seen], api_name="finetune_try")
+
+
+def _build_sweep(form: dict[str, Any]) -> None:
+    """Accuracy against the number of labelled examples."""
+    counts = gr.Textbox(COUNTS, label="Sweep: label counts", elem_id="ft-counts")
+    sweep_btn = gr.Button("Run the sweep", elem_id="ft-sweep")
+    sweep_status = gr.Markdown(elem_id="ft-sweep-status")
+    sweep_plot = gr.Plot(label="Accuracy against labels", elem_id="ft-sweep-plot")
+    inputs = [form[name] for name in ("model", "task", "mode", "lr", "seed")] + [
+        counts,
+        form["upload"],
+        form["dataset"],
+    ]
     sweep_btn.click(
         run_sweep,
-        [model, task, mode, lr, seed, counts, upload, dataset],
+        inputs,
         [sweep_plot, sweep_status],
         api_name="finetune_sweep",
         concurrency_limit=MAX_RUNS,
         concurrency_id="training",
     )
-    try_btn.click(try_it, [text_a, text_b], [probs, seen], api_name="finetune_try")
-    task.change(show_task_fields, [task], [upload, dataset], api_name="finetune_task_fields", queue=False)
+
+
+def _wire_run(form: dict[str, Any], panel: Panel) -> None:
+    """Fine-tune, Step, Pause and Stop."""
+    inputs, outputs = list(form.values()), panel.outputs()
+    training: dict[str, Any] = dict(concurrency_limit=MAX_RUNS, concurrency_id="training")
+    panel.go.click(run_finetune, inputs, outputs, api_name="finetune", **training)
+    panel.step.click(step_finetune, inputs, outputs, api_name="step_finetune", **training)
+    panel.pause.click(pause_finetune, None, [panel.status], api_name="pause_finetune", queue=False)
+    panel.stop.click(stop_finetune, None, outputs, api_name="stop_finetune", queue=False)
+
+
+def _wire_form(form: dict[str, Any]) -> None:
+    """What the task and the label count set in the form."""
+    task = form["task"]
+    task.change(
+        show_task_fields, [task], [form["upload"], form["dataset"]], api_name="finetune_task_fields", queue=False
+    )
     # (input: the learner's own edit only, so a restored form keeps its own steps)
-    labels.input(auto_steps, [labels], [steps], api_name="finetune_auto_steps", queue=False)
-    kept_form = kept_values("ft")  # the form a reload finds in the session (see restore)
-    fills = hidden_trigger("ft-fill-form")
-    fills.click(fill_form, [kept_form], [c for c in form if c is not upload], api_visibility="private")
-    kept_form.change(None, [kept_form], None, js=press_if_set("ft-fill-form"))
-    on_page_load(restore, [], [*outputs, kept_form])
-    sizing: list[Any] = [model, task, labels, steps, mode]
-    # triggers None: on page load and on every change, so the time shows before anything starts (measured once
-    # per process and model, so only the first page waits for it)
-    gr.on(None, estimate_finetune, sizing, [estimate_md], api_name="estimate_finetune", queue=False)
+    form["labels"].input(auto_steps, [form["labels"]], [form["steps"]], api_name="finetune_auto_steps", queue=False)

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import replace
+from typing import Any
 
 import gradio as gr
 
@@ -13,8 +15,9 @@ from .. import charts, session
 from ..errors import UserError
 from ..tiny import recipes, sources
 from ..tiny.race import LIVE, SIDES, Race, Racing, differences, ingredients
+from ..tiny.train import TrainConfig
 from .common import friendly, on_page_load, session_id
-from .train import LIMITS, MAX_RUNS, UI_INTERVAL, TrainForm, _clock
+from .train_form import LIMITS, MAX_RUNS, UI_INTERVAL, TrainForm, clock, form_api, parameter
 
 LAPS = 20  # logging events per side: each has a validation loss, and the sides take turns between them
 STATES = {"preparing": "Preparing", "racing": "Racing", "stopping": "Stopping…", "stopped": "Stopped", "done": "Done"}
@@ -29,7 +32,7 @@ def _name(chosen: set[str]) -> str:
     return "classic + " + ", ".join(sorted(chosen))
 
 
-def _configs(form: TrainForm, a: list[str], b: list[str]):
+def _configs(form: TrainForm, a: list[str], b: list[str]) -> tuple[TrainConfig, TrainConfig]:
     base = form.config()
     every = max(1, math.ceil(base.steps / LAPS))
     base = replace(base, log_every=every, eval_every=every)
@@ -37,13 +40,15 @@ def _configs(form: TrainForm, a: list[str], b: list[str]):
 
 
 def _readout(race: Race, names: dict[str, str], state: str) -> str:
-    lines = [f"**{state}** · {_clock(race.seconds())} of training in all", "",
-             "| side | recipe | step | training s | tokens/s | validation loss |", "|---|---|---|---|---|---|"]  # fmt: skip
+    lines = [f"**{state}** · {clock(race.seconds())} of training in all", ""]
+    lines += ["| side | recipe | step | training s | tokens/s | validation loss |", "|---|---|---|---|---|---|"]
     for side, run in race.runs.items():
         val = next((e.val_loss for e in reversed(race.laps[side]) if e.val_loss is not None), None)
         rate = run.tokens / max(run.elapsed, 1e-9)
-        lines.append(f"| {side} | {names[side]} | {run.step}/{run.cfg.steps} | {run.elapsed:.1f} | {rate:,.0f} | "
-                     f"{'–' if val is None else f'{val:.3f}'} |")  # fmt: skip
+        loss = "–" if val is None else f"{val:.3f}"
+        lines.append(
+            f"| {side} | {names[side]} | {run.step}/{run.cfg.steps} | {run.elapsed:.1f} | {rate:,.0f} | {loss} |"
+        )
     target, first = race.to_reach()
     if not math.isnan(target) and all(first.values()):
         got = " · ".join(f"{s} at step {first[s][0]} ({first[s][1]:.1f} s)" for s in SIDES)  # type: ignore[index]
@@ -55,48 +60,24 @@ def _readout(race: Race, names: dict[str, str], state: str) -> str:
     return "\n".join(lines)
 
 
-def _view(racing: Racing):
+def _view(racing: Racing) -> tuple[Any, str]:
     """(chart, readout) of the session's race as it stands."""
     assert racing.race is not None
     return _chart(racing.race, racing.names), _readout(racing.race, racing.names, STATES[racing.state])
 
 
-def _chart(race: Race, names: dict[str, str]):
+def _chart(race: Race, names: dict[str, str]) -> Any:
     laps = {s: [(e.step, e.elapsed, e.train_loss, e.val_loss) for e in race.laps[s]] for s in SIDES}
     return charts.race_curves(laps, {s: f"{s} ({names[s]})" for s in SIDES})
 
 
-@friendly
+@form_api(TrainForm, extra=(parameter("a", list[str] | None), parameter("b", list[str] | None)))
 def run_race(
-    objective: str,
-    corpus: str,
-    pasted: str,
-    steps: float,
-    seed: float,
-    tokenizer: str = "characters (one token each)",
-    upload=None,
-    dataset: str | None = None,
-    n_layer: float = 2,
-    n_head: float = 4,
-    n_embd: float = 128,
-    context: float = 64,
-    batch: float = 16,
-    lr: float = 2e-3,
-    dropout: float = 0.0,
-    samples: float = 5,
-    vocab: float = 1000,
-    recipe: str = "classic",
-    a: list[str] | None = None,
-    b: list[str] | None = None,
-    request: gr.Request = None,
-):
+    form: TrainForm, request: gr.Request | None, a: list[str] | None = None, b: list[str] | None = None
+) -> Iterator[tuple[Any, str]]:
     """Race two recipes on the Train form's text, shape and steps (its recipe and learning rate are each side's
     own): `a` and `b` list the modern ingredients each side uses (empty: classic; all: modern). Streams
     (chart, readout)."""
-    form = TrainForm(
-        objective, corpus, pasted, steps, seed, tokenizer, upload, dataset,
-        n_layer, n_head, n_embd, context, batch, lr, dropout, samples, vocab, recipe,
-    )  # fmt: skip
     racing = session.get(session_id(request)).racing
     with racing.hold():
         cfg_a, cfg_b = _configs(form, a or [], b or [])
@@ -114,7 +95,7 @@ def run_race(
 
 
 @friendly
-def stop_race(request: gr.Request = None):
+def stop_race(request: gr.Request = None) -> tuple[Any, Any]:
     """Stop the session's race and show where it ended: (chart, readout). This reply and the race's own last update
     reach the page in either order, so both show the settled race (a "Stopping…" landing last stayed for good)."""
     own = session.peek(session_id(request))
@@ -128,7 +109,7 @@ def stop_race(request: gr.Request = None):
 
 
 @friendly
-def restore_race(request: gr.Request = None):
+def restore_race(request: gr.Request = None) -> tuple[Any, str]:
     """On page load: the session's last race as it stands (chart, readout), so a reload shows it again; a fresh
     page's own empty values otherwise (never a skip, which would blank what a whole-page link carries)."""
     own = session.peek(session_id(request))
@@ -152,7 +133,13 @@ def build(form: list) -> None:
             stop = gr.Button("■ Stop", variant="stop", elem_id="race-stop")
         readout = gr.Markdown(elem_id="race-readout")
         chart = gr.Plot(label="Loss against steps and seconds", elem_id="race-chart")
-    go.click(run_race, [*form, a, b], [chart, readout], api_name="race", concurrency_limit=MAX_RUNS,
-             concurrency_id="training")  # fmt: skip
+    go.click(
+        run_race,
+        [*form, a, b],
+        [chart, readout],
+        api_name="race",
+        concurrency_limit=MAX_RUNS,
+        concurrency_id="training",
+    )
     stop.click(stop_race, None, [chart, readout], api_name="stop_race", queue=False)
     on_page_load(restore_race, [], [chart, readout])

@@ -141,7 +141,7 @@ def test_a_long_input_is_capped_and_says_so(gpt2):
     model, tok = gpt2
     att = at.extract(model, tok, " ".join(["word"] * 80), max_tokens=50)
     assert len(att.tokens) == 50 and att.truncated == 30
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match="Write a sentence"):
         at.extract(model, tok, "   ")
 
 
@@ -197,7 +197,7 @@ def test_the_previous_token_detector_finds_a_head_built_to_look_back(gpt2):
     word = 2
     to_word = at.pattern_scores(att, "a chosen word", word)
     assert len(to_word) == att.layers * att.heads
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match="Choose a word between 0 and"):
         at.pattern_scores(att, "a chosen word", 10_000)
 
 

@@ -48,7 +48,7 @@ def test_a_second_job_is_refused_while_the_first_runs_and_allowed_after(sessions
 def test_the_first_job_is_unaffected_by_a_refused_one(sessions):
     own = sessions("job-first")
     with own.training.hold():
-        with pytest.raises(UserError):
+        with pytest.raises(UserError, match="already training a model"):
             with own.racing.hold():
                 pass
         assert own.training.busy  # still training: its Pause and Stop still reach it
@@ -107,12 +107,12 @@ def test_the_bucket_refuses_past_its_size_and_refills_with_time():
         bucket.take("page")
     clock.now += 1
     bucket.take("page")  # one token back
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match=r"Too many requests from this page: wait \d+ seconds?\."):
         bucket.take("page")
     clock.now += 3600  # refilled, never past its size
     for _ in range(3):
         bucket.take("page")
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match="Too many requests from this page"):
         bucket.take("page")
 
 

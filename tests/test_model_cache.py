@@ -106,7 +106,7 @@ def test_a_failed_load_leaves_nothing_behind_and_the_next_request_tries_again():
     def fails():
         raise UserError("not there")
 
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match="not there"):
         cache.get("x", fails)
     assert "x" not in cache and cache.keys() == []
     assert isinstance(cache.get("x", lambda: linear(2)), torch.nn.Linear)

@@ -166,19 +166,19 @@ def test_sampling_is_reproducible_and_follows_the_distribution():
 
 
 @pytest.mark.parametrize(
-    "bad",
+    "bad, message",
     [
-        dict(temperature=-1),
-        dict(temperature=float("nan")),
-        dict(top_k=-2),
-        dict(top_p=1.5),
-        dict(top_p=float("nan")),
-        dict(seed=-1),
-        dict(seed=2**40),
+        (dict(temperature=-1), "Temperature must be 0"),
+        (dict(temperature=float("nan")), "Temperature must be 0"),
+        (dict(top_k=-2), "top-k must be 0"),
+        (dict(top_p=1.5), "top-p must be between 0 and 1"),
+        (dict(top_p=float("nan")), "top-p must be between 0 and 1"),
+        (dict(seed=-1), "seed must be a whole number"),
+        (dict(seed=2**40), "seed must be a whole number"),
     ],
 )
-def test_bad_sampling_settings_are_explained(bad):
-    with pytest.raises(UserError):
+def test_bad_sampling_settings_are_explained(bad, message):
+    with pytest.raises(UserError, match=message):
         nw.Sampling(**bad)
 
 

@@ -19,7 +19,7 @@ def test_sinusoidal_encoding_closed_form():
 
 @pytest.mark.parametrize("bad", [(0, 8, 10000), (8, 1, 10000), (8, 8, 1.0)])
 def test_sinusoidal_refuses_nonsense(bad):
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match="Use 1 to 8192 positions, 2 to 4096 dimensions and a base above 1"):
         positional.sinusoidal(*bad)
 
 

@@ -135,7 +135,7 @@ def test_a_sessions_own_checkpoint_is_offered_to_that_session_only(sessions):
     assert fill_mask(loaded.model, loaded.tokenizer, "to be or not to [MASK]", 3).masks
     with pytest.raises(UserError, match="not a model of this browser session"):
         resolve_model(name, "masked", "test-theirs")
-    with pytest.raises(UserError):
+    with pytest.raises(UserError, match="is not a Hugging Face model id"):
         registry.load(name, "masked")  # the registry knows no session's names
     with pytest.raises(UserError, match="cannot do next-word prediction"):
         resolve_model(name, "causal", "test-mine")

@@ -16,10 +16,11 @@ if "GRADIO_TEMP_DIR" not in os.environ:
 
 import gradio as gr  # noqa: E402 - after the settings above
 
-from playground import hub, registry  # noqa: E402
+from playground import devices, hub, registry  # noqa: E402
 from playground.tiny.train import Limits  # noqa: E402
 from playground.ui import CSS, HEAD, build_demo  # noqa: E402
 
+devices.use_tf32()  # float32 training on a GPU through its tensor cores (process-wide)
 hub.start_hub_probe()  # in the background: the model pickers' defaults wait for it at most HUB_TIMEOUT_S
 demo = build_demo()
 # Gradio refuses any upload above this; each field then checks its own, smaller limit (a .txt corpus: 5 MB)

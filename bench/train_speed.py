@@ -246,4 +246,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    devices.use_tf32()  # as app.py and the CLI do
     main()

@@ -229,6 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--out", type=Path, default=None, help="folder to save the fine-tuned model into")
     f.set_defaults(func=cmd_finetune)
     args = parser.parse_args(argv)
+    devices.use_tf32()
     try:
         return args.func(args)
     except (UserError, FileNotFoundError, subprocess.CalledProcessError) as err:

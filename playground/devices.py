@@ -32,6 +32,12 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+def use_tf32() -> None:
+    """Let float32 matrix products on an NVIDIA GPU use TF32 tensor cores (about 8x faster, a 10-bit mantissa that
+    training does not notice). Process-wide, so set once where a process starts (app.py, the CLI), never per run."""
+    torch.backends.cuda.matmul.allow_tf32 = True
+
+
 def inference_device() -> torch.device:
     """Where the model tabs run their models: the GPU when this process has one. Not on ZeroGPU, where a GPU exists
     only inside a `spaces.GPU` call (the training chunks); there the tabs stay on the CPU."""

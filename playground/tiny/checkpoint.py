@@ -160,38 +160,7 @@ def import_zip(zip_path: str | Path, folder: str | Path, max_bytes: int, max_fil
     if not zipfile.is_zipfile(zip_path):
         raise UserError(f"{zip_path.name} is not a zip file: upload a checkpoint zip downloaded from this tab.")
     with zipfile.ZipFile(zip_path) as zf:
-        entries = [i for i in zf.infolist() if not i.is_dir()]
-        # a run's snapshots may come with the model: counted and capped apart from it (timeline.py's caps)
-        snapshots = [i for i in entries if _part(i.filename) == TIMELINE]
-        model = [i for i in entries if _part(i.filename) != TIMELINE]
-        if len(model) > max_files or len(snapshots) > MAX_SNAPSHOTS + 1:
-            raise UserError(f"The zip holds {len(entries)} files; a checkpoint has at most {max_files} "
-                            f"(and {MAX_SNAPSHOTS + 1} in its timeline/).")  # fmt: skip
-        for part, limit in ((model, max_bytes), (snapshots, TIMELINE_BYTES)):
-            if sum(i.file_size for i in part) > limit:
-                raise UserError(_too_big(limit))
-        names = {}
-        for info in entries:
-            path = PurePosixPath(info.filename.replace("\\", "/"))
-            if path.is_absolute() or ".." in path.parts:
-                raise UserError(f"The zip has an unsafe path ({info.filename!r}); it was not unpacked.")
-            if path.parent.name == TIMELINE and _timeline_file(path.name):  # (a zipped folder nests it all)
-                name = f"{TIMELINE}/{path.name}"
-            elif path.name in ZIP_FILES:
-                name = path.name
-            else:
-                hint = (
-                    " (weights are accepted only as model.safetensors)"
-                    if path.suffix in (".bin", ".pt", ".pth", ".pkl", ".ckpt")
-                    else ""
-                )
-                raise UserError(f"The zip holds {info.filename!r}, which is not part of a checkpoint{hint}.")
-            if name in names:
-                raise UserError(f"The zip holds {name} twice.")
-            names[name] = info
-        missing = {WEIGHTS_FILE, CONFIG_FILE, "tokenizer.json"} - set(names)
-        if missing:
-            raise UserError(f"The zip is not a checkpoint: {', '.join(sorted(missing))} is missing.")
+        names = _checked_entries(zf, max_bytes, max_files)
         folder.mkdir(parents=True)
         try:
             _unpack(zf, names, folder, max_bytes)
@@ -202,19 +171,64 @@ def import_zip(zip_path: str | Path, folder: str | Path, max_bytes: int, max_fil
             shutil.rmtree(folder, ignore_errors=True)
             raise
     try:
-        if not is_checkpoint(folder):
-            raise ValueError("its config.json is not one of this app's tiny transformers")
-        with torch.device("meta"):  # size the model from its config before allocating it
-            parameters = TinyTransformer(read_config(folder)[0]).num_parameters()
-        if 4 * parameters > max_bytes:
-            raise ValueError(f"its config describes {parameters:,} parameters, more than this app accepts")
-        load_checkpoint(folder)  # the weights must match the config; the tokenizer must load
-        _check_timeline(folder)
+        _check_loadable(folder, max_bytes)
     except Exception as err:  # noqa: BLE001 - whatever is wrong inside, the answer is the same
         shutil.rmtree(folder, ignore_errors=True)
         reason = str(err).splitlines()[0] if str(err) else type(err).__name__
         raise UserError(f"The zip does not hold a loadable checkpoint: {reason}.") from err
     return folder
+
+
+def _checked_entries(zf: zipfile.ZipFile, max_bytes: int, max_files: int) -> dict[str, zipfile.ZipInfo]:
+    """{name in the folder: its entry}, after the counts, sizes (as the header says), paths and names pass."""
+    entries = [i for i in zf.infolist() if not i.is_dir()]
+    # a run's snapshots may come with the model: counted and capped apart from it (timeline.py's caps)
+    snapshots = [i for i in entries if _part(i.filename) == TIMELINE]
+    model = [i for i in entries if _part(i.filename) != TIMELINE]
+    if len(model) > max_files or len(snapshots) > MAX_SNAPSHOTS + 1:
+        raise UserError(
+            f"The zip holds {len(entries)} files; a checkpoint has at most {max_files} "
+            f"(and {MAX_SNAPSHOTS + 1} in its timeline/)."
+        )
+    for part, limit in ((model, max_bytes), (snapshots, TIMELINE_BYTES)):
+        if sum(i.file_size for i in part) > limit:
+            raise UserError(_too_big(limit))
+    names: dict[str, zipfile.ZipInfo] = {}
+    for info in entries:
+        name = _entry_name(info.filename)
+        if name in names:
+            raise UserError(f"The zip holds {name} twice.")
+        names[name] = info
+    missing = {WEIGHTS_FILE, CONFIG_FILE, "tokenizer.json"} - set(names)
+    if missing:
+        raise UserError(f"The zip is not a checkpoint: {', '.join(sorted(missing))} is missing.")
+    return names
+
+
+def _entry_name(filename: str) -> str:
+    """Where an entry goes in the folder; UserError for a path that climbs out or a file no checkpoint has."""
+    path = PurePosixPath(filename.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts:
+        raise UserError(f"The zip has an unsafe path ({filename!r}); it was not unpacked.")
+    if path.parent.name == TIMELINE and _timeline_file(path.name):  # (a zipped folder nests it all)
+        return f"{TIMELINE}/{path.name}"
+    if path.name in ZIP_FILES:
+        return path.name
+    pickled = path.suffix in (".bin", ".pt", ".pth", ".pkl", ".ckpt")
+    hint = " (weights are accepted only as model.safetensors)" if pickled else ""
+    raise UserError(f"The zip holds {filename!r}, which is not part of a checkpoint{hint}.")
+
+
+def _check_loadable(folder: Path, max_bytes: int) -> None:
+    """The unpacked folder is one of ours, of an accepted size, its weights fit its config, its tokenizer loads."""
+    if not is_checkpoint(folder):
+        raise ValueError("its config.json is not one of this app's tiny transformers")
+    with torch.device("meta"):  # size the model from its config before allocating it
+        parameters = TinyTransformer(read_config(folder)[0]).num_parameters()
+    if 4 * parameters > max_bytes:
+        raise ValueError(f"its config describes {parameters:,} parameters, more than this app accepts")
+    load_checkpoint(folder)  # the weights must match the config; the tokenizer must load
+    _check_timeline(folder)
 
 
 def _check_timeline(folder: Path) -> None:

@@ -366,7 +366,7 @@ class TinyTransformer(nn.Module):
             x = block(x, key_mask, rope, cache, i, weights)
         return self.ln_f(x)
 
-    def forward(
+    def forward(  # noqa: PLR0913 - transformers' keyword names, so core code calls ours as it calls theirs
         self,
         input_ids: torch.Tensor,  # (B, T)
         attention_mask: torch.Tensor | None = None,  # (B, T) 1 = real token, 0 = padding

@@ -337,6 +337,29 @@ RESUME_SETTINGS = ("steps", "log_every", "eval_every", "eval_batches", "device",
 _SEED_LOCK = threading.Lock()
 
 
+def _texts(
+    cfg: TrainConfig, text: str | TokenCorpus, tokenizer: PreTrainedTokenizerFast | None
+) -> tuple[str | data.Stream, str | data.Stream, PreTrainedTokenizerFast]:
+    """(training part, validation part: the last tenth, the tokenizer set to the run's context). Someone else's
+    tokenizer (a session's, a bundled one) is copied, since its context length is set here."""
+    train_text: str | data.Stream
+    val_text: str | data.Stream
+    if isinstance(text, TokenCorpus):
+        if tokenizer is None:
+            raise UserError("A token file is read with the tokenizer that wrote it: pass that tokenizer.")
+        train_text, val_text = text.train, text.val
+    else:
+        train_text, val_text = data.split_train_val(text)
+    if tokenizer is not None:
+        tokenizer = copy.deepcopy(tokenizer)
+    else:
+        assert isinstance(train_text, str)
+        tokenizer = build_tokenizer(cfg, train_text)
+    data.check_tokenizer(tokenizer, cfg.objective)
+    tokenizer.model_max_length = cfg.context_length
+    return train_text, val_text, tokenizer
+
+
 class Run:
     """One training run, advanced chunk by chunk; the state lives here between chunks."""
 
@@ -353,33 +376,37 @@ class Run:
         wrote it). Either way the last tenth is validation. `model`: a model to go on training (called as
         TinyTransformer is, e.g. encoder.PretrainingEncoder) instead of a fresh TinyTransformer from `cfg`."""
         self.cfg = cfg
-        self.world = distributed.current()  # one process, or this rank of a torchrun
-        if cfg.batch_size % self.world.size:
+        self._place()
+        self.text_sha256 = corpus_id(text)  # a resumed run must see the same text
+        train_text, val_text, self.tokenizer = _texts(cfg, text, tokenizer)
+        self._sources(train_text, val_text)
+        self._build(model)
+        self.step = 0
+        self.tokens = 0
+        self.elapsed = 0.0  # seconds spent training (inside advance), pauses and consumers excluded
+        self.eval_seconds = 0.0  # the part of elapsed spent evaluating and sampling
+        self.history: list[Progress] = []  # every event so far: the loss curve
+        self._lr = recipes.lr_at(0, cfg)
+        self._loss_sum = torch.zeros((), device=self.device)  # summed on device; read back only at log points
+        self._loss_n = 0
+        self._window = [0, 0, 0.0]  # steps, tokens, seconds since the last event
+        self._mark = time.perf_counter()
+
+    def _place(self) -> None:
+        """This process's share: one process, or this rank of a torchrun (one GPU each)."""
+        self.world = distributed.current()
+        if self.cfg.batch_size % self.world.size:
             raise UserError(
-                f"Batch size {cfg.batch_size} does not split evenly over {self.world.size} processes: "
+                f"Batch size {self.cfg.batch_size} does not split evenly over {self.world.size} processes: "
                 f"use a multiple of {self.world.size}."
             )
-        self.device = pick_device(cfg.device)
+        self.device = pick_device(self.cfg.device)
         if self.device.type == "cuda" and self.world.size > 1:
-            self.device = torch.device("cuda", self.world.local_rank)  # one GPU per process
-        self.text_sha256 = corpus_id(text)  # a resumed run must see the same text
-        train_text: str | data.Stream
-        val_text: str | data.Stream
-        if isinstance(text, TokenCorpus):
-            if tokenizer is None:
-                raise UserError("A token file is read with the tokenizer that wrote it: pass that tokenizer.")
-            train_text, val_text = text.train, text.val
-        else:
-            train_text, val_text = data.split_train_val(text)
-        # someone else's tokenizer (a session's, a bundled one) is copied: we set its context length
-        if tokenizer is not None:
-            tokenizer = copy.deepcopy(tokenizer)
-        else:
-            assert isinstance(train_text, str)
-            tokenizer = build_tokenizer(cfg, train_text)
-        data.check_tokenizer(tokenizer, cfg.objective)
-        tokenizer.model_max_length = cfg.context_length
-        self.tokenizer = tokenizer
+            self.device = torch.device("cuda", self.world.local_rank)
+
+    def _sources(self, train_text: str | data.Stream, val_text: str | data.Stream) -> None:
+        """The batches of both parts, the characters per token (bits per character) and the sample's probe."""
+        cfg, tokenizer = self.cfg, self.tokenizer
         self.train_src = BatchSource(cfg, tokenizer, train_text, cfg.seed, "the training text")
         self.val_src = BatchSource(cfg, tokenizer, val_text, cfg.seed + 1, "the validation text (the last 10%)")
         # characters of validation text per token: loss per token / this = loss per character, for any tokenizer
@@ -392,34 +419,23 @@ class Run:
             probe_text = str(tokenizer.decode(data.take(val_text, torch.arange(min(len(val_text), 2_000))).tolist()))
         self.probe = default_probe(cfg.objective, probe_text)
 
-        cuda = self.device.type == "cuda"
+    def _build(self, model: torch.nn.Module | None) -> None:
+        """The model (seeded), its optimizers and what a step calls (DDP over the ranks, compiled if asked)."""
+        cfg, cuda = self.cfg, self.device.type == "cuda"
         with _SEED_LOCK:
             torch.manual_seed(cfg.seed)
             if model is None:
-                model = TinyTransformer(model_config(cfg, len(tokenizer), tokenizer.pad_token_id))
+                model = TinyTransformer(model_config(cfg, len(self.tokenizer), self.tokenizer.pad_token_id))
             # typed as ours: a model passed in is called as a TinyTransformer is (forward's arguments and output,
             # num_parameters, config.context_length), which is all the loop, its samples and its saves use
             self.model = cast(TinyTransformer, model.to(self.device))
             self._rng = _rng_state(self.device)  # dropout's random stream, carried from chunk to chunk
-        if cuda:
-            torch.backends.cuda.matmul.allow_tf32 = True
         self.optimizers = recipes.optimizers(self.model, cfg, fused=cuda)  # [AdamW] or [Muon, AdamW]
         # what the training step calls: DDP averages the gradients over the ranks during backward
         self.ddp = DistributedDataParallel(self.model) if self.world.size > 1 else None
         wrapped = self.ddp if self.ddp is not None else self.model
         self.step_fn = torch.compile(wrapped) if cfg.compile else wrapped
         self.model.train()
-
-        self.step = 0
-        self.tokens = 0
-        self.elapsed = 0.0  # seconds spent training (inside advance), pauses and consumers excluded
-        self.eval_seconds = 0.0  # the part of elapsed spent evaluating and sampling
-        self.history: list[Progress] = []  # every event so far: the loss curve
-        self._lr = recipes.lr_at(0, cfg)
-        self._loss_sum = torch.zeros((), device=self.device)  # summed on device; read back only at log points
-        self._loss_n = 0
-        self._window = [0, 0, 0.0]  # steps, tokens, seconds since the last event
-        self._mark = time.perf_counter()
 
     @property
     def done(self) -> bool:

@@ -21,8 +21,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from playground.tiny import data  # noqa: E402
-from playground.tiny.train import Run, TrainConfig  # noqa: E402
+from playground.tiny import data, recipes  # noqa: E402
+from playground.tiny.config import TrainConfig  # noqa: E402
+from playground.tiny.train import Run  # noqa: E402
 
 SHAPE = dict(
     n_layer=4, n_head=4, n_embd=128, context_length=64, batch_size=12, dropout=0.0, tokenizer="char",
@@ -50,8 +51,8 @@ def main() -> None:
     torch.set_num_threads(2)
     text = data.load_corpus("tinyshakespeare")
     configs = {
-        "classic": TrainConfig.recipe("classic", steps=2000, warmup_steps=100, **SHAPE),
-        "modern": TrainConfig.recipe("modern", steps=args.modern_steps, warmup_steps=50, **SHAPE),
+        "classic": recipes.train_config("classic", steps=2000, warmup_steps=100, **SHAPE),
+        "modern": recipes.train_config("modern", steps=args.modern_steps, warmup_steps=50, **SHAPE),
     }
     results: dict[str, list[dict]] = {name: [] for name in configs}
     print(f"{'recipe':<9}{'seed':>5}{'steps':>7}{'train s':>9}{'tokens/s':>10}{'val':>8}")

@@ -32,8 +32,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playground import devices  # noqa: E402
 from playground.tiny import data  # noqa: E402
+from playground.tiny.config import TrainConfig
 from playground.tiny.recipes import RECIPES  # noqa: E402
-from playground.tiny.train import Run, TrainConfig, count_parameters, flops_per_token  # noqa: E402
+from playground.tiny.train import Run, count_parameters, flops_per_token  # noqa: E402
 
 EVAL_TOKENS = 80_000  # validation windows per evaluation (nanoGPT's CPU command: 20 x 12 x 64 = 15k)
 

@@ -30,7 +30,7 @@ from gradio_client import Client  # noqa: E402
 from serving import serve_in_process  # noqa: E402 - bench/serving.py
 
 from playground.__main__ import main as cli_main  # noqa: E402
-from playground.tiny.train import TrainConfig  # noqa: E402
+from playground.tiny.config import TrainConfig  # noqa: E402
 from playground.ui import train as tab  # noqa: E402
 
 

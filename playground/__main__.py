@@ -14,8 +14,9 @@ from . import bundled, corpora, devices
 from .errors import UserError
 from .tiny import data, distributed, token_file
 from .tiny.checkpoint import save_checkpoint
-from .tiny.recipes import RECIPES, pacing
-from .tiny.train import OBJECTIVES, Run, TrainConfig, build_tokenizer
+from .tiny.config import OBJECTIVES, TrainConfig
+from .tiny.recipes import RECIPES, pacing, train_config
+from .tiny.train import Run, build_tokenizer
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
@@ -89,7 +90,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             device = given.get("device", "auto")
             on_gpu = device == "cuda" or (device == "auto" and devices.has_gpu())
             paced = pacing(given.get("steps", TrainConfig.steps), on_gpu=on_gpu) | given
-            cfg = TrainConfig.recipe(args.recipe, **paced) if args.recipe else TrainConfig(**paced)
+            cfg = train_config(args.recipe, **paced) if args.recipe else TrainConfig(**paced)
             run = Run(cfg, corpus, tokenizer)
         cfg = run.cfg
         folder = args.out / args.name if args.name else args.resume or args.out / f"{cfg.objective}-{cfg.steps}"

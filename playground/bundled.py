@@ -16,7 +16,8 @@ import torch
 
 from .tiny import data
 from .tiny.checkpoint import save_checkpoint
-from .tiny.train import TrainConfig, train
+from .tiny.config import TrainConfig
+from .tiny.train import train
 
 BUNDLED_DIR = data.ASSETS / "checkpoints"
 

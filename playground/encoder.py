@@ -33,9 +33,10 @@ from .errors import UserError
 from .gguf import package_dir
 from .tiny import data
 from .tiny.checkpoint import save_training_state, written_atomically
+from .tiny.config import TrainConfig
 from .tiny.files import STATE_JSON
 from .tiny.model import TinyOutput
-from .tiny.train import Run, TrainConfig
+from .tiny.train import Run
 
 log = logging.getLogger(__name__)
 

@@ -18,7 +18,8 @@ from .fill_mask import fill_mask
 from .next_sentence import next_sentence
 from .next_word import Sampling, next_token_distribution
 from .tiny import data
-from .tiny.train import TrainConfig, build_tokenizer, uniform_loss
+from .tiny.config import TrainConfig
+from .tiny.train import build_tokenizer, uniform_loss
 
 # task ("causal", "masked", "nsp") -> the model the page shows for it (the UI resolves a session's own models)
 Load = Callable[[str], registry.LoadedModel]

@@ -8,8 +8,9 @@ import collections
 import pytest
 
 from playground.tiny import train
+from playground.tiny.config import TrainConfig
 from playground.tiny.run import TrainingRun
-from playground.tiny.train import Limits, TrainConfig, estimate
+from playground.tiny.train import Limits, estimate
 
 CFG = TrainConfig(n_layer=2, n_head=4, n_embd=128, context_length=64, batch_size=16, steps=30, eval_every=15)
 VOCAB = 70

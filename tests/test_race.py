@@ -13,8 +13,9 @@ import torch
 
 from playground.errors import UserError
 from playground.tiny import data, recipes
+from playground.tiny.config import TrainConfig
 from playground.tiny.race import LIVE, Race, Racing, differences, ingredients
-from playground.tiny.train import Limits, Run, TrainConfig
+from playground.tiny.train import Limits, Run
 from playground.ui import race as tab
 from playground.ui import train as train_tab
 

@@ -6,8 +6,9 @@ import torch
 from playground.errors import UserError
 from playground.tiny import data, recipes
 from playground.tiny.checkpoint import save_checkpoint
+from playground.tiny.config import TrainConfig
 from playground.tiny.model import TinyConfig, TinyTransformer
-from playground.tiny.train import Run, TrainConfig
+from playground.tiny.train import Run
 
 SMALL = dict(n_layer=2, n_head=2, n_embd=32, context_length=32, batch_size=8, log_every=5, eval_every=10)
 
@@ -73,7 +74,7 @@ def test_muons_update_is_orthogonalised():
 
 def test_muon_takes_the_hidden_matrices_and_adamw_the_rest():
     model = modern_model()
-    muon, adamw = recipes.optimizers(model, TrainConfig.recipe("modern"), fused=False)
+    muon, adamw = recipes.optimizers(model, recipes.train_config("modern"), fused=False)
     muon_params = {id(p) for g in muon.param_groups for p in g["params"]}
     names = {n for n, p in model.named_parameters() if id(p) in muon_params}
     assert names and all(n.startswith("blocks.") and model.get_parameter(n).dim() == 2 for n in names)
@@ -83,7 +84,7 @@ def test_muon_takes_the_hidden_matrices_and_adamw_the_rest():
 
 
 def test_the_trapezoid_holds_then_cools_down_to_zero():
-    cfg = TrainConfig.recipe("modern", steps=100, warmup_steps=10, lr=0.01)
+    cfg = recipes.train_config("modern", steps=100, warmup_steps=10, lr=0.01)
     lrs = [recipes.lr_at(s, cfg) for s in range(100)]
     assert lrs[0] == pytest.approx(0.001) and lrs[9] == pytest.approx(0.01)
     assert lrs[20] == lrs[59] == pytest.approx(0.01)  # flat until the last 40%
@@ -92,11 +93,11 @@ def test_the_trapezoid_holds_then_cools_down_to_zero():
 
 
 def test_a_recipe_is_a_preset_the_learners_flags_override():
-    cfg = TrainConfig.recipe("modern", lr=1e-3, qk_norm=False)
+    cfg = recipes.train_config("modern", lr=1e-3, qk_norm=False)
     assert cfg.optimizer == "muon" and cfg.positions == "rotary" and cfg.lr == 1e-3 and not cfg.qk_norm
-    assert TrainConfig.recipe("classic") == TrainConfig(**recipes.RECIPES["classic"])
+    assert recipes.train_config("classic") == TrainConfig(**recipes.RECIPES["classic"])
     with pytest.raises(UserError, match="recipe"):
-        TrainConfig.recipe("fancy")
+        recipes.train_config("fancy")
     assert set(recipes.WHY) <= set(TrainConfig.__dataclass_fields__)  # every ingredient is a setting
 
 
@@ -104,7 +105,7 @@ def test_a_recipe_is_a_preset_the_learners_flags_override():
 @pytest.mark.parametrize("objective", ["clm", "mlm"])
 def test_the_modern_recipe_learns_and_resumes_exactly(tmp_path, objective):
     text = data.load_corpus("tinyshakespeare")[:100_000]
-    cfg = TrainConfig.recipe("modern", objective=objective, steps=20, warmup_steps=3, **SMALL)
+    cfg = recipes.train_config("modern", objective=objective, steps=20, warmup_steps=3, **SMALL)
     straight = Run(cfg, text)
     list(straight.advance())
     losses = [e.train_loss for e in straight.history]

@@ -13,7 +13,8 @@ import torch
 from playground.errors import UserError
 from playground.tiny import data
 from playground.tiny.checkpoint import save_checkpoint
-from playground.tiny.train import Run, TrainConfig
+from playground.tiny.config import TrainConfig
+from playground.tiny.train import Run
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = dict(n_layer=1, n_head=2, n_embd=32, context_length=32, steps=20, log_every=2, eval_every=10, eval_batches=2)

@@ -16,9 +16,10 @@ from playground import next_word, probes, session
 from playground.errors import UserError
 from playground.tiny import compute, data
 from playground.tiny.checkpoint import load_checkpoint
+from playground.tiny.config import TrainConfig
 from playground.tiny.run import TrainingRun
 from playground.tiny.timeline import FOLDER, INDEX, Probe, Timeline, planned_steps, rank_ticks, snapshot_bytes
-from playground.tiny.train import Limits, Run, TrainConfig, flops_per_token
+from playground.tiny.train import Limits, Run, flops_per_token
 from playground.ui import timeline as tab
 
 TEXT = data.load_corpus("tinyshakespeare")[:60_000]
@@ -155,7 +156,9 @@ def test_a_timeline_travels_between_processes_with_its_run(tmp_path):
     timeline.read(tokenizer, probes.evaluate)
     copied = copy.deepcopy(timeline)
     assert copied.frames == timeline.frames and copied.readings == timeline.readings
-    assert copied.read(tokenizer, probes.evaluate).keys() == timeline.read(tokenizer, probes.evaluate).keys()  # its own lock and module work
+    assert (
+        copied.read(tokenizer, probes.evaluate).keys() == timeline.read(tokenizer, probes.evaluate).keys()
+    )  # its own lock and module work
 
 
 def test_a_paused_run_keeps_one_frame_where_it_paused(tmp_path):

@@ -9,9 +9,10 @@ import torch
 from playground.__main__ import main
 from playground.errors import UserError
 from playground.tiny.checkpoint import load_checkpoint
+from playground.tiny.config import TrainConfig
 from playground.tiny.data import split_train_val
 from playground.tiny.recipes import lr_at
-from playground.tiny.train import TrainConfig, default_probe, train, uniform_loss
+from playground.tiny.train import default_probe, train, uniform_loss
 
 SMALL = dict(n_layer=2, n_head=2, n_embd=64, context_length=32, batch_size=16, lr=3e-3, warmup_steps=5, eval_batches=2)
 

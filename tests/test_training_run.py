@@ -7,7 +7,8 @@ import pytest
 
 from playground.errors import UserError
 from playground.tiny import data, sources
-from playground.tiny.train import Limits, TrainConfig
+from playground.tiny.config import TrainConfig
+from playground.tiny.train import Limits
 
 TEXT = data.load_corpus("tinyshakespeare")[:60_000]
 

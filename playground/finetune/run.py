@@ -26,10 +26,11 @@ from safetensors.torch import load_file, save_file
 from ..devices import pick_device
 from ..errors import UserError
 from ..tiny.checkpoint import load_checkpoint, save_checkpoint
+from ..tiny.config import TrainConfig
 from ..tiny.model import TinyTransformer
 from ..tiny.recipes import lr_at
 from ..tiny.run import Outcome, TrainingRun
-from ..tiny.train import Limits, Progress, Run, TrainConfig
+from ..tiny.train import Limits, Progress, Run
 from .heads import Classifier, Encoded, Seen, scratch_copy
 from .tasks import Example, Task
 

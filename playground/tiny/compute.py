@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import data
-from .train import TrainConfig, count_parameters, flops_per_token
+from .config import TrainConfig
+from .train import count_parameters, flops_per_token
 
 MIN_FIT = 3  # points (of distinct compute) before a power law is fitted
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass, field, replace
 from ..errors import UserError
 from ..limits import JobLock
 from . import data, recipes
-from .train import Limits, Progress, Run, TrainConfig, build_tokenizer, count_parameters
+from .config import TrainConfig
+from .train import Limits, Progress, Run, build_tokenizer, count_parameters
 
 SIDES = ("A", "B")
 LIVE = ("preparing", "racing", "stopping")  # a race in these states has not ended yet

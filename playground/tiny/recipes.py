@@ -11,12 +11,12 @@ that follow from a run's length, the same for the Train tab and the CLI.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
-if TYPE_CHECKING:
-    from .train import TrainConfig
+from ..errors import UserError
+from .config import TrainConfig
 
 # the fields each recipe sets; everything else (the model's size, the data) stays the learner's
 RECIPES: dict[str, dict] = {
@@ -63,6 +63,13 @@ WHY = {
     "drop comes in the cool-down, and the run can stop at any time.",
 }
 COOLDOWN = 0.4  # the trapezoid's last share of the steps, decayed linearly to zero
+
+
+def train_config(name: str, **changes: Any) -> TrainConfig:
+    """The config of recipe `name` ("classic" or "modern"), with `changes` on top."""
+    if name not in RECIPES:
+        raise UserError(f"The recipe must be one of {', '.join(RECIPES)}, not {name!r}.")
+    return TrainConfig(**(RECIPES[name] | changes))
 
 
 def pacing(steps: int, samples: int = 5, on_gpu: bool = False) -> dict[str, Any]:

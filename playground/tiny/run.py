@@ -23,8 +23,9 @@ from .. import devices
 from ..errors import UserError
 from ..limits import JobLock
 from . import checkpoint
+from .config import TrainConfig
 from .timeline import Probe, Timeline, default_probes
-from .train import Limits, Progress, Run, TrainConfig, observe_pace
+from .train import Limits, Progress, Run, observe_pace
 
 CHUNK_SECONDS = 40.0  # one ZeroGPU call, under its 60 s default
 LABELS = {"clm": "my-gpt", "mlm": "my-bert-mlm", "mlm-nsp": "my-bert"}  # checkpoint names by objective

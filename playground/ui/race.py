@@ -14,8 +14,8 @@ import gradio as gr
 from .. import charts, session
 from ..errors import UserError
 from ..tiny import recipes, sources
+from ..tiny.config import TrainConfig
 from ..tiny.race import LIVE, SIDES, Race, Racing, differences, ingredients
-from ..tiny.train import TrainConfig
 from .common import friendly, on_page_load, session_id
 from .train_form import LIMITS, MAX_RUNS, UI_INTERVAL, TrainForm, clock, form_api, parameter
 

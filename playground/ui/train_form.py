@@ -22,9 +22,10 @@ from .. import budget, devices, session
 from ..bundled import bundled_path
 from ..errors import UserError
 from ..tiny import recipes, sources
+from ..tiny.config import TrainConfig
 from ..tiny.recipes import RECIPES
 from ..tiny.run import Outcome, TrainingRun
-from ..tiny.train import Limits, TrainConfig
+from ..tiny.train import Limits
 from .common import OWN_ENDINGS, friendly, hidden_trigger, kept_values, press_if_set, session_id, shown
 
 LIMITS = Limits.from_env()

@@ -75,7 +75,7 @@ def main() -> None:
     # training: HF's bare BpeTrainer is the reference; ours adds the recount that gives each merge its count
     hf = median_s(lambda: data.train_tokenizer(text, "bpe", args.vocab), args.repeats)
     trained = {}
-    for kind in tt.KINDS:
+    for kind in tt.ALGORITHMS:
 
         def learn(kind=kind):
             trained[kind] = tt.learn_tokenizer(text, kind, args.vocab)
@@ -151,7 +151,7 @@ def _through_app(moves: int) -> tuple[float, float]:
     demo.queue(default_concurrency_limit=4).launch(server_name="127.0.0.1", prevent_thread_lock=True, quiet=True)
     try:
         client = Client(demo.local_url, verbose=False)
-        kind = next(label for label, k in ui.KINDS.items() if k == "bpe")
+        kind = next(label for label, k in ui.ALGORITHM_LABELS.items() if k == "bpe")
         client.predict(ui.SOURCES[0], None, "", kind, 2000, SAMPLE, ui.DEFAULT_SHOWN, api_name="/train_tokenizer")
         rng = random.Random(1)
         replay = [

@@ -38,7 +38,7 @@ from .model_cache import BUDGET_BYTES, ModelCache, module_bytes
 from .tiny.checkpoint import is_checkpoint, load_checkpoint, read_config
 from .tiny.data import ASSETS
 
-TASKS = ("causal", "masked", "nsp")
+MODEL_TASKS = ("causal", "masked", "nsp")
 TOKENIZER_DIR = ASSETS / "tokenizers"
 TOKENIZER_SLOTS = 32  # Hub tokenizers kept (a few MB each), least recently used dropped first
 
@@ -168,8 +168,8 @@ _PINNED = {entry.folder.resolve() for entry in BUNDLED.values() if entry.folder 
 def choices(task: str, own: Iterable[str] = ()) -> list[str]:
     """Dropdown choices for a tab: the default first, then bundled, `own` (the caller's own checkpoints that fit
     the task, resolved by the UI), the Hub's."""
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}")
+    if task not in MODEL_TASKS:
+        raise ValueError(f"task must be one of {MODEL_TASKS}")
     default = default_model(task)
     return [default, *(name for name in _catalogue(task, list(own)) if name != default)]
 
@@ -187,8 +187,8 @@ def default_model(task: str) -> str:
     """The model a tab starts with: the Hub's (gpt2, bert-base-uncased) when it is cached here or the Hub
     answers the start-up probe; else the best offline one (OFFLINE_DEFAULTS: an installed packaged model for
     Next Word, our English BERT when bundled); else the tiny one. Waits for the probe at most HUB_TIMEOUT_S, once."""
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}")
+    if task not in MODEL_TASKS:
+        raise ValueError(f"task must be one of {MODEL_TASKS}")
     if hub_cached(HUB_DEFAULTS[task]) or hub_reachable():
         return HUB_DEFAULTS[task]
     return offline_default(task)
@@ -221,7 +221,7 @@ def warm_up() -> threading.Thread:
     so the first visitor does not wait for it; requests for other models are not held up meanwhile."""
 
     def run() -> None:
-        for task in TASKS:
+        for task in MODEL_TASKS:
             try:
                 load(default_model(task), task)
             except UserError:  # the Hub went away meanwhile: the tab will say so when it is used
@@ -235,8 +235,8 @@ def warm_up() -> threading.Thread:
 def load(name: str, task: str) -> LoadedModel:
     """The catalogue model or Hub id called `name`, ready for `task`; UserError (or HubUnavailable) with a
     readable reason. A session's own checkpoints are the UI's to resolve (load_folder)."""
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}")
+    if task not in MODEL_TASKS:
+        raise ValueError(f"task must be one of {MODEL_TASKS}")
     entry = BUNDLED.get(name)
     if entry is not None:
         if task not in entry.tasks:

@@ -302,12 +302,12 @@ def leave(session_id: str | None) -> None:
             _park(_sessions[token])
             if _sessions[token].left_at is not None:
                 _sessions[token].training.pause()  # nobody watches: free its place, keep it for a reload
-    timer = threading.Timer(GRACE_SECONDS + 1, sweep)
+    timer = threading.Timer(GRACE_SECONDS + 1, close_expired)
     timer.daemon = True
     timer.start()
 
 
-def sweep() -> None:
+def close_expired() -> None:
     """Close the Sessions whose grace period or idle limit has passed."""
     with _lock:
         expired = _expired(time.monotonic())

@@ -27,7 +27,7 @@ from .tokenization import MAX_UPLOAD_BYTES, piece_label
 
 MAX_TRAIN_BYTES = MAX_UPLOAD_BYTES  # training text, uploaded or pasted
 VOCAB_RANGE = (300, 16_000)  # BPE starts at 261 (5 specials + 256 bytes)
-KINDS = ("bpe", "wordpiece")
+ALGORITHMS = ("bpe", "wordpiece")
 MAX_SAMPLE_CHARS = 2_000  # the replayed sample: small, so the slider stays fast
 MAX_WORD_CHARS = data.MAX_WORD_CHARS  # WordPiece: a longer word is one [UNK], as in BERT
 
@@ -259,8 +259,8 @@ def learn_tokenizer(text: str, kind: str = "bpe", vocab_size: int = 2000) -> Tra
     The result's `.tokenizer` is a PreTrainedTokenizerFast with the tiny models' specials, ready for them."""
     text = check_training_text(text)
     vocab_size = check_vocab_size(vocab_size)
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}.")
+    if kind not in ALGORITHMS:
+        raise ValueError(f"kind must be one of {', '.join(ALGORITHMS)}, not {kind!r}.")
     start = time.perf_counter()
     trained = _learn_bpe(text, vocab_size) if kind == "bpe" else _learn_wordpiece(text, vocab_size)
     trained.seconds = time.perf_counter() - start

@@ -18,7 +18,7 @@ from pathlib import Path
 import psutil  # (installed with accelerate, which requirements.txt pins)
 
 PREFIX = "playground-"
-KINDS = ("session", "gradio")  # a browser session's workspace; a process's Gradio cache (its download zips)
+FOLDER_KINDS = ("session", "gradio")  # a browser session's workspace; a process's Gradio cache (its download zips)
 OWNER_FILE = ".owner"  # {"pid": ..., "started": ...} of the owning process
 SAME_START = 0.5  # seconds: psutil's start times of one process agree to far better than this
 
@@ -51,7 +51,7 @@ def sweep_orphans(parent: str | Path | None = None) -> list[Path]:
     from its age is the very rule that deletes another process's live session (remove those by hand, once)."""
     root = Path(parent or tempfile.gettempdir())
     removed = []
-    for kind in KINDS:
+    for kind in FOLDER_KINDS:
         for folder in root.glob(f"{PREFIX}{kind}-*"):
             if _mine_to_check(folder) and _owner_dead(folder):
                 shutil.rmtree(folder, ignore_errors=True)

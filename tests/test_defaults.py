@@ -71,7 +71,7 @@ def hub_defaults_cached(tmp_path, monkeypatch):
 def test_when_the_hub_answers_the_defaults_are_the_hub_models(online, hub_defaults_cached, monkeypatch):
     monkeypatch.setattr(HfApi, "model_info", lambda self, model_id, **kwargs: SimpleNamespace(id=model_id))  # the Hub
     assert hub.probe_hub()
-    assert [registry.default_model(task) for task in registry.TASKS] == [
+    assert [registry.default_model(task) for task in registry.MODEL_TASKS] == [
         "gpt2",
         "bert-base-uncased",
         "bert-base-uncased",

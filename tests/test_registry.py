@@ -103,7 +103,7 @@ def test_an_uncached_model_offline_falls_back_to_the_best_offline_one_of_its_kin
 
 
 def test_every_task_has_bundled_and_hub_choices():
-    for task in registry.TASKS:
+    for task in registry.MODEL_TASKS:
         names = registry.choices(task)
         assert names[0] == registry.default_model(task)
         assert any(n in registry.HUB for n in names)

@@ -117,7 +117,7 @@ def test_a_workspace_no_page_came_back_to_is_released_after_the_grace_period(mon
     token = ws.token
     session.leave("closed-page")
     monkeypatch.setattr(session, "GRACE_SECONDS", 0.0)
-    session.sweep()
+    session.close_expired()
     assert not ws.folder.exists()
     assert session.attach(_closed(sessions, "late-page"), token) != token  # too late: a fresh workspace
     session.release("late-page")
@@ -139,7 +139,7 @@ def test_two_tabs_of_one_browser_share_the_work_and_closing_one_keeps_it(monkeyp
     assert session.peek("tab-b") is ws
     session.leave("tab-a")
     monkeypatch.setattr(session, "GRACE_SECONDS", 0.0)
-    session.sweep()
+    session.close_expired()
     assert session.peek("tab-b") is ws and ws.folder.exists()  # tab b still has it
     session.release("tab-b")
 
@@ -151,7 +151,7 @@ def test_the_first_events_workspace_of_a_reloaded_page_gives_way_to_the_kept_one
     assert session.attach(_closed(sessions, "new-page"), kept.token) == kept.token
     assert session.peek("new-page") is kept
     monkeypatch.setattr(session, "GRACE_SECONDS", 0.0)
-    session.sweep()
+    session.close_expired()
     assert not early.folder.exists() and kept.folder.exists()
     session.release("new-page")
 

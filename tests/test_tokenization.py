@@ -290,7 +290,7 @@ def test_bad_training_input_is_explained(text, kind, vocab, message):
 
 
 def test_an_unknown_kind_is_a_developers_mistake_not_a_users():
-    # the tab offers only KINDS: another value comes from code, so it is no sentence for the page
+    # the tab offers only ALGORITHMS: another value comes from code, so it is no sentence for the page
     with pytest.raises(ValueError, match="kind must be one of bpe, wordpiece") as err:
         tt.learn_tokenizer("some text", "unigram", 1000)
     assert not isinstance(err.value, UserError)

@@ -38,7 +38,7 @@ MAX_BYTES = int(float(os.environ.get("PLAYGROUND_TIMELINE_BYTES", 100e6)))  # pe
 MAX_PROBES = 8
 TOP_K = 5
 FORMAT = 2  # 2: a next-word probe's guesses are read where its rank is (1 read them before the word's space)
-KINDS = {"next": "next word", "mask": "fill the mask", "pair": "does B follow A?"}
+PROBE_KINDS = {"next": "next word", "mask": "fill the mask", "pair": "does B follow A?"}
 FOX = "The quick brown fox jumps over the lazy"  # a line no bundled corpus holds: learnt only as English
 
 
@@ -52,8 +52,8 @@ class Probe:
     text_b: str = ""  # pair: sentence B
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise UserError(f"A probe is one of {', '.join(KINDS)}, not {self.kind!r}.")
+        if self.kind not in PROBE_KINDS:
+            raise UserError(f"A probe is one of {', '.join(PROBE_KINDS)}, not {self.kind!r}.")
         if not self.text.strip():
             raise UserError("Type the probe's text first.")
         if self.kind == "mask" and "[MASK]" not in self.text:

@@ -12,11 +12,11 @@ from .. import charts, probes, session
 from ..bundled import bundled_path
 from ..tiny import compute
 from ..tiny.checkpoint import read_config
-from ..tiny.timeline import KINDS, Probe, Reading, Timeline, courses, rank_ticks
+from ..tiny.timeline import PROBE_KINDS, Probe, Reading, Timeline, courses, rank_ticks
 from ..tiny.train import uniform_loss
 from .common import friendly, on_page_load, register_picker, session_id
 
-KIND_LABELS = {f"{label} ({kind})": kind for kind, label in KINDS.items()}
+KIND_LABELS = {f"{label} ({kind})": kind for kind, label in PROBE_KINDS.items()}
 UNITS = {"loss per token (nats)": False, "bits per character": True}
 RANK_RULE = (
     "*Its rank* and *the top guesses* are for one token: the followed word's first (a word of several tokens is "

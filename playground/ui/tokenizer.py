@@ -28,7 +28,7 @@ SIDES = [
 ]
 TITLES = dict(SIDES)
 DEFAULT_SHOWN = ["bert-base-uncased", "gpt2"]
-KINDS = {"BPE (byte-level, like GPT-2)": "bpe", "WordPiece (like BERT, scored merges)": "wordpiece"}
+ALGORITHM_LABELS = {"BPE (byte-level, like GPT-2)": "bpe", "WordPiece (like BERT, scored merges)": "wordpiece"}
 SOURCES = [
     "tinyshakespeare (bundled, 1.1 MB)",
     f"upload a .txt (up to {tt.MAX_TRAIN_BYTES // 1_000_000} MB)",
@@ -172,14 +172,14 @@ def train(
     shown: list[str],
     request: gr.Request = None,
 ) -> tuple[Any, ...]:
-    if kind not in KINDS:
-        raise UserError(f"Pick one of: {', '.join(KINDS)}.")
-    trained = tt.learn_tokenizer(_training_text(source, upload, pasted), KINDS[kind], int(vocab_size))
+    if kind not in ALGORITHM_LABELS:
+        raise UserError(f"Pick one of: {', '.join(ALGORITHM_LABELS)}.")
+    trained = tt.learn_tokenizer(_training_text(source, upload, pasted), ALGORITHM_LABELS[kind], int(vocab_size))
     own = session.get(session_id(request))
     own.trained[trained.kind] = trained
     own.latest = trained.kind
     final = len(trained.tokenizer)
-    own.tokenizers[f"{KINDS[kind]} · {final:,} tokens"] = trained.tokenizer  # the Train tab offers it
+    own.tokenizers[f"{ALGORITHM_LABELS[kind]} · {final:,} tokens"] = trained.tokenizer  # the Train tab offers it
     path = tt.save_tokenizer_json(trained, own.new_folder("tokenizer"))
     key = f"yours-{trained.kind}"
     last = len(trained.merges)
@@ -431,7 +431,9 @@ def _training_section(text: gr.Textbox, shown: gr.CheckboxGroup, outputs: list[A
                 label="Your .txt file", file_types=[".txt"], type="filepath", visible=False, elem_id="tk-upload"
             )
             pasted = gr.Textbox(label="Your text", lines=5, visible=False, elem_id="tk-pasted")
-            kind = gr.Radio(list(KINDS), value=list(KINDS)[0], label="Algorithm", elem_id="tk-kind")
+            kind = gr.Radio(
+                list(ALGORITHM_LABELS), value=list(ALGORITHM_LABELS)[0], label="Algorithm", elem_id="tk-kind"
+            )
             vocab = gr.Slider(*tt.VOCAB_RANGE, value=2000, step=100, label="Vocabulary size", elem_id="tk-vocab")
             sample = gr.Textbox(label="Sample sentence to replay", value=DEFAULT_SAMPLE, lines=2, elem_id="tk-sample")
             go_train = gr.Button("Train tokenizer", variant="primary", elem_id="tk-train")

@@ -67,9 +67,16 @@ def main() -> None:
         t0 = time.perf_counter()
         bpc, chars = bits_per_char(name, val, args.window)
         print(f"{name}: {bpc:.3f} bits per character over {chars:,} characters ({time.perf_counter() - t0:.0f} s)")
-        rows.append(dict(label=name.split(" (")[0], flops=6 * params * tokens, bits_per_char=round(bpc, 4),
-                         chars=chars, source=f"{source}; bits per character on tinyshakespeare's validation split "
-                         f"measured by bench/compute_references.py"))  # fmt: skip
+        rows.append(
+            dict(
+                label=name.split(" (")[0],
+                flops=6 * params * tokens,
+                bits_per_char=round(bpc, 4),
+                chars=chars,
+                source=f"{source}; bits per character on tinyshakespeare's validation split "
+                f"measured by bench/compute_references.py",
+            )
+        )
     OUT.write_text(json.dumps(rows, indent=1) + "\n")
     print(f"wrote {OUT}")
 

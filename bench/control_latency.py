@@ -102,8 +102,10 @@ def report(label: str, rows: dict) -> None:
         reply = statistics.median(r["reply"] for r in rows[what])
         settled = statistics.median(r["settled"] for r in rows[what])
         after = max(r["steps_after"] for r in rows[what])
-        print(f"  {what}: reply {reply * 1000:.0f} ms ({reply / ref:.1f} x reference), settled {settled:.2f} s, "
-              f"at most {after} steps after the click; {rows[what][-1]['status']!r}")  # fmt: skip
+        print(
+            f"  {what}: reply {reply * 1000:.0f} ms ({reply / ref:.1f} x reference), settled {settled:.2f} s, "
+            f"at most {after} steps after the click; {rows[what][-1]['status']!r}"
+        )
 
 
 def main() -> None:

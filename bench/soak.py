@@ -154,8 +154,19 @@ def visitor(url: str, n: int, args, tally: Tally, deadline: float) -> None:
     if zips and time.perf_counter() < deadline:
         tally.call(client.predict, handle_file(zips[-1]), api_name="/upload_checkpoint")
     if time.perf_counter() < deadline:
-        tally.call(client.predict, "tiny-english-bert", TASK, 32, 4, "Fine-tune the whole model", 1e-3, n,
-                   None, "", api_name="/finetune")  # fmt: skip
+        tally.call(
+            client.predict,
+            "tiny-english-bert",
+            TASK,
+            32,
+            4,
+            "Fine-tune the whole model",
+            1e-3,
+            n,
+            None,
+            "",
+            api_name="/finetune",
+        )
     _check_kept(client, tally, kept)
 
 
@@ -203,20 +214,29 @@ def svg(rows: list[dict], path: Path, kill_at: float) -> None:
     )
 
 
-def main() -> None:
+def arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=4)
     parser.add_argument("--runs", type=int, default=4)
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--layers", type=int, default=8)
     parser.add_argument("--width", type=int, default=512)
-    args = parser.parse_args()
-    env = {
-        "PLAYGROUND_SESSION_BYTES": os.environ.get("PLAYGROUND_SESSION_BYTES", "8e8"),
-        "PLAYGROUND_TOTAL_BYTES": os.environ.get("PLAYGROUND_TOTAL_BYTES", "2e9"),
-    }
-    total_budget = float(env["PLAYGROUND_TOTAL_BYTES"]) / 1e6
-    LOG.unlink(missing_ok=True)
+    return parser.parse_args()
+
+
+@dataclass
+class Soak:
+    """What the two rounds around the SIGKILL left: the samples, the calls' outcomes, the crash's leftovers."""
+
+    rows: list[dict]
+    tally: Tally
+    kill_at: float
+    left: list[Path]  # the killed process's workspaces
+    orphans: list[Path]  # those still there after the restart
+    untouched: bool  # the other live process's workspaces all still there
+
+
+def soak(args: argparse.Namespace, env: dict[str, str]) -> Soak:
     port, other_port = free_port(), free_port()
     other = start_app(other_port, env)  # the second process on the same temp dir, with one live session
     Client(f"http://127.0.0.1:{other_port}/", verbose=False).predict(api_name="/pause_training")
@@ -241,28 +261,46 @@ def main() -> None:
     for process in (app, other):
         process.terminate()
         process.wait(timeout=60)
-    rows = sampler.rows
-    warm = [r["rss_mb"] for r in rows if r["t"] <= kill_at][len(rows) // 4 :] or [0]
-    late = [r["rss_mb"] for r in rows if r["t"] > kill_at] or [0]
-    print(f"{args.sessions} sessions x {args.runs} runs of {args.layers} layers x {args.width}, two rounds around "
-          f"a SIGKILL, {rows[-1]['t'] if rows else 0:,.0f} s")  # fmt: skip
+    return Soak(sampler.rows, tally, kill_at, left, orphans, untouched)
+
+
+def report(args: argparse.Namespace, run: Soak, total_budget: float) -> None:
+    rows, tally = run.rows, run.tally
+    warm = [r["rss_mb"] for r in rows if r["t"] <= run.kill_at][len(rows) // 4 :] or [0]
+    late = [r["rss_mb"] for r in rows if r["t"] > run.kill_at] or [0]
+    seconds = rows[-1]["t"] if rows else 0
+    disk = max((r["disk_mb"] for r in rows), default=0)
+    files, threads = max((r["files"] for r in rows), default=0), max((r["threads"] for r in rows), default=0)
+    print(
+        f"{args.sessions} sessions x {args.runs} runs of {args.layers} layers x {args.width}, two rounds around "
+        f"a SIGKILL, {seconds:,.0f} s"
+    )
     print("| measure | value | goal |")
     print("|---|---|---|")
-    print(f"| disk of the app's workspaces, max | {max((r['disk_mb'] for r in rows), default=0):,.0f} MB | "
-          f"under the total budget, {total_budget:,.0f} MB |")  # fmt: skip
+    print(f"| disk of the app's workspaces, max | {disk:,.0f} MB | under the total budget, {total_budget:,.0f} MB |")
     print(f"| RSS after warm-up, first round (min-max) | {min(warm):,.0f}-{max(warm):,.0f} MB | within 10% |")
     print(f"| RSS, second round (min-max) | {min(late):,.0f}-{max(late):,.0f} MB | |")
-    print(f"| open files / threads, max | {max((r['files'] for r in rows), default=0)} / "
-          f"{max((r['threads'] for r in rows), default=0)} | flat |")  # fmt: skip
+    print(f"| open files / threads, max | {files} / {threads} | flat |")
     print(f"| calls that worked / refused with a sentence | {tally.ok} / {tally.refused} | |")
     print(f"| unexpected errors | {len(tally.unexpected)} | 0 |")
-    print(f"| dead process's workspaces left after restart | {len(orphans)} of {len(left)} | 0 |")
-    print(f"| the other live process's workspaces untouched | {'yes' if untouched else 'NO'} | yes |")
+    print(f"| dead process's workspaces left after restart | {len(run.orphans)} of {len(run.left)} | 0 |")
+    print(f"| the other live process's workspaces untouched | {'yes' if run.untouched else 'NO'} | yes |")
     for line in tally.unexpected[:10]:
         print("  unexpected:", line)
     if tally.unexpected:
         print(f"  (the apps' log, with each error id's traceback: {LOG})")
-    svg(rows, ROOT / "bench" / "soak.svg", kill_at)
+
+
+def main() -> None:
+    args = arguments()
+    env = {
+        "PLAYGROUND_SESSION_BYTES": os.environ.get("PLAYGROUND_SESSION_BYTES", "8e8"),
+        "PLAYGROUND_TOTAL_BYTES": os.environ.get("PLAYGROUND_TOTAL_BYTES", "2e9"),
+    }
+    LOG.unlink(missing_ok=True)
+    run = soak(args, env)
+    report(args, run, float(env["PLAYGROUND_TOTAL_BYTES"]) / 1e6)
+    svg(run.rows, ROOT / "bench" / "soak.svg", run.kill_at)
 
 
 if __name__ == "__main__":

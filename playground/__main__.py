@@ -217,8 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--workdir", type=Path, default=None, help="keep the downloads here (default: a temporary folder)")
     c.set_defaults(func=cmd_corpus)
     f = sub.add_parser("finetune", help="fine-tune a pre-trained model and the same one from scratch, side by side")
-    f.add_argument("--model", default=None, help="catalogue name, checkpoint folder or Hub id (default: "
-                   "tiny-english-bert)")  # fmt: skip
+    f.add_argument(
+        "--model", default=None, help="catalogue name, checkpoint folder or Hub id (default: tiny-english-bert)"
+    )
     f.add_argument("--task", default="who-wrote-it", help="who-wrote-it, continues, a .csv, or hub:<dataset>/<config>")
     f.add_argument("--labels", type=int, default=256, help="labelled training examples")
     f.add_argument("--steps", type=int, default=0, help="default: 3 epochs over the labels, at least 40 steps")

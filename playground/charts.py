@@ -289,19 +289,32 @@ def attention_grid(weights: np.ndarray, title: str, chosen: tuple[int, int] | No
     middle = (n - 1) / 2
     fig = go.Figure(
         go.Heatmap(
-            z=tiled, zmin=0, zmax=1, colorscale="Blues", showscale=False, hoverongaps=False,
+            z=tiled,
+            zmin=0,
+            zmax=1,
+            colorscale="Blues",
+            showscale=False,
+            hoverongaps=False,
             hovertemplate="weight %{z:.2f}<extra></extra>",
         )
-    )  # fmt: skip
+    )
     fig.update_xaxes(
-        tickmode="array", tickvals=[h * step + middle for h in range(heads)], ticktext=[f"head {h}" for h in range(heads)],
-        side="top", showgrid=False, zeroline=False,
-    )  # fmt: skip
+        tickmode="array",
+        tickvals=[h * step + middle for h in range(heads)],
+        ticktext=[f"head {h}" for h in range(heads)],
+        side="top",
+        showgrid=False,
+        zeroline=False,
+    )
     fig.update_yaxes(
-        tickmode="array", tickvals=[i * step + middle for i in range(layers)],
-        ticktext=[f"layer {i}" for i in range(layers)], autorange="reversed", showgrid=False, zeroline=False,
+        tickmode="array",
+        tickvals=[i * step + middle for i in range(layers)],
+        ticktext=[f"layer {i}" for i in range(layers)],
+        autorange="reversed",
+        showgrid=False,
+        zeroline=False,
         scaleanchor="x",
-    )  # fmt: skip
+    )
     if chosen is not None:  # the head shown large, outlined
         layer, head = chosen
         x0, y0 = head * step - 0.5, layer * step - 0.5
@@ -324,17 +337,42 @@ def attention_links(row: np.ndarray, tokens: Sequence[str], query: int, title: s
         ys = [v for j in keys for v in (query, j, None)]
         fig.add_trace(
             go.Scatter(
-                x=xs, y=ys, mode="lines", line=dict(color="#4f46e5", width=1 + 2.5 * band), opacity=0.3 + 0.17 * band,
-                hoverinfo="skip", showlegend=False,
+                x=xs,
+                y=ys,
+                mode="lines",
+                line=dict(color="#4f46e5", width=1 + 2.5 * band),
+                opacity=0.3 + 0.17 * band,
+                hoverinfo="skip",
+                showlegend=False,
             )
-        )  # fmt: skip
+        )
     labels = [_label(t) for t in tokens]
     colours = ["#dc2626" if i == query else "#111827" for i in range(n)]
-    fig.add_trace(go.Scatter(x=[0] * n, y=list(range(n)), mode="text", text=labels, textposition="middle left",
-                             textfont=dict(color=colours), hoverinfo="skip", showlegend=False))  # fmt: skip
-    fig.add_trace(go.Scatter(x=[1] * n, y=list(range(n)), mode="markers+text", text=labels, textposition="middle right",
-                             marker=dict(size=6, color="#4f46e5", opacity=row.clip(0.05, 1)), showlegend=False,
-                             customdata=row, hovertemplate="%{text}: weight %{customdata:.3f}<extra></extra>"))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=[0] * n,
+            y=list(range(n)),
+            mode="text",
+            text=labels,
+            textposition="middle left",
+            textfont=dict(color=colours),
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[1] * n,
+            y=list(range(n)),
+            mode="markers+text",
+            text=labels,
+            textposition="middle right",
+            marker=dict(size=6, color="#4f46e5", opacity=row.clip(0.05, 1)),
+            showlegend=False,
+            customdata=row,
+            hovertemplate="%{text}: weight %{customdata:.3f}<extra></extra>",
+        )
+    )
     fig.update_layout(title=title, **{**_LAYOUT, "height": max(360, min(900, 18 * n + 80))})
     fig.update_xaxes(visible=False, range=[-0.8, 1.8])
     fig.update_yaxes(visible=False, autorange="reversed")
@@ -347,9 +385,17 @@ def mask_pair(tokens: Sequence[str], causal: np.ndarray, bidirectional: np.ndarr
     scale = [[0, "#f3f4f6"], [1, "#4f46e5"]]
     for axis, mask in (("", causal), ("2", bidirectional)):
         fig.add_trace(
-            go.Heatmap(z=mask.astype(float), zmin=0, zmax=1, colorscale=scale, showscale=False, xaxis=f"x{axis}",
-                       yaxis=f"y{axis}", hovertemplate="%{y} → %{x}: %{z}<extra></extra>")
-        )  # fmt: skip
+            go.Heatmap(
+                z=mask.astype(float),
+                zmin=0,
+                zmax=1,
+                colorscale=scale,
+                showscale=False,
+                xaxis=f"x{axis}",
+                yaxis=f"y{axis}",
+                hovertemplate="%{y} → %{x}: %{z}<extra></extra>",
+            )
+        )
     ticks = _ticks(tokens)
     fig.update_layout(
         xaxis=dict(domain=[0, 0.46], tickangle=-60, **ticks),
@@ -372,11 +418,18 @@ def lens_heatmap(layers: Sequence[int], top: Sequence[Sequence[tuple[str, float]
     text = [[_label(t) for t, _ in row] for row in top]
     fig = go.Figure(
         go.Heatmap(
-            z=probs, text=text, texttemplate="%{text}", zmin=0, zmax=1, colorscale="Purples",
-            x=[f"#{i + 1}" for i in range(probs.shape[1])], y=[f"after layer {i}" if i else "embeddings" for i in layers],
-            hovertemplate="%{y}, %{x}: %{text} (p = %{z:.3f})<extra></extra>", colorbar=dict(thickness=12),
+            z=probs,
+            text=text,
+            texttemplate="%{text}",
+            zmin=0,
+            zmax=1,
+            colorscale="Purples",
+            x=[f"#{i + 1}" for i in range(probs.shape[1])],
+            y=[f"after layer {i}" if i else "embeddings" for i in layers],
+            hovertemplate="%{y}, %{x}: %{text} (p = %{z:.3f})<extra></extra>",
+            colorbar=dict(thickness=12),
         )
-    )  # fmt: skip
+    )
     fig.update_layout(title=title, **{**_LAYOUT, "height": max(260, 34 * len(layers) + 100)})
     fig.update_yaxes(autorange="reversed")
     return fig
@@ -392,18 +445,36 @@ def probe_timeline(
     fig = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.08)
     for i, (label, steps, probs, ranks) in enumerate(courses):
         color = PALETTE[i % len(PALETTE)]
-        fig.add_trace(go.Scatter(x=list(steps), y=list(probs), name=label, mode="lines+markers", line_color=color,
-                                 legendgroup=label), row=1, col=1)  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=list(steps), y=list(probs), name=label, mode="lines+markers", line_color=color, legendgroup=label
+            ),
+            row=1,
+            col=1,
+        )
         if any(r is not None for r in ranks):
-            fig.add_trace(go.Scatter(x=list(steps), y=list(ranks), name=label, mode="lines+markers", line_color=color,
-                                     line_dash="dot", legendgroup=label, showlegend=False), row=2, col=1)  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=list(steps),
+                    y=list(ranks),
+                    name=label,
+                    mode="lines+markers",
+                    line_color=color,
+                    line_dash="dot",
+                    legendgroup=label,
+                    showlegend=False,
+                ),
+                row=2,
+                col=1,
+            )
     if step is not None:
         fig.add_vline(x=step, line_color="gray", line_dash="dash")
     fig.update_yaxes(type="log", title_text="probability", row=1, col=1)
     fig.update_yaxes(type="log", autorange="reversed", title_text="rank (1 = top guess)", row=2, col=1)
     fig.update_xaxes(title_text="step", row=2, col=1)
-    fig.update_layout(title="The chosen words through training", legend=dict(orientation="h", y=-0.2),
-                      **(_LAYOUT | dict(height=480)))  # fmt: skip
+    fig.update_layout(
+        title="The chosen words through training", legend=dict(orientation="h", y=-0.2), **(_LAYOUT | dict(height=480))
+    )
     return fig
 
 
@@ -420,49 +491,102 @@ def loss_vs_compute(
     symbols = ["circle", "diamond", "square", "triangle-up", "x", "star"]
     for i, (name, points) in enumerate(groups.items()):
         color = PALETTE[i % len(PALETTE)]
-        fig.add_trace(go.Scatter(
-            x=[p[1] for p in points], y=[p[2] for p in points], text=[p[0] for p in points], name=name,
-            mode="markers+text", textposition="top center", marker=dict(size=10, color=color, symbol=symbols[i % 6]),
-            hovertemplate="%{text}<br>%{x:.3g} FLOPs<br>%{y:.3f}<extra></extra>",
-        ))  # fmt: skip
+        fig.add_trace(
+            go.Scatter(
+                x=[p[1] for p in points],
+                y=[p[2] for p in points],
+                text=[p[0] for p in points],
+                name=name,
+                mode="markers+text",
+                textposition="top center",
+                marker=dict(size=10, color=color, symbol=symbols[i % 6]),
+                hovertemplate="%{text}<br>%{x:.3g} FLOPs<br>%{y:.3f}<extra></extra>",
+            )
+        )
         if name in fits and points:
             a, b = fits[name]
             lo, hi = min(p[1] for p in points), max(p[1] for p in points)
             xs = np.geomspace(lo / 3, hi * 3, 30)
-            fig.add_trace(go.Scatter(x=xs, y=a * xs ** (-b), mode="lines", line=dict(color=color, dash="dash"),
-                                     name=f"fit: {a:.3g}·C^-{b:.3f}"))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=xs,
+                    y=a * xs ** (-b),
+                    mode="lines",
+                    line=dict(color=color, dash="dash"),
+                    name=f"fit: {a:.3g}·C^-{b:.3f}",
+                )
+            )
     for label, course in (curves or {}).items():
         if course:
-            fig.add_trace(go.Scatter(x=[p[0] for p in course], y=[p[1] for p in course], name=label, mode="lines",
-                                     line=dict(color="gray", width=1), opacity=0.6))  # fmt: skip
-    fig.update_layout(title="Loss against training compute", xaxis=dict(type="log", title="training FLOPs"),
-                      yaxis=dict(type="log", title=y_title), legend=dict(orientation="h", y=-0.25),
-                      **(_LAYOUT | dict(height=460)))  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[p[0] for p in course],
+                    y=[p[1] for p in course],
+                    name=label,
+                    mode="lines",
+                    line=dict(color="gray", width=1),
+                    opacity=0.6,
+                )
+            )
+    fig.update_layout(
+        title="Loss against training compute",
+        xaxis=dict(type="log", title="training FLOPs"),
+        yaxis=dict(type="log", title=y_title),
+        legend=dict(orientation="h", y=-0.25),
+        **(_LAYOUT | dict(height=460)),
+    )
     return fig
 
 
 RACE_COLORS = {"A": "#4f46e5", "B": "#f97316"}
 
 
-def race_curves(laps: Mapping[str, Sequence[tuple[int, float, float | None, float | None]]], names: Mapping[str, str]
-                ) -> go.Figure:  # fmt: skip
+def race_curves(
+    laps: Mapping[str, Sequence[tuple[int, float, float | None, float | None]]], names: Mapping[str, str]
+) -> go.Figure:
     """Two runs' losses against steps (left) and against their own training seconds (right). `laps`: side ->
     (step, seconds, train loss, validation loss) per logging event; `names`: side -> its legend name."""
     from plotly.subplots import make_subplots  # only the two-panel charts need it
 
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.06,
-                        subplot_titles=("against steps", "against training seconds"))  # fmt: skip
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        shared_yaxes=True,
+        horizontal_spacing=0.06,
+        subplot_titles=("against steps", "against training seconds"),
+    )
     for side, points in laps.items():
         color = RACE_COLORS.get(side, "#888")
         for col, x in ((1, 0), (2, 1)):
             val = [(p[x], p[3]) for p in points if p[3] is not None]
             train = [(p[x], p[2]) for p in points if p[2] is not None]
-            fig.add_trace(go.Scatter(x=[t[0] for t in train], y=[t[1] for t in train], mode="lines", opacity=0.35,
-                                     line_color=color, name=f"{names[side]}: train", legendgroup=side,
-                                     showlegend=col == 1), row=1, col=col)  # fmt: skip
-            fig.add_trace(go.Scatter(x=[v[0] for v in val], y=[v[1] for v in val], mode="lines+markers",
-                                     line_color=color, name=f"{names[side]}: validation", legendgroup=side,
-                                     showlegend=col == 1), row=1, col=col)  # fmt: skip
+            fig.add_trace(
+                go.Scatter(
+                    x=[t[0] for t in train],
+                    y=[t[1] for t in train],
+                    mode="lines",
+                    opacity=0.35,
+                    line_color=color,
+                    name=f"{names[side]}: train",
+                    legendgroup=side,
+                    showlegend=col == 1,
+                ),
+                row=1,
+                col=col,
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=[v[0] for v in val],
+                    y=[v[1] for v in val],
+                    mode="lines+markers",
+                    line_color=color,
+                    name=f"{names[side]}: validation",
+                    legendgroup=side,
+                    showlegend=col == 1,
+                ),
+                row=1,
+                col=col,
+            )
     fig.update_xaxes(title_text="step", row=1, col=1)
     fig.update_xaxes(title_text="seconds of training", row=1, col=2)
     fig.update_yaxes(title_text="cross-entropy (nats)", row=1, col=1)

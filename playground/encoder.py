@@ -349,8 +349,11 @@ def card(info: dict, meta: dict) -> str:
         if c.get("val_loss") is not None
     )
     probes = meta.get("probes") or {}
-    scores = "".join(f"| {name} | {p['masked_top5']:.1%} | {p['masked_top1']:.1%} | {p['nsp_accuracy']:.1%} | "
-                     f"{p['textbook']:.0%} |\n" for name, p in probes.items())  # fmt: skip
+    scores = "".join(
+        f"| {name} | {p['masked_top5']:.1%} | {p['masked_top1']:.1%} | {p['nsp_accuracy']:.1%} | "
+        f"{p['textbook']:.0%} |\n"
+        for name, p in probes.items()
+    )
     cfg = meta["train_config"]
     return f"""# {meta["name"]}
 

@@ -126,8 +126,10 @@ class Session:
             folder = self.checkpoints[name]
             timeline = Timeline.load(folder)
             if timeline is None:
-                raise UserError(f"{name.removesuffix(SUFFIX)} has no timeline: only the newest "
-                                f"{TIMELINES_KEPT} runs trained here keep their snapshots.")  # fmt: skip
+                raise UserError(
+                    f"{name.removesuffix(SUFFIX)} has no timeline: only the newest "
+                    f"{TIMELINES_KEPT} runs trained here keep their snapshots."
+                )
             self.timelines[name] = (timeline, load_checkpoint(folder)[1])
         return self.timelines[name]
 
@@ -174,15 +176,19 @@ class Session:
         """Remove this session's oldest checkpoints not kept until `incoming` more bytes fit its budget; the
         names removed. Refused with a sentence, before anything is written, when they cannot fit even so."""
         if incoming > budget.session:
-            raise UserError(f"That would take about {megabytes(incoming)} of disk, more than the "
-                            f"{megabytes(budget.session)} a session may keep here: choose a smaller model "
-                            "(fewer layers, or narrower).")  # fmt: skip
+            raise UserError(
+                f"That would take about {megabytes(incoming)} of disk, more than the "
+                f"{megabytes(budget.session)} a session may keep here: choose a smaller model "
+                "(fewer layers, or narrower)."
+            )
         removed = []
         while folder_bytes(self.folder) + incoming > budget.session:
             name = next((n for n in self.checkpoints if n not in self.kept), None)
             if name is None:
-                raise UserError(f"This session's kept models fill its {megabytes(budget.session)} of disk: "
-                                "download one and untick Keep, then try again.")  # fmt: skip
+                raise UserError(
+                    f"This session's kept models fill its {megabytes(budget.session)} of disk: "
+                    "download one and untick Keep, then try again."
+                )
             removed.append(self.remove(name))
         return removed
 
@@ -342,8 +348,10 @@ def reserve(session: Session, incoming: int, budget: Budget | None = None, serve
     session.reserved, session.reserved_from = incoming + served, folder_bytes(session.folder)
     said = []
     if mine:
-        said.append(f"To stay within this session's {megabytes(budget.session)} of disk, {', '.join(mine)} "
-                    f"{'was' if len(mine) == 1 else 'were'} removed (the oldest not marked Keep).")  # fmt: skip
+        said.append(
+            f"To stay within this session's {megabytes(budget.session)} of disk, {', '.join(mine)} "
+            f"{'was' if len(mine) == 1 else 'were'} removed (the oldest not marked Keep)."
+        )
     if others:
         said.append(f"To make room on the server, {len(others)} idle model(s) of other visitors were removed.")
     return " ".join(said)

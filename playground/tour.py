@@ -89,8 +89,9 @@ TEMPERATURE = 2.0  # what step 3 sets
 
 def _next_word(step: Step, load: Load) -> Observation:
     loaded = load("causal")
-    r = next_token_distribution(loaded.model, loaded.tokenizer, str(step.inputs["nw-prompt"]), 10,
-                                Sampling(temperature=TEMPERATURE))  # fmt: skip
+    r = next_token_distribution(
+        loaded.model, loaded.tokenizer, str(step.inputs["nw-prompt"]), 10, Sampling(temperature=TEMPERATURE)
+    )
     first = r.top[0]
     raw, hot = r.stages[0].probs, r.stages[-1].probs  # (V,) before and after the temperature
     shown = [t.id for t in r.top]
@@ -101,8 +102,9 @@ def _next_word(step: Step, load: Load) -> Observation:
         "flatten" + (" into the long tail." if hot_tail > tail else ".")
     )
     if first.token.strip() == "Paris":
-        return Observation(f"**{loaded.name}** puts {first.token!r} first ({first.prob:.0%}). {flatter}", True,
-                           loaded.name)  # fmt: skip
+        return Observation(
+            f"**{loaded.name}** puts {first.token!r} first ({first.prob:.0%}). {flatter}", True, loaded.name
+        )
     return Observation(
         f"**{loaded.name}** gets this one wrong: it puts {first.token!r} first ({first.prob:.0%}), because {_who(loaded)}. "
         f"A model that has read about France (GPT-2, SmolLM2) puts ' Paris' first: pick one in the Model box, or "

@@ -74,8 +74,17 @@ def text() -> str:
 
 
 def _cfg(steps: int):
-    return replace(encoder.RECIPE, batch_size=4, context_length=32, steps=steps, log_every=2, eval_every=4,
-                   eval_batches=1, warmup_steps=2, lr=1e-3)  # fmt: skip
+    return replace(
+        encoder.RECIPE,
+        batch_size=4,
+        context_length=32,
+        steps=steps,
+        log_every=2,
+        eval_every=4,
+        eval_batches=1,
+        warmup_steps=2,
+        lr=1e-3,
+    )
 
 
 @pytest.mark.slow

@@ -43,8 +43,10 @@ def _finish(training: TrainingRun, max_steps: int | None = None):
 def _saved(tmp_path: Path, cfg: TrainConfig | None = None):
     """A TrainingRun trained to the end and saved; (the outcome, the saved folder)."""
     saved: dict[str, Path] = {}
-    training = TrainingRun(lambda p: Path(tmp_path / f"{p}-{len(list(tmp_path.iterdir()))}"),
-                           lambda folder, label: saved.setdefault(label, folder) and label)  # fmt: skip
+    training = TrainingRun(
+        lambda p: Path(tmp_path / f"{p}-{len(list(tmp_path.iterdir()))}"),
+        lambda folder, label: saved.setdefault(label, folder) and label,
+    )
     with training.hold():
         training.start(cfg or _cfg(), TEXT, None, "test", Limits())
     outcome = _finish(training)
@@ -301,9 +303,13 @@ def test_reference_points_and_groups():
     baby, cpu, *measured = compute.references()
     assert (baby.loss, cpu.loss) == (1.4697, 1.88)
     tokens = 2000 * 12 * 64  # nanoGPT's CPU command: 2,000 iterations of 12 × 64
-    assert math.isclose(cpu.flops / tokens, flops_per_token(TrainConfig(n_layer=4, n_head=4, n_embd=128,
-                        context_length=64, batch_size=12), compute.count_parameters(TrainConfig(n_layer=4, n_head=4,
-                        n_embd=128, context_length=64), 65)))  # fmt: skip
+    assert math.isclose(
+        cpu.flops / tokens,
+        flops_per_token(
+            TrainConfig(n_layer=4, n_head=4, n_embd=128, context_length=64, batch_size=12),
+            compute.count_parameters(TrainConfig(n_layer=4, n_head=4, n_embd=128, context_length=64), 65),
+        ),
+    )
     assert baby.group == cpu.group == "tinyshakespeare · next token · characters"
     smol = next(p for p in measured if p.label == "SmolLM2-135M-Instruct")  # bench/compute_references.py
     assert smol.only_bits and smol.flops == 6 * 135e6 * 2e12 and 1.0 < smol.bits_per_char < 2.5

@@ -115,5 +115,7 @@ def test_the_next_word_tab_shows_the_fingerprint_unchanged_after_a_generation(se
     for _ in nw_tab.generate("ROMEO:", "tiny-shakespeare-gpt", nw_tab.GREEDY, 5, 1.0, 0, 1.0, 0, req):
         pass
     note = nw_tab.check_weights("tiny-shakespeare-gpt", req)
-    assert "**unchanged**" in note and note.count(weights_fingerprint(registry.load("tiny-shakespeare-gpt",
-                                                                                     "causal").model)) == 2  # fmt: skip
+    assert (
+        "**unchanged**" in note
+        and note.count(weights_fingerprint(registry.load("tiny-shakespeare-gpt", "causal").model)) == 2
+    )

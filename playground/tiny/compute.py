@@ -76,9 +76,14 @@ def run_point(label: str, meta: dict, parameters: int, vocab_size: int) -> Point
     curve = [(c["step"] / max(step, 1) * tokens * per_token, c["val_loss"]) for c in meta.get("val_curve", [])]
     sha = meta["text_sha256"]
     return Point(
-        label, tokens * per_token, float(loss), group_of(sha, cfg, vocab_size), sha, meta.get("chars_per_token"),
+        label,
+        tokens * per_token,
+        float(loss),
+        group_of(sha, cfg, vocab_size),
+        sha,
+        meta.get("chars_per_token"),
         curve=curve,
-    )  # fmt: skip
+    )
 
 
 @functools.cache
@@ -139,7 +144,7 @@ def measured_references() -> list[Point]:
             1.0,
             r["source"],
             only_bits=True,
-        )  # fmt: skip
+        )
         for r in rows
     ]
 

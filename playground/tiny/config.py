@@ -84,8 +84,9 @@ class TrainConfig:
         if not 0 <= self.nsp_single <= 1:
             raise UserError(f"The share of one-sentence pairs must be between 0 and 1, not {self.nsp_single!r}.")
         if self.optimizer not in ("adamw", "muon") or self.schedule not in ("cosine", "trapezoid"):
-            raise UserError(f"Optimizer: adamw or muon; schedule: cosine or trapezoid (not {self.optimizer!r}, "
-                            f"{self.schedule!r}).")  # fmt: skip
+            raise UserError(
+                f"Optimizer: adamw or muon; schedule: cosine or trapezoid (not {self.optimizer!r}, {self.schedule!r})."
+            )
         if self.logit_softcap < 0:
             raise UserError(f"The logit soft-cap must be 0 (off) or positive, not {self.logit_softcap!r}.")
         if not 0 <= self.dropout < 1:

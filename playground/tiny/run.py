@@ -231,7 +231,7 @@ class TrainingRun:
             "val_curve": [
                 {"step": s, "val_loss": v}
                 for s, v in {e.step: e.val_loss for e in [*run.history, final] if e.val_loss is not None}.items()
-            ],  # fmt: skip
+            ],
             **final.summary(),
         }
         checkpoint.save_checkpoint(folder, model, final.tokenizer, meta)

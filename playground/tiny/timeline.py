@@ -365,6 +365,6 @@ def courses(readings: dict[Probe, list[Reading]]) -> list[Chart]:
             [r.step for r in rs],
             [max(r.prob, 1e-12) for r in rs],
             [r.rank for r in rs],
-        )  # fmt: skip
+        )
         for p, rs in readings.items()
     ]

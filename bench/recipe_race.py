@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playground.tiny import data, recipes  # noqa: E402
 from playground.tiny.config import TrainConfig  # noqa: E402
-from playground.tiny.train import Run  # noqa: E402
+from playground.tiny.train import Trainer  # noqa: E402
 
 SHAPE = dict(
     n_layer=4, n_head=4, n_embd=128, context_length=64, batch_size=12, dropout=0.0, tokenizer="char",
@@ -33,7 +33,7 @@ SHAPE = dict(
 
 def race(cfg: TrainConfig, text: str, target: float) -> dict:
     """Train until the validation loss first reaches `target` (or the run ends); what it took."""
-    run = Run(cfg, text)
+    run = Trainer(cfg, text)
     for event in run.advance():
         if event.val_loss is not None and event.val_loss <= target:
             break

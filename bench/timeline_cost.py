@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/timeline_cost.py [--preset small] [--steps 600] [--repeats 3]
 
-The run is the tab's own config (`TrainForm.config()`, a loss point per step on CPU), trained by `Run.advance`
+The run is the tab's own config (`TrainForm.config()`, a loss point per step on CPU), trained by `Trainer.advance`
 as the tab does; "with" attaches a Timeline exactly as `TrainingRun.start` does (step 0 and the planned steps,
 float16, in a temp folder). The two are interleaved, `--repeats` times each, in one process: the machine is
 shared, so only the ratio of their wall times counts; on a busy machine that ratio swings by more than the
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from playground.tiny import data  # noqa: E402
 from playground.tiny.timeline import Timeline  # noqa: E402
-from playground.tiny.train import Run  # noqa: E402
+from playground.tiny.train import Trainer  # noqa: E402
 from playground.ui import train as tab  # noqa: E402
 
 SPENT = [0.0]  # seconds inside Timeline._snapshot, the only work a timeline adds to a run
@@ -42,7 +42,7 @@ Timeline._snapshot = _timed_snapshot(Timeline._snapshot)  # type: ignore[method-
 
 
 def timed(cfg, text: str, with_timeline: bool) -> tuple[float, int]:
-    run = Run(cfg, text)
+    run = Trainer(cfg, text)
     snapshots = 0
     SPENT[0] = 0.0
     with tempfile.TemporaryDirectory() as folder:

@@ -34,7 +34,7 @@ from playground import devices  # noqa: E402
 from playground.tiny import data  # noqa: E402
 from playground.tiny.config import TrainConfig
 from playground.tiny.recipes import RECIPES  # noqa: E402
-from playground.tiny.train import Run, count_parameters, flops_per_token  # noqa: E402
+from playground.tiny.train import Trainer, count_parameters, flops_per_token  # noqa: E402
 
 EVAL_TOKENS = 80_000  # validation windows per evaluation (nanoGPT's CPU command: 20 x 12 x 64 = 15k)
 
@@ -93,7 +93,7 @@ def with_eval(cfg: TrainConfig, eval_every: int | None = None) -> TrainConfig:
 def timed_run(cfg: TrainConfig, text: str, target: float | None = None) -> dict:
     """Train to the end; wall time from the raw text, and training time (evaluations excluded) to val <= target."""
     start = time.perf_counter()
-    run = Run(cfg, text)
+    run = Trainer(cfg, text)
     reached = None
     for event in run.advance():
         if target is not None and reached is None and event.val_loss is not None and event.val_loss <= target:
@@ -180,14 +180,14 @@ def ui_overhead(text: str) -> list[str]:
     plot = gr.Plot()
     rows = []
     for _ in range(2):  # interleaved, twice: the machine is shared
-        bare = Run(cfg, text)
+        bare = Trainer(cfg, text)
         t0 = time.perf_counter()
         for _event in bare.advance():
             pass
         bare_wall = time.perf_counter() - t0
 
         training = session.get(page.session_hash).training
-        training.run = ui_run = Run(cfg, text)  # the tab goes on with the session's run
+        training.run = ui_run = Trainer(cfg, text)  # the tab goes on with the session's run
         t0 = last = time.perf_counter()
         updates = 0
         for update in tab.run_training(

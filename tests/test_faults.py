@@ -106,7 +106,7 @@ def test_a_training_run_that_runs_out_of_memory_ends_with_a_message_and_others_g
 
     from gradio import Error
 
-    from playground.tiny.train import Run
+    from playground.tiny.train import Trainer
     from playground.ui import train as tab
     from playground.ui.common import model_choices
 
@@ -118,7 +118,7 @@ def test_a_training_run_that_runs_out_of_memory_ends_with_a_message_and_others_g
     monkeypatch.setattr(tab, "UI_INTERVAL", 0.0)
     earlier = saved_name(statuses(list(train(mine, steps=10)))[-1])  # a model saved before the fault
 
-    real_step, calls = Run.train_step, {"n": 0}
+    real_step, calls = Trainer.train_step, {"n": 0}
 
     def fails_at_step_5(self):
         calls["n"] += 1
@@ -126,7 +126,7 @@ def test_a_training_run_that_runs_out_of_memory_ends_with_a_message_and_others_g
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
         real_step(self)
 
-    monkeypatch.setattr(Run, "train_step", fails_at_step_5)
+    monkeypatch.setattr(Trainer, "train_step", fails_at_step_5)
     with pytest.raises(Error) as err:
         list(train(mine, steps=20))
     assert "did not fit in memory" in str(err.value) and "smaller model, batch or context" in str(err.value)

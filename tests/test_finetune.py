@@ -16,7 +16,7 @@ from playground.finetune import tasks
 from playground.finetune.heads import ADDED, Classifier, scratch_copy
 from playground.finetune.run import (
     FineTuneConfig,
-    FineTuneRun,
+    FineTuneTrainer,
     FineTuning,
     load_classifier,
     predict,
@@ -197,7 +197,7 @@ def test_hub_dataset_offline_says_so_and_mocked_hub_reads_columns(monkeypatch):
 
 def test_same_seed_same_head_and_same_batches(bert):
     cfg = FineTuneConfig(labels=16, steps=3, log_every=1, eval_every=100, seed=7)
-    run = FineTuneRun(cfg, bert.model, bert.tokenizer, toy_task())
+    run = FineTuneTrainer(cfg, bert.model, bert.tokenizer, toy_task())
     pre, scratch = run.models["pretrained"], run.models["scratch"]
     torch.testing.assert_close(pre.head.weight, scratch.head.weight, rtol=0, atol=0)
     fresh = scratch_copy(bert.model, 7)  # the scratch body is the seeded random init of the same architecture
@@ -214,14 +214,14 @@ def test_same_seed_same_head_and_same_batches(bert):
 @pytest.mark.slow
 def test_loss_falls_in_a_few_dozen_steps(bert):
     cfg = FineTuneConfig(labels=32, steps=30, log_every=5, eval_every=30, lr=1e-3)
-    events = list(FineTuneRun(cfg, bert.model, bert.tokenizer, toy_task()).advance())
+    events = list(FineTuneTrainer(cfg, bert.model, bert.tokenizer, toy_task()).advance())
     assert events[-1].train_loss < 0.5 * events[0].train_loss
     assert events[-1].metrics["accuracy"] >= 0.9
 
 
 def test_frozen_body_is_bit_identical_after_training(gpt):
     cfg = FineTuneConfig(labels=16, steps=5, freeze=True, log_every=5, eval_every=5)
-    run = FineTuneRun(cfg, gpt.model, gpt.tokenizer, toy_task(pair=True))
+    run = FineTuneTrainer(cfg, gpt.model, gpt.tokenizer, toy_task(pair=True))
     before = {k: v.clone() for k, v in run.models["pretrained"].body.state_dict().items()}
     head = run.models["pretrained"].head.weight.clone()
     added = run.models["pretrained"].added.clone()
@@ -235,7 +235,7 @@ def test_frozen_body_is_bit_identical_after_training(gpt):
 def test_the_cached_model_is_never_trained_in_place(bert):
     before = [p.clone() for p in bert.model.parameters()]
     list(
-        FineTuneRun(
+        FineTuneTrainer(
             FineTuneConfig(labels=16, steps=2, eval_every=100), bert.model, bert.tokenizer, toy_task()
         ).advance()
     )
@@ -244,7 +244,7 @@ def test_the_cached_model_is_never_trained_in_place(bert):
 
 def test_predict_save_load_and_zip(bert, tmp_path):
     cfg = FineTuneConfig(labels=16, steps=2, eval_every=100)
-    run = FineTuneRun(cfg, bert.model, bert.tokenizer, toy_task())
+    run = FineTuneTrainer(cfg, bert.model, bert.tokenizer, toy_task())
     list(run.advance())
     final = run.finish()
     probs = predict(final.classifiers, "the cat sat")
@@ -266,7 +266,7 @@ def test_session_fine_tuning_saves_into_the_session(bert, tmp_path):
     )
     cfg = FineTuneConfig(labels=16, steps=4, eval_every=100)
     with ft.hold():
-        ft.begin(FineTuneRun(cfg, bert.model, bert.tokenizer, toy_task()), "toy", ft.limits)
+        ft.begin(FineTuneTrainer(cfg, bert.model, bert.tokenizer, toy_task()), "toy", ft.limits)
         gen = ft.train(max_steps=2)
         try:
             while True:

@@ -11,7 +11,7 @@ import torch
 
 from playground import attention, fill_mask, next_sentence, next_word
 from playground.bundled import bundled_path
-from playground.finetune.run import FineTuneConfig, FineTuneRun
+from playground.finetune.run import FineTuneConfig, FineTuneTrainer
 from playground.tiny.checkpoint import load_checkpoint
 
 from .test_finetune import toy_task
@@ -63,6 +63,6 @@ def test_attention_and_the_logit_lens_on_cuda_equal_the_cpu():
 def test_fine_tuning_on_cuda_learns():
     _, gpu, tok = both("tiny-english-bert")
     cfg = FineTuneConfig(labels=32, steps=30, log_every=5, eval_every=30, lr=1e-3, device="cuda")
-    run = FineTuneRun(cfg, gpu, tok, toy_task())
+    run = FineTuneTrainer(cfg, gpu, tok, toy_task())
     events = list(run.advance())
     assert run.device.type == "cuda" and events[-1].train_loss < 0.5 * events[0].train_loss

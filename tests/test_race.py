@@ -15,7 +15,7 @@ from playground.errors import UserError
 from playground.tiny import data, recipes
 from playground.tiny.config import TrainConfig
 from playground.tiny.race import LIVE, Race, Racing, differences, ingredients
-from playground.tiny.train import Limits, Run
+from playground.tiny.train import Limits, Trainer
 from playground.ui import race as tab
 from playground.ui import train as train_tab
 
@@ -48,7 +48,7 @@ def test_taking_turns_changes_neither_curve():
     laps = list(race.advance())
     assert [lap.side for lap in laps] == ["A", "B"] * 3  # one logging interval each, in turns
     for side, cfg in zip("AB", cfgs):
-        alone = Run(cfg, TEXT, race.runs["A"].tokenizer)
+        alone = Trainer(cfg, TEXT, race.runs["A"].tokenizer)
         solo = [(e.step, e.train_loss, e.val_loss) for e in alone.advance()]
         assert [(e.step, e.train_loss, e.val_loss) for e in race.laps[side]] == solo
     target, first = race.to_reach()

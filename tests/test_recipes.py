@@ -8,7 +8,7 @@ from playground.tiny import data, recipes
 from playground.tiny.checkpoint import save_checkpoint
 from playground.tiny.config import TrainConfig
 from playground.tiny.model import TinyConfig, TinyTransformer
-from playground.tiny.train import Run
+from playground.tiny.train import Trainer
 
 SMALL = dict(n_layer=2, n_head=2, n_embd=32, context_length=32, batch_size=8, log_every=5, eval_every=10)
 
@@ -106,13 +106,13 @@ def test_a_recipe_is_a_preset_the_learners_flags_override():
 def test_the_modern_recipe_learns_and_resumes_exactly(tmp_path, objective):
     text = data.load_corpus("tinyshakespeare")[:100_000]
     cfg = recipes.train_config("modern", objective=objective, steps=20, warmup_steps=3, **SMALL)
-    straight = Run(cfg, text)
+    straight = Trainer(cfg, text)
     list(straight.advance())
     losses = [e.train_loss for e in straight.history]
     assert losses[-1] < losses[0] - 0.3
-    first = Run(cfg, text)
+    first = Trainer(cfg, text)
     list(first.advance(max_steps=10))
     save_checkpoint(tmp_path / "run", first.model, first.tokenizer, {}, training=first.state())
-    resumed = Run.resume(tmp_path / "run", text)
+    resumed = Trainer.resume(tmp_path / "run", text)
     list(resumed.advance())
     assert [e.train_loss for e in resumed.history] == losses  # Muon's momentum carried over too

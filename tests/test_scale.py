@@ -14,7 +14,7 @@ from playground.errors import UserError
 from playground.tiny import data
 from playground.tiny.checkpoint import save_checkpoint
 from playground.tiny.config import TrainConfig
-from playground.tiny.train import Run
+from playground.tiny.train import Trainer
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = dict(n_layer=1, n_head=2, n_embd=32, context_length=32, steps=20, log_every=2, eval_every=10, eval_batches=2)
@@ -25,7 +25,7 @@ def text():
     return data.load_corpus("tinyshakespeare")[:200_000]
 
 
-def curve(run: Run) -> list[tuple[int, float, float | None]]:
+def curve(run: Trainer) -> list[tuple[int, float, float | None]]:
     return [(e.step, e.train_loss, e.val_loss) for e in run.history]
 
 
@@ -40,14 +40,14 @@ def test_a_batchs_rows_split_evenly_between_ranks():
 @pytest.mark.parametrize("objective", ["clm", "mlm"])
 def test_a_resumed_run_continues_the_uninterrupted_curve_exactly(text, tmp_path, objective):
     cfg = TrainConfig(objective=objective, batch_size=8, dropout=0.1, warmup_steps=3, **SMALL)
-    straight = Run(cfg, text)
+    straight = Trainer(cfg, text)
     list(straight.advance())
     straight.finish()
 
-    first = Run(cfg, text)
+    first = Trainer(cfg, text)
     list(first.advance(max_steps=10))  # stop at step k = 10 of 2k = 20
     save_checkpoint(tmp_path / "run", first.model, first.tokenizer, {}, training=first.state())
-    resumed = Run.resume(tmp_path / "run", text)
+    resumed = Trainer.resume(tmp_path / "run", text)
     assert resumed.step == 10 and curve(resumed) == curve(first)
     list(resumed.advance())
     resumed.finish()
@@ -60,24 +60,24 @@ def test_a_resumed_run_continues_the_uninterrupted_curve_exactly(text, tmp_path,
 
 def test_resuming_keeps_the_runs_settings_and_text(text, tmp_path):
     cfg = TrainConfig(batch_size=8, **SMALL)
-    run = Run(cfg, text)
+    run = Trainer(cfg, text)
     list(run.advance(max_steps=2))
     save_checkpoint(tmp_path / "run", run.model, run.tokenizer, {}, training=run.state())
     with pytest.raises(UserError, match="keeps its settings.*not n_embd"):
-        Run.resume(tmp_path / "run", text, n_embd=64)
+        Trainer.resume(tmp_path / "run", text, n_embd=64)
     with pytest.raises(UserError, match="another text"):
-        Run.resume(tmp_path / "run", text[:-1000])
-    longer = Run.resume(tmp_path / "run", text, steps=30)  # more steps may be asked for
+        Trainer.resume(tmp_path / "run", text[:-1000])
+    longer = Trainer.resume(tmp_path / "run", text, steps=30)  # more steps may be asked for
     assert longer.cfg.steps == 30 and longer.step == 2
     with pytest.raises(UserError, match="no training state"):
-        Run.resume(tmp_path, text)
+        Trainer.resume(tmp_path, text)
 
 
 def test_gradient_accumulation_keeps_the_global_batch(text):
     """8 rows in one micro-batch, or 4 + 4 in two: the seeded generator draws the same 8 window starts either
     way, so the mean gradient and the curve are the same (up to float summation order)."""
-    one = Run(TrainConfig(batch_size=8, **SMALL | {"steps": 10}), text)
-    two = Run(TrainConfig(batch_size=4, grad_accum=2, **SMALL | {"steps": 10}), text)
+    one = Trainer(TrainConfig(batch_size=8, **SMALL | {"steps": 10}), text)
+    two = Trainer(TrainConfig(batch_size=4, grad_accum=2, **SMALL | {"steps": 10}), text)
     list(one.advance())
     list(two.advance())
     assert one.tokens == two.tokens == 10 * 8 * 32
@@ -186,10 +186,10 @@ def test_a_folder_of_text_files_trains_from_its_token_file(tmp_path):
     assert "".join(token_file.texts(folder)) == text[:60_000] + "\n" + text[60_000:]  # files join as paragraphs
     tokenizer = data.train_tokenizer(token_file.sample(folder), "char")
     corpus = token_file.token_corpus(folder, tokenizer, cache=tmp_path / "cache")
-    run = Run(TrainConfig(batch_size=8, **SMALL | {"steps": 30, "log_every": 5, "lr": 3e-3}), corpus, tokenizer)
+    run = Trainer(TrainConfig(batch_size=8, **SMALL | {"steps": 30, "log_every": 5, "lr": 3e-3}), corpus, tokenizer)
     list(run.advance())
     assert curve(run)[-1][1] < curve(run)[0][1] - 0.3
     with pytest.raises(UserError, match="tokenizer that wrote it"):
-        Run(TrainConfig(**SMALL), corpus)
+        Trainer(TrainConfig(**SMALL), corpus)
     with pytest.raises(UserError, match="neither a .txt file nor a folder"):
         list(token_file.texts(tmp_path / "missing"))

@@ -19,7 +19,7 @@ from playground.tiny.checkpoint import load_checkpoint
 from playground.tiny.config import TrainConfig
 from playground.tiny.run import TrainingRun
 from playground.tiny.timeline import FOLDER, INDEX, Probe, Timeline, planned_steps, rank_ticks, snapshot_bytes
-from playground.tiny.train import Limits, Run, flops_per_token
+from playground.tiny.train import Limits, Trainer, flops_per_token
 from playground.ui import timeline as tab
 
 TEXT = data.load_corpus("tinyshakespeare")[:60_000]
@@ -64,7 +64,7 @@ def test_planned_steps_are_capped_logging_points_with_both_ends():
 
 
 def test_snapshots_are_taken_at_the_plan_and_capped_in_count_and_bytes(tmp_path):
-    run = Run(_cfg(steps=200, log_every=10), TEXT)
+    run = Trainer(_cfg(steps=200, log_every=10), TEXT)
     per = snapshot_bytes(run.model)
     run.timeline = Timeline.for_run(tmp_path / "tl", run.model, "clm", 200, 10, max_snapshots=33, max_bytes=5 * per)
     run.timeline.note(0, run.model)

@@ -155,11 +155,11 @@ def test_cli_reports_a_missing_corpus(tmp_path, capsys):
 
 @pytest.mark.slow
 def test_a_run_advanced_in_chunks_gives_the_same_curve_as_one_go(small_text):
-    from playground.tiny.train import Run
+    from playground.tiny.train import Trainer
 
     cfg = TrainConfig(objective="clm", tokenizer="char", steps=24, log_every=3, eval_every=12, dropout=0.1, **SMALL)
     straight = [(e.step, e.train_loss, e.val_loss) for e in train(cfg, small_text)][:-1]
-    run = Run(cfg, small_text)
+    run = Trainer(cfg, small_text)
     chunked = []
     while not run.done:  # uneven chunks, some ending between log points, and unrelated RNG use between them
         chunked += [(e.step, e.train_loss, e.val_loss) for e in run.advance(max_steps=5)]
@@ -196,10 +196,10 @@ def test_limits_come_from_the_environment(monkeypatch):
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
 def test_no_host_device_sync_between_log_points(small_text):
-    from playground.tiny.train import Run
+    from playground.tiny.train import Trainer
 
     cfg = TrainConfig(objective="clm", tokenizer="char", steps=40, log_every=20, eval_every=40, device="cuda", **SMALL)
-    run = Run(cfg, small_text)
+    run = Trainer(cfg, small_text)
     list(run.advance(max_steps=20))  # warm-up, up to a log point
     torch.cuda.set_sync_debug_mode("error")  # any sync raises
     try:

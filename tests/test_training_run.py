@@ -138,14 +138,14 @@ def test_a_second_run_at_once_in_one_session_is_refused(sessions):
 
 
 def test_a_failed_step_leaves_no_resumable_run(sessions, monkeypatch):
-    from playground.tiny.train import Run
+    from playground.tiny.train import Trainer
 
     training = start(sessions("run-fails"))
 
     def boom(self):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(Run, "train_step", boom)
+    monkeypatch.setattr(Trainer, "train_step", boom)
     with pytest.raises(RuntimeError, match="a bug"):  # no "No GPU was granted": the error propagates as it is
         run_to_end(training)
     assert training.run is None and not training.busy

@@ -5,5 +5,5 @@
 - `heads.py`: a classifier on any body (ours or a Hub model): BERT-style from [CLS], GPT-style from the last
   token with GPT-1's start / delimiter / extract tokens; the input as the model sees it;
 - `run.py`: the side-by-side run (the same examples, batches, steps and seed for both models) on the training
-  loop's `Run`, the label sweep, predictions, and saving a fine-tuned model into the session.
+  loop's `Trainer`, the label sweep, predictions, and saving a fine-tuned model into the session.
 """

@@ -4,7 +4,7 @@ Both classifiers get the same head (one seed), the same labelled examples and, s
 batch, learning rate and number of steps; only the body's starting weights differ. So whatever gap opens
 between the two curves is what pre-training bought.
 
-`FineTuneRun` is a `tiny.train.Run`: it reuses its chunked `advance` (pause, step, time-boxed chunks, the
+`FineTuneTrainer` is a `tiny.train.Trainer`: it reuses its chunked `advance` (pause, step, time-boxed chunks, the
 loss window), and `FineTuning` is the session's `TrainingRun` state machine for it (Train / Pause / Step /
 Stop), so the tab's buttons and limits work as they do for pre-training.
 """
@@ -30,12 +30,12 @@ from ..tiny.config import TrainConfig
 from ..tiny.model import TinyTransformer
 from ..tiny.recipes import lr_at
 from ..tiny.run import Outcome, TrainingRun
-from ..tiny.train import Limits, Progress, Run
+from ..tiny.train import Limits, Progress, Trainer
 from .heads import Classifier, Encoded, Seen, scratch_copy
 from .tasks import Example, Task
 
 CLASSIFIER_FILE = "classifier.safetensors"  # the head (and GPT-1's added tokens) beside a checkpoint's body
-SIDES = ("pretrained", "scratch")
+STARTS = ("pretrained", "scratch")
 LABEL_COUNTS = (16, 64, 256, 1024)  # the sweep's default
 WHY_DEFAULTS = (
     "Fine-tuning starts from weights that already work, so it takes small steps (a learning rate of 2e-4, 5× "
@@ -99,11 +99,11 @@ class FineTuneProgress(Progress):
         return parts
 
 
-class FineTuneRun(Run):
-    """Two classifiers trained in lockstep on one task; advanced chunk by chunk like a pre-training Run."""
+class FineTuneTrainer(Trainer):
+    """Two classifiers trained in lockstep on one task; advanced chunk by chunk like a pre-training Trainer."""
 
     def __init__(self, cfg: FineTuneConfig, body: Any, tokenizer: Any, task: Task, name: str = "pretrained"):
-        # Run.__init__ is not called (it builds a model and data to pre-train): the fields that Run.advance and
+        # Trainer.__init__ is not called (it builds a model and data to pre-train): the fields that Trainer.advance and
         # TrainingRun read are set here instead
         self.cfg = cfg
         self.fcfg = cfg
@@ -125,7 +125,7 @@ class FineTuneRun(Run):
             self.side_optimizers[side] = torch.optim.AdamW(
                 params, lr=cfg.probe_lr if cfg.freeze else cfg.lr, betas=(0.9, cfg.beta2), weight_decay=cfg.weight_decay
             )
-        self.model = self.models["pretrained"]  # type: ignore[assignment]  # Run's name for "the" model
+        self.model = self.models["pretrained"]  # type: ignore[assignment]  # Trainer's name for "the" model
         self.tokenizer = tokenizer
         self.gen = torch.Generator().manual_seed(cfg.seed)  # the batch order, one for both models
         self._order: list[int] = []
@@ -135,7 +135,7 @@ class FineTuneRun(Run):
         self.eval_seconds = 0.0
         self.history: list[Progress] = []
         self._lr = 0.0
-        self._losses = {side: 0.0 for side in SIDES}  # summed since the last event
+        self._losses = {side: 0.0 for side in STARTS}  # summed since the last event
         self._loss_n = 0
         self._window = [0, 0, 0.0]
         self._mark = time.perf_counter()
@@ -158,7 +158,7 @@ class FineTuneRun(Run):
         )
         return enc.to(self.device), torch.tensor([e.label for e in examples], device=self.device)
 
-    # ------------------------------------------------------------ Run's hooks
+    # ------------------------------------------------------------ Trainer's hooks
 
     def _lr_now(self) -> float:
         base = self.fcfg.probe_lr if self.fcfg.freeze else self.fcfg.lr
@@ -201,7 +201,7 @@ class FineTuneRun(Run):
             raise UserError(f"Fine-tuning diverged by step {self.step}: lower the learning rate and train again.")
         event.tokens_per_s = tokens / max(seconds, 1e-9)
         event.step_seconds = seconds / max(steps, 1)
-        self._losses = {side: 0.0 for side in SIDES}
+        self._losses = {side: 0.0 for side in STARTS}
         self._loss_n = 0
         self._window = [0, 0, 0.0]
         if self.step % c.eval_every == 0 or self.step == c.steps:
@@ -220,7 +220,7 @@ class FineTuneRun(Run):
     def evaluate(self, batch: int = 64) -> dict[str, tuple[float, float]]:
         """side -> (validation loss, accuracy) over the task's whole validation set."""
         val = self.task.val
-        sums = {side: [0.0, 0] for side in SIDES}
+        sums = {side: [0.0, 0] for side in STARTS}
         for model in self.models.values():
             model.eval()
         for i in range(0, len(val), batch):
@@ -258,7 +258,7 @@ class FineTuneRun(Run):
         event.classifiers = self.models
         return event
 
-    def to(self, device: str | torch.device) -> FineTuneRun:
+    def to(self, device: str | torch.device) -> FineTuneTrainer:
         device = torch.device(device)
         for side, model in self.models.items():
             model.to(device)
@@ -277,7 +277,7 @@ def finetune(
     cfg: FineTuneConfig, body: Any, tokenizer: Any, task: Task, should_stop: Callable[[], bool] = lambda: False
 ) -> Iterator[FineTuneProgress]:
     """Fine-tune side by side; yields events, the last (done) with both classifiers."""
-    run = FineTuneRun(cfg, body, tokenizer, task)
+    run = FineTuneTrainer(cfg, body, tokenizer, task)
     for event in run.advance(pause=should_stop):
         assert isinstance(event, FineTuneProgress)
         yield event
@@ -301,7 +301,7 @@ def _measure(body: Any, tokenizer: Any, task: Task, freeze: bool, batch_size: in
     key = (id(body), task.name, freeze, batch_size)
     if key not in _measured:
         cfg = FineTuneConfig(labels=min(len(task.train), 2 * batch_size), batch_size=batch_size, freeze=freeze)
-        run = FineTuneRun(cfg, body, tokenizer, task)
+        run = FineTuneTrainer(cfg, body, tokenizer, task)
         run.train_step()  # the first step pays for allocations
         t0 = time.perf_counter()
         for _ in range(2):
@@ -347,7 +347,7 @@ def sweep(
             return
         yield SweepPoint(
             n,
-            {side: final.accuracy(side) or 0.0 for side in SIDES},
+            {side: final.accuracy(side) or 0.0 for side in STARTS},
             final.step,
             time.perf_counter() - t0,
         )
@@ -408,13 +408,13 @@ class FineTuning(TrainingRun):
         """The models to try: the paused run's, else the last finished one's."""
         if self.busy:
             raise UserError("Fine-tuning is running: pause or stop it, then try a sentence.")
-        if isinstance(self.run, FineTuneRun):
+        if isinstance(self.run, FineTuneTrainer):
             return self.run.models
         if self.latest is None:
             raise UserError("Fine-tune first (press Train), then try a sentence.")
         return self.latest
 
-    def begin(self, run: FineTuneRun, corpus: str, limits: Limits) -> FineTuneRun:
+    def begin(self, run: FineTuneTrainer, corpus: str, limits: Limits) -> FineTuneTrainer:
         """(holding) Take a new run, checked against the step and batch limits."""
         if run.cfg.steps > limits.steps:
             raise UserError(f"Steps: at most {limits.steps:,} here, not {run.cfg.steps:,}.")
@@ -429,7 +429,7 @@ class FineTuning(TrainingRun):
         self._clear()
         if run is None or run.step == 0:
             return Outcome("empty", run)
-        assert isinstance(run, FineTuneRun)
+        assert isinstance(run, FineTuneTrainer)
         final = run.finish()
         self.latest = final.classifiers
         classifier = final.classifiers["pretrained"]

@@ -50,7 +50,7 @@ def save_checkpoint(
     training: tuple[dict[str, torch.Tensor], dict] | None = None,
 ) -> Path:
     """Write the checkpoint; `meta` (objective, losses, ...) is stored beside the config, and `training`
-    ((tensors, JSON-able state) from Run.state()) makes it resumable."""
+    ((tensors, JSON-able state) from Trainer.state()) makes it resumable."""
     with written_atomically(folder) as tmp:
         save_model(model, str(tmp / WEIGHTS_FILE))  # handles the tied embedding / output weights
         config = {"model_type": "tiny-transformer", **model.config.to_dict(), "meta": meta or {}}
@@ -62,7 +62,7 @@ def save_checkpoint(
 
 
 def save_training_state(folder: Path, training: tuple[dict[str, torch.Tensor], dict]) -> None:
-    """A run's state for --resume ((tensors, JSON-able state) from Run.state()) into `folder`."""
+    """A run's state for --resume ((tensors, JSON-able state) from Trainer.state()) into `folder`."""
     tensors, state = training
     save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, str(folder / STATE_TENSORS))
     (folder / STATE_JSON).write_text(json.dumps(state, indent=1))

@@ -45,7 +45,7 @@ def training_flops(cfg: TrainConfig, parameters: int, tokens: int) -> float:
 
 
 def tokens_of(cfg: TrainConfig, steps: int) -> int:
-    """Tokens a run of `steps` steps reads (every position of every row, as Run counts them)."""
+    """Tokens a run of `steps` steps reads (every position of every row, as Trainer counts them)."""
     return steps * cfg.batch_size * cfg.grad_accum * cfg.context_length
 
 

@@ -1,7 +1,7 @@
 """A race: two training runs on the same text, tokenizer and batches, differing in their recipe (or any ingredient
 of it), so a learner sees which ideas buy speed, per step and per second of training.
 
-The two runs take turns, one logging interval each, in one thread: each one's clock (`Run.elapsed`) counts only
+The two runs take turns, one logging interval each, in one thread: each one's clock (`Trainer.elapsed`) counts only
 its own training, so their wall times compare fairly on a shared machine. A session races one pair at a time
 (Racing), and not while it trains (the session's one job lock); Stop is a flag read between steps. Nothing is
 saved: a race is a measurement (train the winner in the tab above).
@@ -18,9 +18,9 @@ from ..errors import UserError
 from ..limits import JobLock
 from . import data, recipes
 from .config import TrainConfig
-from .train import Limits, Progress, Run, build_tokenizer, count_parameters
+from .train import Limits, Progress, Trainer, build_tokenizer, count_parameters
 
-SIDES = ("A", "B")
+LANES = ("A", "B")
 LIVE = ("preparing", "racing", "stopping")  # a race in these states has not ended yet
 
 
@@ -53,8 +53,8 @@ class Lap:
 class Race:
     """The two runs and their curves."""
 
-    runs: dict[str, Run]
-    laps: dict[str, list[Progress]] = field(default_factory=lambda: {s: [] for s in SIDES})
+    runs: dict[str, Trainer]
+    laps: dict[str, list[Progress]] = field(default_factory=lambda: {s: [] for s in LANES})
 
     @classmethod
     def start(cls, a: TrainConfig, b: TrainConfig, text: str, limits: Limits) -> Race:
@@ -66,7 +66,7 @@ class Race:
         tokenizer = build_tokenizer(a, data.split_train_val(text)[0])
         for cfg in (a, b):
             limits.check(cfg, count_parameters(cfg, len(tokenizer)))  # on the meta device: no memory
-        return cls({side: Run(cfg, text, tokenizer) for side, cfg in zip(SIDES, (a, b))})
+        return cls({side: Trainer(cfg, text, tokenizer) for side, cfg in zip(LANES, (a, b))})
 
     @property
     def done(self) -> bool:
@@ -92,7 +92,7 @@ class Race:
             s: min((e.val_loss for e in laps if e.val_loss is not None), default=None) for s, laps in self.laps.items()
         }
         if any(v is None for v in best.values()):
-            return float("nan"), {s: None for s in SIDES}
+            return float("nan"), {s: None for s in LANES}
         target = max(v for v in best.values() if v is not None)
         first = {
             s: next(((e.step, e.elapsed) for e in laps if e.val_loss is not None and e.val_loss <= target), None)

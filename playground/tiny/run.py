@@ -25,7 +25,7 @@ from ..limits import JobLock
 from . import checkpoint
 from .config import TrainConfig
 from .timeline import Probe, Timeline, default_probes
-from .train import Limits, Progress, Run, observe_pace
+from .train import Limits, Progress, Trainer, observe_pace
 
 CHUNK_SECONDS = 40.0  # one ZeroGPU call, under its 60 s default
 LABELS = {"clm": "my-gpt", "mlm": "my-bert-mlm", "mlm-nsp": "my-bert"}  # checkpoint names by objective
@@ -37,20 +37,20 @@ class Outcome:
 
     # "paused" | "saved" | "reset" | "empty" (stopped before a step) | "stopping" | "resetting" | "idle"
     state: str
-    run: Run | None = None
+    run: Trainer | None = None
     final: Progress | None = None  # the evaluated last event of a saved run
     name: str = ""  # the saved checkpoint's name in the session
     folder: Path | None = None
     notice: str = ""
 
 
-def _advance(run: Run, seconds: float, halt: Callable[[], bool]):
+def _advance(run: Trainer, seconds: float, halt: Callable[[], bool]):
     yield from run.advance(seconds=seconds, pause=halt)
     yield run  # on ZeroGPU this ran in another process: hand the advanced run back
 
 
 _advance_on_gpu = devices.gpu(duration=int(CHUNK_SECONDS) + 20)(_advance)
-_finish_on_gpu = devices.gpu(duration=60)(Run.finish)
+_finish_on_gpu = devices.gpu(duration=60)(Trainer.finish)
 
 
 class TrainingRun:
@@ -65,7 +65,7 @@ class TrainingRun:
         job: JobLock | None = None,
     ):
         self._new_folder, self._add_checkpoint = new_folder, add_checkpoint  # the session's workspace
-        self.run: Run | None = None
+        self.run: Trainer | None = None
         self.corpus = ""  # what the run trains on, for the checkpoint's card
         self.limits = Limits()
         # the session's one training-like job (shared with its race and fine-tuning, so one session never takes
@@ -109,10 +109,10 @@ class TrainingRun:
         corpus: str,
         limits: Limits,
         probes: Sequence[Probe] = (),
-    ) -> Run:
+    ) -> Trainer:
         """(holding) A new run, checked against the limits with its real vocabulary; its timeline follows the
         default probes and the learner's `probes` that fit its objective."""
-        run = Run(cfg, text, tokenizer)
+        run = Trainer(cfg, text, tokenizer)
         limits.check(cfg, run.model.num_parameters())  # the real vocabulary may be larger than guessed
         self._drop_timeline()  # a run replaced unsaved takes its snapshots with it
         timeline = Timeline.for_run(self._new_folder("timeline"), run.model, cfg.objective, cfg.steps, cfg.log_every)
@@ -170,7 +170,7 @@ class TrainingRun:
         assert self.run is not None
         on_zero_gpu = devices.ZERO_GPU and self.run.device.type == "cuda"
         for item in (_advance_on_gpu if on_zero_gpu else _advance)(self.run, seconds, self.halted):
-            if isinstance(item, Run):
+            if isinstance(item, Trainer):
                 self.run = item
             else:
                 yield item

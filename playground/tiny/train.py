@@ -1,10 +1,10 @@
 """One training loop for the UI, the CLI and the benchmarks.
 
-A `Run` holds everything a training run needs between steps (model, optimizer, batch sources,
+A `Trainer` holds everything a training run needs between steps (model, optimizer, batch sources,
 step counter, loss history), so it can be advanced chunk by chunk: the UI pauses by not
 advancing it, steps it by one logging interval, and on ZeroGPU trains it in GPU calls shorter
 than a minute. `train(cfg, text)` is the plain generator of `Progress` events the CLI and the
-benchmarks use, built on the same Run. The last event has `done=True` and carries the trained
+benchmarks use, built on the same Trainer. The last event has `done=True` and carries the trained
 model and its tokenizer.
 """
 
@@ -272,7 +272,7 @@ def _texts(
     return train_text, val_text, tokenizer
 
 
-class Run:
+class Trainer:
     """One training run, advanced chunk by chunk; the state lives here between chunks."""
 
     timeline: Timeline | None = None  # the app's snapshots for the scrubber (tiny/timeline.py); the CLI keeps none
@@ -382,7 +382,7 @@ class Run:
 
     def train_step(self) -> None:
         """One optimizer step over the global batch: grad_accum micro-batches, each split between the ranks.
-        The seam a subclass trains something else through (finetune.run.FineTuneRun: two classifiers)."""
+        The seam a subclass trains something else through (finetune.run.FineTuneTrainer: two classifiers)."""
         c, world = self.cfg, self.world
         self._lr = recipes.lr_at(self.step, c)
         for optimizer in self.optimizers:
@@ -494,7 +494,7 @@ class Run:
             tokenizer=self.tokenizer,
         )
 
-    def to(self, device: str | torch.device) -> Run:
+    def to(self, device: str | torch.device) -> Trainer:
         """Move model and optimizer state (e.g. to the CPU when no GPU is granted)."""
         device = torch.device(device)
         self.model.to(device)
@@ -549,7 +549,7 @@ class Run:
     @classmethod
     def resume(
         cls, folder: str | Path, text: str | TokenCorpus, model: torch.nn.Module | None = None, **changes
-    ) -> Run:
+    ) -> Trainer:
         """The run saved in `folder` (a checkpoint written with its state), ready to go on where it stopped.
         `changes` may only touch RESUME_SETTINGS (e.g. more steps, another device); the text must be the same.
         `model`: the run's model with the folder's weights already in it (else a TinyTransformer read from it)."""
@@ -618,7 +618,7 @@ def train(
     tokenizer: PreTrainedTokenizerFast | None = None,
 ) -> Iterator[Progress]:
     """Pretrain a fresh TinyTransformer on `text`; yields Progress events, the last with the model."""
-    run = Run(cfg, text, tokenizer)
+    run = Trainer(cfg, text, tokenizer)
     yield from run.advance(pause=should_stop)
     yield run.finish()
 

@@ -117,17 +117,6 @@ def register_picker(dropdown: gr.Dropdown, choices: PickerChoices) -> None:
     _building().pickers.append((dropdown, choices))
 
 
-class _Pickers:
-    """`PICKERS.append((dropdown, choices))`: the older spelling of register_picker (ui/train.py and
-    ui/finetune.py use it), held by the demo being built like register_picker's, not by the process."""
-
-    def append(self, picker: tuple[gr.Dropdown, PickerChoices]) -> None:
-        register_picker(*picker)
-
-
-PICKERS = _Pickers()
-
-
 def on_page_load(fn: Callable[..., Any], inputs: list, outputs: list, js: str | None = None) -> None:
     """Run `fn` on page load, after the session is restored and the pickers refreshed (see Page.loads)."""
     _building().loads.append((fn, inputs, outputs, js))

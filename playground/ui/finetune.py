@@ -19,11 +19,11 @@ from ..errors import UserError
 from ..finetune import models, tasks
 from ..finetune.run import (
     LABEL_COUNTS,
-    SIDES,
+    STARTS,
     WHY_DEFAULTS,
     FineTuneConfig,
     FineTuneProgress,
-    FineTuneRun,
+    FineTuneTrainer,
     estimate_seconds,
     predict,
     steps_for,
@@ -32,7 +32,7 @@ from ..finetune.run import (
 from ..registry import LoadedModel
 from ..tiny.model import TinyTransformer
 from ..tiny.run import Outcome
-from .common import PICKERS, friendly, linked, on_page_load, recall, session_id, shown
+from .common import friendly, linked, on_page_load, recall, register_picker, session_id, shown
 from .train_form import (
     BUDGET,
     LIMITS,
@@ -49,7 +49,7 @@ from .train_form import (
     zip_for,
 )
 
-TASKS = {
+TASK_CHOICES = {
     "Who wrote it? (Shakespeare, Austen, Melville, State of the Union)": "who-wrote-it",
     "Does B continue A? (sentence pairs)": "continues",
 }
@@ -92,8 +92,8 @@ class FineTuneForm:
         )
 
     def task_name(self) -> str:
-        if self.task in TASKS:
-            return TASKS[self.task]
+        if self.task in TASK_CHOICES:
+            return TASK_CHOICES[self.task]
         if self.task == CSV_TASK:
             path = getattr(self.upload, "name", self.upload)
             if not path:
@@ -103,7 +103,7 @@ class FineTuneForm:
             if not (self.dataset or "").strip():
                 raise UserError("Write a Hugging Face dataset id, e.g. glue/sst2.")
             return models.HUB_PREFIX + self.dataset.strip()
-        raise UserError(f"Choose a task: {', '.join([*TASKS, CSV_TASK, HUB_TASK])}.")
+        raise UserError(f"Choose a task: {', '.join([*TASK_CHOICES, CSV_TASK, HUB_TASK])}.")
 
 
 def body_choices(sid: str | None) -> list[str]:
@@ -129,7 +129,7 @@ def _load_task(name: str) -> tasks.Task:
 
 
 @dataclass
-class View(Shown):
+class FineTuneView(Shown):
     """What one event shows; None keeps what the page shows."""
 
     curve: Any = None
@@ -137,10 +137,10 @@ class View(Shown):
     download: str | None = None
 
 
-INITIAL = (None, "Press **Fine-tune**.", None)  # what View's outputs show on a fresh page
+INITIAL = (None, "Press **Fine-tune**.", None)  # what FineTuneView's outputs show on a fresh page
 
 
-def _curve(run: FineTuneRun | None, final: FineTuneProgress | None = None) -> Any:
+def _curve(run: FineTuneTrainer | None, final: FineTuneProgress | None = None) -> Any:
     if run is None:
         return charts.finetune_curves({}, {})
     events = [e for e in [*run.history, final] if isinstance(e, FineTuneProgress)]
@@ -148,9 +148,9 @@ def _curve(run: FineTuneRun | None, final: FineTuneProgress | None = None) -> An
         "pretrained": [(e.step, e.train_loss) for e in events if e.train_loss is not None],
         "scratch": [(e.step, e.scratch_train_loss) for e in events if e.scratch_train_loss is not None],
     }
-    accuracy: dict[str, list[tuple[int, float]]] = {side: [] for side in SIDES}
+    accuracy: dict[str, list[tuple[int, float]]] = {side: [] for side in STARTS}
     for e in events:
-        for side in SIDES:
+        for side in STARTS:
             acc = e.accuracy(side)
             if acc is not None and (not accuracy[side] or accuracy[side][-1][0] != e.step):
                 accuracy[side].append((e.step, acc))
@@ -164,15 +164,15 @@ def _status(state: str, e: FineTuneProgress | None, note: str = "") -> str:
     return text + (f"  \n{note}" if note else "")
 
 
-def _outcome_view(outcome: Outcome, sid: str) -> View:
+def _outcome_view(outcome: Outcome, sid: str) -> FineTuneView:
     if outcome.state == "empty":
-        return View(charts.finetune_curves({}, {}), "Stopped before the first step: nothing to keep.")
+        return FineTuneView(charts.finetune_curves({}, {}), "Stopped before the first step: nothing to keep.")
     run = outcome.run
-    assert isinstance(run, FineTuneRun)
+    assert isinstance(run, FineTuneTrainer)
     if outcome.state == "paused":
         last = run.history[-1] if run.history else None
         assert last is None or isinstance(last, FineTuneProgress)
-        return View(_curve(run), _status("Paused", last, "**Train** goes on, **Step** takes one interval."))
+        return FineTuneView(_curve(run), _status("Paused", last, "**Train** goes on, **Step** takes one interval."))
     final = outcome.final
     assert isinstance(final, FineTuneProgress)
     note = (
@@ -180,7 +180,7 @@ def _outcome_view(outcome: Outcome, sid: str) -> View:
         if outcome.name
         else outcome.notice
     )
-    view = View(_curve(run, final), _status("Stopped" if final.stopped else "Done", final, note))
+    view = FineTuneView(_curve(run, final), _status("Stopped" if final.stopped else "Done", final, note))
     view.download = zip_for(outcome.name, sid) if outcome.name else None
     return view
 
@@ -188,7 +188,7 @@ def _outcome_view(outcome: Outcome, sid: str) -> View:
 # ---------------------------------------------------------------- handlers
 
 
-def _room_for(run: FineTuneRun, sid: str) -> str:
+def _room_for(run: FineTuneTrainer, sid: str) -> str:
     """Room on disk for the fine-tuned model, which joins the session when its body is one of ours (a Hub
     body's copy is not kept); the sentence naming what was removed for it."""
     body = run.models["pretrained"].body
@@ -205,15 +205,15 @@ def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool) -
     ft = own.finetuning
     with ft.hold(), own.writing():
         if ft.run is None:
-            yield shown(ft, View(charts.finetune_curves({}, {}), "Loading the model and the task…").outputs())
+            yield shown(ft, FineTuneView(charts.finetune_curves({}, {}), "Loading the model and the task…").outputs())
             cfg = form.config()
             loaded, task = _body(form.model, sid), _load_task(cfg.task)
-            run = FineTuneRun(cfg, loaded.model, loaded.tokenizer, task, loaded.name)
+            run = FineTuneTrainer(cfg, loaded.model, loaded.tokenizer, task, loaded.name)
             made_room = _room_for(run, sid)
             run.notice = f"{loaded.notice} {task.notice} {made_room}".strip()
             ft.begin(run, task.name, LIMITS)
             ft.form = form
-        assert isinstance(ft.run, FineTuneRun)
+        assert isinstance(ft.run, FineTuneTrainer)
         steps = ft.run.steps_to_next_log() if one_interval else None
         events, last_view = ft.train(steps), 0.0
         while True:
@@ -224,8 +224,8 @@ def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool) -
                 return
             if event.val_loss is not None or time.perf_counter() - last_view >= UI_INTERVAL:
                 last_view = time.perf_counter()
-                assert isinstance(event, FineTuneProgress) and isinstance(ft.run, FineTuneRun)
-                yield shown(ft, View(_curve(ft.run), _status("Training", event, ft.run.notice)).outputs())
+                assert isinstance(event, FineTuneProgress) and isinstance(ft.run, FineTuneTrainer)
+                yield shown(ft, FineTuneView(_curve(ft.run), _status("Training", event, ft.run.notice)).outputs())
 
 
 @form_api(FineTuneForm)
@@ -244,7 +244,7 @@ CONTROLS = Controls(
     part=lambda own: own.finetuning,
     idle="Nothing is fine-tuning.",
     stopping="Stopping after this step…",
-    status_only=lambda status: View(status=status).outputs(),
+    status_only=lambda status: FineTuneView(status=status).outputs(),
     settled=lambda outcome, sid: _outcome_view(outcome, sid).outputs(),
 )
 pause_finetune = CONTROLS.pause_handler("pause_finetune")
@@ -260,7 +260,7 @@ def restore(request: gr.Request = None) -> tuple:
     own = session.peek(sid)
     ft = own.finetuning if own else None
     view = recall(ft, INITIAL)
-    if ft is not None and isinstance(ft.run, FineTuneRun) and not ft.busy:
+    if ft is not None and isinstance(ft.run, FineTuneTrainer) and not ft.busy:
         curve, status, _ = _outcome_view(Outcome("paused", ft.run), sid).outputs()
         view = (curve, status, view[2])
     form = ft.form if ft is not None and not linked(request) else None
@@ -334,9 +334,9 @@ def try_it(text: str, text_b: str = "", request: gr.Request = None) -> tuple[str
     classifiers = own.finetuning.classifiers()
     probs = predict(classifiers, text, text_b)
     seen = classifiers["pretrained"].seen(text, text_b or None)
-    table = "| label | " + " | ".join(SIDES) + " |\n|---|" + "---|" * len(SIDES) + "\n"
+    table = "| label | " + " | ".join(STARTS) + " |\n|---|" + "---|" * len(STARTS) + "\n"
     for label in classifiers["pretrained"].labels:
-        table += f"| {label} | " + " | ".join(f"{probs[s][label]:.1%}" for s in SIDES) + " |\n"
+        table += f"| {label} | " + " | ".join(f"{probs[s][label]:.1%}" for s in STARTS) + " |\n"
     marks = [
         (tok, "read here" if i == seen.read_at else f"segment {'AB'[seg]}" if seen.kind == "bert" else None)
         for i, (tok, seg) in enumerate(zip(seen.tokens, seen.token_type_ids))
@@ -360,7 +360,7 @@ def auto_steps(labels: float) -> Any:
 
 @dataclass
 class Panel:
-    """The run's side of the part: its buttons and what it shows (View's fields)."""
+    """The run's side of the part: its buttons and what it shows (FineTuneView's fields)."""
 
     go: gr.Button
     pause: gr.Button
@@ -371,8 +371,8 @@ class Panel:
     download: gr.DownloadButton
 
     def outputs(self) -> list:
-        """The components View's outputs go to, in its order."""
-        return [getattr(self, f.name) for f in fields(View)]
+        """The components FineTuneView's outputs go to, in its order."""
+        return [getattr(self, f.name) for f in fields(FineTuneView)]
 
 
 def build() -> None:
@@ -411,8 +411,8 @@ def _build_form() -> tuple[dict[str, Any], gr.Markdown]:
         elem_id="ft-model",
         allow_custom_value=True,  # a link may name a model only the sender has: the page-load refresh swaps it
     )
-    PICKERS.append((model, body_choices))
-    task = gr.Radio([*TASKS, CSV_TASK, HUB_TASK], value=list(TASKS)[0], label="Task", elem_id="ft-task")
+    register_picker(model, body_choices)
+    task = gr.Radio([*TASK_CHOICES, CSV_TASK, HUB_TASK], value=list(TASK_CHOICES)[0], label="Task", elem_id="ft-task")
     upload = gr.File(label="CSV (UTF-8, header row)", file_types=[".csv"], visible=False, elem_id="ft-upload")
     dataset = gr.Textbox(label="Dataset id", placeholder="glue/sst2", visible=False, elem_id="ft-dataset")
     with gr.Row():

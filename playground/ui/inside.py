@@ -58,7 +58,7 @@ PRESETS: dict[str, dict[str, tuple[str, str | None]]] = {
 
 
 @dataclass
-class View:
+class Choice:
     """One request's choices: which layer and head (None = the mean of the layer's heads) and which token."""
 
     layer: int
@@ -69,7 +69,7 @@ class View:
     moved: list[str] = field(default_factory=list)  # a sentence per number that had to be fitted
 
     @classmethod
-    def clamp(cls, att: at.Attention, layer, head, mean, token, pattern, word) -> View:
+    def clamp(cls, att: at.Attention, layer, head, mean, token, pattern, word) -> Choice:
         """The choices fitted to this model and input (another model may have fewer layers or heads, and a
         number typed into a slider's box may lie past its range), each move said in a sentence."""
         moved: list[str] = []
@@ -93,7 +93,7 @@ class View:
         )
 
 
-def _note(task: str, att: at.Attention, view: View) -> str:
+def _note(task: str, att: at.Attention, view: Choice) -> str:
     which = "the mean over its heads" if view.head is None else f"head {view.head}"
     text = "".join(f"{line}  \n" for line in view.moved) + (
         f"**{att.layers} layers × {att.heads} heads** on {len(att.tokens)} tokens. Shown large: layer {view.layer}, "
@@ -113,7 +113,7 @@ def _note(task: str, att: at.Attention, view: View) -> str:
     return text + f"  \n{att.tokens[view.token]!r} looks most at {tops}."
 
 
-def _views(task: str, att: at.Attention, view: View):
+def _views(task: str, att: at.Attention, view: Choice):
     mean_or_head = "mean over heads" if view.head is None else f"head {view.head}"
     chosen = (view.layer, view.head) if view.head is not None else None
     grid = charts.attention_grid(att.weights, "Every layer (rows) and head (columns)", chosen)
@@ -166,7 +166,7 @@ def handler(task: str) -> Callable[..., tuple[Any, ...]]:
         pace(request)
         loaded = load_model(model, task, request)
         att = at.extract(loaded.model, loaded.tokenizer, text, text_b)
-        view = View.clamp(att, layer, head, mean, token, pattern, word)
+        view = Choice.clamp(att, layer, head, mean, token, pattern, word)
         last = len(att.tokens) - 1
         return (
             _note(task, att, view),
@@ -305,7 +305,7 @@ def build(task: str, text: gr.Textbox, model: gr.Dropdown, text_b: gr.Textbox | 
     inputs = [text, *([text_b] if text_b is not None else []), model, layer, head, mean, token, pattern, word]
     outputs = [note, grid, big, links, long, patterns, sinks, masks, layer, head, token, word]
     run = handler(task)
-    # RAW: a number typed past a slider's range reaches the handler, which fits it and says so (View.clamp)
+    # RAW: a number typed past a slider's range reaches the handler, which fits it and says so (Choice.clamp)
     go.click(run, inputs, outputs, api_name=API[task], **sliders.RAW)
     for control in (layer, head, token, word):
         control.release(run, inputs, outputs, api_visibility="private", trigger_mode="always_last", **sliders.RAW)

@@ -15,7 +15,7 @@ from .. import charts, session
 from ..errors import UserError
 from ..tiny import recipes, sources
 from ..tiny.config import TrainConfig
-from ..tiny.race import LIVE, SIDES, Race, Racing, differences, ingredients
+from ..tiny.race import LANES, LIVE, Race, Racing, differences, ingredients
 from .common import friendly, on_page_load, session_id
 from .train_form import LIMITS, MAX_RUNS, UI_INTERVAL, TrainForm, clock, form_api, parameter
 
@@ -51,7 +51,7 @@ def _readout(race: Race, names: dict[str, str], state: str) -> str:
         )
     target, first = race.to_reach()
     if not math.isnan(target) and all(first.values()):
-        got = " · ".join(f"{s} at step {first[s][0]} ({first[s][1]:.1f} s)" for s in SIDES)  # type: ignore[index]
+        got = " · ".join(f"{s} at step {first[s][0]} ({first[s][1]:.1f} s)" for s in LANES)  # type: ignore[index]
         lines += ["", f"Both reached validation loss **{target:.3f}**: {got}."]
     diff = differences(race.runs["A"].cfg, race.runs["B"].cfg)
     if diff:
@@ -67,8 +67,8 @@ def _view(racing: Racing) -> tuple[Any, str]:
 
 
 def _chart(race: Race, names: dict[str, str]) -> Any:
-    laps = {s: [(e.step, e.elapsed, e.train_loss, e.val_loss) for e in race.laps[s]] for s in SIDES}
-    return charts.race_curves(laps, {s: f"{s} ({names[s]})" for s in SIDES})
+    laps = {s: [(e.step, e.elapsed, e.train_loss, e.val_loss) for e in race.laps[s]] for s in LANES}
+    return charts.race_curves(laps, {s: f"{s} ({names[s]})" for s in LANES})
 
 
 @form_api(TrainForm, extra=(parameter("a", list[str] | None), parameter("b", list[str] | None)))

@@ -17,7 +17,7 @@ from ..tiny import data
 from .common import friendly, maths_panel, session_id
 
 # (CheckboxGroup value, panel title); the value is also the elem_id suffix
-SIDES = [
+PANELS = [
     ("bert-base-uncased", "BERT · WordPiece (bert-base-uncased, 30,522 entries)"),
     ("gpt2", "GPT-2 · byte-level BPE (50,257 entries)"),
     ("tiny-shakespeare-gpt", "tiny-shakespeare-gpt · byte-level BPE (4,096)"),
@@ -26,7 +26,7 @@ SIDES = [
     ("yours-wordpiece", "Yours · WordPiece (trained in this tab)"),
     ("hub", "A Hugging Face Hub tokenizer (added by id)"),
 ]
-TITLES = dict(SIDES)
+TITLES = dict(PANELS)
 DEFAULT_SHOWN = ["bert-base-uncased", "gpt2"]
 ALGORITHM_LABELS = {"BPE (byte-level, like GPT-2)": "bpe", "WordPiece (like BERT, scored merges)": "wordpiece"}
 SOURCES = [
@@ -117,21 +117,21 @@ def _stats(t: tk.Tokenized, rt: tk.RoundTrip) -> str:
 
 @friendly
 def compare(text: str, shown: list[str] | None = None, request: gr.Request = None) -> list:
-    """Outputs: (tokens, stats, table) per side in SIDES order, then the round-trip diff per side."""
+    """Outputs: (tokens, stats, table) per side in PANELS order, then the round-trip diff per side."""
     text = tk.check_text(text)
     shown = DEFAULT_SHOWN if shown is None else shown
     own = _own(request)
-    panels = [_panel(key, text, own) if key in shown else ([], "", [], []) for key, _ in SIDES]
+    panels = [_panel(key, text, own) if key in shown else ([], "", [], []) for key, _ in PANELS]
     return [x for p in panels for x in p[:3]] + [p[3] for p in panels]
 
 
 def show_panels(shown: list[str]) -> list:
-    return [gr.Column(visible=key in shown) for key, _ in SIDES]
+    return [gr.Column(visible=key in shown) for key, _ in PANELS]
 
 
 def _choices(own: session.Session | None) -> list[tuple[str, str]]:
     """Every side, always: a link to the page may tick one this session has not trained (its panel says so)."""
-    return [(_title(key, own), key) for key, _ in SIDES]
+    return [(_title(key, own), key) for key, _ in PANELS]
 
 
 def _title(key: str, own: session.Session | None) -> str:
@@ -189,7 +189,7 @@ def train(
         gr.DownloadButton(value=str(path), interactive=True),
         gr.Slider(minimum=0, maximum=max(last, 1), value=last, step=1, interactive=True),
         *_replay_view(trained, sample, last),
-        gr.CheckboxGroup(choices=_choices(own), value=[k for k, _ in SIDES if k in shown or k == key]),
+        gr.CheckboxGroup(choices=_choices(own), value=[k for k, _ in PANELS if k in shown or k == key]),
     )
 
 
@@ -384,7 +384,7 @@ def _panels() -> tuple[list[Any], list[gr.HighlightedText], list[gr.Column]]:
     """One panel per side (hidden unless ticked): (tokens, stats and table of each, round trips, columns)."""
     main, trips, columns = [], [], []
     with gr.Row(equal_height=False):
-        for key, title in SIDES:
+        for key, title in PANELS:
             with gr.Column(min_width=420, visible=key in DEFAULT_SHOWN, elem_id=f"tk-panel-{key}") as column:
                 gr.Markdown(f"### {title}")
                 stats = gr.Markdown(elem_id=f"tk-stats-{key}")

@@ -21,10 +21,10 @@ from ..errors import UserError
 from ..tiny import sources
 from ..tiny.recipes import RECIPES, WHY
 from ..tiny.run import Outcome
-from ..tiny.train import Estimate, Progress, Run, count_parameters, estimate, uniform_loss
+from ..tiny.train import Estimate, Progress, Trainer, count_parameters, estimate, uniform_loss
 from ..tiny.train import Limits as Limits  # re-exported (tests patch LIMITS, BUDGET, UI_INTERVAL here: read here)
 from . import finetune, race, timeline
-from .common import PICKERS, friendly, linked, maths_panel, recall, session_id, shown
+from .common import friendly, linked, maths_panel, recall, register_picker, session_id, shown
 from .train_form import (
     BUDGET,
     FROM_TOKENIZER_TAB,
@@ -78,7 +78,7 @@ def session_tokenizer(choice: str, sid: str | None) -> Any:
 
 
 @dataclass
-class View(Shown):
+class TrainView(Shown):
     """What one event shows; a field left None keeps what the page shows (gr.skip()). The fields name the
     outputs (`Panel`'s components of the same names)."""
 
@@ -90,10 +90,10 @@ class View(Shown):
     download: str | None = None
 
 
-INITIAL = (None, "Press **Train**.", "", "", None, None)  # what View's outputs show on a fresh page
+INITIAL = (None, "Press **Train**.", "", "", None, None)  # what TrainView's outputs show on a fresh page
 
 
-def _status(state: str, e: Progress | None, run: Run | None, note: str = "") -> str:
+def _status(state: str, e: Progress | None, run: Trainer | None, note: str = "") -> str:
     parts = [f"**{state}**"]
     if e is not None:
         parts.append(f"step {e.step}/{e.steps}")
@@ -106,7 +106,7 @@ def _status(state: str, e: Progress | None, run: Run | None, note: str = "") -> 
     return " · ".join(parts) + (f"  \n{note}" if note else "")
 
 
-def _stats(e: Progress | None, run: Run | None) -> str:
+def _stats(e: Progress | None, run: Trainer | None) -> str:
     if e is None or run is None:
         return ""
     parts = [
@@ -120,7 +120,7 @@ def _stats(e: Progress | None, run: Run | None) -> str:
     return " · ".join(p for p in parts if p)
 
 
-def _curve(run: Run | None, final: Progress | None = None) -> Any:
+def _curve(run: Trainer | None, final: Progress | None = None) -> Any:
     """The run's loss curve; `final`, the evaluation made on stopping, ends the validation line."""
     if run is None:
         return charts.loss_curve([], [], None, "Training loss")
@@ -137,16 +137,16 @@ def _curve(run: Run | None, final: Progress | None = None) -> Any:
     )
 
 
-def _view(run: Run, e: Progress | None, state: str, note: str = "") -> View:
+def _view(run: Trainer, e: Progress | None, state: str, note: str = "") -> TrainView:
     sample = e.sample if e is not None and e.sample else None
-    return View(_curve(run, e), _status(state, e, run, note), sample, _stats(e, run))
+    return TrainView(_curve(run, e), _status(state, e, run, note), sample, _stats(e, run))
 
 
-def _reset_view(note: str = "Reset: press **Train** to start a fresh model.") -> View:
-    return View(charts.loss_curve([], [], None, "Training loss"), note, "", "")
+def _reset_view(note: str = "Reset: press **Train** to start a fresh model.") -> TrainView:
+    return TrainView(charts.loss_curve([], [], None, "Training loss"), note, "", "")
 
 
-def _outcome_view(outcome: Outcome, sid: str) -> View:
+def _outcome_view(outcome: Outcome, sid: str) -> TrainView:
     """What the page shows once the loop has paused, reset or saved."""
     if outcome.state == "reset":
         return _reset_view()
@@ -229,7 +229,7 @@ CONTROLS = Controls(
     part=lambda own: own.training,
     idle="Nothing is training.",
     stopping="Stopping: the model is saved after this step…",
-    status_only=lambda status: View(status=status).outputs(),
+    status_only=lambda status: TrainView(status=status).outputs(),
     settled=lambda outcome, sid: _outcome_view(outcome, sid).outputs(),
 )
 request_pause = CONTROLS.pause_handler("request_pause")
@@ -240,7 +240,7 @@ request_stop = CONTROLS.stop_handler("request_stop")
 def request_reset(request: gr.Request = None) -> tuple:
     own = session.peek(session_id(request))
     if own is not None and own.training.reset().state == "resetting":
-        return View(status="Resetting…").outputs()
+        return TrainView(status="Resetting…").outputs()
     return shown(own.training, _reset_view().outputs()) if own else _reset_view().outputs()
 
 
@@ -423,7 +423,7 @@ def _tabs_for(folder: Path) -> str:
 
 @dataclass
 class Panel:
-    """The run's side of the tab: its buttons, what it shows (View's fields) and this session's models."""
+    """The run's side of the tab: its buttons, what it shows (TrainView's fields) and this session's models."""
 
     go: gr.Button
     pause: gr.Button
@@ -440,8 +440,8 @@ class Panel:
     upload_zip: gr.UploadButton
 
     def outputs(self) -> list:
-        """The components View's outputs go to, in its order."""
-        return [getattr(self, f.name) for f in fields(View)]
+        """The components TrainView's outputs go to, in its order."""
+        return [getattr(self, f.name) for f in fields(TrainView)]
 
 
 def build() -> tuple[Callable, list, list]:
@@ -481,7 +481,7 @@ def _build_form() -> tuple[dict[str, Any], gr.Radio, gr.Markdown]:
     """The form's column, its components made from TrainForm section by section: field name -> component (in
     the form's field order, the handlers' parameters'), the preset choice, the estimate."""
     form = {**TrainForm.widgets("text"), **TrainForm.widgets("tokens")}
-    PICKERS.append((form["tokenizer"], tokenizer_choices))
+    register_picker(form["tokenizer"], tokenizer_choices)
     preset = gr.Radio(list(PRESETS), value="tiny", label="Model size preset", elem_id="tr-preset")
     with gr.Accordion("Hyper-parameters", open=True):
         with gr.Row():
@@ -511,7 +511,7 @@ def _build_panel() -> Panel:
         mine = gr.Dropdown(
             [], label="This session's models", elem_id="tr-mine", scale=2, allow_custom_value=True
         )  # (custom: as the tokenizer's)
-        PICKERS.append((mine, _mine_choices))
+        register_picker(mine, _mine_choices)
         keep = gr.Checkbox(
             False,
             label="Keep (never removed to make room on disk)",

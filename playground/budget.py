@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,8 +66,10 @@ def folder_bytes(folder: Path) -> int:
     return total
 
 
-def trim_files(folder: Path, excess: int) -> int:
-    """Delete the oldest files under `folder` (by change time) until `excess` bytes are gone; the bytes freed."""
+def trim_files(folder: Path, excess: int, spare_seconds: float = 0.0) -> int:
+    """Delete the oldest files under `folder` (by change time) until `excess` bytes are gone; the bytes freed.
+    Files changed in the last `spare_seconds` stay (a page is about to fetch a download just copied there)."""
+    newest = time.time() - spare_seconds
     files = []
     for root, _, names in os.walk(folder):
         for name in names:
@@ -76,10 +79,10 @@ def trim_files(folder: Path, excess: int) -> int:
             except OSError:
                 pass
     freed = 0
-    for _, size, path in sorted(files):
+    for changed, size, path in sorted(files):
         if freed >= excess:
             break
-        if path.name.startswith("."):  # the owner file, a copy being written
+        if path.name.startswith(".") or changed > newest:  # the owner file, a copy being written; a fresh one
             continue
         path.unlink(missing_ok=True)
         freed += size

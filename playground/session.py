@@ -358,6 +358,7 @@ def reserve(session: Session, incoming: int, budget: Budget | None = None, serve
 
 
 FULL = "The server is full right now: download your models, or try again later."
+DOWNLOAD_SECONDS = 120  # how long a download Gradio just copied is spared by the trimming
 
 
 def _make_global_room(session: Session, incoming: int, budget: Budget) -> list[str]:
@@ -378,7 +379,9 @@ def _make_global_room(session: Session, incoming: int, budget: Budget) -> list[s
         return used + incoming <= budget.total and free - incoming >= budget.free_floor
 
     if cache is not None and not fits():  # copies go first, the oldest first: the next download copies again
-        freed = trim_files(cache, max(used + incoming - budget.total, budget.free_floor - free + incoming))
+        # a copy made in the last DOWNLOAD_SECONDS is a button a page just showed: the click must find it
+        excess = max(used + incoming - budget.total, budget.free_floor - free + incoming)
+        freed = trim_files(cache, excess, spare_seconds=DOWNLOAD_SECONDS)
         used, free = used - freed, free + freed
     removed = []
     for other in others:

@@ -149,9 +149,38 @@ def test_gradios_copies_of_served_zips_go_before_anyones_models_the_oldest_first
         os.utime(cache / name, (age, age))  # (ctime follows the write order too)
         time.sleep(0.01)
     monkeypatch.setattr(workspace, "own_gradio_cache", lambda: cache)
+    monkeypatch.setattr(session, "DOWNLOAD_SECONDS", 0)  # both copies count as old here (the next test spares them)
     session.reserve(me, MB, Budget(session=10 * MB, total=int(3.5 * MB), free_floor=0))  # 3 MB used + 1 MB: 0.5 over
     assert not (cache / "old.zip").exists() and (cache / "new.zip").exists()
     assert other.checkpoints  # no visitor's model went
+
+
+def test_a_download_gradio_just_copied_is_spared_so_its_button_still_works(sessions, monkeypatch, tmp_path):
+    """The soak found a zip trimmed between the run's end and the page's click on its button (a 403): a copy
+    younger than DOWNLOAD_SECONDS stays; an idle visitor's model goes instead."""
+    from playground import workspace
+
+    other, me = sessions("budget-fresh-other"), sessions("budget-fresh-me")
+    _model(other, "my-gpt")
+    other.left_at = time.monotonic()
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "just-served.zip").write_bytes(b"\0" * MB)
+    monkeypatch.setattr(workspace, "own_gradio_cache", lambda: cache)
+    said = session.reserve(me, MB, Budget(session=10 * MB, total=int(2.5 * MB), free_floor=0))
+    assert (cache / "just-served.zip").exists()
+    assert not other.checkpoints and "idle model(s) of other visitors were removed" in said
+
+
+def test_trimming_goes_oldest_first_and_spares_fresh_files(tmp_path):
+    from playground.budget import trim_files
+
+    for name in (".owner", "a", "b"):  # written in this order: change times ascending
+        (tmp_path / name).write_bytes(b"\0" * 10)
+        time.sleep(0.01)
+    assert trim_files(tmp_path, 100, spare_seconds=60) == 0  # all fresh: nothing goes
+    assert trim_files(tmp_path, 5) == 10 and not (tmp_path / "a").exists() and (tmp_path / "b").exists()
+    assert (tmp_path / ".owner").exists()  # never an owner file
 
 
 def test_two_runs_at_once_cannot_both_take_the_same_free_room(sessions):

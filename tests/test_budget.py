@@ -19,9 +19,13 @@ MB = 1_000_000
 @pytest.fixture(autouse=True)
 def only_these_sessions(monkeypatch):
     """The server's total counts every session of the process: here only each test's own (the browser tests'
-    app, in the same process, has sessions of its own)."""
+    app, in the same process, has sessions of its own, and Gradio's cache of the downloads it served: a test that
+    needs a cache gives its own)."""
+    from playground import workspace
+
     monkeypatch.setattr(session, "_sessions", {})
     monkeypatch.setattr(session, "_ids", {})
+    monkeypatch.setattr(workspace, "own_gradio_cache", lambda: None)
 
 
 def _model(own: session.Session, label: str, size: int = MB) -> str:

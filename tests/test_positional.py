@@ -115,3 +115,14 @@ def test_the_rope_pair_keeps_within_the_head_and_the_circle_is_whole():
     np.testing.assert_allclose(np.hypot(points.x, points.y), 1.0, atol=1e-6)  # on the unit circle
     assert list(points.text[:3]) == ["0", "1", "2"]  # numbered in order
     assert circle.layout.xaxis.range == (-1.3, 1.3) and circle.layout.yaxis.scaleanchor == "x"
+
+
+def test_a_draw_leaves_a_pair_inside_the_head_to_the_learner():
+    """Only a pair that had to move is written back: a slow draw from older values finishing after the
+    learner's newest pair must not put the old one back (the race CI's browser test caught)."""
+    from playground.ui import positional as tab
+
+    kept = tab.rope_views(64, 5, 10000, 48, 0)[3]
+    assert kept.constructor_args == {"maximum": 31}  # an update that leaves the slider's value alone
+    moved = tab.rope_views(16, 31, 10000, 48, 0)[3]
+    assert moved.constructor_args == {"maximum": 7, "value": 7}

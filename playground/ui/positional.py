@@ -169,6 +169,7 @@ def rope_views(
 ) -> tuple[go.Figure, go.Figure, str, gr.Slider]:
     fitted = _Fitted()
     d = fitted(head_dim, HEAD_DIM, "Head dimension")
+    typed_pair = pair
     pair = fitted(pair, (0, last_pair(d), 1, 0), "Pair i")  # a smaller head has fewer pairs: keep to its last one
     base, n = fitted(base, BASE, "Base"), fitted(n_positions, ROPE_POSITIONS, "Positions")
     seed = whole_number(seed, "The seed", default=0, minimum=0)
@@ -186,7 +187,10 @@ def rope_views(
         "query position m",
     )
     note = fitted.said() + _rope_note(scores)
-    return circle, heat, note, gr.Slider(maximum=last_pair(d), value=pair)
+    # the slider's value is set only when it had to move: a draw from older values finishing after the
+    # learner's newest pair would otherwise put the old pair back before the queued draw reads it
+    moved = typed_pair != pair
+    return circle, heat, note, gr.Slider(maximum=last_pair(d), value=pair) if moved else gr.Slider(maximum=last_pair(d))
 
 
 def _rope_note(scores: np.ndarray) -> str:

@@ -70,6 +70,8 @@ class Session:
     generation: Any = None
     runs: Counter[str] = field(default_factory=Counter)  # checkpoints added per name stem: my-gpt-1, ft-x-1, my-gpt-2
     notices: set[str] = field(default_factory=set)  # model notices already shown to this browser (once each)
+    # task -> (the stand-in's name, why): a picker just moved to the model shown in place of one out of reach
+    stand_ins: dict[str, tuple[str, str]] = field(default_factory=dict)
     kept: set[str] = field(default_factory=set)  # checkpoints the learner chose to keep: never removed to make room
     # the room `reserve` last made for a job (bytes) and the workspace's size then: until the job has written
     # them, other sessions' reservations count them too (two runs at once must not share the same free room)

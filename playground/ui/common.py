@@ -11,7 +11,7 @@ import secrets
 import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -386,14 +386,22 @@ def model_switch(model: gr.Dropdown, task: str, dataset: gr.Dataset, note: gr.Ma
     @friendly
     def switch(name: str, request: gr.Request = None):
         for line in conversion_progress(name):
-            yield line, gr.skip()
+            yield line, gr.skip(), gr.skip()
+        sid = session_id(request)
         loaded = load_model(name, task, request)
-        yield model_note(loaded), gr.Dataset(samples=model_examples(loaded.name, task, session_id(request)))
+        own = session.get(sid)
+        picker: Any = gr.skip()
+        if loaded.name != name and loaded.notice:  # a stand-in: the picker shows the model actually used
+            own.stand_ins[task] = (loaded.name, loaded.notice)
+            picker = gr.Dropdown(value=loaded.name)
+        elif own.stand_ins.get(task, ("", ""))[0] == name:  # the change that move fired: keep saying why
+            loaded = replace(loaded, notice=own.stand_ins.pop(task)[1])
+        yield model_note(loaded), gr.Dataset(samples=model_examples(loaded.name, task, sid)), picker
 
     model.change(
         switch,
         model,
-        [note, dataset],
+        [note, dataset, model],
         api_name=f"{model.elem_id}_switch".replace("-", "_"),
         api_visibility="private",
         show_progress="hidden",

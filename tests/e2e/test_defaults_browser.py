@@ -74,5 +74,7 @@ def test_next_sentence_examples_follow_the_model(page):
     open_tab(page, "Next Sentence")
     _choose(page, "#ns-model", "bert-base-uncased")  # not cached and no Hub: the fallback's examples, and why
     expect(page.locator("#ns-note")).to_contain_text("cannot be reached")
+    expect(page.locator("#ns-model input")).to_have_value(registry.offline_default("nsp"))  # the picker says so too
+    expect(page.locator("#ns-note")).to_contain_text("cannot be reached")  # and the note still says why
     expect(page.locator("#ns-examples")).to_contain_text("The man went to the store.")  # the English BERT's
     page.locator(".toast-close").first.click()

@@ -98,6 +98,7 @@ def test_switching_the_model(page):
     page.locator("#fm-go").click()
     expect(page.locator("#fm-note")).to_contain_text("cannot be reached")
     expect(page.locator("#fm-note")).to_contain_text(registry.offline_default("masked"))  # the best offline BERT
+    expect(page.locator("#fm-model input")).to_have_value(registry.offline_default("masked"))  # the model shown
     page.locator(".toast-close").first.click()
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m playground train|finetune|pretrain-bundled|pretrain-encoder|corpus ...`."""
+"""Command line: `python -m playground train|finetune|export|pretrain-bundled|pretrain-encoder|corpus ...`."""
 
 from __future__ import annotations
 
@@ -179,6 +179,26 @@ def cmd_finetune(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    """A checkpoint as a standard transformers folder (and a GGUF file), or the sentence saying why not."""
+    from . import export
+
+    done = export.export(args.checkpoint, args.out, license=args.license, gguf=args.gguf)
+    print(f"{done.plan.sentence} Max |logit difference| {done.max_diff:.1e} -> {done.folder}")
+    if done.gguf_file is not None:
+        print(f"GGUF: {done.gguf_file}")
+    return 0
+
+
+def _add_export(sub) -> None:
+    x = sub.add_parser("export", help="a checkpoint as a standard transformers model folder (GPT-2, Arcee, BERT)")
+    x.add_argument("checkpoint", type=Path, help="a checkpoint folder written by train or the Train tab")
+    x.add_argument("out", type=Path, help="the folder to write (replaced if it exists)")
+    x.add_argument("--gguf", choices=["f32", "f16", "q8_0"], default=None, help="also write a .gguf (GPT-2 only)")
+    x.add_argument("--license", default="apache-2.0", help="the weights' licence for the model card")
+    x.set_defaults(func=cmd_export)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -230,6 +250,7 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--sweep", default="", help="comma-separated label counts, e.g. 16,64,256,1024")
     f.add_argument("--out", type=Path, default=None, help="folder to save the fine-tuned model into")
     f.set_defaults(func=cmd_finetune)
+    _add_export(sub)
     args = parser.parse_args(argv)
     devices.use_tf32()
     try:

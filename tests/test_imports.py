@@ -38,7 +38,20 @@ LAYERS: list[tuple[str, set[str]]] = [
         },
     ),  # fmt: skip
     ("tiny, the trainer", {"tiny", "tokenizer_training"}),
-    ("task modules", {"next_word", "fill_mask", "next_sentence", "masking", "attention", "positional", "probes"}),
+    (
+        "task modules",
+        {
+            "next_word",
+            "fill_mask",
+            "next_sentence",
+            "masking",
+            "attention",
+            "positional",
+            "probes",
+            "export",
+            "gguf_export",
+        },
+    ),
     ("registry", {"registry", "bundled", "encoder"}),
     ("finetune / compare / examples / tour", {"finetune", "compare", "examples", "tour"}),
     ("session", {"session", "budget"}),

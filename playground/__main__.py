@@ -199,6 +199,33 @@ def _add_export(sub) -> None:
     x.set_defaults(func=cmd_export)
 
 
+def _add_push(sub) -> None:
+    p = sub.add_parser("push", help="push a checkpoint (exported first) or an exported folder to the Hugging Face Hub")
+    p.add_argument("folder", type=Path, help="a checkpoint folder, or a folder written by export")
+    p.add_argument("--repo", required=True, help="the repo's name; it goes under your account, private unless --public")
+    p.add_argument("--public", action="store_true", help="make it public once every file is uploaded")
+    p.add_argument("--license", default="apache-2.0", help="the weights' licence, when a checkpoint is exported first")
+    p.set_defaults(func=cmd_push)
+
+
+def cmd_push(args: argparse.Namespace) -> int:
+    """Push to the Hub with the token huggingface_hub finds (HF_TOKEN, or a saved `hf auth login`)."""
+    import tempfile
+
+    from . import export, publish
+    from .tiny.checkpoint import is_checkpoint
+
+    publish.check_repo_name(args.repo)  # before a checkpoint is exported for nothing
+    with tempfile.TemporaryDirectory(prefix="push-") as tmp:
+        folder = args.folder
+        if is_checkpoint(folder):
+            folder = export.export(folder, Path(tmp) / "model", license=args.license).folder
+            print(f"exported {args.folder} -> {folder}")
+        done = publish.push(folder, args.repo, token=None, public=args.public)
+    print(f"pushed -> {done.url} ({'private' if done.private else 'public'})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m playground", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -251,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
     f.add_argument("--out", type=Path, default=None, help="folder to save the fine-tuned model into")
     f.set_defaults(func=cmd_finetune)
     _add_export(sub)
+    _add_push(sub)
     args = parser.parse_args(argv)
     devices.use_tf32()
     try:

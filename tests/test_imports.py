@@ -50,6 +50,7 @@ LAYERS: list[tuple[str, set[str]]] = [
             "probes",
             "export",
             "gguf_export",
+            "publish",
         },
     ),
     ("registry", {"registry", "bundled", "encoder"}),

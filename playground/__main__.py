@@ -265,9 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     c.set_defaults(func=cmd_corpus)
     f = sub.add_parser("finetune", help="fine-tune a pre-trained model and the same one from scratch, side by side")
     f.add_argument(
-        "--model", default=None, help="catalogue name, checkpoint folder or Hub id (default: tiny-english-bert)"
+        "--model", default=None, help="catalogue name, checkpoint folder or Hub id (default: the packaged encoder)"
     )
-    f.add_argument("--task", default="who-wrote-it", help="who-wrote-it, continues, a .csv, or hub:<dataset>/<config>")
+    f.add_argument("--task", default="who-wrote-it", help="who-wrote-it, continues, verdict, a .csv or hub:ID/CONFIG")
     f.add_argument("--labels", type=int, default=256, help="labelled training examples")
     f.add_argument("--steps", type=int, default=0, help="default: 3 epochs over the labels, at least 40 steps")
     f.add_argument("--batch-size", type=int, default=16)

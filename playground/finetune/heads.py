@@ -187,9 +187,16 @@ class Classifier(nn.Module):
         return self.head(self.features(enc).float())  # (B, L) label scores
 
     def freeze_body(self) -> None:
-        """A linear probe: the body neither learns nor drops out; only the head (and added tokens) learn."""
+        """A linear probe: the body neither learns nor drops out, and GPT-1's added tokens keep their random
+        vectors; only the head learns, so an input's features never change (the trainer computes them once)."""
         self.body.requires_grad_(False)
         self.body.eval()
+        if self.added is not None:
+            self.added.requires_grad_(False)
+
+    @property
+    def frozen(self) -> bool:
+        return not any(p.requires_grad for name, p in self.named_parameters() if not name.startswith("head."))
 
     def train(self, mode: bool = True) -> Classifier:
         super().train(mode)

@@ -16,9 +16,17 @@ HUB_PREFIX = "hub:"  # a task named hub:<dataset>[/<config>] is a Hugging Face d
 
 
 def default_body() -> str:
-    """Fine-tuning starts from tiny-english-bert, whose fine-tuned copy joins the session (to be tried in the tabs
-    and downloaded); a Hub or packaged body's does not yet, so the real models are listed right after it."""
-    return "tiny-english-bert"
+    """The best real BERT-style body this host has: the packaged English encoder (bench/RESULTS.md: 93% against
+    scratch's 50% on the verdict task at 64 labels, where tiny-english-bert is at chance), else tiny-english-bert."""
+    return registry.ENCODER if registry.available(registry.ENCODER) else "tiny-english-bert"
+
+
+def probe_first(name: str) -> bool:
+    """Whether a body starts as a linear probe (frozen): those of 100 M parameters or more, whose two whole copies
+    (pre-trained and scratch) would take many minutes on two cores; a probe keeps each example's features and
+    takes about a minute (bench/RESULTS.md)."""
+    packaged = registry.PACKAGED.get(name)
+    return name in HUB_BODIES or (packaged is not None and "causal" in packaged.tasks)
 
 
 def body_choices(own: list[str] | None = None) -> list[str]:

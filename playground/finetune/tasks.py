@@ -34,6 +34,9 @@ BUILT_IN = {
     "Union address (split by play, chapter and address).",
     "continues": "Does B continue A? Two runs of sentences from the held-out tenth of the English prose: B is the "
     "run right after A, or one from another chapter or address.",
+    "verdict": "Which way does the review lean? One-sentence reviews whose two classes share their words: 'The "
+    "film was dull, not charming.' is negative, 'The film was charming, not dull.' positive (split by what is "
+    "reviewed).",
 }
 MIN_ROWS = 10
 MAX_ROWS = 20_000
@@ -209,11 +212,65 @@ def _balanced(pool: list[Example], n: int, n_labels: int) -> list[Example]:
     return out
 
 
+# "Which way does the review lean?": the verdict is word `a`, the word it is set against `b`. Every template
+# holds one positive and one negative word, so both classes use the same words and a bag of words is at chance:
+# only the sentence's structure (which word the "not", "but" or "far from" attaches to) gives the label.
+VERDICT_TEMPLATES = (
+    "The {thing} was {a}, not {b}.",
+    "I expected the {thing} to be {b}, but it was {a}.",
+    "Far from {b}, the {thing} was {a}.",
+    "The {thing} was not {b} at all; it was {a}.",
+    "Everyone told me the {thing} would be {b}. It was {a}.",
+    "At first the {thing} seemed {b}, but in the end it was {a}.",
+    "Some call the {thing} {b}; I found it {a}.",
+    "The {thing} was {a} rather than {b}.",
+)
+VERDICT_WORDS = (  # (positive, negative)
+    ("good", "great", "wonderful", "excellent", "lovely", "charming", "delightful", "superb"),
+    ("bad", "awful", "terrible", "dreadful", "dull", "poor", "boring", "tedious"),
+)
+VERDICT_THINGS = (  # what is reviewed: the documents of the split (a held-out thing is never trained on)
+    "film", "book", "meal", "hotel", "concert", "play", "album", "museum", "lecture", "show", "restaurant",
+    "novel", "opera", "garden", "tour", "game", "festival", "course", "exhibition", "cafe", "musical", "poem",
+    "ballet", "podcast", "train journey",
+)  # fmt: skip
+VERDICT_LABELS = ("positive", "negative")
+
+
+def verdict(val_examples: int = VAL_EXAMPLES, per_thing: int = 96) -> Task:
+    """One-sentence reviews labelled by their verdict; each thing's reviews are a document."""
+    docs = [Document("reviews", thing, "") for thing in VERDICT_THINGS]
+    train_docs, val_docs = split_documents(docs)
+
+    def reviews(side: list[Document]) -> list[Example]:
+        out = []
+        for doc in side:
+            rng = random.Random(f"{SPLIT_SEED}-{doc.title}")
+            for i in range(per_thing):
+                label = i % 2  # balanced: 0 positive, 1 negative
+                good, bad = rng.choice(VERDICT_WORDS[0]), rng.choice(VERDICT_WORDS[1])
+                a, b = (good, bad) if label == 0 else (bad, good)
+                text = rng.choice(VERDICT_TEMPLATES).format(thing=doc.title, a=a, b=b)
+                out.append(Example(text[0].upper() + text[1:], label, document=_name(doc)))
+        return out
+
+    return Task(
+        "verdict",
+        VERDICT_LABELS,
+        reviews(train_docs),
+        _balanced(reviews(val_docs), val_examples, 2),
+        BUILT_IN["verdict"],
+        documents={"train": {_name(d) for d in train_docs}, "val": {_name(d) for d in val_docs}},
+    )
+
+
 def built_in(name: str) -> Task:
     if name == "who-wrote-it":
         return who_wrote_it()
     if name == "continues":
         return continues()
+    if name == "verdict":
+        return verdict()
     raise UserError(f"There is no built-in task called {name!r}; choose one of {', '.join(BUILT_IN)}.")
 
 

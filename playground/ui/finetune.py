@@ -52,6 +52,7 @@ from .train_form import (
 TASK_CHOICES = {
     "Who wrote it? (Shakespeare, Austen, Melville, State of the Union)": "who-wrote-it",
     "Does B continue A? (sentence pairs)": "continues",
+    "Which way does the review lean? (both classes share their words)": "verdict",
 }
 CSV_TASK = "my own CSV (text,label or text_a,text_b,label)"
 HUB_TASK = "a Hugging Face dataset (needs the Hub)"
@@ -181,7 +182,7 @@ def _outcome_view(outcome: Outcome, sid: str) -> FineTuneView:
         else outcome.notice
     )
     view = FineTuneView(_curve(run, final), _status("Stopped" if final.stopped else "Done", final, note))
-    view.download = zip_for(outcome.name, sid) if outcome.name else None
+    view.download = zip_for(outcome.name, sid) if outcome.name else ""  # "": not an earlier run's model
     return view
 
 
@@ -205,7 +206,8 @@ def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool) -
     ft = own.finetuning
     with ft.hold(), own.writing():
         if ft.run is None:
-            yield shown(ft, FineTuneView(charts.finetune_curves({}, {}), "Loading the model and the task…").outputs())
+            loading = FineTuneView(charts.finetune_curves({}, {}), "Loading the model and the task…", download="")
+            yield shown(ft, loading.outputs())
             cfg = form.config()
             loaded, task = _body(form.model, sid), _load_task(cfg.task)
             run = FineTuneTrainer(cfg, loaded.model, loaded.tokenizer, task, loaded.name)
@@ -348,6 +350,11 @@ def show_task_fields(task: str) -> tuple[dict, dict]:
     return gr.update(visible=task == CSV_TASK), gr.update(visible=task == HUB_TASK)
 
 
+def mode_for(model: str) -> str:
+    """What learns, when the learner picks a body: a linear probe for the large ones (models.probe_first)."""
+    return list(MODES)[1 if models.probe_first(model) else 0]
+
+
 def auto_steps(labels: float) -> Any:
     try:
         return steps_for(int(labels), DEFAULTS.batch_size, DEFAULTS.epochs)
@@ -488,5 +495,6 @@ def _wire_form(form: dict[str, Any]) -> None:
     task.change(
         show_task_fields, [task], [form["upload"], form["dataset"]], api_name="finetune_task_fields", queue=False
     )
-    # (input: the learner's own edit only, so a restored form keeps its own steps)
+    # (input: the learner's own edit only, so a restored form keeps its own steps and mode)
+    form["model"].input(mode_for, [form["model"]], [form["mode"]], api_name="finetune_mode_for", queue=False)
     form["labels"].input(auto_steps, [form["labels"]], [form["steps"]], api_name="finetune_auto_steps", queue=False)

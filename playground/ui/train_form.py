@@ -90,11 +90,17 @@ def zip_for(name: str, sid: str | None) -> str | None:
 @dataclass
 class Shown:
     """A view (a dataclass of these): what one event shows, one field per output; a field left None keeps what
-    the page shows."""
+    the page shows, an empty string empties it (e.g. a download that no longer applies)."""
 
     def outputs(self) -> tuple:
         """In the order of the outputs the events are wired to (the fields')."""
-        return tuple(gr.skip() if getattr(self, f.name) is None else getattr(self, f.name) for f in fields(self))
+        return tuple(_output(getattr(self, f.name)) for f in fields(self))
+
+
+def _output(value: Any) -> Any:
+    if value is None:
+        return gr.skip()
+    return None if isinstance(value, str) and not value else value
 
 
 # ---------------------------------------------------------------- the form

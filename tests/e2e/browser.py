@@ -35,6 +35,18 @@ def set_slider(page, elem_id: str, value: int) -> None:
     box.press("Enter")
 
 
+def choose(page, elem: str, name: str, shows: str | None = None) -> None:
+    """Type a choice into a dropdown (#elem) and press Enter, as a person does; wait until it shows `shows`
+    (a Hub model out of reach moves the picker to its stand-in), by default the choice itself."""
+    from playwright.sync_api import expect
+
+    box = page.locator(f"{elem} input")
+    box.click()
+    box.fill(name)
+    box.press("Enter")
+    expect(box).to_have_value(shows or name)
+
+
 def copy_page_link(page) -> str:
     """Press "Copy a link to the whole page" and read the link back from the clipboard."""
     page.context.grant_permissions(["clipboard-read", "clipboard-write"])

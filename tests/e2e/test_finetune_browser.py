@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .browser import open_tab, shot
+from .browser import choose, open_tab, shot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -15,6 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def test_side_by_side_fine_tune_stop_and_try(page):
     open_tab(page, "Train Tiny Model")
     expect(page.locator("#ft-estimate")).to_contain_text("sweep", timeout=120_000)  # a time before starting
+    choose(page, "#ft-model", "tiny-english-bert")  # one of ours: its fine-tuned copy joins the session
     steps = page.locator("#ft-steps input")
     steps.fill("400")  # longer than the test waits: it is stopped by hand
     steps.press("Enter")

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from .browser import open_tab, set_slider
+from .browser import choose, open_tab, set_slider
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -68,6 +68,7 @@ def test_a_run_whose_page_reloads_mid_run_shows_paused_and_goes_on(page):
 def test_the_fine_tuning_chart_and_status_are_on_the_page_after_a_reload(page):
     open_tab(page, "Train Tiny Model")
     expect(page.locator("#ft-estimate")).to_contain_text("sweep", timeout=120_000)
+    choose(page, "#ft-model", "tiny-english-bert")  # one of ours: its fine-tuned copy joins the session
     steps = page.locator("#ft-steps input")
     steps.fill("6")  # not what the label count gives (restored as typed, not recomputed)
     steps.press("Enter")

@@ -116,6 +116,7 @@ def _wrap(tok: Tokenizer, **special) -> PreTrainedTokenizerFast:
     return PreTrainedTokenizerFast(tokenizer_object=tok, **special)
 
 
+BERT_INPUTS = ["input_ids", "token_type_ids", "attention_mask"]
 BERT_SPECIALS = dict(pad_token="[PAD]", unk_token="[UNK]", cls_token="[CLS]", sep_token="[SEP]", mask_token="[MASK]")
 
 
@@ -173,7 +174,9 @@ def as_bert(tok: Tokenizer) -> PreTrainedTokenizerFast:
         pair="[CLS] $A [SEP] $B:1 [SEP]:1",
         special_tokens=[("[CLS]", cls), ("[SEP]", sep)],
     )
-    return _wrap(tok, **BERT_SPECIALS)
+    # segment ids travel with every encoding, as bert-base-uncased's tokenizer gives them (saved in
+    # tokenizer_config.json, so an exported model's pipeline feeds them to the NSP head and segment embeddings)
+    return _wrap(tok, model_input_names=BERT_INPUTS, **BERT_SPECIALS)
 
 
 def check_tokenizer(tokenizer: PreTrainedTokenizerFast, objective: str) -> None:

@@ -66,12 +66,16 @@ ENGLISH = ExampleSet(
         "Once upon a",
         "The cat sat on the",
     ],
+    # each one the offline default (the packaged encoder) gets right at top-1: tests/test_defaults.py holds the
+    # accepted answers. (Textbook sentences it gets wrong, "The capital of France is [MASK].", are lessons the tour
+    # and Compare tell with the model's own answer, not examples offered as if they worked.)
     fill_mask=[
-        "The capital of France is [MASK].",
-        "I love to eat pizza with my [MASK].",
-        "The [MASK] barked at the mailman all morning.",
+        "She wrote a [MASK] to her mother.",
         "She drank a cup of [MASK] before work.",
-        "The man went to the [MASK] to buy a [MASK] of milk.",
+        "The [MASK] is the largest animal in the sea.",
+        "I will see you [MASK].",
+        "I love to eat pizza with my [MASK].",
+        "The [MASK] sailed across the [MASK].",
     ],
     next_sentence=[
         ("The man went to the store.", "He bought a gallon of milk."),  # BERT paper's IsNext example

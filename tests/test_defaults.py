@@ -125,11 +125,65 @@ def test_each_model_brings_its_own_examples():
     shakespeare, english = examples.examples("tiny-shakespeare-gpt", "causal"), examples.examples("gpt2", "causal")
     assert ["To be, or not to"] in shakespeare and ["The quick brown"] in english
     assert examples.examples(SMOL, "causal") == english
-    assert ["The capital of France is [MASK]."] in examples.examples("bert-base-uncased", "masked")
+    assert ["She wrote a [MASK] to her mother."] in examples.examples("bert-base-uncased", "masked")
     assert examples.examples("tiny-shakespeare-bert", "masked")[0] == ["To be, or not to [MASK]: that is the question."]
     pair = examples.examples("bert-base-uncased", "nsp")[0]
     assert pair == ["The man went to the store.", "He bought a gallon of milk."]
     assert examples.examples("someone/unknown-model", "causal") == english
+
+
+# every answer a reader would accept, for each [MASK] of each English example (the probe set of the examples)
+ACCEPTED = {
+    "She wrote a [MASK] to her mother.": [{"letter", "note", "letters", "poem", "card", "message"}],
+    "She drank a cup of [MASK] before work.": [{"tea", "coffee", "water", "milk", "cocoa"}],
+    "The [MASK] is the largest animal in the sea.": [{"whale", "shark", "octopus", "squid"}],
+    "I will see you [MASK].": [{"again", "soon", "tomorrow", "later", "there", "then", "tonight"}],
+    "I love to eat pizza with my [MASK].": [
+        {
+            "friends",
+            "family",
+            "friend",
+            "sister",
+            "brother",
+            "mother",
+            "father",
+            "wife",
+            "husband",
+            "aunt",
+            "uncle",
+            "kids",
+            "children",
+            "mom",
+            "dad",
+            "son",
+            "daughter",
+            "hands",
+            "fingers",
+            "girlfriend",
+            "boyfriend",
+        }
+    ],  # fmt: skip
+    "The [MASK] sailed across the [MASK].": [
+        {"boat", "ship", "ships", "boats", "sailors", "crew", "fleet", "captain", "vessel", "yacht"},
+        {"sea", "ocean", "atlantic", "pacific", "bay", "river", "lake", "channel", "water", "sound"},
+    ],
+}
+
+
+@pytest.mark.slow
+def test_the_english_examples_are_ones_the_offline_encoder_gets_right():
+    """The Fill Mask examples are offered as working: the offline default (the packaged encoder, real weights
+    through the real loading code) puts an accepted answer first at every [MASK] of every one."""
+    from playground import fill_mask
+
+    name = registry.offline_default("masked")
+    loaded = registry.load(name, "masked")
+    rows = examples.examples(name, "masked")
+    assert {row[0] for row in rows} == set(ACCEPTED)
+    for (text,) in rows:
+        result = fill_mask.fill_mask(loaded.model, loaded.tokenizer, text, top_k=5)
+        firsts = [m.candidates[0].token for m in result.masks]
+        assert all(first in ok for first, ok in zip(firsts, ACCEPTED[text], strict=True)), (text, firsts)
 
 
 def test_a_sessions_own_model_gets_examples_by_what_it_was_trained_on(sessions):

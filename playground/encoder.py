@@ -16,6 +16,7 @@ What trains and what ships:
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from dataclasses import dataclass, replace
@@ -31,7 +32,7 @@ from transformers import BertConfig, BertForPreTraining, PreTrainedTokenizerFast
 from . import bundled
 from .errors import UserError
 from .gguf import package_dir
-from .tiny import data
+from .tiny import compute, data
 from .tiny.checkpoint import save_training_state, written_atomically
 from .tiny.config import TrainConfig
 from .tiny.files import STATE_JSON
@@ -418,3 +419,34 @@ def ship_run(run_folder: Path, out: Path, compare: tuple[str, ...] = ("tiny-engl
     folder = ship(run_folder, out, meta)
     (folder / "CARD.md").write_text(card(info, meta))
     return folder
+
+
+# ---------------------------------------------------------------- on the Compute chart
+
+
+@functools.cache
+def compute_point(folder: Path) -> compute.Point | None:
+    """The shipped encoder's continued pre-training as a point of the Compute chart: its tokens' FLOPs and its
+    final validation loss (masked LM + NSP) on general-english. Only our part is counted: the body's own
+    pre-training (a MiniLM teacher's billions of words, then a billion sentence pairs) came first, at far more."""
+    if not is_encoder_folder(folder):
+        return None
+    meta = read_info(folder).get("meta") or {}
+    curve = [c for c in meta.get("curve", []) if c.get("val_loss") is not None]
+    if not curve or not meta.get("flops"):
+        return None
+    fields = TrainConfig.__dataclass_fields__
+    cfg = TrainConfig(**{k: v for k, v in meta["train_config"].items() if k in fields})
+    flops, steps = float(meta["flops"]), int(meta["steps"])
+    tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)
+    val = data.split_train_val(data.load_corpus(CORPUS))[1]
+    return compute.Point(
+        f"{meta.get('name', folder.name)}: continued pre-training (bundled)",
+        flops,
+        float(curve[-1]["val_loss"]),
+        compute.group_of(compute.corpus_key(CORPUS), cfg, cfg.vocab_size),
+        compute.corpus_key(CORPUS),
+        len(val) / len(data.encode_corpus(tokenizer, val)),
+        source="only the continued pre-training's FLOPs: the body was pre-trained before, at far more compute",
+        curve=[(c["step"] / steps * flops, float(c["val_loss"])) for c in curve],
+    )

@@ -352,3 +352,18 @@ def test_a_probe_added_before_any_run_is_followed_by_the_next_one(sessions):
         own.training.start(_cfg(), TEXT, None, "test", Limits(), own.probes)
     labels = [p.label for p in own.training.run.timeline.probes]
     assert labels[-1] == "ROMEO: → O" and len(labels) == 3  # the two defaults and the learner's; not the masked one
+
+
+def test_the_shipped_encoders_continued_pre_training_is_a_point_of_the_compute_chart(sessions):
+    """#23 item 4: the packaged encoder's tokens and loss from its shipped card, on the chart in its own group."""
+    from playground import encoder, registry
+
+    folder = registry.PACKAGED[registry.ENCODER].folder
+    point = encoder.compute_point(folder)
+    meta = encoder.read_info(folder)["meta"]
+    assert point.flops == meta["flops"] and point.curve[-1] == (point.flops, point.loss)
+    assert point.loss == [c for c in meta["curve"] if c.get("val_loss") is not None][-1]["val_loss"]
+    assert point.group == "general-english · masked LM + NSP · wordpiece 30,522"
+    assert 3 < point.chars_per_token < 7  # WordPiece on English prose: a few characters a token
+    fig, _ = tab.compute_view(list(tab.UNITS)[0], types.SimpleNamespace(session_hash="compute-encoder"))
+    assert any("continued pre-training" in str(t.text) for t in fig.data)

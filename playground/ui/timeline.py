@@ -8,7 +8,7 @@ from typing import Any
 
 import gradio as gr
 
-from .. import charts, probes, session
+from .. import charts, encoder, probes, registry, session
 from ..bundled import bundled_path
 from ..tiny import compute
 from ..tiny.checkpoint import read_config
@@ -192,6 +192,9 @@ def _points(sid: str | None) -> list[compute.Point]:
             point = compute.run_point(name.removesuffix(session.SUFFIX), meta, int(parameters), config.vocab_size)
             points += [point] if point else []
     points += [p for name in BUNDLED if (p := compute.bundled_point(bundled_path(name)))]
+    shipped = registry.PACKAGED[registry.ENCODER].folder
+    if shipped is not None and registry.available(registry.ENCODER):  # its continued pre-training, ours
+        points += [p for p in [encoder.compute_point(shipped)] if p]
     return points + compute.references()
 
 

@@ -23,7 +23,7 @@ from ..tiny.recipes import RECIPES, WHY
 from ..tiny.run import Outcome
 from ..tiny.train import Estimate, Progress, Trainer, count_parameters, estimate, uniform_loss
 from ..tiny.train import Limits as Limits  # re-exported (tests patch LIMITS, BUDGET, UI_INTERVAL here: read here)
-from . import finetune, race, timeline
+from . import export, finetune, race, timeline
 from .common import friendly, linked, maths_panel, recall, register_picker, session_id, shown
 from .train_form import (
     BUDGET,
@@ -522,6 +522,7 @@ def _build_panel() -> Panel:
         )
         download = gr.DownloadButton("Download zip", elem_id="tr-download", scale=1)
         upload_zip = gr.UploadButton("Upload a checkpoint zip", file_types=[".zip"], elem_id="tr-upload-zip", scale=1)
+    export.build(mine)  # Export and publish: below this session's models
     return Panel(go, pause, step, stop, reset, status, stats, curve, sample, mine, keep, download, upload_zip)
 
 

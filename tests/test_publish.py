@@ -15,6 +15,9 @@ from pathlib import Path
 import httpx2  # huggingface_hub's HTTP client: its errors carry one of these responses
 import pytest
 from huggingface_hub.errors import HfHubHTTPError
+from huggingface_hub.utils import validate_repo_id
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from playground import publish
 from playground.__main__ import main
@@ -227,3 +230,14 @@ def test_the_cli_exports_a_checkpoint_before_pushing_it(hub, tmp_path, capsys):
         hub.uploaded["learner/shakespeare-gpt"]
     )
     assert hub.repos == {"learner/shakespeare-gpt": True}
+
+
+@given(st.text(max_size=120) | st.from_regex(r"[A-Za-z0-9_.\-/]{0,100}", fullmatch=True))
+@settings(max_examples=300, deadline=None)
+def test_any_typed_name_is_accepted_as_huggingface_hub_would_or_refused_with_a_sentence(text):
+    try:
+        owner, name = publish.check_repo_name(text)
+    except UserError as err:
+        assert str(err).endswith(".") and "\n" not in str(err).strip()
+        return
+    validate_repo_id(f"{owner or 'learner'}/{name}")  # what passes here, huggingface_hub passes too

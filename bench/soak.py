@@ -8,7 +8,9 @@ It starts `python app.py` (a subprocess, loopback only) with disk budgets small 
 on the same temp dir, holding one live session. Each session (a gradio_client Client, as a page) trains `--runs`
 runs of the given shape (10 steps, batch 1: mostly the cost of writing), downloads each zip, keeps its first
 model, uploads one zip back and fine-tunes once. Every 2 s a sampler records the app's workspaces' bytes on disk,
-its RSS, open files and threads. Half-way the app is killed with SIGKILL and started again: the dead process's
+its RSS, open files and threads. Visitors go round that cycle until the round's time is up; beside them one page
+floods the logit lens and another calls it every 4 s (the rate limit must refuse the first, never the second).
+Half-way the app is killed with SIGKILL and started again: the dead process's
 workspaces must be gone once it is up, the other process's live one untouched; then a second round of sessions.
 
 Prints a table for bench/RESULTS.md and writes bench/soak.svg. Goals: disk under the total budget throughout;
@@ -138,8 +140,16 @@ def visitor(url: str, n: int, args, tally: Tally, deadline: float) -> None:
         "GPT-style: next token (causal LM)", "tinyshakespeare (bundled)", "", 10, n, "characters (one token each)",
         None, None, args.layers, 8, args.width, 64, 1, 2e-3, 0.0, 1, 1000, "classic",
     ]  # fmt: skip
-    zips: list[str] = []
     kept: list[str] = []
+    while time.perf_counter() < deadline:  # cycles until the round's time is up
+        _cycle(client, form, n, args, tally, deadline, kept)
+        time.sleep(1.0)  # a cycle of refusals alone is quick: not a tight loop
+    _check_kept(client, tally, kept)
+
+
+def _cycle(client: Client, form: list, n: int, args, tally: Tally, deadline: float, kept: list[str]) -> None:
+    """One visitor's cycle: `--runs` trainings (the first kept), a zip uploaded back, a fine-tuning."""
+    zips: list[str] = []
     for run in range(args.runs):
         if time.perf_counter() > deadline:
             return
@@ -147,7 +157,8 @@ def visitor(url: str, n: int, args, tally: Tally, deadline: float) -> None:
         if out is None:
             continue
         name = out[4]["value"] if isinstance(out[4], dict) else out[4]
-        if run == 0 and name and tally.call(client.predict, name, True, api_name="/keep_model") is not None:
+        keep = run == 0 and not kept and name
+        if keep and tally.call(client.predict, name, True, api_name="/keep_model") is not None:
             kept.append(name)
         if out[5]:
             zips.append(out[5])
@@ -167,7 +178,6 @@ def visitor(url: str, n: int, args, tally: Tally, deadline: float) -> None:
             "",
             api_name="/finetune",
         )
-    _check_kept(client, tally, kept)
 
 
 def _check_kept(client: Client, tally: Tally, kept: list[str]) -> None:
@@ -178,11 +188,56 @@ def _check_kept(client: Client, tally: Tally, kept: list[str]) -> None:
             tally.unexpected.append(f"kept model {name} not downloadable")
 
 
-def soak_round(url: str, args, tally: Tally, minutes: float) -> None:
+# ---------------------------------------------------------------- the rate limit under a flood
+
+LENS = ("The capital of France is", "", -1)  # the logit lens on the default causal model: a heavy endpoint
+QUIET_EVERY = 4.0  # seconds between a fair visitor's calls: 15 a minute, inside the per-session limit
+
+
+@dataclass
+class Lens:
+    """The flooder's outcomes, and a fair visitor's latencies (seconds) and refusals beside it."""
+
+    flood_ok: int = 0
+    flood_refused: int = 0
+    quiet: list[float] = field(default_factory=list)
+    quiet_refused: int = 0
+
+
+def flooder(url: str, lens: Lens, deadline: float) -> None:
+    """One page calling the logit lens back to back: past its burst, the limit must refuse it with a sentence."""
+    client = Client(url, verbose=False)
+    while time.perf_counter() < deadline:
+        try:
+            client.predict(*LENS, api_name="/logit_lens")
+            lens.flood_ok += 1
+        except Exception as err:  # noqa: BLE001 - a refusal says so; anything else is counted as not one
+            if "Too many requests" not in str(err):
+                raise
+            lens.flood_refused += 1
+
+
+def quiet(url: str, lens: Lens, deadline: float) -> None:
+    """Another page at a fair pace: its calls must all work, in about the time they take alone."""
+    client = Client(url, verbose=False)
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        try:
+            client.predict(*LENS, api_name="/logit_lens")
+            lens.quiet.append(time.perf_counter() - start)
+        except Exception:  # noqa: BLE001 - any failure of the fair page is what the limit must prevent
+            lens.quiet_refused += 1
+        time.sleep(max(0.0, QUIET_EVERY - (time.perf_counter() - start)))
+
+
+def soak_round(url: str, args, tally: Tally, minutes: float, lens: Lens) -> None:
     deadline = time.perf_counter() + minutes * 60
     threads = [
         threading.Thread(target=visitor, args=(url, n, args, tally, deadline), daemon=True)
         for n in range(args.sessions)
+    ]
+    threads += [
+        threading.Thread(target=tally.call, args=(job, url, lens, deadline), daemon=True) for job in (flooder, quiet)
     ]
     for t in threads:
         t.start()
@@ -230,6 +285,7 @@ class Soak:
 
     rows: list[dict]
     tally: Tally
+    lens: Lens
     kill_at: float
     left: list[Path]  # the killed process's workspaces
     orphans: list[Path]  # those still there after the restart
@@ -245,8 +301,8 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> Soak:
     sampler = Sampler()
     sampler.pid = app.pid
     sampler.start()
-    tally, url = Tally(), f"http://127.0.0.1:{port}/"
-    soak_round(url, args, tally, args.minutes / 2)
+    tally, url, lens = Tally(), f"http://127.0.0.1:{port}/", Lens()
+    soak_round(url, args, tally, args.minutes / 2, lens)
     kill_at, dead = sampler.rows[-1]["t"] if sampler.rows else 0.0, app.pid
     left = workspaces(dead)
     os.kill(dead, signal.SIGKILL)
@@ -255,13 +311,13 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> Soak:
     sampler.pid = app.pid
     orphans = [f for f in left if f.exists()]
     untouched = all(f.exists() for f in others)
-    soak_round(url, args, tally, args.minutes / 2)
+    soak_round(url, args, tally, args.minutes / 2, lens)
     sampler.done.set()
     sampler.join()
     for process in (app, other):
         process.terminate()
         process.wait(timeout=60)
-    return Soak(sampler.rows, tally, kill_at, left, orphans, untouched)
+    return Soak(sampler.rows, tally, lens, kill_at, left, orphans, untouched)
 
 
 def report(args: argparse.Namespace, run: Soak, total_budget: float) -> None:
@@ -285,6 +341,12 @@ def report(args: argparse.Namespace, run: Soak, total_budget: float) -> None:
     print(f"| unexpected errors | {len(tally.unexpected)} | 0 |")
     print(f"| dead process's workspaces left after restart | {len(run.orphans)} of {len(run.left)} | 0 |")
     print(f"| the other live process's workspaces untouched | {'yes' if run.untouched else 'NO'} | yes |")
+    lens, quiet_s = run.lens, sorted(run.lens.quiet) or [0.0]
+    print(f"| logit-lens flood from one page: worked / refused | {lens.flood_ok} / {lens.flood_refused} | refused |")
+    print(
+        f"| a fair page meanwhile (every {QUIET_EVERY:.0f} s): calls, median / max s, refused | {len(lens.quiet)}, "
+        f"{quiet_s[len(quiet_s) // 2]:.2f} / {quiet_s[-1]:.2f}, {lens.quiet_refused} | none refused |"
+    )
     for line in tally.unexpected[:10]:
         print("  unexpected:", line)
     if tally.unexpected:

@@ -3,6 +3,9 @@ through transformers' GGUF loader, its logits compared with ours on a real tinys
 
 from __future__ import annotations
 
+import math
+import re
+
 import gguf
 import pytest
 
@@ -36,6 +39,11 @@ def test_the_gguf_reads_back_through_transformers_with_our_logits(run, tmp_path,
     assert diff < TOLERANCE[kind]
     if kind != "f32":  # the weights really are stored in the smaller type
         assert diff > 0
+    # the card quotes the difference measured at export (this run's context is under 64: the same batch), to 2 digits
+    card = (done.folder / "README.md").read_text()
+    quoted = float(re.search(r"at most ([0-9.e+-]+) on the batch", card).group(1))
+    assert "## GGUF" in card and gguf_export.file_name(kind) in card
+    assert math.isclose(quoted, diff, rel_tol=0.05, abs_tol=1e-12)
 
 
 @pytest.mark.slow

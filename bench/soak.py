@@ -322,7 +322,8 @@ def soak(args: argparse.Namespace, env: dict[str, str]) -> Soak:
 
 def report(args: argparse.Namespace, run: Soak, total_budget: float) -> None:
     rows, tally = run.rows, run.tally
-    warm = [r["rss_mb"] for r in rows if r["t"] <= run.kill_at][len(rows) // 4 :] or [0]
+    first = [r["rss_mb"] for r in rows if r["t"] <= run.kill_at]
+    warm = first[len(first) // 4 :] or [0]  # the first round after its first quarter (the models loaded)
     late = [r["rss_mb"] for r in rows if r["t"] > run.kill_at] or [0]
     seconds = rows[-1]["t"] if rows else 0
     disk = max((r["disk_mb"] for r in rows), default=0)
@@ -346,6 +347,10 @@ def report(args: argparse.Namespace, run: Soak, total_budget: float) -> None:
     print(
         f"| a fair page meanwhile (every {QUIET_EVERY:.0f} s): calls, median / max s, refused | {len(lens.quiet)}, "
         f"{quiet_s[len(quiet_s) // 2]:.2f} / {quiet_s[-1]:.2f}, {lens.quiet_refused} | none refused |"
+    )
+    print(
+        "RSS (MB) at each tenth of the soak:",
+        ", ".join(f"{r['t']:.0f} s {r['rss_mb']:,.0f}" for r in rows[:: max(1, len(rows) // 10)]),
     )
     for line in tally.unexpected[:10]:
         print("  unexpected:", line)

@@ -436,7 +436,8 @@ def export(checkpoint: str | Path, out: str | Path, license: str = "apache-2.0",
     diff = max_logit_difference(ours, theirs, real_batch(tokenizer, length))
     if not diff <= MAX_DIFF:  # a mapping bug: never write a model that computes something else
         raise RuntimeError(f"the export differs from the checkpoint by {diff:.2e} in logits (> {MAX_DIFF})")
-    gguf_file, gguf_lines = None, []
+    gguf_file: Path | None = None
+    gguf_lines: list[str] = []  # the card's GGUF section, measured once the file is written
     with written_atomically(out) as tmp:
         theirs.save_pretrained(tmp)
         save_tokenizer(tokenizer, tmp, ours.config)

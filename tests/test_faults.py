@@ -195,6 +195,9 @@ def test_an_unreachable_hub_model_gives_way_to_the_best_offline_one_the_picker_s
     from playground.ui import build_demo
 
     switch = next(f.fn for f in build_demo().fns.values() if f.api_name == "fm_model_switch")
-    *_, (note, _) = list(switch("bert-base-uncased", request))
+    *_, (note, _, picker) = list(switch("bert-base-uncased", request))
     assert first.name in note and "cannot be reached" in note
+    assert picker["value"] == first.name  # the picker moves to the model shown
+    *_, (note, _, picker) = list(switch(first.name, request))  # the change that move fires
+    assert "cannot be reached" in note  # still says why
     assert len(warned) == 1

@@ -393,7 +393,7 @@ def model_switch(model: gr.Dropdown, task: str, dataset: gr.Dataset, note: gr.Ma
         picker: Any = gr.skip()
         if loaded.name != name and loaded.notice:  # a stand-in: the picker shows the model actually used
             own.stand_ins[task] = (loaded.name, loaded.notice)
-            picker = gr.Dropdown(value=loaded.name)
+            picker = gr.update(value=loaded.name)  # (a bare gr.Dropdown would warn: its choices are the page's)
         elif own.stand_ins.get(task, ("", ""))[0] == name:  # the change that move fired: keep saying why
             loaded = replace(loaded, notice=own.stand_ins.pop(task)[1])
         yield model_note(loaded), gr.Dataset(samples=model_examples(loaded.name, task, sid)), picker

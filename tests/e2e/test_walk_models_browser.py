@@ -7,7 +7,9 @@ import re
 
 import pytest
 
-from .browser import copy_page_link, open_tab, shot
+from playground import registry
+
+from .browser import choose, copy_page_link, open_tab, shot
 
 sync_api = pytest.importorskip("playwright.sync_api")
 expect = sync_api.expect
@@ -216,28 +218,24 @@ def test_the_pair_builder_fits_a_short_passage_and_explains_the_share(page, app_
 # ---------------------------------------------------------------- choosing a model
 
 
-def _choose_model(page, elem: str, name: str) -> None:
-    box = page.locator(f"{elem} input")
-    box.click()
-    box.fill(name)
-    box.press("Enter")
-    expect(box).to_have_value(name)
-
-
 def test_choosing_a_model_runs_it_at_once_and_a_page_link_keeps_it(page, app_url):
     _fresh(page, app_url)
-    _choose_model(page, "#nw-model", "distilgpt2")  # 14: no Predict press needed (not cached, no Hub: falls back)
+    # 14: no Predict press needed. Not cached and no Hub: each picker moves to the stand-in it shows, and says why
+    gpt, bert = registry.offline_default("causal"), registry.offline_default("masked")
+    choose(page, "#nw-model", "distilgpt2", shows=gpt)
     expect(page.locator("#nw-note")).to_contain_text("cannot be reached")
     page.locator(".toast-close").first.click()
     open_tab(page, "Fill Mask")
-    _choose_model(page, "#fm-model", "bert-base-uncased")
+    choose(page, "#fm-model", "bert-base-uncased", shows=bert)
     expect(page.locator("#fm-note")).to_contain_text("cannot be reached")
     page.locator(".toast-close").first.click()
+    choose(page, "#fm-model", "tiny-english-bert")  # a choice that loads as chosen
+    expect(page.locator("#fm-note")).to_contain_text("tiny-english-bert")
     open_tab(page, "Next Sentence")  # opening a tab refreshes every model list: the choices stay as they are
     open_tab(page, "Fill Mask")
-    expect(page.locator("#fm-model input")).to_have_value("bert-base-uncased")
+    expect(page.locator("#fm-model input")).to_have_value("tiny-english-bert")
     link = copy_page_link(page)
     _fresh(page, link)
     open_tab(page, "Fill Mask")
-    expect(page.locator("#fm-model input")).to_have_value("bert-base-uncased")
-    expect(page.locator("#nw-model input")).to_have_value("distilgpt2")
+    expect(page.locator("#fm-model input")).to_have_value("tiny-english-bert")
+    expect(page.locator("#nw-model input")).to_have_value(gpt)  # what the sender's page showed

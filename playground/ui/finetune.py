@@ -49,10 +49,12 @@ from .train_form import (
     zip_for,
 )
 
+# the first is the form's default: one-sentence reviews, so the default encoder's run takes about a minute on two
+# cores (59 s, bench/RESULTS.md; "Who wrote it?"'s 40-word passages take 195 s), and its words give nothing away
 TASK_CHOICES = {
+    "Which way does the review lean? (both classes share their words)": "verdict",
     "Who wrote it? (Shakespeare, Austen, Melville, State of the Union)": "who-wrote-it",
     "Does B continue A? (sentence pairs)": "continues",
-    "Which way does the review lean? (both classes share their words)": "verdict",
 }
 CSV_TASK = "my own CSV (text,label or text_a,text_b,label)"
 HUB_TASK = "a Hugging Face dataset (needs the Hub)"
@@ -278,7 +280,7 @@ def estimate_finetune(form: FineTuneForm, request: gr.Request | None) -> str:
     sid = session_id(request)
     try:
         cfg = form.config()
-        name = cfg.task if cfg.task in tasks.BUILT_IN else "who-wrote-it"  # a file or dataset: sized like the default
+        name = cfg.task if cfg.task in tasks.BUILT_IN else "who-wrote-it"  # a file or dataset: as the longest
         loaded, task_ = _body(form.model, sid), models.load_task(name)
     except UserError as err:
         return f"⚠️ {err}"

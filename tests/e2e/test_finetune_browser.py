@@ -33,10 +33,10 @@ def test_side_by_side_fine_tune_stop_and_try(page):
     expect(plot).to_contain_text("scratch: validation accuracy")
     expect(page.locator("#ft-download")).to_be_enabled()
 
-    page.locator("#ft-try-a textarea").fill("Call me Ishmael. Some years ago I went to sea.")
+    page.locator("#ft-try-a textarea").fill("The concert was awful, not superb.")  # the default task: verdict
     page.locator("#ft-try").click()
     probs = page.locator("#ft-probs")
-    expect(probs).to_contain_text("Melville", timeout=60_000)
+    expect(probs).to_contain_text("negative", timeout=60_000)
     expect(probs).to_contain_text("scratch")
     expect(page.locator("#ft-seen")).to_contain_text("[CLS]")
     shot(page, "finetune-try-it")

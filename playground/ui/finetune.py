@@ -7,7 +7,6 @@ Stop ends it too.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from typing import Any
@@ -45,6 +44,7 @@ from .train_form import (
     kept_form,
     parameter,
     refill_on_load,
+    streamed,
     whole,
     zip_for,
 )
@@ -219,17 +219,14 @@ def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool) -
             ft.form = form
         assert isinstance(ft.run, FineTuneTrainer)
         steps = ft.run.steps_to_next_log() if one_interval else None
-        events, last_view = ft.train(steps), 0.0
-        while True:
-            try:
-                event = next(events)
-            except StopIteration as done:
-                yield shown(ft, _outcome_view(done.value, sid).outputs())
-                return
-            if event.val_loss is not None or time.perf_counter() - last_view >= UI_INTERVAL:
-                last_view = time.perf_counter()
-                assert isinstance(event, FineTuneProgress) and isinstance(ft.run, FineTuneTrainer)
-                yield shown(ft, FineTuneView(_curve(ft.run), _status("Training", event, ft.run.notice)).outputs())
+        run = ft.run
+        yield from streamed(
+            ft,
+            ft.train(steps),
+            lambda event: FineTuneView(_curve(run), _status("Training", event, run.notice)).outputs(),
+            lambda outcome: _outcome_view(outcome, sid).outputs(),
+            UI_INTERVAL,
+        )
 
 
 @form_api(FineTuneForm)

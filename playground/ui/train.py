@@ -8,7 +8,6 @@ other parts (the timeline, the race, fine-tuning) are built below this one's.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -46,6 +45,7 @@ from .train_form import (
     form_api,
     kept_form,
     refill_on_load,
+    streamed,
     zip_for,
 )
 from .train_form import CORPORA as CORPORA  # re-exported: the tests and benchmarks read the form's names here
@@ -199,18 +199,14 @@ def _train(form: TrainForm, request: gr.Request | None, max_steps: int | None) -
             yield shown(training, _view(run, last, "Going on", going_on).outputs())
         assert training.run is not None
         steps = None if max_steps is None else training.run.steps_to_next_log()
-        last_view = 0.0
-        events = training.train(steps)
-        while True:
-            try:
-                event = next(events)
-            except StopIteration as done:
-                yield shown(training, _outcome_view(done.value, sid).outputs())
-                return
-            now = time.perf_counter()
-            if event.val_loss is not None or now - last_view >= UI_INTERVAL:  # throttled; evaluations always show
-                last_view = now
-                yield shown(training, _view(training.run, event, "Training", made_room).outputs())
+        run = training.run
+        yield from streamed(
+            training,
+            training.train(steps),
+            lambda event: _view(run, event, "Training", made_room).outputs(),
+            lambda outcome: _outcome_view(outcome, sid).outputs(),
+            UI_INTERVAL,
+        )
 
 
 @form_api(TrainForm)

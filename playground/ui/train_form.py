@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import time
 import typing
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import MISSING, dataclass, field, fields, replace
@@ -415,3 +416,26 @@ class Controls:
 
         stop.__name__ = stop.__qualname__ = name
         return friendly(stop)
+
+
+def streamed(
+    part: TrainingRun,
+    events: Iterator[Any],
+    progress: Callable[[Any], tuple],
+    settled: Callable[[Outcome], tuple],
+    interval: float,
+) -> Iterator[tuple]:
+    """The page's outputs while `part` trains through `events`: `progress(event)` for every evaluation and at
+    most once per `interval` seconds otherwise (a page cannot draw faster), then `settled(outcome)` when the loop
+    returns its Outcome. Each is kept on `part` (`shown`) for a reload."""
+    last = 0.0
+    while True:
+        try:
+            event = next(events)
+        except StopIteration as done:
+            yield shown(part, settled(done.value))
+            return
+        now = time.perf_counter()
+        if event.val_loss is not None or now - last >= interval:
+            last = now
+            yield shown(part, progress(event))

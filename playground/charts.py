@@ -277,6 +277,18 @@ def attention_map(weights: np.ndarray, tokens: Sequence[str], title: str, query:
     return fig
 
 
+def _tile_ticks(name: str, count: int, step: int) -> dict:
+    """An axis of `count` tiles, `step` cells apart (a tile and its blank line): one tick at each tile's middle."""
+    middle = (step - 2) / 2
+    return dict(
+        tickmode="array",
+        tickvals=[i * step + middle for i in range(count)],
+        ticktext=[f"{name} {i}" for i in range(count)],
+        showgrid=False,
+        zeroline=False,
+    )
+
+
 def attention_grid(weights: np.ndarray, title: str, chosen: tuple[int, int] | None = None) -> go.Figure:
     """(L, H, T, T): every layer (row of tiles) and head (column of tiles) at once, tiled into one heatmap with a
     blank line between tiles (one trace: a 12 x 12 grid draws as fast as one map)."""
@@ -286,7 +298,6 @@ def attention_grid(weights: np.ndarray, title: str, chosen: tuple[int, int] | No
     for layer in range(layers):
         for head in range(heads):
             tiled[layer * step : layer * step + n, head * step : head * step + n] = weights[layer, head]
-    middle = (n - 1) / 2
     fig = go.Figure(
         go.Heatmap(
             z=tiled,
@@ -298,23 +309,8 @@ def attention_grid(weights: np.ndarray, title: str, chosen: tuple[int, int] | No
             hovertemplate="weight %{z:.2f}<extra></extra>",
         )
     )
-    fig.update_xaxes(
-        tickmode="array",
-        tickvals=[h * step + middle for h in range(heads)],
-        ticktext=[f"head {h}" for h in range(heads)],
-        side="top",
-        showgrid=False,
-        zeroline=False,
-    )
-    fig.update_yaxes(
-        tickmode="array",
-        tickvals=[i * step + middle for i in range(layers)],
-        ticktext=[f"layer {i}" for i in range(layers)],
-        autorange="reversed",
-        showgrid=False,
-        zeroline=False,
-        scaleanchor="x",
-    )
+    fig.update_xaxes(side="top", **_tile_ticks("head", heads, step))
+    fig.update_yaxes(autorange="reversed", scaleanchor="x", **_tile_ticks("layer", layers, step))
     if chosen is not None:  # the head shown large, outlined
         layer, head = chosen
         x0, y0 = head * step - 0.5, layer * step - 0.5

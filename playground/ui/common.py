@@ -174,6 +174,14 @@ def whole_number(value: Any, what: str, default: int | None = None, minimum: int
 # Gradio's copy of it (which a whole-page link carries) and may land over what the learner has just typed; so
 # the page-load handler returns the kept values into a hidden JSON, and only when they are there does the page
 # press a hidden button whose handler fills the form.
+def spans(label: str, colours: dict[str, str], elem_id: str, legend: bool = False) -> gr.HighlightedText:
+    """Text coloured span by span (tokens, segments, a masking's fates): the category shows as the colour (and
+    the legend when asked), never as a word after every span."""
+    return gr.HighlightedText(
+        label=label, color_map=colours, show_legend=legend, show_inline_category=False, elem_id=elem_id
+    )
+
+
 HIDDEN = "pp-hidden"  # (the CSS in ui/__init__.py hides it; a hidden element can still be clicked from a script)
 
 

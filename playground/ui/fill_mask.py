@@ -20,6 +20,7 @@ from .common import (
     model_header,
     model_note,
     model_switch,
+    spans,
     table_download,
     whole_number,
 )
@@ -356,12 +357,8 @@ def _simulator_section(model: gr.Dropdown, note: gr.Markdown) -> None:
         go = gr.Button("Mask it", variant="primary", elem_id="fm-sim-go")
         again = gr.Button("Re-roll (next seed)", elem_id="fm-sim-reroll")
     gr.Examples(SIM_EXAMPLES, inputs=[text])
-    tokens = gr.HighlightedText(
-        label="Each token's fate (picked ones show original→what the model sees)",
-        color_map=FATE_COLOURS,
-        show_legend=True,
-        show_inline_category=False,
-        elem_id="fm-sim-tokens",
+    tokens = spans(
+        "Each token's fate (picked ones show original→what the model sees)", FATE_COLOURS, "fm-sim-tokens", legend=True
     )
     summary = gr.Markdown(elem_id="fm-sim-summary")
     table = gr.Dataframe(

@@ -15,6 +15,7 @@ from .common import (
     model_header,
     model_note,
     model_switch,
+    spans,
     table_download,
     whole_number,
 )
@@ -136,12 +137,11 @@ def _pair_section(model, note):
             pair_examples = gr.Examples(rows, inputs=[a, b], elem_id="ns-examples")
         with gr.Column():
             verdict = gr.Label(label="NSP head", elem_id="ns-label")
-    segments = gr.HighlightedText(
-        label="The input as BERT sees it: [CLS] A [SEP] B [SEP], coloured by segment (token type) id: 0 = A, 1 = B",
-        color_map={"A": "#c7d2fe", "B": "#fed7aa"},
-        show_legend=True,
-        show_inline_category=False,
-        elem_id="ns-segments",
+    segments = spans(
+        "The input as BERT sees it: [CLS] A [SEP] B [SEP], coloured by segment (token type) id: 0 = A, 1 = B",
+        {"A": "#c7d2fe", "B": "#fed7aa"},
+        "ns-segments",
+        legend=True,
     )
     table = gr.Dataframe(headers=TOKEN_HEADERS, label="Tokens", interactive=False, elem_id="ns-table")
     download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="ns-csv", size="sm")

@@ -30,6 +30,7 @@ from .common import (
     model_picker,
     model_switch,
     session_id,
+    spans,
     table_download,
     whole_number,
 )
@@ -502,13 +503,7 @@ def _main_section() -> _Main:
         with gr.Column(scale=3):
             note = gr.Markdown(elem_id="nw-note")
             chart = gr.Plot(label="Next-token probabilities", elem_id="nw-chart")
-    tokens = gr.HighlightedText(
-        label="The prompt as tokens",
-        color_map={"0": "#e0e7ff", "1": "#fde68a"},
-        show_legend=False,
-        show_inline_category=False,
-        elem_id="nw-tokens",
-    )
+    tokens = spans("The prompt as tokens", {"0": "#e0e7ff", "1": "#fde68a"}, "nw-tokens")
     with gr.Row():
         table = gr.Dataframe(
             headers=TOP_HEADERS, label="Top candidates", interactive=False, elem_id="nw-table", scale=4

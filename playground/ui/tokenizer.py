@@ -14,7 +14,7 @@ from .. import tokenization as tk
 from .. import tokenizer_training as tt
 from ..errors import UserError
 from ..tiny import data
-from .common import friendly, maths_panel, session_id
+from .common import friendly, maths_panel, session_id, spans
 
 # (CheckboxGroup value, panel title); the value is also the elem_id suffix
 PANELS = [
@@ -388,19 +388,9 @@ def _panels() -> tuple[list[Any], list[gr.HighlightedText], list[gr.Column]]:
             with gr.Column(min_width=420, visible=key in DEFAULT_SHOWN, elem_id=f"tk-panel-{key}") as column:
                 gr.Markdown(f"### {title}")
                 stats = gr.Markdown(elem_id=f"tk-stats-{key}")
-                spans = gr.HighlightedText(
-                    label="Tokens",
-                    color_map=PALETTE,
-                    show_legend=False,
-                    show_inline_category=False,
-                    elem_id=f"tk-{key}",
-                )
-                trip = gr.HighlightedText(
-                    label="Round trip: decode(encode(text)) · orange: changed · red: dropped",
-                    color_map=DIFF_COLORS,
-                    show_legend=False,
-                    show_inline_category=False,
-                    elem_id=f"tk-rt-{key}",
+                tokens = spans("Tokens", PALETTE, f"tk-{key}")
+                trip = spans(
+                    "Round trip: decode(encode(text)) · orange: changed · red: dropped", DIFF_COLORS, f"tk-rt-{key}"
                 )
                 table = gr.Dataframe(
                     headers=["#", "token", "id"],
@@ -409,7 +399,7 @@ def _panels() -> tuple[list[Any], list[gr.HighlightedText], list[gr.Column]]:
                     max_height=260,
                     elem_id=f"tk-table-{key}",
                 )
-            main += [spans, stats, table]
+            main += [tokens, stats, table]
             trips.append(trip)
             columns.append(column)
     return main, trips, columns
@@ -443,13 +433,7 @@ def _training_section(text: gr.Textbox, shown: gr.CheckboxGroup, outputs: list[A
             growth = gr.Plot(label="Vocabulary and tokens per word", elem_id="tk-growth")
     step = gr.Slider(0, 1, value=0, step=1, label="Merge step (replay)", interactive=False, elem_id="tk-step")
     merge_text = gr.Markdown(elem_id="tk-merge")
-    replayed = gr.HighlightedText(
-        label="The sample with only the merges so far",
-        color_map=PALETTE,
-        show_legend=False,
-        show_inline_category=False,
-        elem_id="tk-replay",
-    )
+    replayed = spans("The sample with only the merges so far", PALETTE, "tk-replay")
     recent = gr.Dataframe(
         headers=["step", "pair", "new token", "count", "WordPiece score"],
         label=f"The last {RECENT_MERGES} merges up to this step",

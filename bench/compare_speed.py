@@ -46,7 +46,7 @@ GPT2, BERT, SMOL = "bench/gpt2-124m", "bench/bert-base", "SmolLM2-135M-Instruct 
 
 
 def one_by_one(task: str, text: str, models: list[str], word: str):
-    return [cmp.run_model(task, name, text, 5, word, None) for name in models]
+    return [cmp.run_model(task, name, text, 5, word) for name in models]  # registry.load, as compare's default
 
 
 def singles(models: list[str]):

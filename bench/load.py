@@ -51,6 +51,7 @@ def start_app(port: int) -> tuple[subprocess.Popen, float]:
     url = f"http://127.0.0.1:{port}/"
     while time.perf_counter() - start < 120:
         if proc.poll() is not None:
+            assert proc.stderr is not None  # stderr=PIPE
             raise SystemExit(f"the app exited: {proc.stderr.read().decode()[-2000:]}")
         try:
             with urllib.request.urlopen(url, timeout=1) as r:

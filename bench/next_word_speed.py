@@ -35,7 +35,8 @@ SAMPLING = nw.Sampling(temperature=0.8, top_k=40, top_p=0.9, seed=0)
 def paired_ms(a, b, repeats: int) -> tuple[float, float]:
     """Median milliseconds of a() and b(), called in alternation after one warm-up each."""
     a(), b()
-    times_a, times_b = [], []
+    times_a: list[float] = []
+    times_b: list[float] = []
     for _ in range(repeats):
         for fn, times in ((a, times_a), (b, times_b)):
             t = time.perf_counter()
@@ -113,6 +114,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     gpt2_tokenizer = registry.reference_tokenizer("gpt2")
     prompt = gpt2_tokenizer.decode(gpt2_tokenizer(LINE).input_ids[:16])  # 16 GPT-2 tokens
+    assert isinstance(prompt, str)  # one sequence in, one string out
 
     tiny = registry.load("tiny-shakespeare-gpt", "causal")
     rows = rows_for("tiny-shakespeare-gpt", tiny.model, tiny.tokenizer, prompt, args.repeats, args.steps)

@@ -21,6 +21,9 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+from transformers import PreTrainedTokenizerBase
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -85,6 +88,8 @@ def score(name: str) -> Scores:
     """Both probe scores for a model name from the registry, or a checkpoint folder."""
     masked, nsp = load_probes()
     folder = Path(name)
+    model: torch.nn.Module
+    tokenizer: PreTrainedTokenizerBase
     if encoder.is_encoder_folder(folder):  # a continued pre-training run of the packaged encoder
         model, tokenizer, _ = encoder.load(folder)
     else:

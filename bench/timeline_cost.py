@@ -41,7 +41,7 @@ def _timed_snapshot(original):
 Timeline._snapshot = _timed_snapshot(Timeline._snapshot)  # type: ignore[method-assign]
 
 
-def timed(cfg, text: str, with_timeline: bool) -> tuple[float, int]:
+def timed(cfg, text: str, with_timeline: bool) -> tuple[float, int, float]:
     run = Trainer(cfg, text)
     snapshots = 0
     SPENT[0] = 0.0

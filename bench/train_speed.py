@@ -25,6 +25,7 @@ import sys
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -38,7 +39,7 @@ from playground.tiny.train import Trainer, count_parameters, flops_per_token  # 
 
 EVAL_TOKENS = 80_000  # validation windows per evaluation (nanoGPT's CPU command: 20 x 12 x 64 = 15k)
 
-SHAPE_CPU = dict(n_layer=4, n_head=4, n_embd=128, context_length=64, dropout=0.0)
+SHAPE_CPU: dict[str, Any] = dict(n_layer=4, n_head=4, n_embd=128, context_length=64, dropout=0.0)
 # nanoGPT's config/train_shakespeare_char.py with its README's CPU overrides
 NANOGPT_CPU = TrainConfig(
     **SHAPE_CPU,

@@ -23,7 +23,9 @@ def test_train_export_download_and_read_the_card(page):
     page.locator("#tr-go").click()
     status = page.locator("#tr-status")
     expect(status).to_contain_text("Saved as", timeout=180_000)
-    name = re.search(r"Saved as (.+?): choose", status.inner_text()).group(1)
+    saved = re.search(r"Saved as (.+?): choose", status.inner_text())
+    assert saved is not None
+    name = saved.group(1)
 
     page.locator("#ex-accordion").get_by_text("Export and publish").first.click()
     expect(page.locator("#ex-go")).to_be_visible()  # the accordion's content mounts on opening

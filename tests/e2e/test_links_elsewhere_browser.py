@@ -82,7 +82,9 @@ def test_a_whole_page_link_with_the_senders_model_and_tokenizer_opens_with_defau
     page.locator("#tr-go").click()
     status = page.locator("#tr-status")
     expect(status).to_contain_text("Saved as", timeout=120_000)
-    model = re.search(r"Saved as (.+?): choose", status.inner_text()).group(1)
+    saved = re.search(r"Saved as (.+?): choose", status.inner_text())
+    assert saved is not None
+    model = saved.group(1)
     tokenizer = page.locator("#tr-tokenizer input")  # ... then chooses them both
     tokenizer.click()
     page.get_by_role("option", name=re.compile(r"\(Tokenizer tab\)")).click()

@@ -30,7 +30,9 @@ def test_a_finished_run_and_its_settings_are_on_the_page_after_a_reload(page):
     before = status.inner_text()
     sample = page.locator("#tr-sample textarea").input_value()
     assert sample
-    name = re.search(r"Saved as (.+?): choose", before).group(1)
+    saved = re.search(r"Saved as (.+?): choose", before)
+    assert saved is not None
+    name = saved.group(1)
     expect(page.locator("#tr-mine input")).to_have_value(name)
 
     page.reload()

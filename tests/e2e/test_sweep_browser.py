@@ -56,7 +56,8 @@ def sweep_visible_sliders(page, where: str, swept: list[str]) -> list[str]:
 
 
 def test_every_slider_in_every_tab_at_its_ends_gives_no_bare_error(page):
-    failures, swept = [], []
+    failures: list[str] = []
+    swept: list[str] = []
     for name in TABS:
         open_tab(page, name)
         page.wait_for_timeout(1000)

@@ -33,7 +33,9 @@ def test_train_watch_stop_and_predict_with_the_new_model(page):
     expect(status).to_contain_text("Saved as", timeout=60_000)
     expect(status).to_contain_text("Stopped")
     expect(page.locator("#tr-download")).to_be_enabled()
-    name = re.search(r"Saved as (.+?): choose", status.inner_text()).group(1)
+    saved = re.search(r"Saved as (.+?): choose", status.inner_text())
+    assert saved is not None
+    name = saved.group(1)
     shot(page, "train-stopped")
 
     open_tab(page, "Next Word")

@@ -204,7 +204,9 @@ def test_the_last_validation_point_is_on_the_curve(train_tab):
     page.locator("#tr-stop").click()  # paused: saved at once, after a final evaluation
     status = page.locator("#tr-status")
     expect(status).to_contain_text("Saved as", timeout=60_000)
-    val = float(re.search(r"validation loss ([\d.]+)", status.inner_text()).group(1))
+    found = re.search(r"validation loss ([\d.]+)", status.inner_text())
+    assert found is not None
+    val = float(found.group(1))
     xs, ys = plot(page, "tr-curve", "(t => [t.x, t.y])(gd.data.find(t => t.name === 'validation'))")
     assert xs[-1] == 1 and ys[-1] == pytest.approx(val, abs=1e-3)
 

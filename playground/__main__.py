@@ -7,6 +7,7 @@ import subprocess
 import sys
 from dataclasses import fields
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from transformers import PreTrainedTokenizerFast
 
@@ -17,6 +18,10 @@ from .tiny.checkpoint import save_checkpoint
 from .tiny.config import OBJECTIVES, TrainConfig
 from .tiny.recipes import RECIPES, pacing, train_config
 from .tiny.train import Trainer, build_tokenizer
+
+if TYPE_CHECKING:  # (the CLI imports fine-tuning only when asked: it loads transformers' models)
+    from .finetune.config import FineTuneConfig, FineTuneProgress
+    from .finetune.tasks import Task
 
 
 def _add_train_args(p: argparse.ArgumentParser) -> None:
@@ -146,7 +151,7 @@ def cmd_corpus(args: argparse.Namespace) -> int:
 def cmd_finetune(args: argparse.Namespace) -> int:
     """Fine-tune side by side (pre-trained vs scratch) with the tab's loop; save the fine-tuned model."""
     from .finetune import models
-    from .finetune.run import FineTuneConfig, finetune, save_classifier, steps_for, sweep
+    from .finetune.run import FineTuneConfig, finetune, steps_for, sweep
 
     loaded = models.load_body(args.model or models.default_body())
     task = models.load_task(args.task)
@@ -170,13 +175,26 @@ def cmd_finetune(args: argparse.Namespace) -> int:
         if not event.done:
             print("  ".join(event.describe()), flush=True)
         elif args.out is not None:
-            meta = {"task": task.name, "pretrained": loaded.name, **event.summary()}
-            try:
-                folder = save_classifier(args.out / f"ft-{task.name}", event.classifiers["pretrained"], meta)
-                print(f"saved -> {folder}")
-            except UserError as err:
-                print(f"not saved: {err}")
+            print(_save_finetuned(event, cfg, task, loaded.name, args.out))
     return 0
+
+
+def _save_finetuned(final: FineTuneProgress, cfg: FineTuneConfig, task: Task, name: str, out: Path) -> str:
+    """Our tiny model as our checkpoint (the other tabs open it); a real BERT as transformers'
+    BertForSequenceClassification; else the sentence saying why it is not saved."""
+    from .finetune import export
+    from .finetune.run import save_classifier
+    from .tiny.model import TinyTransformer
+
+    classifier = final.classifiers["pretrained"]
+    try:
+        if isinstance(classifier.body, TinyTransformer):
+            meta = {"task": task.name, "pretrained": name, **final.summary()}
+            return f"saved -> {save_classifier(out / f'ft-{task.name}', classifier, meta)}"
+        done = export.export(classifier, name, task, cfg, final, out / f"ft-{task.name}", zipped=False)
+        return f"saved as BertForSequenceClassification (logits within {done.max_diff:.0e}) -> {done.path}"
+    except UserError as err:
+        return f"not saved: {err}"
 
 
 def cmd_export(args: argparse.Namespace) -> int:

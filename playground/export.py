@@ -18,6 +18,7 @@ naming the ingredient and what to change in the recipe: no standard architecture
 from __future__ import annotations
 
 import ast
+import copy
 import json
 import math
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from transformers import (
     MegatronBertForMaskedLM,
     MegatronBertForPreTraining,
     PreTrainedModel,
+    PreTrainedTokenizerBase,
     PreTrainedTokenizerFast,
 )
 
@@ -440,7 +442,7 @@ def export(checkpoint: str | Path, out: str | Path, license: str = "apache-2.0",
     gguf_lines: list[str] = []  # the card's GGUF section, measured once the file is written
     with written_atomically(out) as tmp:
         theirs.save_pretrained(tmp)
-        save_tokenizer(tokenizer, tmp, ours.config)
+        save_tokenizer(tokenizer, tmp, ours.config.context_length, ours.config.causal)
         curve = loss_curve(meta, checkpoint)
         if curve:
             (tmp / CURVE).write_text(curve_svg(curve))
@@ -473,17 +475,19 @@ def _gguf(
     ]
 
 
-def save_tokenizer(tokenizer: PreTrainedTokenizerFast, folder: Path, cfg: TinyConfig) -> None:
+def save_tokenizer(tokenizer: PreTrainedTokenizerBase, folder: Path, context: int, causal: bool) -> None:
     """tokenizer.json + tokenizer_config.json that AutoTokenizer reads with no arguments: the fast tokenizer
-    class, our special tokens, the context as model_max_length, segment ids for an encoder's pairs."""
-    tokenizer.model_max_length = cfg.context_length
+    class, our special tokens, the context as model_max_length, segment ids for an encoder's pairs. (A copy is
+    saved: the caller's tokenizer keeps its own settings.)"""
+    tokenizer = copy.copy(tokenizer)
+    tokenizer.model_max_length = context
     tokenizer.save_pretrained(folder)
     path = folder / "tokenizer_config.json"
     config = json.loads(path.read_text())
     for key in ("is_local", "local_files_only", "name_or_path"):  # where it was loaded from: not the model's
         config.pop(key, None)
     config["tokenizer_class"] = "PreTrainedTokenizerFast"  # read by transformers 4 and 5 alike
-    if not cfg.causal:
+    if not causal:
         config["model_input_names"] = ["input_ids", "token_type_ids", "attention_mask"]
     path.write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
 

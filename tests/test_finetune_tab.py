@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import pytest
 
 pytestmark = pytest.mark.slow  # imports gradio and fine-tunes
@@ -38,7 +40,8 @@ def test_step_then_stop_then_try():
 
 def test_the_default_body_is_the_real_encoder_and_learns_the_verdict_task():
     """The offline default is the packaged encoder (real weights, the real loading code): a few steps on the
-    verdict task, where the words give nothing away; its fine-tuned copy stays on the page for Try it."""
+    verdict task, where the words give nothing away; its fine-tuned copy stays on the page for Try it and is
+    offered for download as transformers' BertForSequenceClassification (a zip; tests/test_finetune_export.py)."""
     from playground import registry
     from playground.finetune import models
 
@@ -47,7 +50,8 @@ def test_the_default_body_is_the_real_encoder_and_learns_the_verdict_task():
     try:
         views = list(ui.run_finetune(models.default_body(), verdict, 16, 3, list(ui.MODES)[0], 2e-4, 0))
         _curve, status, download = views[-1]
-        assert "stays on this page" in status and download is None
+        assert "stays on this page" in status and "BertForSequenceClassification" in status
+        assert download.endswith(".zip") and zipfile.is_zipfile(download)
         table, marks = ui.try_it("The concert was awful, not superb.")
         assert "| negative |" in table and "| positive |" in table and marks[0] == ("[CLS]", "read here")
     finally:

@@ -1,7 +1,9 @@
 """A classifier on a pre-trained body, and the input as that body sees it.
 
 BERT-style (reads both ways): `[CLS] A [SEP] B [SEP]` with segment ids 0 for `[CLS] A [SEP]` and 1 for
-`B [SEP]`; the label is read from the final hidden state of `[CLS]`, which attends to every token.
+`B [SEP]`; the label is read from the final hidden state of `[CLS]`, which attends to every token, through
+BERT's pooler (dense + tanh, pre-trained with next sentence prediction) where the body has one, as BERT's own
+fine-tuning does: the fine-tuned model is then exactly transformers' BertForSequenceClassification.
 
 GPT-style (reads left to right): GPT-1's input transformation, `<start> A <delim> B <extract>` (or `<start> A
 <extract>` for one text), and the label is read at `<extract>`, the only token that has seen all the others.
@@ -80,6 +82,13 @@ def body_states(body: Any, enc: Encoded, kind: str) -> torch.Tensor:
     if types is not None:
         kwargs["token_type_ids"] = types
     return body(**kwargs).hidden_states[-1]
+
+
+def bert_pooler(body: Any) -> nn.Module | None:
+    """A Hub BERT's pooler, (B, T, C) -> (B, C) tanh(dense([CLS])), where the body has one (BertForPreTraining,
+    BertModel; BertForMaskedLM is built without it). Our own models keep theirs inside the NSP head."""
+    pooler = getattr(getattr(body, "bert", body), "pooler", None)
+    return pooler if isinstance(pooler, nn.Module) else None
 
 
 def scratch_copy(body: Any, seed: int) -> Any:
@@ -177,9 +186,12 @@ class Classifier(nn.Module):
             handle.remove()
 
     def features(self, enc: Encoded) -> torch.Tensor:
-        """(B, C) the final hidden state at [CLS] (BERT) or <extract> (GPT)."""
+        """(B, C) the final hidden state at [CLS] (BERT; through its pooler where it has one) or <extract> (GPT)."""
         with self._added_tokens(enc.input_ids) as ids:
             h = body_states(self.body, Encoded(ids, enc.attention_mask, enc.token_type_ids), self.kind)  # (B, T, C)
+        pooler = self.pooler
+        if pooler is not None:
+            return pooler(h)
         at = torch.zeros_like(enc.read_at) if self.kind == "bert" else enc.read_at
         return h[torch.arange(h.size(0), device=h.device), at]
 
@@ -193,6 +205,11 @@ class Classifier(nn.Module):
         self.body.eval()
         if self.added is not None:
             self.added.requires_grad_(False)
+
+    @property
+    def pooler(self) -> nn.Module | None:
+        """BERT's pooler, part of the body (it learns or freezes with it), where a BERT-style body has one."""
+        return bert_pooler(self.body) if self.kind == "bert" else None
 
     @property
     def frozen(self) -> bool:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import copy
 import math
+import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +28,12 @@ from safetensors.torch import load_file, save_file
 from ..devices import pick_device
 from ..errors import UserError
 from ..tiny.checkpoint import load_checkpoint, save_checkpoint
-from ..tiny.config import TrainConfig
 from ..tiny.model import TinyTransformer
 from ..tiny.recipes import lr_at
 from ..tiny.run import Outcome, TrainingRun
 from ..tiny.train import Limits, Progress, Trainer
+from . import export
+from .config import FineTuneConfig, FineTuneProgress, steps_for
 from .heads import Classifier, Encoded, Seen, scratch_copy
 from .tasks import Example, Task
 
@@ -44,63 +47,10 @@ WHY_DEFAULTS = (
 )
 
 
-@dataclass
-class FineTuneConfig(TrainConfig):
-    """The training loop's settings with fine-tuning defaults; the body's shape comes from the pre-trained model
-    (TrainConfig's shape fields are not used)."""
-
-    task: str = "who-wrote-it"
-    labels: int = 256  # labelled training examples drawn from the task (balanced over its labels)
-    epochs: float = 3.0  # passes over the examples, when steps are not given (see steps_for)
-    min_steps: int = 40  # ... but at least this many steps (16 labels still get some training)
-    freeze: bool = False  # True: a linear probe (only the head learns); False: the whole model learns
-    lr: float = 2e-4  # the bundled models were pre-trained at 1e-3
-    probe_lr: float = 2e-3  # a frozen body's head alone takes larger steps
-    batch_size: int = 16
-    steps: int = 150
-    warmup_steps: int = 10
-    weight_decay: float = 0.01  # as BERT's fine-tuning
-    beta2: float = 0.999
-    log_every: int = 5
-    eval_every: int = 25
-    seed: int = 0
-
-
-def steps_for(labels: int, batch_size: int = 16, epochs: float = 3.0, least: int = 40) -> int:
-    """Steps for `epochs` passes over `labels` examples, at least `least` (16 labels still get some training)."""
-    return max(least, math.ceil(epochs * labels / batch_size))
-
-
-@dataclass
-class FineTuneProgress(Progress):
-    """An event of both models at one step: the Progress fields are the pre-trained model's."""
-
-    scratch_train_loss: float | None = None
-    scratch_val_loss: float | None = None
-    classifiers: dict[str, Classifier] = field(default_factory=dict)  # on the final event
-
-    def accuracy(self, side: str) -> float | None:
-        return self.metrics.get("accuracy" if side == "pretrained" else "scratch_accuracy")
-
-    def describe(self) -> list[str]:
-        parts = [f"step {self.step}/{self.steps}"]
-        for side, train, val in (
-            ("pretrained", self.train_loss, self.val_loss),
-            ("scratch", self.scratch_train_loss, self.scratch_val_loss),
-        ):
-            words = [f"train loss {train:.3f}"] if train is not None else []
-            if val is not None:
-                words.append(f"validation loss {val:.3f}")
-            acc = self.accuracy(side)
-            if acc is not None:
-                words.append(f"accuracy {acc:.1%}")
-            parts.append(f"{side}: " + ", ".join(words))
-        parts.append(f"{self.elapsed:.1f} s")
-        return parts
-
-
 class FineTuneTrainer(Trainer):
     """Two classifiers trained in lockstep on one task; advanced chunk by chunk like a pre-training Trainer."""
+
+    cfg: FineTuneConfig
 
     def __init__(self, cfg: FineTuneConfig, body: Any, tokenizer: Any, task: Task, name: str = "pretrained"):
         # Trainer.__init__ is not called (it builds a model and data to pre-train): the fields that Trainer.advance and
@@ -424,6 +374,7 @@ class FineTuning(TrainingRun):
 
     DOING = "fine-tuning"
     latest: dict[str, Classifier] | None = None  # the last finished run's two classifiers, for "Try it"
+    exported: Path | None = None  # the last real model's transformers export (a zip): a session keeps one
 
     def classifiers(self) -> dict[str, Classifier]:
         """The models to try: the paused run's, else the last finished one's."""
@@ -455,12 +406,28 @@ class FineTuning(TrainingRun):
         self.latest = final.classifiers
         classifier = final.classifiers["pretrained"]
         if not isinstance(classifier.body, TinyTransformer):
-            kept = (
-                f"The fine-tuned {run.name} stays on this page for **Try it**; only the app's own tiny models join "
-                "the session (to use in the other tabs and to download)."
-            )
-            return Outcome("done", run, final, notice=f"{notice} {kept}".strip())
+            return self._export(run, final, notice)
         meta = {"corpus": self.corpus, "task": run.task.name, "pretrained": run.name, **final.summary()}
         folder = save_classifier(self._new_folder("finetune") / "model", classifier, meta)
         name = self._add_checkpoint(folder, f"ft-{run.task.name}")
         return Outcome("saved", run, final, name, folder, notice)
+
+    def _export(self, run: FineTuneTrainer, final: FineTuneProgress, notice: str) -> Outcome:
+        """A real model's fine-tuned copy stays on the page for Try it; a BERT with its pooler is also written as
+        transformers' BertForSequenceClassification, a zip that replaces the session's last one."""
+        classifier = final.classifiers["pretrained"]
+        why = export.refusal(classifier)
+        if why:
+            return Outcome("done", run, final, notice=f"{notice} {why}".strip())
+        if self.exported is not None:
+            shutil.rmtree(self.exported.parent, ignore_errors=True)
+            self.exported = None
+        stem = re.sub(r"[^\w.-]+", "-", f"{run.name.split(' (')[0]}-{run.task.name}").strip("-.")
+        done = export.export(classifier, run.name, run.task, run.cfg, final, self._new_folder("finetune") / stem)
+        self.exported = done.path
+        said = (
+            f"The fine-tuned {run.name} stays on this page for **Try it**, and is a transformers "
+            f"`BertForSequenceClassification` to download below ({done.megabytes:.0f} MB; its logits match within "
+            f'{done.max_diff:.0e}; `pipeline("text-classification", model=folder)` reads it).'
+        )
+        return Outcome("done", run, final, folder=done.path, notice=f"{notice} {said}".strip())

@@ -139,6 +139,17 @@ def export_zip(folder: str | Path, zip_path: str | Path) -> Path:
     return zip_path
 
 
+def zip_folder(folder: str | Path, zip_path: str | Path) -> Path:
+    """Every file of `folder` in one zip, inside a folder of its name (an exported model unpacks as one folder),
+    weights stored and text deflated; the zip is written whole or not at all."""
+    folder, zip_path = Path(folder), Path(zip_path)
+    part = zip_path.with_name(zip_path.name + ".part")
+    with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in sorted(folder.iterdir()):
+            zf.write(f, f"{folder.name}/{f.name}", compress_type=_compression(f))
+    return part.replace(zip_path)
+
+
 def _compression(f: Path) -> int:
     return zipfile.ZIP_STORED if f.suffix == ".safetensors" else zipfile.ZIP_DEFLATED
 

@@ -15,7 +15,6 @@ import re
 import shutil
 import threading
 import weakref
-import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from .. import export, publish, session
 from ..budget import TOKENIZER_BYTES
 from ..errors import UserError
 from ..hub import hub_offline
+from ..tiny.checkpoint import zip_folder
 from .common import friendly, register_picker, session_id
 from .train_form import BUDGET
 
@@ -119,7 +119,7 @@ def export_model(
         done, made_room = _write(own, name, folder, licence or LICENCES[0], fmt)
     finally:
         lock.release()
-    zipped = _zip(done.folder)
+    zipped = zip_folder(done.folder, done.folder.with_suffix(".zip"))
     card, curve = card_preview(done.folder)
     gguf_note = f" GGUF ({fmt}): {done.gguf_file.name}." if done.gguf_file else ""
     status = (
@@ -144,16 +144,6 @@ def _write(own: session.Session, name: str, folder: Path, licence: str, gguf: st
         if not kept:
             own.kept.discard(name)
     return done, made_room
-
-
-def _zip(folder: Path) -> Path:
-    """The exported folder as one zip beside it, the folder inside (weights stored as they are, text deflated)."""
-    path = folder.with_suffix(".zip")
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for f in sorted(folder.iterdir()):
-            binary = f.suffix in (".safetensors", ".gguf")
-            zf.write(f, f"{folder.name}/{f.name}", compress_type=zipfile.ZIP_STORED if binary else None)
-    return path
 
 
 def card_preview(folder: Path) -> tuple[str, str]:

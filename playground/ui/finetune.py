@@ -15,7 +15,7 @@ import gradio as gr
 
 from .. import budget, charts, session
 from ..errors import UserError
-from ..finetune import models, tasks
+from ..finetune import export, models, tasks
 from ..finetune.run import (
     LABEL_COUNTS,
     STARTS,
@@ -184,7 +184,8 @@ def _outcome_view(outcome: Outcome, sid: str) -> FineTuneView:
         else outcome.notice
     )
     view = FineTuneView(_curve(run, final), _status("Stopped" if final.stopped else "Done", final, note))
-    view.download = zip_for(outcome.name, sid) if outcome.name else ""  # "": not an earlier run's model
+    exported = str(outcome.folder) if outcome.folder is not None and outcome.folder.suffix == ".zip" else ""
+    view.download = zip_for(outcome.name, sid) if outcome.name else exported  # "": not an earlier run's model
     return view
 
 
@@ -192,12 +193,13 @@ def _outcome_view(outcome: Outcome, sid: str) -> FineTuneView:
 
 
 def _room_for(run: FineTuneTrainer, sid: str) -> str:
-    """Room on disk for the fine-tuned model, which joins the session when its body is one of ours (a Hub
-    body's copy is not kept); the sentence naming what was removed for it."""
-    body = run.models["pretrained"].body
-    if not isinstance(body, TinyTransformer):
+    """Room on disk for what the run leaves: our tiny model joins the session, a real BERT becomes a transformers
+    export (a zip, staged as a folder first; it replaces the session's last one). Other bodies' copies are not
+    kept. Returns the sentence naming what was removed for it."""
+    pretrained = run.models["pretrained"]
+    if not isinstance(pretrained.body, TinyTransformer) and export.refusal(pretrained):
         return ""
-    parameters = sum(p.numel() for p in run.models["pretrained"].parameters())
+    parameters = sum(p.numel() for p in pretrained.parameters())
     writes, served = budget.run_bytes(parameters, timeline=False), budget.zip_bytes(parameters, timeline=False)
     return session.reserve(session.get(sid), writes, BUDGET, served=served)
 

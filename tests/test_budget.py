@@ -5,8 +5,8 @@ fit is refused with a sentence before anything is written. Tiny budgets, real fo
 from __future__ import annotations
 
 import time
-from types import SimpleNamespace
 
+import gradio as gr
 import pytest
 
 from playground import session
@@ -112,7 +112,7 @@ def test_a_runs_bound_covers_what_a_saved_run_writes(sessions, tmp_path):
     from playground.ui import train as tab
 
     form = tab.TrainForm(list(tab.OBJECTIVES)[0], list(tab.CORPORA)[0], "", 30, 1, samples=2)
-    for _ in tab._train(form, SimpleNamespace(session_hash="budget-run"), None):
+    for _ in tab._train(form, gr.Request(session_hash="budget-run"), None):
         pass
     own = sessions("budget-run")
     (name,) = own.checkpoints
@@ -122,13 +122,11 @@ def test_a_runs_bound_covers_what_a_saved_run_writes(sessions, tmp_path):
 
 
 def test_the_keep_box_marks_the_chosen_model_and_says_when_there_is_none(sessions):
-    import gradio as gr
-
     from playground.ui import train as tab
 
     own = sessions("budget-keep")
     first, second = _model(own, "my-gpt"), _model(own, "my-gpt")
-    req = SimpleNamespace(session_hash="budget-keep")
+    req = gr.Request(session_hash="budget-keep")
     assert tab.keep_model(first, True, req) is True and tab.is_kept(first, req) and not tab.is_kept(second, req)
     session.reserve(own, MB, Budget(session=int(2.5 * MB), total=10**12, free_floor=0))
     assert list(own.checkpoints) == [first]  # the kept one stayed, though older

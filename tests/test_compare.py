@@ -39,7 +39,7 @@ def hub_models():
     for model_id in (HUB_GPT2, HUB_GPT2_B):  # two models with the same tokenizer
         config = GPT2Config(vocab_size=len(gpt2_tok), n_positions=64, n_embd=16, n_layer=1, n_head=2)
         put_in_hub_cache(model_id, gpt2_tok, GPT2LMHeadModel(config))
-    config = BertConfig(
+    bert_config = BertConfig(
         vocab_size=len(bert_tok),
         hidden_size=16,
         num_hidden_layers=1,
@@ -47,7 +47,7 @@ def hub_models():
         intermediate_size=32,
         max_position_embeddings=64,
     )
-    put_in_hub_cache(HUB_BERT, bert_tok, BertForMaskedLM(config))
+    put_in_hub_cache(HUB_BERT, bert_tok, BertForMaskedLM(bert_config))
 
 
 def _ok(results):

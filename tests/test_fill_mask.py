@@ -7,8 +7,9 @@ import shutil
 import pytest
 import torch
 import torch.nn.functional as F
-from tokenizers import AddedToken
-from transformers import AutoTokenizer, RobertaConfig, RobertaForMaskedLM
+from tokenizers import AddedToken, Tokenizer
+from tokenizers.models import WordLevel
+from transformers import AutoTokenizer, PreTrainedTokenizerFast, RobertaConfig, RobertaForMaskedLM
 
 from playground import registry
 from playground.errors import UserError
@@ -93,10 +94,10 @@ def test_a_long_sentence_is_cut_with_a_count(bert):
 
 
 def test_mask_spelling_is_translated_to_the_models_own():
-    class RobertaLike:
-        mask_token = "<mask>"
-
-    assert to_model_mask("a [MASK] b [mask]", RobertaLike()) == "a <mask> b <mask>"
+    roberta_like = PreTrainedTokenizerFast(  # a real tokenizer whose mask token is spelt as RoBERTa's
+        tokenizer_object=Tokenizer(WordLevel({"<unk>": 0}, unk_token="<unk>")), mask_token="<mask>"
+    )
+    assert to_model_mask("a [MASK] b [mask]", roberta_like) == "a <mask> b <mask>"
 
 
 @pytest.mark.slow

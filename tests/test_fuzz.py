@@ -4,6 +4,7 @@ sentence the page shows. Any other exception (a plain ValueError included) is a 
 only a generic sentence with an error id."""
 
 import math
+from typing import Literal
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -21,7 +22,8 @@ from .fuzz_catalogue import NUMBERS, TEXTS
 CATALOGUE = [pytest.param(name, marks=pytest.mark.slow) if name == "1 MB" else name for name in TEXTS]
 FUZZ = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 # text as people and scripts send it: any code point but surrogates (which UTF-8 cannot carry)
-ANY_TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=300)
+SURROGATES: tuple[Literal["Cs"]] = ("Cs",)  # (typed: the category is a Literal, which a bare tuple does not infer)
+ANY_TEXT = st.text(st.characters(blacklist_categories=SURROGATES), max_size=300)
 
 
 def ok_or_explained(fn, *args):

@@ -41,7 +41,9 @@ def test_the_gguf_reads_back_through_transformers_with_our_logits(run, tmp_path,
         assert diff > 0
     # the card quotes the difference measured at export (this run's context is under 64: the same batch), to 2 digits
     card = (done.folder / "README.md").read_text()
-    quoted = float(re.search(r"at most ([0-9.e+-]+) on the batch", card).group(1))
+    said = re.search(r"at most ([0-9.e+-]+) on the batch", card)
+    assert said is not None
+    quoted = float(said.group(1))
     assert "## GGUF" in card and gguf_export.file_name(kind) in card
     assert math.isclose(quoted, diff, rel_tol=0.05, abs_tol=1e-12)
 

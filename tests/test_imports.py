@@ -73,7 +73,7 @@ def imported(path: Path) -> set[str]:
     `from . import x` names module x, `from .m import y` names module m)."""
     name = module_name(path)
     package = name.split(".") if path.name == "__init__.py" else name.split(".")[:-1]
-    found = set()
+    found: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)

@@ -3,8 +3,7 @@ refresh: each such choice gives way to its picker's default, with one sentence; 
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
+import gradio as gr
 import pytest
 
 from playground import registry
@@ -22,7 +21,7 @@ def pickers(page):
 
 
 def _refresh(page, pickers, **values):
-    request = SimpleNamespace(session_hash="links-test", query_params={})
+    request = gr.Request(session_hash="links-test", query_params={})
     chosen = [values.get(elem.replace("-", "_"), d.value) for elem, d in pickers.items()]
     with pytest.warns(UserWarning) as said:
         updates = common.refresh_pickers(page.pickers, request, *chosen)
@@ -50,7 +49,7 @@ def test_the_senders_model_tokenizer_and_run_give_way_to_the_defaults_in_one_sen
 
 
 def test_a_typed_hub_id_and_the_pages_own_choices_are_kept(page, pickers):
-    request = SimpleNamespace(session_hash="links-test", query_params={})
+    request = gr.Request(session_hash="links-test", query_params={})
     chosen = [d.value for d in pickers.values()]
     chosen[list(pickers).index("nw-model")] = "someone/a-model-on-the-hub"  # typed: the Hub decides, not the link
     updates = common.refresh_pickers(page.pickers, request, *chosen)
@@ -58,7 +57,7 @@ def test_a_typed_hub_id_and_the_pages_own_choices_are_kept(page, pickers):
 
 
 def test_a_per_tab_link_to_the_senders_model_gives_the_default():
-    request = SimpleNamespace(session_hash="links-test", query_params={})
+    request = gr.Request(session_hash="links-test", query_params={})
     with pytest.warns(UserWarning, match="sender's browser"):
         assert common.link_model("my-bert-2 · this session", "nsp", request) == registry.default_model("nsp")
     assert common.link_model("tiny-english-bert", "nsp", request) == "tiny-english-bert"

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 spec = importlib.util.spec_from_file_location("bench_load", Path(__file__).parents[1] / "bench" / "load.py")
+assert spec is not None and spec.loader is not None
 load = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(load)
 

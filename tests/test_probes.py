@@ -14,6 +14,7 @@ PROBES = Path(__file__).parents[1] / "bench" / "probes"
 def _probe_bert():
     path = Path(__file__).parents[1] / "bench" / "probe_bert.py"
     spec = importlib.util.spec_from_file_location("probe_bert", path)
+    assert spec is not None and spec.loader is not None
     module = sys.modules.setdefault("probe_bert", importlib.util.module_from_spec(spec))
     spec.loader.exec_module(module)
     return module

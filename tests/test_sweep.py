@@ -14,6 +14,7 @@ time, the others at their defaults; each call gets a fresh client (a fresh brows
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -32,7 +33,7 @@ SMALL_RUN = dict(steps=10, n_layer=1, n_head=2, n_embd=32, context=16, batch=4, 
 # fine-tuning: a few steps of 16 labels; the sweep: one count (its 40-step minimum); on the bundled tiny BERT, not
 # the default 22.7 M-parameter encoder: these calls sweep the form's controls, not a model
 SMALL_FINETUNE = dict(model="tiny-english-bert", steps=4, labels=16)
-BASE = {
+BASE: dict[str, Mapping[str, object]] = {
     "/train": SMALL_RUN,
     "/step_training": SMALL_RUN,
     "/finetune": SMALL_FINETUNE,
@@ -73,7 +74,7 @@ class Case:
 
 def numeric_inputs(demo: gr.Blocks, api_info: dict) -> dict[str, list[tuple[str, gr.components.Component]]]:
     """Public endpoint -> (API parameter name, component) of each of its sliders and number boxes."""
-    found = {}
+    found: dict[str, list[tuple[str, gr.components.Component]]] = {}
     for fn in demo.fns.values():
         if fn.api_visibility != "public" or not fn.api_name:
             continue
@@ -82,7 +83,9 @@ def numeric_inputs(demo: gr.Blocks, api_info: dict) -> dict[str, list[tuple[str,
         params = api_info["named_endpoints"][endpoint]["parameters"]
         assert len(shown) == len(params), endpoint
         kinds = gr.Slider if endpoint in SLIDERS_ONLY else (gr.Slider, gr.Number)
-        numeric = [(p["parameter_name"], c) for p, c in zip(params, shown) if isinstance(c, kinds)]
+        numeric: list[tuple[str, gr.components.Component]] = [
+            (p["parameter_name"], c) for p, c in zip(params, shown) if isinstance(c, kinds)
+        ]
         if numeric:
             found[endpoint] = numeric
     return found

@@ -129,8 +129,8 @@ def test_the_bounded_diff_is_an_edit_script_for_any_edit():
                 b[k : k + 1] = [] if rng.random() < 0.5 else [b[k].lower()]
             else:
                 b.insert(k, rng.choice(alphabet))
-        b = "".join(b)
-        assert rebuilt(a, b, tk.bounded_opcodes(a, b)) == b
+        edited = "".join(b)
+        assert rebuilt(a, edited, tk.bounded_opcodes(a, edited)) == edited
 
 
 def test_a_100_kb_repetitive_round_trip_is_diffed_exactly_and_locally(bert):
@@ -220,7 +220,8 @@ def test_wordpiece_picks_the_best_score_at_every_step(small_text):
     words = Counter(w for w, _ in backend.pre_tokenizer.pre_tokenize_str(backend.normalizer.normalize_str(text)))
     split = {w: [w[0]] + ["##" + c for c in w[1:]] for w in words}
     for m in trained.merges[:60]:
-        pairs, symbols = Counter(), Counter()
+        pairs: Counter[tuple[str, str]] = Counter()
+        symbols: Counter[str] = Counter()
         for w, f in words.items():
             for s in split[w]:
                 symbols[s] += f

@@ -2,6 +2,7 @@
 
 import json
 import math
+from typing import Any
 
 import pytest
 import torch
@@ -14,7 +15,9 @@ from playground.tiny.data import split_train_val
 from playground.tiny.recipes import lr_at
 from playground.tiny.train import default_probe, train, uniform_loss
 
-SMALL = dict(n_layer=2, n_head=2, n_embd=64, context_length=32, batch_size=16, lr=3e-3, warmup_steps=5, eval_batches=2)
+SMALL: dict[str, Any] = dict(
+    n_layer=2, n_head=2, n_embd=64, context_length=32, batch_size=16, lr=3e-3, warmup_steps=5, eval_batches=2
+)
 
 
 def run(cfg: TrainConfig, text: str, **kw):

@@ -14,7 +14,9 @@ from transformers import BertConfig, BertForPreTraining, GPT2Config, GPT2LMHeadM
 from playground import attention as at
 from playground import registry
 from playground.errors import UserError
-from playground.tiny.model import TinyConfig, TinyTransformer
+from playground.tiny.model import Block, TinyConfig, TinyTransformer
+
+from .narrow import of_type
 
 LONG = "Bob, who lives in New York and works as a software engineer, loves exploring new restaurants in the city."
 
@@ -171,12 +173,13 @@ def _look_back_model(tok) -> TinyTransformer:
     with torch.no_grad():
         model.tok_emb.weight.zero_()
         model.pos_emb.weight.copy_(torch.eye(T, C))
-        for block in model.blocks:  # the residual stream stays the positions: no branch writes to it
+        blocks = [of_type(b, Block) for b in model.blocks]
+        for block in blocks:  # the residual stream stays the positions: no branch writes to it
             block.attn.proj.weight.zero_()
             block.attn.proj.bias.zero_()
             block.mlp.proj.weight.zero_()
             block.mlp.proj.bias.zero_()
-        qkv = model.blocks[1].attn.qkv
+        qkv = of_type(model.blocks[1], Block).attn.qkv
         q_rows, k_rows = slice(d, 2 * d), slice(C + d, C + 2 * d)  # head 1's query and key rows
         qkv.weight[q_rows] = 0
         qkv.weight[k_rows] = 0
@@ -226,8 +229,9 @@ def test_the_logit_lens_ends_on_the_models_real_distribution(request, name):
 
 
 def test_the_logit_lens_is_for_decoders(bert):
+    model, tok = bert
     with pytest.raises(UserError, match="causal"):
-        at.logit_lens(*bert, "The cat sat")
+        at.logit_lens(model, tok, "The cat sat")
 
 
 def test_the_masks_of_a_decoder_and_an_encoder():

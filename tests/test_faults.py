@@ -5,14 +5,18 @@ import socket
 import threading
 import types
 
+import gradio as gr
 import pytest
 import torch
 from huggingface_hub import constants
+from transformers import PreTrainedTokenizerFast
 
 from playground import hub, registry
 from playground.errors import UserError
 from playground.tiny import checkpoint
+from playground.tiny.model import TinyTransformer
 
+from .narrow import of_type, present
 from .test_registry import load_or_fallback
 
 
@@ -86,14 +90,15 @@ def test_a_hub_that_never_answers_costs_one_bounded_wait_then_is_remembered(onli
 
 def test_a_save_killed_half_way_leaves_the_previous_checkpoint_whole(tmp_path, monkeypatch):
     loaded = registry.load("tiny-shakespeare-gpt", "causal")
-    folder = checkpoint.save_checkpoint(tmp_path / "run", loaded.model, loaded.tokenizer, {"step": 1})
+    gpt, tokenizer = of_type(loaded.model, TinyTransformer), of_type(loaded.tokenizer, PreTrainedTokenizerFast)
+    folder = checkpoint.save_checkpoint(tmp_path / "run", gpt, tokenizer, {"step": 1})
 
     def disk_full(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(checkpoint, "save_model", disk_full)  # dies while writing the weights
     with pytest.raises(OSError, match="No space"):
-        checkpoint.save_checkpoint(folder, loaded.model, loaded.tokenizer, {"step": 2})
+        checkpoint.save_checkpoint(folder, gpt, tokenizer, {"step": 2})
     model, _, meta = checkpoint.load_checkpoint(folder)
     assert meta == {"step": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["run"]  # no half-written sibling left behind
@@ -102,7 +107,6 @@ def test_a_save_killed_half_way_leaves_the_previous_checkpoint_whole(tmp_path, m
 
 @pytest.mark.slow
 def test_a_training_run_that_runs_out_of_memory_ends_with_a_message_and_others_go_on(monkeypatch, sessions):
-    import types
 
     from gradio import Error
 
@@ -185,7 +189,7 @@ def test_an_unreachable_hub_model_gives_way_to_the_best_offline_one_the_picker_s
 
     warned: list[str] = []
     monkeypatch.setattr(common.gr, "Warning", warned.append)
-    request = types.SimpleNamespace(session_hash="fallback-once")
+    request = gr.Request(session_hash="fallback-once")
     first = common.load_model("bert-base-uncased", "masked", request)
     second = common.load_model("bert-base-uncased", "masked", request)
     assert first.name == second.name == registry.offline_default("masked")  # the best English BERT here
@@ -194,7 +198,7 @@ def test_an_unreachable_hub_model_gives_way_to_the_best_offline_one_the_picker_s
     # the note the picker's change shows names the model used instead, and why
     from playground.ui import build_demo
 
-    switch = next(f.fn for f in build_demo().fns.values() if f.api_name == "fm_model_switch")
+    switch = present(next(f.fn for f in build_demo().fns.values() if f.api_name == "fm_model_switch"))
     *_, (note, _, picker) = list(switch("bert-base-uncased", request))
     assert first.name in note and "cannot be reached" in note
     assert picker["value"] == first.name  # the picker moves to the model shown

@@ -34,6 +34,7 @@ from playground.model_cache import ModelCache, module_bytes
 from playground.next_sentence import next_sentence
 
 from .hub_cache import put_in_hub_cache
+from .narrow import present
 
 
 def linear(n: int) -> torch.nn.Linear:
@@ -46,7 +47,7 @@ def hub_cache(tmp_path, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_CACHE", str(tmp_path))
 
     def fresh(budget: int) -> ModelCache:
-        cache = ModelCache(budget, lambda loaded: module_bytes(loaded.model))
+        cache: ModelCache[registry.LoadedModel] = ModelCache(budget, lambda loaded: module_bytes(loaded.model))
         monkeypatch.setattr(registry, "_models", cache)
         return cache
 
@@ -188,8 +189,14 @@ def test_each_checkpoint_has_one_class_whatever_the_tab(config, auto):
 def test_one_bert_checkpoint_serves_fill_mask_and_next_sentence_from_one_load(hub_cache, monkeypatch):
     hub_cache(10**9)
     put_bert("test-org/cache-bert")
-    calls, real = [], registry._load_hub
-    monkeypatch.setattr(registry, "_load_hub", lambda model_id: calls.append(model_id) or real(model_id))
+    calls: list[str] = []
+    real = registry._load_hub
+
+    def counted(model_id: str) -> registry.LoadedModel:
+        calls.append(model_id)
+        return real(model_id)
+
+    monkeypatch.setattr(registry, "_load_hub", counted)
 
     masked = registry.load("test-org/cache-bert", "masked")
     nsp = registry.load("test-org/cache-bert", "nsp")
@@ -222,7 +229,7 @@ def test_the_bundled_models_are_pinned_and_hub_models_make_way(hub_cache):
     for model_id in ids:
         registry.load(model_id, "causal")
     assert cache.keys() == [
-        ("folder", str(Path(registry.BUNDLED["tiny-shakespeare-gpt"].folder).resolve())),
+        ("folder", str(Path(present(registry.BUNDLED["tiny-shakespeare-gpt"].folder)).resolve())),
         ("hub", ids[1]),
     ]
     assert registry.load("tiny-shakespeare-gpt", "causal") is bundled

@@ -14,6 +14,8 @@ from playground import positional
 from playground.ui import next_word as nw_tab
 from playground.ui import positional as pe_tab
 
+from .narrow import present
+
 # the Positional tab's sliders (ui/positional.py): sequence length 2..512, width 2..512, base 10..100,000
 LENGTHS, WIDTHS, BASES = (2, 64, 512), (2, 4, 512), (10.0, 10000.0, 100000.0)
 
@@ -27,7 +29,7 @@ def test_the_sinusoid_note_agrees_with_the_table_drawn(n, d, base):
     if "its own pattern" in note:
         assert distance.min() >= 0.1, note  # no two positions drawn alike
     else:
-        i, j = map(int, re.search(r"positions (\d+) and (\d+) get almost the same", note).groups())
+        i, j = map(int, present(re.search(r"positions (\d+) and (\d+) get almost the same", note)).groups())
         assert i != j and distance[i, j] < 0.1, note
     pairs = re.findall(r"\(pair (\d+)\)", note)
     assert len(set(pairs)) == len(pairs), note  # never "from pair 0 to pair 0"

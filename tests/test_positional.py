@@ -7,6 +7,9 @@ from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel
 
 from playground import positional, registry
 from playground.errors import UserError
+from playground.tiny.model import TinyTransformer
+
+from .narrow import of_type, present
 
 
 def test_sinusoidal_encoding_closed_form():
@@ -60,13 +63,13 @@ def test_learned_tables_are_read_from_real_architectures():
             vocab_size=99,
         )
     )
-    assert positional.learned_table(gpt2).shape == (20, 16)
-    assert positional.learned_table(bert).shape == (24, 16)
+    assert present(positional.learned_table(gpt2)).shape == (20, 16)
+    assert present(positional.learned_table(bert)).shape == (24, 16)
     np.testing.assert_array_equal(positional.learned_table(gpt2), gpt2.transformer.wpe.weight.detach().numpy())
 
 
 def test_bundled_gpt_table_and_its_pca():
-    table = positional.learned_table(registry.load("tiny-shakespeare-gpt", "causal").model)
+    table = present(positional.learned_table(registry.load("tiny-shakespeare-gpt", "causal").model))
     assert table.shape == (128, 192)
     p = positional.pca(table, 3)
     assert p.coords.shape == (128, 3)
@@ -76,7 +79,9 @@ def test_bundled_gpt_table_and_its_pca():
 
 def test_without_positions_a_shuffled_sentence_is_the_same_input():
     bert = registry.load("tiny-shakespeare-bert", "masked")
-    r = positional.order_demo(bert.model, bert.tokenizer, "The cat sat on the mat", "On the mat sat the cat")
+    r = positional.order_demo(
+        of_type(bert.model, TinyTransformer), bert.tokenizer, "The cat sat on the mat", "On the mat sat the cat"
+    )
     assert r.same_bag
     assert r.bag_distance < 1e-4
     assert r.distance_without_positions < 1e-3 * r.norm  # identical up to float rounding
@@ -86,11 +91,11 @@ def test_without_positions_a_shuffled_sentence_is_the_same_input():
 def test_order_demo_needs_a_bidirectional_model():
     gpt = registry.load("tiny-shakespeare-gpt", "causal")
     with pytest.raises(UserError, match="causal mask already leaks word order"):
-        positional.order_demo(gpt.model, gpt.tokenizer, "a b", "b a")
+        positional.order_demo(of_type(gpt.model, TinyTransformer), gpt.tokenizer, "a b", "b a")
 
 
 def test_switching_positions_off_keeps_every_other_weight():
-    bert = registry.load("tiny-shakespeare-bert", "masked").model
+    bert = of_type(registry.load("tiny-shakespeare-bert", "masked").model, TinyTransformer)
     twin = positional.without_positions(bert)
     assert twin.config.positions == "none"
     torch.testing.assert_close(twin.tok_emb.weight, bert.tok_emb.weight)

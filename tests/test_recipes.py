@@ -7,8 +7,10 @@ from playground.errors import UserError
 from playground.tiny import data, recipes
 from playground.tiny.checkpoint import save_checkpoint
 from playground.tiny.config import TrainConfig
-from playground.tiny.model import TinyConfig, TinyTransformer
+from playground.tiny.model import Block, TinyConfig, TinyTransformer
 from playground.tiny.train import Trainer
+
+from .narrow import of_type, present
 
 SMALL = dict(n_layer=2, n_head=2, n_embd=32, context_length=32, batch_size=8, log_every=5, eval_every=10)
 
@@ -23,7 +25,7 @@ def modern_model(**changes) -> TinyTransformer:
 
 def test_rmsnorm_matches_its_formula():
     model = modern_model()
-    norm = model.blocks[0].ln_1
+    norm = of_type(of_type(model.blocks[0], Block).ln_1, torch.nn.RMSNorm)
     with torch.no_grad():
         norm.weight.uniform_(0.5, 1.5)
     x = torch.randn(3, 5, 32)
@@ -33,10 +35,10 @@ def test_rmsnorm_matches_its_formula():
 
 
 def test_qk_norm_gives_queries_and_keys_of_unit_rms():
-    attn = modern_model().blocks[0].attn
-    seen = {}
-    attn.q_norm.register_forward_hook(lambda m, i, o: seen.__setitem__("q", o))
-    attn.k_norm.register_forward_hook(lambda m, i, o: seen.__setitem__("k", o))
+    attn = of_type(modern_model().blocks[0], Block).attn
+    seen: dict[str, torch.Tensor] = {}
+    present(attn.q_norm).register_forward_hook(lambda m, i, o: seen.__setitem__("q", o))
+    present(attn.k_norm).register_forward_hook(lambda m, i, o: seen.__setitem__("k", o))
     attn(torch.randn(2, 7, 32) * 50)  # however large the stream, q and k come out the same size
     for t in (seen["q"], seen["k"]):  # (B, H, T, C/H)
         torch.testing.assert_close(t.pow(2).mean(-1).sqrt(), torch.ones(t.shape[:-1]), atol=1e-3, rtol=1e-3)
@@ -44,7 +46,7 @@ def test_qk_norm_gives_queries_and_keys_of_unit_rms():
 
 def test_relu_squared_and_the_soft_capped_untied_head():
     model = modern_model()
-    mlp = model.blocks[0].mlp
+    mlp = of_type(model.blocks[0], Block).mlp
     x = torch.randn(4, 32)
     torch.testing.assert_close(mlp(x), mlp.proj(torch.relu(mlp.fc(x)) ** 2))
     assert model.lm_head is not None and model.lm_head.weight.data_ptr() != model.tok_emb.weight.data_ptr()
@@ -108,7 +110,7 @@ def test_the_modern_recipe_learns_and_resumes_exactly(tmp_path, objective):
     cfg = recipes.train_config("modern", objective=objective, steps=20, warmup_steps=3, **SMALL)
     straight = Trainer(cfg, text)
     list(straight.advance())
-    losses = [e.train_loss for e in straight.history]
+    losses = [present(e.train_loss) for e in straight.history]
     assert losses[-1] < losses[0] - 0.3
     first = Trainer(cfg, text)
     list(first.advance(max_steps=10))

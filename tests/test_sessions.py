@@ -9,6 +9,8 @@ from playground.bundled import bundled_path
 from playground.ui import build_demo, common
 from playground.ui import tokenizer as tokenizer_tab
 
+from .narrow import present
+
 
 def request(sid: str):
     return SimpleNamespace(session_hash=sid)  # what the handlers read of gr.Request
@@ -107,7 +109,7 @@ def test_a_reloaded_page_finds_its_work_again(sessions):
     session.leave("page-before-reload")  # the reload unloads the old page...
     assert session.peek("page-before-reload") is None and ws.folder.exists()  # ...but the work waits
     assert session.attach(_closed(sessions, "page-after-reload"), token) == token  # the new page hands the token back
-    assert session.peek("page-after-reload") is ws and "bpe · 300 tokens" in ws.tokenizers
+    assert present(session.peek("page-after-reload")) is ws and "bpe · 300 tokens" in ws.tokenizers
     session.release("page-after-reload")
     assert not ws.folder.exists()
 
@@ -128,7 +130,7 @@ def test_no_browser_can_name_another_browsers_workspace(sessions):
     mine.tokenizers["mine"] = object()
     for guess in ("owner-page", "", None, mine.token[:-1], "cli"):
         token = session.attach(_closed(sessions, "stranger-page"), guess)
-        assert token != mine.token and "mine" not in session.peek("stranger-page").tokenizers
+        assert token != mine.token and "mine" not in present(session.peek("stranger-page")).tokenizers
     session.release("owner-page")
     session.release("stranger-page")
 
@@ -140,7 +142,7 @@ def test_two_tabs_of_one_browser_share_the_work_and_closing_one_keeps_it(monkeyp
     session.leave("tab-a")
     monkeypatch.setattr(session, "GRACE_SECONDS", 0.0)
     session.close_expired()
-    assert session.peek("tab-b") is ws and ws.folder.exists()  # tab b still has it
+    assert present(session.peek("tab-b")) is ws and ws.folder.exists()  # tab b still has it
     session.release("tab-b")
 
 
@@ -149,7 +151,7 @@ def test_the_first_events_workspace_of_a_reloaded_page_gives_way_to_the_kept_one
     session.leave("old-page")
     early = sessions("new-page")  # e.g. a table's CSV written before the page attached
     assert session.attach(_closed(sessions, "new-page"), kept.token) == kept.token
-    assert session.peek("new-page") is kept
+    assert present(session.peek("new-page")) is kept
     monkeypatch.setattr(session, "GRACE_SECONDS", 0.0)
     session.close_expired()
     assert not early.folder.exists() and kept.folder.exists()
@@ -163,11 +165,11 @@ def test_next_words_generation_lives_in_the_session_and_reset_drops_it(sessions)
     mine, theirs = request(_closed(sessions, "gen-mine")), request(_closed(sessions, "gen-theirs"))
     nw_tab.next_step(*args, request=mine)
     _, log, _ = nw_tab.next_step(*args, request=mine)
-    assert [row[0] for row in log] == [1, 2] and len(session.peek("gen-mine").generation.steps) == 2
+    assert [row[0] for row in log] == [1, 2] and len(present(present(session.peek("gen-mine")).generation).steps) == 2
     _, log, _ = nw_tab.next_step(*args, request=theirs)
     assert [row[0] for row in log] == [1]  # another session starts its own
     nw_tab.reset(request=mine)
-    assert session.peek("gen-mine").generation is None  # its KV cache is gone
+    assert present(session.peek("gen-mine")).generation is None  # its KV cache is gone
     _, log, _ = nw_tab.next_step(*args, request=mine)
     assert [row[0] for row in log] == [1]
 

@@ -9,7 +9,9 @@ import math
 import types
 import zipfile
 from pathlib import Path
+from typing import Any
 
+import gradio as gr
 import pytest
 
 from playground import next_word, probes, session
@@ -22,8 +24,10 @@ from playground.tiny.timeline import FOLDER, INDEX, Probe, Timeline, planned_ste
 from playground.tiny.train import Limits, Trainer, flops_per_token
 from playground.ui import timeline as tab
 
+from .narrow import present
+
 TEXT = data.load_corpus("tinyshakespeare")[:60_000]
-SMALL = dict(n_layer=1, n_head=2, n_embd=32, context_length=32, batch_size=8, lr=1e-2, tokenizer="char")
+SMALL: dict[str, Any] = dict(n_layer=1, n_head=2, n_embd=32, context_length=32, batch_size=8, lr=1e-2, tokenizer="char")
 
 
 def _cfg(**kw) -> TrainConfig:
@@ -43,10 +47,12 @@ def _finish(training: TrainingRun, max_steps: int | None = None):
 def _saved(tmp_path: Path, cfg: TrainConfig | None = None):
     """A TrainingRun trained to the end and saved; (the outcome, the saved folder)."""
     saved: dict[str, Path] = {}
-    training = TrainingRun(
-        lambda p: Path(tmp_path / f"{p}-{len(list(tmp_path.iterdir()))}"),
-        lambda folder, label: saved.setdefault(label, folder) and label,
-    )
+
+    def keep(folder: Path, label: str) -> str:
+        saved.setdefault(label, folder)
+        return label
+
+    training = TrainingRun(lambda p: Path(tmp_path / f"{p}-{len(list(tmp_path.iterdir()))}"), keep)
     with training.hold():
         training.start(cfg or _cfg(), TEXT, None, "test", Limits())
     outcome = _finish(training)
@@ -92,19 +98,21 @@ def test_the_scrubber_at_the_last_step_is_the_saved_model(tmp_path):
     timeline.save()
     index = json.loads((folder / FOLDER / INDEX).read_text())
     (folder / FOLDER / INDEX).write_text(json.dumps(index | {"format": 1}))
-    older = Timeline.load(folder)  # a run saved before the rank and the guesses were read at one place
+    older = present(Timeline.load(folder))  # a run saved before the rank and the guesses were read at one place
     assert older.probes == timeline.probes and not older.readings  # its readings are read again
 
 
 def test_a_probe_added_after_training_is_read_on_the_stored_snapshots(tmp_path):
     outcome, folder = _saved(tmp_path, _cfg(steps=100, lr=2e-2))
-    timeline = Timeline.load(folder)
+    timeline = present(Timeline.load(folder))
     _, tokenizer, _ = load_checkpoint(folder)
     probe = Probe("next", "First Citizen:\nBefore we proceed any further, hear me ", "speak")
     timeline.add_probe(probe)
     course = timeline.read(tokenizer, probes.evaluate)[probe]
     assert [r.step for r in course] == timeline.frames and len(course) >= 5
-    assert course[0].rank > 10 and course[-1].rank <= 5  # "s" after "hear me ": a common start, learnt
+    assert (
+        present(course[0].rank) > 10 and present(course[-1].rank) <= 5
+    )  # "s" after "hear me ": a common start, learnt
     assert course[-1].prob > 10 * course[0].prob
     untrained = timeline.model_at(0)
     again = next_word.score_word(untrained, tokenizer, probe.text, probe.word)
@@ -115,15 +123,17 @@ def test_a_words_rank_and_the_top_guesses_are_read_at_one_place(tmp_path):
     """A character model spells " speak" as " ", "s", …: its rank is the rank of "s" (after the space), so the top
     guesses are too; read before the space, "speak" had rank 3 while "s" stood 5th."""
     _, folder = _saved(tmp_path, _cfg(steps=100, lr=2e-2))
-    timeline = Timeline.load(folder)
+    timeline = present(Timeline.load(folder))
     _, tokenizer, _ = load_checkpoint(folder)
     probe = timeline.probes[0]
     assert probe.word == "speak" and not probe.text.endswith(" ")
     course = timeline.read(tokenizer, probes.evaluate)[probe]
-    assert any(r.rank <= len(r.top) for r in course)  # it was learnt: "s" is among the guesses at some step
+    assert any(present(r.rank) <= len(r.top) for r in course)  # it was learnt: "s" is among the guesses at some step
     for r in course:
         guessed = [token for token, _ in r.top]
-        assert (guessed.index("s") + 1 if "s" in guessed else None) == (r.rank if r.rank <= len(guessed) else None)
+        assert (guessed.index("s") + 1 if "s" in guessed else None) == (
+            r.rank if present(r.rank) <= len(guessed) else None
+        )
 
 
 def test_the_rank_axis_reads_1_2_5_10():
@@ -133,7 +143,7 @@ def test_the_rank_axis_reads_1_2_5_10():
 
 def test_probes_are_checked_against_the_model_and_capped(tmp_path):
     _, folder = _saved(tmp_path)
-    timeline = Timeline.load(folder)
+    timeline = present(Timeline.load(folder))
     with pytest.raises(UserError, match="next word"):
         timeline.add_probe(Probe("mask", "hear me [MASK].", "speak"))
     with pytest.raises(UserError, match=r"\[MASK\]"):
@@ -153,7 +163,7 @@ def test_probes_are_checked_against_the_model_and_capped(tmp_path):
 def test_a_timeline_travels_between_processes_with_its_run(tmp_path):
     """On ZeroGPU a run is handed to the GPU process and back (copied as pickling copies it)."""
     _, folder = _saved(tmp_path)
-    timeline = Timeline.load(folder)
+    timeline = present(Timeline.load(folder))
     _, tokenizer, _ = load_checkpoint(folder)
     timeline.read(tokenizer, probes.evaluate)
     copied = copy.deepcopy(timeline)
@@ -168,7 +178,7 @@ def test_a_paused_run_keeps_one_frame_where_it_paused(tmp_path):
     with training.hold():
         training.start(_cfg(steps=200, log_every=10), TEXT, None, "test", Limits())
     assert _finish(training, max_steps=25).state == "paused"
-    timeline = training.run.timeline
+    timeline = present(present(training.run).timeline)
     assert 25 in timeline.frames and timeline.paused_at == 25
     assert _finish(training, max_steps=12).state == "paused"
     assert 37 in timeline.frames and 25 not in timeline.frames  # only the latest pause is kept
@@ -269,7 +279,7 @@ def test_the_slider_the_status_and_the_sample_agree_on_the_step_shown(sessions):
 
 
 def test_the_run_list_chooses_a_run_new_since_it_was_offered(sessions):
-    req = types.SimpleNamespace(session_hash="timeline-refresh")
+    req = gr.Request(session_hash="timeline-refresh")
     own = sessions("timeline-refresh")
     names = []
     for _ in range(2):
@@ -291,11 +301,11 @@ def test_a_runs_flops_are_the_benchmarks_formula(tmp_path):
     outcome, folder = _saved(tmp_path)
     model, tokenizer, meta = load_checkpoint(folder)
     cfg = outcome.run.cfg
-    point = compute.run_point("mine", meta, model.num_parameters(), len(tokenizer))
+    point = present(compute.run_point("mine", meta, model.num_parameters(), len(tokenizer)))
     assert meta["tokens"] == 60 * 8 * 32 == outcome.run.tokens
     assert point.flops == meta["tokens"] * flops_per_token(cfg, model.num_parameters())  # bench/train_speed.py's
     assert point.loss == meta["final_val_loss"] and point.chars_per_token == 1.0  # characters
-    assert math.isclose(point.bits_per_char, point.loss / math.log(2))
+    assert math.isclose(present(point.bits_per_char), point.loss / math.log(2))
     assert point.curve[-1] == (point.flops, point.loss)
 
 
@@ -312,12 +322,12 @@ def test_reference_points_and_groups():
     )
     assert baby.group == cpu.group == "tinyshakespeare · next token · characters"
     smol = next(p for p in measured if p.label == "SmolLM2-135M-Instruct")  # bench/compute_references.py
-    assert smol.only_bits and smol.flops == 6 * 135e6 * 2e12 and 1.0 < smol.bits_per_char < 2.5
+    assert smol.only_bits and smol.flops == 6 * 135e6 * 2e12 and 1.0 < present(smol.bits_per_char) < 2.5
 
 
 def test_the_power_law_fit_recovers_a_known_law():
     points = [compute.Point(str(c), c, 7.0 * c**-0.05, "g", "c") for c in (1e12, 1e13, 1e14, 1e15)]
-    a, b = compute.fit_power_law(points)
+    a, b = present(compute.fit_power_law(points))
     assert math.isclose(a, 7.0, rel_tol=1e-9) and math.isclose(b, 0.05, rel_tol=1e-9)
     assert compute.fit_power_law(points[:2]) is None  # fewer than three runs: no line
 
@@ -358,12 +368,12 @@ def test_the_shipped_encoders_continued_pre_training_is_a_point_of_the_compute_c
     """#23 item 4: the packaged encoder's tokens and loss from its shipped card, on the chart in its own group."""
     from playground import encoder, registry
 
-    folder = registry.PACKAGED[registry.ENCODER].folder
-    point = encoder.compute_point(folder)
+    folder = present(registry.PACKAGED[registry.ENCODER].folder)
+    point = present(encoder.compute_point(folder))
     meta = encoder.read_info(folder)["meta"]
     assert point.flops == meta["flops"] and point.curve[-1] == (point.flops, point.loss)
     assert point.loss == [c for c in meta["curve"] if c.get("val_loss") is not None][-1]["val_loss"]
     assert point.group == "general-english · masked LM + NSP · wordpiece 30,522"
-    assert 3 < point.chars_per_token < 7  # WordPiece on English prose: a few characters a token
+    assert 3 < present(point.chars_per_token) < 7  # WordPiece on English prose: a few characters a token
     fig, _ = tab.compute_view(list(tab.UNITS)[0], types.SimpleNamespace(session_hash="compute-encoder"))
     assert any("continued pre-training" in str(t.text) for t in fig.data)

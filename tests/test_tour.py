@@ -19,6 +19,8 @@ from playground.ui import TABS, build_demo
 from playground.ui import next_word as nw_tab
 from playground.ui import tour as tour_tab
 
+from .narrow import present
+
 
 @pytest.fixture(scope="module")
 def demo():
@@ -38,6 +40,7 @@ def test_every_step_opens_a_real_tab_with_inputs_it_accepts(demo):
         for key, value in s.inputs.items():
             component = blocks[key]
             if isinstance(component, gr.Slider):
+                assert isinstance(value, int | float), (s.title, key)
                 assert component.minimum <= value <= component.maximum, (s.title, key)
             else:
                 assert isinstance(component, gr.Textbox) and isinstance(value, str)
@@ -73,10 +76,14 @@ def test_the_tokenizer_steps_answer_is_what_the_tokenizers_do():
     bert = AutoTokenizer.from_pretrained(ASSETS / "tokenizers" / "bert-base-uncased")
     gpt2 = AutoTokenizer.from_pretrained(ASSETS / "tokenizers" / "gpt2")
     text = tour.STEPS[0].inputs["tk-text"]
-    assert "unbelievably" in text
+    assert isinstance(text, str) and "unbelievably" in text
     assert bert.tokenize(" unbelievably") == ["un", "##bel", "##ie", "##va", "##bly"]
     assert gpt2.tokenize(" unbelievably") == ["Ġunbelievably"]
-    seen = tour.STEPS[0].observe(tour.STEPS[0], lambda task: None)  # the tokenizers' facts, read from them
+
+    def no_model(task: str) -> registry.LoadedModel:
+        raise AssertionError(f"the tokenizer step loads no model (asked for a {task} one)")
+
+    seen = present(tour.STEPS[0].observe)(tour.STEPS[0], no_model)  # the tokenizers' facts, read from them
     assert "`un ##bel ##ie ##va ##bly`" in seen.text and seen.holds
 
 

@@ -16,6 +16,8 @@ from playground.ui import next_sentence as ns_tab
 from playground.ui import next_word as nw_tab
 from playground.ui import tour as tour_tab
 
+from .narrow import of_type, present
+
 pytestmark = pytest.mark.slow  # the real default models (SmolLM2 converts its GGUF once per machine)
 
 
@@ -86,7 +88,7 @@ def test_inside_names_the_head_the_pattern_table_ranks_first():
     s, seen = _step(8), _seen(8)
     loaded = _load("causal")
     best = attention.pattern_scores(
-        attention.extract(loaded.model, loaded.tokenizer, s.inputs["nw-prompt"]), "previous token"
+        attention.extract(loaded.model, loaded.tokenizer, of_type(s.inputs["nw-prompt"], str)), "previous token"
     )[0]
     assert f"head {best.layer}.{best.head} puts {_percent(best.score)}" in seen.text
 
@@ -99,7 +101,7 @@ def test_the_answer_shown_is_the_lesson_and_what_the_model_on_screen_did():
 def test_a_model_that_fails_the_textbook_example_is_said_to():
     # tiny-shakespeare-bert never read about medicine: the answer must not pretend it did
     s = _step(4)
-    seen = s.observe(s, lambda task: registry.load("tiny-shakespeare-bert", task))
+    seen = present(s.observe)(s, lambda task: registry.load("tiny-shakespeare-bert", task))
     assert not seen.holds and "gets this one wrong" in seen.text and "tiny-shakespeare-bert" in seen.text
 
 

@@ -7,15 +7,20 @@ import time
 import types
 import zipfile
 
+import gradio as gr
 import pytest
 import torch
+from transformers import PreTrainedTokenizerFast
 
 from playground import registry, session
 from playground.errors import UserError
 from playground.next_word import next_token_distribution
 from playground.tiny import checkpoint, data
+from playground.tiny.model import TinyTransformer
 from playground.ui import train as tab
 from playground.ui.common import model_choices, resolve_model
+
+from .narrow import of_type, present
 
 GPT = "GPT-style: next token (causal LM)"
 BERT = "BERT-style: masked LM + NSP"
@@ -166,7 +171,7 @@ def test_masked_lm_with_nsp_reports_both_accuracies_and_serves_two_tabs(browser)
 @pytest.mark.slow
 def test_a_tokenizer_from_the_tokenizer_tab_is_a_choice_and_is_used(browser):
     req, ts = browser
-    tok = registry.reference_tokenizer("bert-base-uncased")
+    tok = of_type(registry.reference_tokenizer("bert-base-uncased"), PreTrainedTokenizerFast)
     session.get(req.session_hash).tokenizers["my-wordpiece"] = tok
     choice = "my-wordpiece" + tab.FROM_TOKENIZER_TAB
     assert choice in tab.tokenizer_choices(req.session_hash)
@@ -174,7 +179,7 @@ def test_a_tokenizer_from_the_tokenizer_tab_is_a_choice_and_is_used(browser):
     list(train(req, steps=3, tokenizer=choice, samples=1))
     name = next(n for n in mine(req, "causal") if n.endswith(session.SUFFIX))
     loaded = resolve_model(name, "causal", req.session_hash)
-    assert loaded.model.config.vocab_size == len(tok) == 30522
+    assert of_type(loaded.model, TinyTransformer).config.vocab_size == len(tok) == 30522
     assert loaded.tokenizer("hello")["input_ids"][1] == 7592  # the real BERT vocabulary
     assert tok.model_max_length != 32  # the session's own tokenizer was not changed
 
@@ -256,11 +261,8 @@ def test_download_then_upload_gives_identical_logits(browser):
         with torch.no_grad():
             assert torch.equal(a.model(ids).logits, b.model(ids).logits)
         # the receiving session has its own copy, in its own folder
-        assert (
-            session.peek(other.session_hash)
-            .checkpoints[uploaded]
-            .is_relative_to(session.peek(other.session_hash).folder)
-        )
+        theirs = present(session.peek(other.session_hash))
+        assert theirs.checkpoints[uploaded].is_relative_to(theirs.folder)
     finally:
         session.release(other.session_hash)
 
@@ -358,7 +360,7 @@ def test_sessions_train_at_once_isolated_and_the_global_limit_holds(app_url):
     assert all("my-gpt-1 · this session" in s for s in finals)
     folders = []
     for client in clients:
-        ws = session.peek(client.session_hash)
+        ws = present(session.peek(client.session_hash))
         assert list(ws.checkpoints) == ["my-gpt-1 · this session"]
         folders.append(ws.checkpoints["my-gpt-1 · this session"])
         assert folders[-1].is_relative_to(ws.folder)
@@ -449,7 +451,8 @@ def test_the_handlers_take_the_forms_fields_and_gradio_hands_them_the_request():
     names = [f.name for f in fields(tab.TrainForm)]
     for handler, extra in ((tab.run_training, []), (tab.step_training, []), (race.run_race, ["a", "b"])):
         assert [p[0] for p in get_function_params(handler)] == [*names, *extra]
-        inputs = special_args(handler, [None] * (len(names) + len(extra)), request="the request")[0]
-        assert inputs[-1] == "the request"
+        the_request = gr.Request(session_hash="the request")
+        inputs = special_args(handler, [None] * (len(names) + len(extra)), request=the_request)[0]
+        assert inputs[-1] is the_request
     assert [p[0] for p in get_function_params(tab.estimate_view)] == list(tab.SIZING)
     assert tab.PRESETS["tiny"] == tab.TrainForm()  # a preset is a form; the tiny one is the page's defaults

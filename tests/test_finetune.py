@@ -20,6 +20,7 @@ from playground.finetune import tasks
 from playground.finetune.heads import ADDED, Classifier, Encoded, scratch_copy
 from playground.finetune.run import (
     FineTuneConfig,
+    FineTuneProgress,
     FineTuneTrainer,
     FineTuning,
     load_classifier,
@@ -28,7 +29,7 @@ from playground.finetune.run import (
 )
 from playground.tiny.checkpoint import export_zip
 
-from .narrow import present
+from .narrow import of_type, present
 
 
 @pytest.fixture(scope="module")
@@ -248,6 +249,23 @@ def test_loss_falls_in_a_few_dozen_steps(bert):
     events = list(FineTuneTrainer(cfg, bert.model, bert.tokenizer, toy_task()).advance())
     assert present(events[-1].train_loss) < 0.5 * present(events[0].train_loss)
     assert events[-1].metrics["accuracy"] >= 0.9
+
+
+def test_evaluations_before_the_last_read_a_fixed_balanced_subset(bert):
+    """Intermediate evaluations read the same label-balanced subset of the validation set (two models on 400 long
+    passages cost more than the steps between them); the last one, and the final event, read all of it."""
+    task = toy_task(n=200)
+    subset = task.val_subset(20)
+    assert subset == task.val_subset(20) and len(subset) == 20
+    assert sorted(ex.label for ex in subset) == [0] * 10 + [1] * 10
+    assert task.val_subset(len(task.val)) == task.val and len(task.val) == 50
+    cfg = FineTuneConfig(labels=16, steps=4, log_every=1, eval_every=2, eval_examples=20)
+    run = FineTuneTrainer(cfg, bert.model, bert.tokenizer, task)
+    events = [of_type(e, FineTuneProgress) for e in run.advance()]
+    assert [e.evaluated for e in events] == [0, 20, 0, 50]
+    final = run.finish()
+    assert final.evaluated == 50 and final.metrics == events[-1].metrics
+    assert "accuracy on 20 held-out examples" in " · ".join(events[1].describe())
 
 
 def test_frozen_body_is_bit_identical_after_training(gpt):

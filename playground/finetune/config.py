@@ -31,6 +31,9 @@ class FineTuneConfig(TrainConfig):
     beta2: float = 0.999
     log_every: int = 5
     eval_every: int = 25
+    # evaluations before the last read this many validation examples (a fixed subset, balanced over the labels:
+    # an evaluation of two models on 400 long passages costs more than the steps between); the last reads all
+    eval_examples: int = 100
     seed: int = 0
 
 
@@ -46,6 +49,7 @@ class FineTuneProgress(Progress):
     scratch_train_loss: float | None = None
     scratch_val_loss: float | None = None
     classifiers: dict[str, Classifier] = field(default_factory=dict)  # on the final event
+    evaluated: int = 0  # the validation examples its accuracy was measured on (0: not evaluated at this step)
 
     def accuracy(self, side: str) -> float | None:
         return self.metrics.get("accuracy" if side == "pretrained" else "scratch_accuracy")
@@ -63,5 +67,7 @@ class FineTuneProgress(Progress):
             if acc is not None:
                 words.append(f"accuracy {acc:.1%}")
             parts.append(f"{side}: " + ", ".join(words))
+        if self.evaluated:
+            parts.append(f"accuracy on {self.evaluated:,} held-out examples")
         parts.append(f"{self.elapsed:.1f} s")
         return parts

@@ -171,22 +171,25 @@ class FineTuneTrainer(Trainer):
         self._losses = {side: 0.0 for side in STARTS}
         self._loss_n = 0
         self._window = [0, 0, 0.0]
-        if self.step % c.eval_every == 0 or self.step == c.steps:
-            self._evaluate_into(event)
+        if self.step == c.steps:
+            self._evaluate_into(event, self.task.val)
+        elif self.step % c.eval_every == 0:
+            self._evaluate_into(event, self.task.val_subset(c.eval_examples))
             self._account(count_in_window=False)
             event.elapsed = self.elapsed
         return event
 
-    def _evaluate_into(self, event: FineTuneProgress) -> None:
-        scores = self.evaluate()
+    def _evaluate_into(self, event: FineTuneProgress, examples: list[Example]) -> None:
+        scores = self.evaluate(examples)
+        event.evaluated = len(examples)
         event.val_loss, pre_acc = scores["pretrained"]
         event.scratch_val_loss, scratch_acc = scores["scratch"]
         event.metrics = {"accuracy": pre_acc, "scratch_accuracy": scratch_acc}
 
     @torch.no_grad()
-    def evaluate(self, batch: int = 64) -> dict[str, tuple[float, float]]:
-        """side -> (validation loss, accuracy) over the task's whole validation set."""
-        val = self.task.val
+    def evaluate(self, val: list[Example] | None = None, batch: int = 64) -> dict[str, tuple[float, float]]:
+        """side -> (validation loss, accuracy) over `val` (default: the task's whole validation set)."""
+        val = self.task.val if val is None else val
         sums = {side: [0.0, 0] for side in STARTS}
         for model in self.models.values():
             model.eval()
@@ -206,7 +209,7 @@ class FineTuneTrainer(Trainer):
 
     def finish(self) -> FineTuneProgress:
         last = self.history[-1] if self.history else None
-        if isinstance(last, FineTuneProgress) and last.step == self.step and last.val_loss is not None:
+        if isinstance(last, FineTuneProgress) and last.step == self.step and last.evaluated == len(self.task.val):
             event = copy.copy(last)
         else:
             n = max(self._loss_n, 1)
@@ -217,7 +220,7 @@ class FineTuneTrainer(Trainer):
                 scratch_train_loss=self._losses["scratch"] / n if self._loss_n else None,
                 lr=self._lr,
             )
-            self._evaluate_into(event)
+            self._evaluate_into(event, self.task.val)
         for model in self.models.values():
             model.eval()
         event.elapsed = self.elapsed
@@ -260,8 +263,11 @@ def estimate_seconds(cfg: FineTuneConfig, body: Any, tokenizer: Any, task: Task,
     if cfg.freeze:  # one forward pass per example, kept (FineTuneTrainer.logits): the head's steps cost ~nothing
         return eval_s * math.ceil(((labels or cfg.labels) + len(task.val)) / 64)
     steps = cfg.steps if labels is None else steps_for(labels, cfg.batch_size, cfg.epochs, cfg.min_steps)
-    evals = 1 if labels is not None else math.ceil(steps / cfg.eval_every)
-    return steps * step_s + evals * eval_s * math.ceil(len(task.val) / 64)
+    # the last evaluation reads the whole validation set, those before it the subset (FineTuneTrainer._event)
+    batches = math.ceil(len(task.val) / 64)
+    if labels is None:
+        batches += (math.ceil(steps / cfg.eval_every) - 1) * math.ceil(len(task.val_subset(cfg.eval_examples)) / 64)
+    return steps * step_s + batches * eval_s
 
 
 _measured: dict[tuple, tuple[float, float]] = {}

@@ -82,6 +82,11 @@ class Task:
         rng.shuffle(picked)
         return picked
 
+    def val_subset(self, n: int) -> list[Example]:
+        """About `n` validation examples (all when there are no more), n / labels of each label where it has
+        that many, the same ones every call: what intermediate evaluations read, so that their points compare."""
+        return self.val if n >= len(self.val) else _balanced(self.val, n, len(self.labels))
+
 
 # ---------------------------------------------------------------- documents
 

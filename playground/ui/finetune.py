@@ -86,7 +86,9 @@ class FineTuneForm:
             task=self.task_name(),
             labels=whole(self.labels, "Labelled examples"),
             steps=steps,
-            eval_every=max(1, steps // 5),  # 5 accuracy points: each evaluates both models on the whole validation set
+            eval_every=max(
+                1, steps // 5
+            ),  # 5 accuracy points: 4 on a fixed subset of the validation set, the last on all
             log_every=max(1, steps // 100),
             freeze=freeze,
             lr=lr,

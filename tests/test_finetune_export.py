@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import zipfile
+from typing import Any
 
 import pytest
 import torch
@@ -28,20 +29,21 @@ def encoder() -> registry.LoadedModel:
 
 def _pipeline_scores(folder, inputs) -> dict[str, float]:
     clf = pipeline("text-classification", model=str(folder), top_k=None, device="cpu")
-    (rows,) = clf([inputs])  # one input in a list: one list of every label's score
-    return {row["label"]: row["score"] for row in rows}
+    result: Any = clf([inputs])  # one input in a list: one list of every label's score
+    return {row["label"]: float(row["score"]) for row in result[0]}
 
 
 def test_the_classifier_reads_cls_through_berts_own_pooler(encoder):
     """As BERT's fine-tuning: head(tanh(dense(h[CLS]))), the pooler pre-trained with NSP; our tiny BERTs (no
     transformers pooler) read h[CLS] itself."""
     classifier = Classifier(encoder.model, encoder.tokenizer, ("positive", "negative")).eval()
-    assert classifier.pooler is encoder.model.bert.pooler
+    bert: Any = encoder.model.bert  # BertForPreTraining's BertModel
+    dense: Any = bert.pooler.dense
+    assert classifier.pooler is bert.pooler
     enc = classifier.encode(REVIEWS)
     with torch.no_grad():
-        h = encoder.model.bert(enc.input_ids, enc.attention_mask, enc.token_type_ids).last_hidden_state  # (B, T, C)
-        pooler = encoder.model.bert.pooler
-        expected = classifier.head(torch.tanh(pooler.dense(h[:, 0])))
+        h = bert(enc.input_ids, enc.attention_mask, enc.token_type_ids).last_hidden_state  # (B, T, C)
+        expected = classifier.head(torch.tanh(dense(h[:, 0])))
         torch.testing.assert_close(classifier(enc), expected)
     tiny = models.load_body("tiny-english-bert")
     assert Classifier(tiny.model, tiny.tokenizer, ("a", "b")).pooler is None

@@ -1,8 +1,10 @@
 """An exported model folder (export.py) pushed to the Hugging Face Hub under the learner's own name.
 
 The order keeps a failure harmless: the repo is created private (a name already taken is refused before anything is
-uploaded), the folder is uploaded, and only then, when the learner asked for it, the repo is made public. The Hub
-going down mid-upload leaves at most a private repo, never a half-published public one.
+uploaded), the folder is uploaded as one commit, and only then, when the learner asked for it, the repo is made
+public. The Hub going down mid-upload never leaves a half-published public repo: the empty private one this push
+created is deleted again (or, where that fails too, left private and the sentence says so). The pushed card's
+loading code names the repo, where the folder's names the folder.
 
 The learner's token is handed to `HfApi(token=...)` and nowhere else: it is never logged, written to a file or put
 in a sentence or a link (each failure's sentence is written here, never the exception's own text). Gradio-free: the
@@ -16,7 +18,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from huggingface_hub import HfApi
+from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError, HFValidationError
 from huggingface_hub.errors import HTTPError as HubHTTPError  # httpx's base: HTTP statuses and connection failures
 from huggingface_hub.utils import validate_repo_id
@@ -30,6 +32,9 @@ MAX_NAME = 96  # huggingface_hub's validate_repo_id: a name (and an owner) is 1 
 NAME_CHARS = re.compile(r"[A-Za-z0-9_.-]+")
 NEEDED_FILES = ("config.json", "README.md")  # a standard transformers folder with its model card
 EXPORTED = "an exported model folder (python -m playground export CHECKPOINT DIR writes one)"
+CARD = "README.md"
+STAYS_PRIVATE = "the repo stays private; delete it or pick another name."
+DELETED = "the empty repo was deleted again, so nothing is left on the Hub; publish again later."
 
 
 @dataclass(frozen=True)
@@ -101,20 +106,45 @@ def push(folder: str | Path, name: str, token: str | None, public: bool = False)
         raise UserError(f"You can publish only under your own name: type {name!r}, and it goes to {user}/{name}.")
     repo_id = f"{user}/{name}"
     _hub_call(lambda: api.create_repo(repo_id, private=True, exist_ok=False, repo_type="model"), repo_id, "creating")
-    _hub_call(
-        lambda: api.upload_folder(
-            repo_id=repo_id,
-            folder_path=folder,
-            repo_type="model",
-            commit_message="A model pre-trained in Pretraining Playground",
-        ),
-        repo_id,
-        "uploading to",
-    )
+    try:
+        _hub_call(
+            lambda: api.create_commit(
+                repo_id,
+                operations=_files(folder, repo_id),
+                commit_message="A model trained in Pretraining Playground",
+                repo_type="model",
+            ),
+            repo_id,
+            "uploading to",
+        )
+    except UserError as err:  # the repo was created for this push and holds nothing: it goes again where it can
+        if _deleted(api, repo_id):
+            raise UserError(str(err).replace(STAYS_PRIVATE, DELETED)) from None
+        raise
     if public:  # only once every file is there: a failure before this point leaves the repo private
         _hub_call(lambda: api.update_repo_settings(repo_id, private=False, repo_type="model"), repo_id, "making public")
     log.info("published %s (%s)", repo_id, "public" if public else "private")
     return Published(repo_id, private=not public)
+
+
+def _files(folder: Path, repo_id: str) -> list[CommitOperationAdd]:
+    """The folder's files as one commit, the model card's loading code pointing at the repo instead of a folder."""
+    card = (folder / CARD).read_text(encoding="utf-8")
+    card = re.sub(r'model="[^"\n]*"\)([^\n]*# the folder, or its Hub id once pushed)?', f'model="{repo_id}")', card)
+    files = [CommitOperationAdd(CARD, card.encode("utf-8"))]
+    return files + [
+        CommitOperationAdd(f.name, str(f)) for f in sorted(folder.iterdir()) if f.is_file() and f.name != CARD
+    ]
+
+
+def _deleted(api: HfApi, repo_id: str) -> bool:
+    """Delete the repo this push created, after a failed upload; False (logged) when that fails too."""
+    try:
+        api.delete_repo(repo_id, repo_type="model")
+    except (HfHubHTTPError, HubHTTPError, OSError) as err:
+        log.warning("could not delete %s after a failed upload (%s)", repo_id, type(err).__name__)
+        return False
+    return True
 
 
 def _hub_call(call, repo_id: str, doing: str):
@@ -149,7 +179,7 @@ def _http_sentence(status: int | None, repo_id: str, doing: str) -> str:
 def _after(repo_id: str, doing: str, what: str) -> str:
     """The sentence for a failure at one step, saying what the learner's repo is left as."""
     if doing == "uploading to":
-        return f"The upload to {repo_id} failed ({what}): the repo stays private; delete it or pick another name."
+        return f"The upload to {repo_id} failed ({what}): {STAYS_PRIVATE}"
     if doing == "making public":
         return f"{repo_id} was uploaded but stays private ({what}): make it public in its settings on the Hub."
     if doing == "creating":

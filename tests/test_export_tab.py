@@ -167,7 +167,7 @@ def test_publish_with_a_login_pushes_the_previewed_folder_and_keeps_the_token_no
     token = gr.OAuthToken(token=TOKEN, scope="openid profile manage-repos", expires_at=0)
     said = tab.publish_model(gpt, "my-gpt", True, token, request=req)
     assert said.startswith("Published as [learner/my-gpt](https://huggingface.co/learner/my-gpt) (public)")
-    assert hub.methods()[-2:] == ["upload_folder", "update_repo_settings"] and hub.tokens == [TOKEN]
+    assert hub.methods()[-2:] == ["create_commit", "update_repo_settings"] and hub.tokens == [TOKEN]
     assert "README.md" in hub.uploaded["learner/my-gpt"]
     with pytest.raises(gr.Error, match="already exists") as err:
         tab.publish_model(gpt, "my-gpt", False, token, request=req)

@@ -41,6 +41,7 @@ class FakeHub:
         self.fail: dict[str, Exception] = {}
         self.repos: dict[str, bool] = {}
         self.uploaded: dict[str, list[str]] = {}
+        self.cards: dict[str, bytes] = {}  # repo id -> the README.md uploaded
 
     def __call__(self, token: str | None = None) -> FakeHub:  # HfApi(token=...)
         self.tokens.append(token)
@@ -61,9 +62,14 @@ class FakeHub:
             raise http_error(409)
         self.repos[repo_id] = bool(private)
 
-    def upload_folder(self, repo_id, folder_path, repo_type=None, commit_message=None):
-        self._call("upload_folder", repo_id=repo_id)
-        self.uploaded[repo_id] = sorted(p.name for p in Path(folder_path).iterdir())
+    def create_commit(self, repo_id, operations, commit_message=None, repo_type=None):
+        self._call("create_commit", repo_id=repo_id)
+        self.uploaded[repo_id] = sorted(op.path_in_repo for op in operations)
+        self.cards[repo_id] = next(op.path_or_fileobj for op in operations if op.path_in_repo == "README.md")
+
+    def delete_repo(self, repo_id, repo_type=None):
+        self._call("delete_repo", repo_id=repo_id)
+        del self.repos[repo_id]
 
     def update_repo_settings(self, repo_id, private=None, repo_type=None):
         self._call("update_repo_settings", repo_id=repo_id, private=private)
@@ -86,14 +92,15 @@ def exported(tmp_path) -> Path:
     folder = tmp_path / "my-gpt"
     folder.mkdir()
     (folder / "config.json").write_text('{"model_type": "gpt2"}')
-    (folder / "README.md").write_text("---\nlicense: mit\n---\n# my-gpt\n")
+    usage = 'pipe = pipeline("text-generation", model="my-gpt")  # the folder, or its Hub id once pushed'
+    (folder / "README.md").write_text(f"---\nlicense: mit\n---\n# my-gpt\n\n```python\n{usage}\n```\n")
     (folder / "model.safetensors").write_bytes(b"\0" * 64)
     return folder
 
 
 def test_a_private_push_creates_the_repo_private_and_uploads(hub, exported):
     done = publish.push(exported, "my-gpt", TOKEN)
-    assert hub.methods() == ["whoami", "create_repo", "upload_folder"]  # no visibility change asked for
+    assert hub.methods() == ["whoami", "create_repo", "create_commit"]  # no visibility change asked for
     assert hub.calls[1][1] == {"repo_id": "learner/my-gpt", "private": True, "exist_ok": False}
     assert hub.repos == {"learner/my-gpt": True} and hub.tokens == [TOKEN]
     assert hub.uploaded["learner/my-gpt"] == ["README.md", "config.json", "model.safetensors"]
@@ -102,7 +109,7 @@ def test_a_private_push_creates_the_repo_private_and_uploads(hub, exported):
 
 def test_public_is_set_only_after_the_upload(hub, exported):
     done = publish.push(exported, "learner/my-gpt", TOKEN, public=True)  # the owner may be typed too
-    assert hub.methods() == ["whoami", "create_repo", "upload_folder", "update_repo_settings"]
+    assert hub.methods() == ["whoami", "create_repo", "create_commit", "update_repo_settings"]
     assert hub.calls[1][1]["private"] is True and hub.calls[3][1]["private"] is False
     assert hub.repos == {"learner/my-gpt": False} and not done.private
 
@@ -144,17 +151,26 @@ def test_an_existing_repo_is_a_sentence_and_nothing_is_uploaded(hub, exported):
     assert hub.methods() == ["whoami", "create_repo"] and hub.uploaded == {}
 
 
-def test_the_hub_failing_mid_upload_leaves_the_repo_private(hub, exported):
-    hub.fail["upload_folder"] = httpx2.ConnectError("connection reset by peer")
-    with pytest.raises(UserError, match="The upload to learner/my-gpt failed .* the repo stays private"):
+def test_the_pushed_card_loads_the_model_by_its_repo_id(hub, exported):
+    """The folder's card names the folder; the card on the Hub names the repo (the folder keeps its own)."""
+    publish.push(exported, "my-gpt", TOKEN)
+    card = hub.cards["learner/my-gpt"].decode()
+    assert 'pipe = pipeline("text-generation", model="learner/my-gpt")\n' in card and "once pushed" not in card
+    assert 'model="my-gpt")  # the folder, or its Hub id once pushed' in (exported / "README.md").read_text()
+
+
+def test_the_hub_failing_mid_upload_deletes_the_empty_repo_it_created(hub, exported):
+    hub.fail["create_commit"] = httpx2.ConnectError("connection reset by peer")
+    with pytest.raises(UserError, match="The upload to learner/my-gpt failed .* the empty repo was deleted again"):
         publish.push(exported, "my-gpt", TOKEN, public=True)
-    assert hub.methods() == ["whoami", "create_repo", "upload_folder"]  # never made public
-    assert hub.repos == {"learner/my-gpt": True}
+    assert hub.methods() == ["whoami", "create_repo", "create_commit", "delete_repo"]  # never made public
+    assert hub.repos == {}
 
 
-def test_a_server_error_mid_upload_leaves_it_private_too(hub, exported):
-    hub.fail["upload_folder"] = http_error(500)
-    with pytest.raises(UserError, match=r"HTTP 500\): the repo stays private"):
+def test_a_repo_that_cannot_be_deleted_either_stays_private_and_the_sentence_says_so(hub, exported):
+    hub.fail["create_commit"] = http_error(500)
+    hub.fail["delete_repo"] = http_error(403)
+    with pytest.raises(UserError, match=r"HTTP 500\): the repo stays private; delete it or pick another name"):
         publish.push(exported, "my-gpt", TOKEN, public=True)
     assert hub.repos == {"learner/my-gpt": True}
 
@@ -198,7 +214,7 @@ def test_the_token_is_in_no_log_record_file_or_sentence(hub, exported, tmp_path,
     for method, error in [
         ("whoami", http_error(401)),
         ("create_repo", http_error(409)),
-        ("upload_folder", httpx2.ConnectError(f"failed with Bearer {TOKEN}")),  # even an error that carried it
+        ("create_commit", httpx2.ConnectError(f"failed with Bearer {TOKEN}")),  # even an error that carried it
         ("update_repo_settings", http_error(503)),
     ]:
         hub.fail = {method: error}

@@ -44,6 +44,7 @@ from .tiny import data
 from .tiny.checkpoint import is_checkpoint, load_checkpoint, written_atomically
 from .tiny.compute import tokens_of, training_flops
 from .tiny.config import TrainConfig
+from .tiny.files import CLASSIFIER_FILE
 from .tiny.model import Block, TinyConfig, TinyTransformer
 from .tiny.recipes import RECIPES
 from .tiny.timeline import Timeline
@@ -144,6 +145,12 @@ class Plan:
         return self.target is not None
 
 
+FINE_TUNED = (
+    "This is a fine-tuned classifier: its head (and GPT-1's added tokens) have no place in that architecture, so "
+    "only its body is exported, as a language model; the classifier itself is the app's checkpoint (its zip)."
+)
+
+
 def plan(cfg: TinyConfig) -> Plan:
     """The architecture `cfg` maps onto exactly, or the sentence that refuses it (naming the nearest's gaps)."""
     kinds = [t for t in TARGETS if t.causal == cfg.causal]
@@ -173,7 +180,10 @@ def plan_checkpoint(folder: str | Path) -> Plan:
     """`plan` for a checkpoint folder (UserError when it is not one of ours)."""
     if not is_checkpoint(folder):
         raise UserError(f"{folder} is not a checkpoint of this app (its config.json and model.safetensors).")
-    return plan(_read_config(Path(folder)))
+    p = plan(_read_config(Path(folder)))
+    if p.target is not None and (Path(folder) / CLASSIFIER_FILE).is_file():
+        return Plan(p.target, f"{p.sentence} {FINE_TUNED}")
+    return p
 
 
 def _read_config(folder: Path) -> TinyConfig:

@@ -15,6 +15,7 @@ from transformers import AutoModelForCausalLM, AutoModelForMaskedLM, AutoModelFo
 
 from playground import export
 from playground.__main__ import main
+from playground.bundled import bundled_path
 from playground.errors import UserError
 from playground.tiny import data, recipes
 from playground.tiny.checkpoint import load_checkpoint, save_checkpoint
@@ -226,8 +227,19 @@ def test_the_cli_exports_and_refuses(runs, tmp_path, capsys):
 
 
 def test_plan_of_a_bundled_checkpoint_says_what_it_becomes():
-    from playground.bundled import bundled_path
-
     assert export.plan_checkpoint(bundled_path("tiny-shakespeare-gpt")).target is export.GPT2
     refused = export.plan_checkpoint(bundled_path("tiny-english-bert"))  # trained with rotary positions
     assert refused.target is None and "rotary positions" in refused.sentence
+
+
+def test_a_fine_tuned_checkpoint_says_its_head_stays_behind(tmp_path):
+    """A fine-tuned tiny GPT (its head in classifier.safetensors) exports as GPT-2, a language model: the plan
+    says the classifier's head and added tokens are not part of it, before the learner presses Export."""
+    from playground.finetune.heads import Classifier
+    from playground.finetune.run import save_classifier
+
+    model, tokenizer, _ = load_checkpoint(bundled_path("tiny-shakespeare-gpt"))
+    folder = save_classifier(tmp_path / "ft", Classifier(model, tokenizer, ("a", "b")), {"task": "toy"})
+    p = export.plan_checkpoint(folder)
+    assert p.target is export.GPT2 and p.sentence.endswith(export.FINE_TUNED)
+    assert export.FINE_TUNED not in export.plan_checkpoint(bundled_path("tiny-shakespeare-gpt")).sentence

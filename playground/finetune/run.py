@@ -28,6 +28,7 @@ from safetensors.torch import load_file, save_file
 from ..devices import pick_device
 from ..errors import UserError
 from ..tiny.checkpoint import load_checkpoint, save_checkpoint
+from ..tiny.files import CLASSIFIER_FILE
 from ..tiny.model import TinyTransformer
 from ..tiny.recipes import lr_at
 from ..tiny.run import Outcome, TrainingRun
@@ -37,7 +38,6 @@ from .config import FineTuneConfig, FineTuneProgress, steps_for
 from .heads import Classifier, Encoded, Seen, scratch_copy
 from .tasks import Example, Task
 
-CLASSIFIER_FILE = "classifier.safetensors"  # the head (and GPT-1's added tokens) beside a checkpoint's body
 STARTS = ("pretrained", "scratch")
 LABEL_COUNTS = (16, 64, 256, 1024)  # the sweep's default
 WHY_DEFAULTS = (

@@ -10,6 +10,7 @@ from .model import TinyConfig
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+CLASSIFIER_FILE = "classifier.safetensors"  # a fine-tuned model's head (and GPT-1's added tokens) beside its body
 # a run's state for --resume, beside its weights: optimizer moments and RNG streams (tensors), counters and the
 # curve (JSON); never a pickle. Not part of a zip: a download is the model, not the run
 STATE_TENSORS = "training_state.safetensors"

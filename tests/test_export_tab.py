@@ -173,3 +173,41 @@ def test_publish_with_a_login_pushes_the_previewed_folder_and_keeps_the_token_no
         tab.publish_model(gpt, "my-gpt", False, token, request=req)
     assert TOKEN not in said and TOKEN not in str(err.value) and TOKEN not in caplog.text
     assert files_holding(own.folder, TOKEN) == []
+
+
+def test_the_fine_tuned_encoder_is_published_from_its_zip(browser, monkeypatch, caplog):
+    """Publish below the fine-tuning run: refused before a real BERT was fine-tuned, then the session's export
+    zip (BertForSequenceClassification) is unpacked into a temporary folder of the session and pushed (mocked
+    Hub), its card loading it by the repo id; the temporary folder is gone afterwards."""
+    from playground import registry
+    from playground.finetune import export as ft_export
+    from playground.finetune import models
+    from playground.finetune.config import FineTuneConfig, FineTuneProgress
+    from playground.finetune.heads import Classifier
+
+    req, own = browser
+    token = gr.OAuthToken(token=TOKEN, scope="openid profile manage-repos", expires_at=0)
+    with pytest.raises(gr.Error, match="Fine-tune the English encoder first"):
+        tab.publish_finetuned("my-verdict", False, token, request=req)
+    loaded, task = models.load_body(registry.ENCODER), models.load_task("verdict")
+    classifier = Classifier(loaded.model, loaded.tokenizer, task.labels)
+    final = FineTuneProgress(step=0, steps=0, classifiers={"pretrained": classifier})
+    done = ft_export.export(classifier, loaded.name, task, FineTuneConfig(), final, own.new_folder("finetune") / "v")
+    own.finetuning.exported = done.path
+    with pytest.raises(gr.Error, match="Publishing needs a Hugging Face login"):
+        tab.publish_finetuned("my-verdict", False, None, request=req)
+    hub = FakeHub()
+    monkeypatch.setattr(publish, "HfApi", hub)
+    monkeypatch.setattr(tab, "hub_offline", lambda: False)
+    before = sorted(own.folder.iterdir())
+    said = tab.publish_finetuned("my-verdict", False, token, request=req)
+    assert said.startswith("Published as [learner/my-verdict]") and "private" in said
+    assert 'model="learner/my-verdict"' in said
+    assert {"config.json", "model.safetensors", "tokenizer.json", "README.md"} <= set(
+        hub.uploaded["learner/my-verdict"]
+    )
+    assert (
+        'clf = pipeline("text-classification", model="learner/my-verdict")' in hub.cards["learner/my-verdict"].decode()
+    )
+    assert sorted(own.folder.iterdir()) == before  # the unpacked copy is gone
+    assert TOKEN not in said and TOKEN not in caplog.text and files_holding(own.folder, TOKEN) == []

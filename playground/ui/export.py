@@ -13,8 +13,10 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import tempfile
 import threading
 import weakref
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -179,16 +181,48 @@ def publish_model(
 ) -> str:
     """Push the last export of the chosen model to the learner's own account (private first, then public if asked)."""
     folder = _exported(session.peek(session_id(request)), name)
+    done = publish.push(folder, repo or "", _token(oauth_token), public=bool(public))
+    return f"{_published(done)} or type it into the Next Word or Fill Mask tab here."
+
+
+@friendly
+def publish_finetuned(
+    repo: str | None, public: bool, oauth_token: gr.OAuthToken | None, request: gr.Request = None
+) -> str:
+    """Push the session's fine-tuned real BERT (the zip its run left: a BertForSequenceClassification folder) to
+    the learner's own account, unpacked for the upload in a temporary folder of the session."""
+    own = session.peek(session_id(request))
+    zipped = own.finetuning.exported if own is not None else None
+    if own is None or zipped is None or not zipped.is_file():
+        raise UserError(
+            "Fine-tune the English encoder first: its fine-tuned copy is what is published here (our own models "
+            "are exported and published in the Train tab's Export and publish)."
+        )
+    if own.busy():
+        raise UserError(BUSY)
+    token = _token(oauth_token)
+    with own.writing():
+        session.reserve(own, zipped.stat().st_size, BUDGET)
+        with tempfile.TemporaryDirectory(dir=own.folder) as tmp:
+            with zipfile.ZipFile(zipped) as zf:  # (our own zip: one folder, written by finetune/export.py)
+                zf.extractall(tmp)
+            (folder,) = Path(tmp).iterdir()
+            done = publish.push(folder, repo or "", token, public=bool(public))
+    return f'{_published(done)} e.g. `pipeline("text-classification", model="{done.repo_id}")`.'
+
+
+def _token(oauth_token: gr.OAuthToken | None) -> str:
+    """The learner's login for one push (never kept); a sentence when there is none or the Hub is out of reach."""
     if oauth_token is None:
         raise UserError(needs_login())
     if hub_offline():
         raise UserError(OFFLINE)
-    done = publish.push(folder, repo or "", oauth_token.token, public=bool(public))
+    return oauth_token.token
+
+
+def _published(done: publish.Published) -> str:
     seen = "public" if not done.private else "private: only you see it until you make it public"
-    return (
-        f"Published as [{done.repo_id}]({done.url}) ({seen}). Anyone can load it with transformers by that id, or "
-        "type it into the Next Word or Fill Mask tab here."
-    )
+    return f"Published as [{done.repo_id}]({done.url}) ({seen}). Anyone can load it with transformers by that id,"
 
 
 def follow(chosen: str | None, request: gr.Request = None) -> Any:
@@ -214,7 +248,7 @@ def build(mine: gr.Dropdown) -> None:
         download = gr.DownloadButton("Download the exported model (zip)", elem_id="ex-download")
         curve = gr.HTML(elem_id="ex-curve")
         card = gr.Markdown(elem_id="ex-card", label="Model card")
-        repo, public, publish_go, published = _build_publish()
+        repo, public, publish_go, published = publish_row("ex")
     private: dict[str, Any] = dict(api_visibility="private", queue=False)
     mine.change(follow, [mine], [model], **private)
     model.change(show_plan, [model], [plan, gguf], api_name="export_plan", queue=False)
@@ -223,15 +257,29 @@ def build(mine: gr.Dropdown) -> None:
     publish_go.click(publish_model, [model, repo, public], [published], api_name="publish_model")
 
 
-def _build_publish() -> tuple[gr.Textbox, gr.Checkbox, gr.Button, gr.Markdown]:
-    """The login (on a Space), the repo name, Public, Publish and what it answers."""
+def publish_row(prefix: str, login: bool = True) -> tuple[gr.Textbox, gr.Checkbox, gr.Button, gr.Markdown]:
+    """The login (on a Space, where `login`), the repo name, Public, Publish and what it answers; elem ids
+    `{prefix}-repo` etc."""
     gr.Markdown("**Publish to the Hub**: under your own account, private unless you tick Public.")
-    if login_offered():
+    if login_offered() and login:
         gr.LoginButton()
-    else:
-        gr.Markdown(needs_login(), elem_id="ex-login-note")
+    elif not login_offered():
+        gr.Markdown(needs_login(), elem_id=f"{prefix}-login-note")
     with gr.Row():
-        repo = gr.Textbox(label="Repo name", placeholder="my-tiny-gpt", elem_id="ex-repo", scale=2)
-        public = gr.Checkbox(False, label="Public (once every file is uploaded)", elem_id="ex-public", scale=1)
-        publish_go = gr.Button("Publish to the Hub", elem_id="ex-publish", scale=1)
-    return repo, public, publish_go, gr.Markdown(elem_id="ex-published")
+        repo = gr.Textbox(label="Repo name", placeholder="my-tiny-gpt", elem_id=f"{prefix}-repo", scale=2)
+        public = gr.Checkbox(False, label="Public (once every file is uploaded)", elem_id=f"{prefix}-public", scale=1)
+        publish_go = gr.Button("Publish to the Hub", elem_id=f"{prefix}-publish", scale=1)
+    return repo, public, publish_go, gr.Markdown(elem_id=f"{prefix}-published")
+
+
+def build_finetuned() -> None:
+    """Publishing the fine-tuned encoder, below the fine-tuning run (the login is the one in Export and publish)."""
+    with gr.Accordion("Publish the fine-tuned model", open=False, elem_id="ftp-accordion"):
+        gr.Markdown(
+            "A fine-tuned English encoder is a transformers `BertForSequenceClassification` (the zip above); "
+            "publish it under your own account, with its card."
+            + (" Sign in with the button in **Export and publish** above." if login_offered() else "")
+        )
+        repo, public, publish_go, published = publish_row("ftp", login=False)
+    repo.change(check_name, [repo], [published], show_progress="hidden", api_visibility="private", queue=False)
+    publish_go.click(publish_finetuned, [repo, public], [published], api_name="publish_finetuned")

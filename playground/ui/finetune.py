@@ -31,6 +31,7 @@ from ..finetune.run import (
 from ..registry import LoadedModel
 from ..tiny.model import TinyTransformer
 from ..tiny.run import Outcome
+from . import export as export_ui
 from .common import friendly, linked, on_page_load, recall, register_picker, session_id, shown
 from .train_form import (
     BUDGET,
@@ -404,6 +405,7 @@ def build() -> None:
             form, estimate_md = _build_form()
         with gr.Column(scale=3):
             panel = _build_panel()
+            export_ui.build_finetuned()
     _wire_run(form, panel)
     with gr.Row():
         with gr.Column():

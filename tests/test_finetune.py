@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+import tempfile
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -16,6 +17,7 @@ import torch
 
 from playground import registry
 from playground.errors import UserError
+from playground.finetune import run as run_module
 from playground.finetune import tasks
 from playground.finetune.heads import ADDED, Classifier, Encoded, scratch_copy
 from playground.finetune.run import (
@@ -27,6 +29,7 @@ from playground.finetune.run import (
     predict,
     save_classifier,
 )
+from playground.model_cache import ModelCache
 from playground.tiny.checkpoint import export_zip
 
 from .narrow import of_type, present
@@ -351,6 +354,37 @@ def test_session_fine_tuning_saves_into_the_session(bert, tmp_path):
     outcome = ft.stop()
     assert outcome.state == "saved" and (present(outcome.folder) / "classifier.safetensors").exists()
     assert present(outcome.final).done and present(outcome.final).stopped
+
+
+def _finished(bert, tmp_path: Path, name: str) -> FineTuning:
+    """A session's FineTuning whose 2-step run on the toy task finished (Stop saved it)."""
+    ft = FineTuning(lambda prefix: Path(tempfile.mkdtemp(prefix=prefix, dir=tmp_path)), lambda folder, label: name)
+    with ft.hold():
+        ft.begin(
+            FineTuneTrainer(FineTuneConfig(labels=16, steps=2, eval_every=100), bert.model, bert.tokenizer, toy_task()),
+            "toy",
+            ft.limits,
+        )
+        list(ft.train())
+    return ft
+
+
+def test_all_sessions_kept_fine_tuned_models_are_bounded(bert, tmp_path, monkeypatch):
+    """Each session's last fine-tuned pair stays for Try it within one process-wide budget: past it the least
+    recently tried pair is set aside and its session hears why; closing a session frees its pair."""
+    first = _finished(bert, tmp_path, "a")
+    pair = first.classifiers()
+    monkeypatch.setattr(
+        run_module, "_kept", ModelCache(int(1.5 * run_module._pair_bytes(pair)), run_module._pair_bytes)
+    )
+    first._keep(pair)  # into the small budget
+    second = _finished(bert, tmp_path, "b")
+    with pytest.raises(UserError, match="set aside to free the server's memory for other visitors: fine-tune again"):
+        first.classifiers()
+    assert set(second.classifiers()) == {"pretrained", "scratch"}
+    assert run_module._kept.size <= run_module._kept.budget
+    second.close()
+    assert run_module._kept.size == 0
 
 
 @pytest.mark.slow

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import copy
 import math
+import os
 import re
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +29,7 @@ from safetensors.torch import load_file, save_file
 
 from ..devices import pick_device
 from ..errors import UserError
+from ..model_cache import ModelCache, module_bytes
 from ..tiny.checkpoint import load_checkpoint, save_checkpoint
 from ..tiny.files import CLASSIFIER_FILE
 from ..tiny.model import TinyTransformer
@@ -375,11 +378,22 @@ def load_classifier(folder: str | Path) -> Classifier:
     return classifier.eval()
 
 
+def _pair_bytes(classifiers: dict[str, Classifier]) -> int:
+    return sum(module_bytes(c) for c in classifiers.values())
+
+
+# Each session's last finished fine-tuning stays in memory for Try it while its page lives (hours). A real body's
+# pair is 2 x 91 MB (the encoder) to 2 x 540 MB (SmolLM2's probe), so all sessions' pairs together are bounded: past
+# KEPT_BYTES the least recently tried pair is set aside (its Try it says so; a real BERT's download still holds it)
+KEPT_BYTES = int(float(os.environ.get("PLAYGROUND_FINETUNED_BYTES", 1.5e9)))
+_kept: ModelCache[dict[str, Classifier]] = ModelCache(KEPT_BYTES, _pair_bytes)
+
+
 class FineTuning(TrainingRun):
     """A session's fine-tuning run: TrainingRun's Train / Pause / Step / Stop, saving the fine-tuned model."""
 
     DOING = "fine-tuning"
-    latest: dict[str, Classifier] | None = None  # the last finished run's two classifiers, for "Try it"
+    kept: str | None = None  # the key of the last finished run's two classifiers among all sessions' (_kept)
     exported: Path | None = None  # the last real model's transformers export (a zip): a session keeps one
 
     def classifiers(self) -> dict[str, Classifier]:
@@ -388,9 +402,28 @@ class FineTuning(TrainingRun):
             raise UserError("Fine-tuning is running: pause or stop it, then try a sentence.")
         if isinstance(self.run, FineTuneTrainer):
             return self.run.models
-        if self.latest is None:
+        if self.kept is None:
             raise UserError("Fine-tune first (press Train), then try a sentence.")
-        return self.latest
+        return _kept.get(self.kept, self._set_aside)
+
+    def _set_aside(self) -> dict[str, Classifier]:
+        download = " (the download above still holds it)" if self.exported is not None else ""
+        raise UserError(
+            f"Your fine-tuned model was set aside to free the server's memory for other visitors{download}: "
+            "fine-tune again to try it here."
+        )
+
+    def _keep(self, classifiers: dict[str, Classifier]) -> None:
+        """The finished run's pair, for Try it, in place of this session's last one."""
+        if self.kept is not None:
+            _kept.drop(self.kept)
+        self.kept = uuid.uuid4().hex
+        _kept.get(self.kept, lambda: classifiers)
+
+    def close(self) -> None:
+        super().close()
+        if self.kept is not None:
+            _kept.drop(self.kept)
 
     def begin(self, run: FineTuneTrainer, corpus: str, limits: Limits) -> FineTuneTrainer:
         """(holding) Take a new run, checked against the step and batch limits."""
@@ -409,7 +442,7 @@ class FineTuning(TrainingRun):
             return Outcome("empty", run)
         assert isinstance(run, FineTuneTrainer)
         final = run.finish()
-        self.latest = final.classifiers
+        self._keep(final.classifiers)
         classifier = final.classifiers["pretrained"]
         if not isinstance(classifier.body, TinyTransformer):
             return self._export(run, final, notice)

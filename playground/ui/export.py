@@ -202,13 +202,13 @@ def publish_finetuned(
         raise UserError(BUSY)
     token = _token(oauth_token)
     with own.writing():
-        session.reserve(own, zipped.stat().st_size, BUDGET)
+        made_room = session.reserve(own, zipped.stat().st_size, BUDGET)  # the unpacked copy, while it uploads
         with tempfile.TemporaryDirectory(dir=own.folder) as tmp:
             with zipfile.ZipFile(zipped) as zf:  # (our own zip: one folder, written by finetune/export.py)
                 zf.extractall(tmp)
             (folder,) = Path(tmp).iterdir()
             done = publish.push(folder, repo or "", token, public=bool(public))
-    return f'{_published(done)} e.g. `pipeline("text-classification", model="{done.repo_id}")`.'
+    return f'{_published(done)} e.g. `pipeline("text-classification", model="{done.repo_id}")`. {made_room}'.strip()
 
 
 def _token(oauth_token: gr.OAuthToken | None) -> str:

@@ -7,7 +7,8 @@ It starts `python app.py` (a subprocess, loopback only) with disk budgets small 
 (PLAYGROUND_SESSION_BYTES 0.8 GB, PLAYGROUND_TOTAL_BYTES 2 GB, unless set), and a second app process beside it,
 on the same temp dir, holding one live session. Each session (a gradio_client Client, as a page) trains `--runs`
 runs of the given shape (10 steps, batch 1: mostly the cost of writing), downloads each zip, keeps its first
-model, uploads one zip back and fine-tunes once. Every 2 s a sampler records the app's workspaces' bytes on disk,
+model, uploads one zip back and fine-tunes once (every other session the real encoder, whose run leaves a
+transformers export to download). Every 2 s a sampler records the app's workspaces' bytes on disk,
 its RSS, open files and threads. Visitors go round that cycle until the round's time is up; beside them one page
 floods the logit lens and another calls it every 4 s (the rate limit must refuse the first, never the second).
 Half-way the app is killed with SIGKILL and started again: the dead process's
@@ -39,6 +40,7 @@ from gradio_client import Client, handle_file  # noqa: E402
 from serving import free_port  # noqa: E402 - bench/serving.py
 
 from playground.budget import folder_bytes  # noqa: E402
+from playground.registry import ENCODER  # noqa: E402
 from playground.workspace import OWNER_FILE, PREFIX  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -148,7 +150,8 @@ def visitor(url: str, n: int, args, tally: Tally, deadline: float) -> None:
 
 
 def _cycle(client: Client, form: list, n: int, args, tally: Tally, deadline: float, kept: list[str]) -> None:
-    """One visitor's cycle: `--runs` trainings (the first kept), a zip uploaded back, a fine-tuning."""
+    """One visitor's cycle: `--runs` trainings (the first kept), a zip uploaded back, a fine-tuning (our tiny BERT,
+    or for odd visitors the real encoder)."""
     zips: list[str] = []
     for run in range(args.runs):
         if time.perf_counter() > deadline:
@@ -164,10 +167,10 @@ def _cycle(client: Client, form: list, n: int, args, tally: Tally, deadline: flo
             zips.append(out[5])
     if zips and time.perf_counter() < deadline:
         tally.call(client.predict, handle_file(zips[-1]), api_name="/upload_checkpoint")
-    if time.perf_counter() < deadline:
+    if time.perf_counter() < deadline:  # odd visitors fine-tune the real encoder: a 91 MB transformers export
         tally.call(
             client.predict,
-            "tiny-english-bert",
+            ENCODER if n % 2 else "tiny-english-bert",
             TASK,
             32,
             4,

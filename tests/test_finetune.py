@@ -7,6 +7,7 @@ import copy
 import math
 import re
 import tempfile
+import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import replace
@@ -264,8 +265,17 @@ def test_evaluations_before_the_last_read_a_fixed_balanced_subset(bert):
     assert task.val_subset(len(task.val)) == task.val and len(task.val) == 50
     cfg = FineTuneConfig(labels=16, steps=4, log_every=1, eval_every=2, eval_examples=20)
     run = FineTuneTrainer(cfg, bert.model, bert.tokenizer, task)
+    evaluate = run.evaluate
+
+    def slow_evaluate(val=None, batch=64):  # each evaluation takes at least 0.1 s, to see it on the clocks
+        time.sleep(0.1)
+        return evaluate(val, batch)
+
+    run.evaluate = slow_evaluate  # type: ignore[method-assign]  # the same evaluation, made measurably slow
     events = [of_type(e, FineTuneProgress) for e in run.advance()]
     assert [e.evaluated for e in events] == [0, 20, 0, 50]
+    # both evaluations count as evaluation time, the last one too, and are on the clock its event shows
+    assert run.eval_seconds >= 0.2 and events[-1].elapsed >= 0.2
     final = run.finish()
     assert final.evaluated == 50 and final.metrics == events[-1].metrics
     assert "accuracy on 20 held-out examples" in " · ".join(events[1].describe())

@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 import torch.nn.functional as F
@@ -174,10 +174,10 @@ class FineTuneTrainer(Trainer):
         self._losses = {side: 0.0 for side in STARTS}
         self._loss_n = 0
         self._window = [0, 0, 0.0]
-        if self.step == c.steps:
-            self._evaluate_into(event, self.task.val)
-        elif self.step % c.eval_every == 0:
-            self._evaluate_into(event, self.task.val_subset(c.eval_examples))
+        if self.step % c.eval_every == 0 or self.step == c.steps:
+            # the last evaluation reads the whole validation set, those before it a fixed subset (eval_examples)
+            last = self.step == c.steps
+            self._evaluate_into(event, self.task.val if last else self.task.val_subset(c.eval_examples))
             self._account(count_in_window=False)
             event.elapsed = self.elapsed
         return event
@@ -393,7 +393,7 @@ class FineTuning(TrainingRun):
     """A session's fine-tuning run: TrainingRun's Train / Pause / Step / Stop, saving the fine-tuned model."""
 
     DOING = "fine-tuning"
-    kept: str | None = None  # the key of the last finished run's two classifiers among all sessions' (_kept)
+    kept_key: str | None = None  # the key of the last finished run's two classifiers among all sessions' (_kept)
     exported: Path | None = None  # the last real model's transformers export (a zip): a session keeps one
 
     def classifiers(self) -> dict[str, Classifier]:
@@ -402,11 +402,11 @@ class FineTuning(TrainingRun):
             raise UserError("Fine-tuning is running: pause or stop it, then try a sentence.")
         if isinstance(self.run, FineTuneTrainer):
             return self.run.models
-        if self.kept is None:
+        if self.kept_key is None:
             raise UserError("Fine-tune first (press Train), then try a sentence.")
-        return _kept.get(self.kept, self._set_aside)
+        return _kept.get(self.kept_key, self._set_aside)
 
-    def _set_aside(self) -> dict[str, Classifier]:
+    def _set_aside(self) -> NoReturn:
         download = " (the download above still holds it)" if self.exported is not None else ""
         raise UserError(
             f"Your fine-tuned model was set aside to free the server's memory for other visitors{download}: "
@@ -415,15 +415,15 @@ class FineTuning(TrainingRun):
 
     def _keep(self, classifiers: dict[str, Classifier]) -> None:
         """The finished run's pair, for Try it, in place of this session's last one."""
-        if self.kept is not None:
-            _kept.drop(self.kept)
-        self.kept = uuid.uuid4().hex
-        _kept.get(self.kept, lambda: classifiers)
+        if self.kept_key is not None:
+            _kept.drop(self.kept_key)
+        self.kept_key = uuid.uuid4().hex
+        _kept.get(self.kept_key, lambda: classifiers)  # (get with a loader that hands the pair over: a put)
 
     def close(self) -> None:
         super().close()
-        if self.kept is not None:
-            _kept.drop(self.kept)
+        if self.kept_key is not None:
+            _kept.drop(self.kept_key)
 
     def begin(self, run: FineTuneTrainer, corpus: str, limits: Limits) -> FineTuneTrainer:
         """(holding) Take a new run, checked against the step and batch limits."""

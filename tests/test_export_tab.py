@@ -101,7 +101,12 @@ def test_export_as_gguf_where_the_plan_offers_it(browser):
     gpt = own_copy(own, "tiny-shakespeare-gpt")
     path, status, _, _ = tab.export_model(gpt, "apache-2.0", "q8_0", request=req)
     assert "GGUF (q8_0)" in status
-    assert any(n.endswith(".gguf") for n in zipfile.ZipFile(path).namelist())
+    entries = zipfile.ZipFile(path).infolist()
+    assert any(e.filename.endswith(".gguf") for e in entries)
+    # weights stored as they are (deflating them is slow and saves little), text deflated
+    weights = [e for e in entries if e.filename.endswith((".gguf", ".safetensors"))]
+    assert weights and all(e.compress_type == zipfile.ZIP_STORED for e in weights)
+    assert all(e.compress_type == zipfile.ZIP_DEFLATED for e in entries if e.filename.endswith(".json"))
 
 
 def test_a_new_export_replaces_the_last_and_counts_against_the_budget(browser, monkeypatch):

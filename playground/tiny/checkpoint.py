@@ -151,7 +151,8 @@ def zip_folder(folder: str | Path, zip_path: str | Path) -> Path:
 
 
 def _compression(f: Path) -> int:
-    return zipfile.ZIP_STORED if f.suffix == ".safetensors" else zipfile.ZIP_DEFLATED
+    """Weights (safetensors, GGUF) stored as they are: deflate saves little on them and takes long; text deflated."""
+    return zipfile.ZIP_STORED if f.suffix in (".safetensors", ".gguf") else zipfile.ZIP_DEFLATED
 
 
 def _timeline_file(name: str) -> bool:

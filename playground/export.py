@@ -51,6 +51,7 @@ from .tiny.timeline import Timeline
 
 MAX_DIFF = 1e-4  # the largest |logit difference| (float32) an export may show against our model
 CARD = "README.md"
+FOLDER_NOTE = "the folder, or its Hub id once pushed"  # the card's loading code; publish.py names the repo there
 CURVE = "loss_curve.svg"
 CORPUS_LICENCES = {
     "tinyshakespeare": "public domain (the works of Shakespeare, as in Karpathy's char-rnn / nanoGPT)",
@@ -634,7 +635,7 @@ def _usage(target: Target, name: str, causal: bool) -> str:
         [
             "```python",
             "from transformers import pipeline",
-            f'pipe = pipeline("{target.pipeline_tag}", model="{name}")  # the folder, or its Hub id once pushed',
+            f'pipe = pipeline("{target.pipeline_tag}", model="{name}")  # {FOLDER_NOTE}',
             f"print(pipe({prompt}))",
             "```",
         ]

@@ -24,15 +24,15 @@ from huggingface_hub.errors import HTTPError as HubHTTPError  # httpx's base: HT
 from huggingface_hub.utils import validate_repo_id
 
 from .errors import UserError
+from .export import CARD, FOLDER_NOTE
 
 log = logging.getLogger("playground.publish")
 
 HUB = "https://huggingface.co"
 MAX_NAME = 96  # huggingface_hub's validate_repo_id: a name (and an owner) is 1 to 96 characters
 NAME_CHARS = re.compile(r"[A-Za-z0-9_.-]+")
-NEEDED_FILES = ("config.json", "README.md")  # a standard transformers folder with its model card
+NEEDED_FILES = ("config.json", CARD)  # a standard transformers folder with its model card
 EXPORTED = "an exported model folder (python -m playground export CHECKPOINT DIR writes one)"
-CARD = "README.md"
 STAYS_PRIVATE = "the repo stays private; delete it or pick another name."
 DELETED = "the empty repo was deleted again, so nothing is left on the Hub; publish again later."
 
@@ -130,7 +130,7 @@ def push(folder: str | Path, name: str, token: str | None, public: bool = False)
 def _files(folder: Path, repo_id: str) -> list[CommitOperationAdd]:
     """The folder's files as one commit, the model card's loading code pointing at the repo instead of a folder."""
     card = (folder / CARD).read_text(encoding="utf-8")
-    card = re.sub(r'model="[^"\n]*"\)([^\n]*# the folder, or its Hub id once pushed)?', f'model="{repo_id}")', card)
+    card = re.sub(rf'model="[^"\n]*"\)(\s*# {re.escape(FOLDER_NOTE)})?', f'model="{repo_id}")', card)
     files = [CommitOperationAdd(CARD, card.encode("utf-8"))]
     return files + [
         CommitOperationAdd(f.name, str(f)) for f in sorted(folder.iterdir()) if f.is_file() and f.name != CARD

@@ -23,14 +23,13 @@ import torch
 from transformers import BertForSequenceClassification, BertModel
 
 from ..errors import UserError
-from ..export import save_tokenizer
+from ..export import CARD, save_tokenizer
 from ..tiny.checkpoint import zip_folder
 from .config import FineTuneConfig, FineTuneProgress
 from .heads import Classifier, bert_pooler
 from .tasks import Example, Task
 
 TOLERANCE = 1e-4  # |logit difference| allowed between the classifier and its export (float32 rounding is ~1e-6)
-CARD = "README.md"
 LICENCES = {"MiniLM-L6-BERT": "apache-2.0"}  # name prefix -> the weights' licence (all-MiniLM-L6-v2: Apache-2.0)
 
 

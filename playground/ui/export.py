@@ -182,7 +182,7 @@ def publish_model(
     """Push the last export of the chosen model to the learner's own account (private first, then public if asked)."""
     folder = _exported(session.peek(session_id(request)), name)
     done = publish.push(folder, repo or "", _token(oauth_token), public=bool(public))
-    return f"{_published(done)} or type it into the Next Word or Fill Mask tab here."
+    return _published(done, "or type it into the Next Word or Fill Mask tab here")
 
 
 @friendly
@@ -208,7 +208,8 @@ def publish_finetuned(
                 zf.extractall(tmp)
             (folder,) = Path(tmp).iterdir()
             done = publish.push(folder, repo or "", token, public=bool(public))
-    return f'{_published(done)} e.g. `pipeline("text-classification", model="{done.repo_id}")`. {made_room}'.strip()
+    said = _published(done, f'e.g. `pipeline("text-classification", model="{done.repo_id}")`')
+    return f"{said} {made_room}".strip()
 
 
 def _token(oauth_token: gr.OAuthToken | None) -> str:
@@ -220,9 +221,12 @@ def _token(oauth_token: gr.OAuthToken | None) -> str:
     return oauth_token.token
 
 
-def _published(done: publish.Published) -> str:
+def _published(done: publish.Published, how: str) -> str:
+    """What the page says once published; `how`: where else the model can be used, after "by that id,"."""
     seen = "public" if not done.private else "private: only you see it until you make it public"
-    return f"Published as [{done.repo_id}]({done.url}) ({seen}). Anyone can load it with transformers by that id,"
+    return (
+        f"Published as [{done.repo_id}]({done.url}) ({seen}). Anyone can load it with transformers by that id, {how}."
+    )
 
 
 def follow(chosen: str | None, request: gr.Request = None) -> Any:
@@ -248,7 +252,7 @@ def build(mine: gr.Dropdown) -> None:
         download = gr.DownloadButton("Download the exported model (zip)", elem_id="ex-download")
         curve = gr.HTML(elem_id="ex-curve")
         card = gr.Markdown(elem_id="ex-card", label="Model card")
-        repo, public, publish_go, published = publish_row("ex")
+        repo, public, publish_go, published = publish_row("ex", "my-tiny-gpt")
     private: dict[str, Any] = dict(api_visibility="private", queue=False)
     mine.change(follow, [mine], [model], **private)
     model.change(show_plan, [model], [plan, gguf], api_name="export_plan", queue=False)
@@ -257,7 +261,9 @@ def build(mine: gr.Dropdown) -> None:
     publish_go.click(publish_model, [model, repo, public], [published], api_name="publish_model")
 
 
-def publish_row(prefix: str, login: bool = True) -> tuple[gr.Textbox, gr.Checkbox, gr.Button, gr.Markdown]:
+def publish_row(
+    prefix: str, placeholder: str, login: bool = True
+) -> tuple[gr.Textbox, gr.Checkbox, gr.Button, gr.Markdown]:
     """The login (on a Space, where `login`), the repo name, Public, Publish and what it answers; elem ids
     `{prefix}-repo` etc."""
     gr.Markdown("**Publish to the Hub**: under your own account, private unless you tick Public.")
@@ -266,7 +272,7 @@ def publish_row(prefix: str, login: bool = True) -> tuple[gr.Textbox, gr.Checkbo
     elif not login_offered():
         gr.Markdown(needs_login(), elem_id=f"{prefix}-login-note")
     with gr.Row():
-        repo = gr.Textbox(label="Repo name", placeholder="my-tiny-gpt", elem_id=f"{prefix}-repo", scale=2)
+        repo = gr.Textbox(label="Repo name", placeholder=placeholder, elem_id=f"{prefix}-repo", scale=2)
         public = gr.Checkbox(False, label="Public (once every file is uploaded)", elem_id=f"{prefix}-public", scale=1)
         publish_go = gr.Button("Publish to the Hub", elem_id=f"{prefix}-publish", scale=1)
     return repo, public, publish_go, gr.Markdown(elem_id=f"{prefix}-published")
@@ -280,6 +286,6 @@ def build_finetuned() -> None:
             "publish it under your own account, with its card."
             + (" Sign in with the button in **Export and publish** above." if login_offered() else "")
         )
-        repo, public, publish_go, published = publish_row("ftp", login=False)
+        repo, public, publish_go, published = publish_row("ftp", "my-review-classifier", login=False)
     repo.change(check_name, [repo], [published], show_progress="hidden", api_visibility="private", queue=False)
     publish_go.click(publish_finetuned, [repo, public], [published], api_name="publish_finetuned")

@@ -87,9 +87,8 @@ class FineTuneForm:
             task=self.task_name(),
             labels=whole(self.labels, "Labelled examples"),
             steps=steps,
-            eval_every=max(
-                1, steps // 5
-            ),  # 5 accuracy points: 4 on a fixed subset of the validation set, the last on all
+            # 5 accuracy points: 4 on a fixed subset of the validation set, the last on all of it
+            eval_every=max(1, steps // 5),
             log_every=max(1, steps // 100),
             freeze=freeze,
             lr=lr,

@@ -393,10 +393,11 @@ def _order_tab(tab: gr.Tab) -> None:
         headers=["what is compared", "distance A vs B"], interactive=False, elem_id="pe-order-table"
     )
     order_go.click(order_views, [text_a, text_b], [order_note, order_table], api_name="word_order")
-    gr.on(
+    gr.on(  # always_last: a sentence entered while the tab's first drawing runs is compared after it, not dropped
         [tab.select, text_a.submit, text_b.submit],
         order_views,
         [text_a, text_b],
         [order_note, order_table],
         api_visibility="private",
+        trigger_mode="always_last",
     )

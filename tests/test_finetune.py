@@ -7,6 +7,7 @@ import copy
 import math
 import re
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -395,6 +396,79 @@ def test_all_sessions_kept_fine_tuned_models_are_bounded(bert, tmp_path, monkeyp
     assert run_module._kept.size <= run_module._kept.budget
     second.close()
     assert run_module._kept.size == 0
+
+
+def _paused(bert, tmp_path: Path, name: str) -> FineTuning:
+    """A session's FineTuning paused after one step on the toy task (the whole model learning)."""
+    ft = FineTuning(lambda prefix: Path(tempfile.mkdtemp(prefix=prefix, dir=tmp_path)), lambda folder, label: name)
+    with ft.hold():
+        cfg = FineTuneConfig(labels=16, steps=4, eval_every=100)
+        ft.begin(FineTuneTrainer(cfg, bert.model, bert.tokenizer, toy_task()), "toy", ft.limits)
+        list(ft.train(max_steps=1))
+    assert present(ft.run).step == 1
+    return ft
+
+
+def _settled(ft: FineTuning) -> None:
+    """Wait for a run set aside to be saved (in the background)."""
+    deadline = time.monotonic() + 120
+    while ft.busy and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not ft.busy
+
+
+def test_a_paused_run_holds_no_gradients_and_its_size_counts_adams_two_moments(bert, tmp_path):
+    ft = _paused(bert, tmp_path, "a")
+    run = of_type(ft.run, FineTuneTrainer)
+    assert all(p.grad is None for m in run.models.values() for p in m.parameters())  # the next step makes new ones
+    weights = sum(p.numel() * 4 for m in run.models.values() for p in m.parameters())  # float32
+    moved = [p for opt in run.side_optimizers.values() for p in opt.state]  # the weights Adam has moments for
+    learning = sum(p.numel() * 4 for p in moved)
+    assert learning > 0.9 * weights  # the whole model learns (a few weights, e.g. the unused MLM head, get none)
+    models = sum(run_module.module_bytes(m) for m in run.models.values())
+    extra = run_module.held_bytes(run) - models - 2 * learning  # Adam's step counts, one scalar per weight tensor
+    assert 0 <= extra <= 8 * len(moved)
+    ft.close()
+
+
+def test_all_sessions_paused_fine_tunings_share_one_budget(bert, tmp_path, monkeypatch):
+    """Past the budget a new pause sets aside other sessions' longest-paused runs (never its own, never one that
+    resumed): each is saved as Stop saves it, in the background, and its page is told why once."""
+    first, second = _paused(bert, tmp_path, "a"), _paused(bert, tmp_path, "b")
+    one = run_module.held_bytes(present(first.run))
+    monkeypatch.setattr(run_module, "_paused", run_module.PausedRuns(int(2.5 * one), run_module.held_bytes))
+    for ft in (first, second):  # recorded in the small budget's order
+        run_module._paused.paused(ft, run_module._set_aside_notice)
+    assert run_module._paused.size == 2 * one
+    go_on, paused_run = threading.Event(), of_type(first.run, FineTuneTrainer)
+    finish = paused_run.finish
+
+    def held_mid_save() -> FineTuneProgress:  # the save has let go of the run and waits here until we go on
+        go_on.wait(60)
+        return finish()
+
+    monkeypatch.setattr(paused_run, "finish", held_mid_save)
+    third = _paused(bert, tmp_path, "c")  # 3 paused > 2.5: the longest paused goes
+    with pytest.raises(UserError, match="saving its fine-tuned model; try again in a moment"):
+        first.classifiers()
+    go_on.set()
+    _settled(first)
+    assert first.run is None and second.run is not None and third.run is not None
+    ended = present(first.ended)
+    assert ended.state == "saved" and ended.name == "a" and present(ended.final).stopped
+    assert "this run was stopped at step 1 to free the server's memory" in ended.notice
+    assert first.stop() is ended and first.take_ended() is None  # told once; Stop shows it
+    assert set(first.classifiers()) == {"pretrained", "scratch"}  # what it learned stays for Try it
+    assert run_module._paused.size == 2 * one
+
+    run_module._paused.budget = int(1.5 * one)
+    with second.hold():  # resumed (running: it holds one of the training places, not a paused one's memory)
+        fourth = _paused(bert, tmp_path, "d")
+        _settled(third)
+        assert second.run is not None and third.run is None and present(third.ended).name == "c"
+    for ft in (first, second, third, fourth):
+        ft.close()
+    assert run_module._paused.size == 0  # a closed session's run is no longer counted
 
 
 @pytest.mark.slow

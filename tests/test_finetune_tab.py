@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import zipfile
 
 import pytest
@@ -36,6 +37,38 @@ def test_step_then_stop_then_try():
         assert {"pretrained: validation accuracy", "scratch: validation accuracy"} <= names
     finally:
         session.release(None)
+
+
+def test_a_paused_run_set_aside_for_memory_says_so_on_its_page(monkeypatch):
+    """Two sessions pause a fine-tuning where the paused runs' budget holds one: the first is stopped and kept
+    as Stop keeps it, and its page says why, on the next Fine-tune press (which starts nothing) or on reload."""
+    from playground.finetune import run as run_module
+
+    pair_task = next(label for label, name in ui.TASK_CHOICES.items() if name == "who-wrote-it")
+    form = ("tiny-english-bert", pair_task, 16, 4, list(ui.MODES)[0], 2e-4, 0)
+    monkeypatch.setattr(run_module, "_paused", run_module.PausedRuns(1, run_module.held_bytes))  # one at most
+    first, second = (gr.Request(session_hash=f"aside-{n}", query_params={}) for n in (1, 2))
+    try:
+        *_, (_curve, status, _download) = ui.step_finetune(*form, request=first)
+        assert "Paused" in status
+        list(ui.step_finetune(*form, request=second))  # the second pause sets the first aside, in the background
+        own = session.get("aside-1").finetuning
+        deadline = time.monotonic() + 120
+        while own.ended is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ((_curve, status, download),) = list(ui.run_finetune(*form, request=first))  # one view: no new run
+        assert "stopped at step 1 to free the server's memory" in status and "joined this session" in status
+        assert download.endswith(".zip") and own.run is None
+        list(ui.step_finetune(*form, request=first))  # now it starts again, and sets the second aside
+        own = session.get("aside-2").finetuning
+        while own.ended is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        _curve, status, *_ = ui.restore(second)
+        assert "Stopped" in status and "to free the server's memory" in status
+        assert "to free the server's memory" in ui.restore(second)[1]  # kept for later reloads, as any view is
+    finally:
+        session.release("aside-1")
+        session.release("aside-2")
 
 
 def test_the_default_body_is_the_real_encoder_and_learns_the_verdict_task():

@@ -18,7 +18,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -39,6 +39,7 @@ from ..tiny.train import Limits, Progress, Trainer
 from . import export
 from .config import FineTuneConfig, FineTuneProgress, steps_for
 from .heads import Classifier, Encoded, Seen, scratch_copy
+from .paused import PAUSED_BYTES, PausedRuns
 from .tasks import Example, Task
 
 STARTS = ("pretrained", "scratch")
@@ -389,6 +390,28 @@ KEPT_BYTES = int(float(os.environ.get("PLAYGROUND_FINETUNED_BYTES", 1.5e9)))
 _kept: ModelCache[dict[str, Classifier]] = ModelCache(KEPT_BYTES, _pair_bytes)
 
 
+def held_bytes(run: Trainer) -> int:
+    """Bytes a paused fine-tuning holds: both models, their gradients (none once paused), the optimizers' state
+    and a frozen body's kept features."""
+    assert isinstance(run, FineTuneTrainer)
+    models = list(run.models.values())
+    state = [t for opt in run.side_optimizers.values() for s in opt.state.values() for t in s.values()]
+    grads = [p.grad for m in models for p in m.parameters() if p.grad is not None]
+    features = [f for kept in run._features.values() for f in kept.values()]
+    tensors = [t for t in [*state, *grads, *features] if isinstance(t, torch.Tensor)]
+    return sum(map(module_bytes, models)) + sum(t.numel() * t.element_size() for t in tensors)
+
+
+_paused = PausedRuns(PAUSED_BYTES, held_bytes)
+
+
+def _set_aside_notice(run: Trainer) -> str:
+    return (
+        f"While paused, this run was stopped at step {run.step} to free the server's memory for other visitors "
+        f"(all paused fine-tunings share {PAUSED_BYTES / 1e9:g} GB here): what it learned is below."
+    )
+
+
 class FineTuning(TrainingRun):
     """A session's fine-tuning run: TrainingRun's Train / Pause / Step / Stop, saving the fine-tuned model."""
 
@@ -398,6 +421,8 @@ class FineTuning(TrainingRun):
 
     def classifiers(self) -> dict[str, Classifier]:
         """The models to try: the paused run's, else the last finished one's."""
+        if self.busy and self.run is None:  # Stop, or the server setting the paused run aside, is saving it
+            raise UserError("This session is saving its fine-tuned model; try again in a moment.")
         if self.busy:
             raise UserError("Fine-tuning is running: pause or stop it, then try a sentence.")
         if isinstance(self.run, FineTuneTrainer):
@@ -424,6 +449,16 @@ class FineTuning(TrainingRun):
         super().close()
         if self.kept_key is not None:
             _kept.drop(self.kept_key)
+
+    def train(self, max_steps: int | None = None) -> Generator[Progress, None, Outcome]:
+        """(holding) TrainingRun.train; a run that pauses lets go of its gradients (the next step makes new
+        ones) and joins all sessions' paused runs, which may set aside other sessions' longest paused."""
+        outcome = yield from super().train(max_steps)
+        if outcome.state == "paused" and isinstance(self.run, FineTuneTrainer):
+            for opt in self.run.side_optimizers.values():
+                opt.zero_grad(set_to_none=True)
+            _paused.paused(self, _set_aside_notice)
+        return outcome
 
     def begin(self, run: FineTuneTrainer, corpus: str, limits: Limits) -> FineTuneTrainer:
         """(holding) Take a new run, checked against the step and batch limits."""

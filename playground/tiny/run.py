@@ -9,6 +9,7 @@ so the curve is the same whatever the chunking and however often it is paused.
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import threading
 from collections.abc import Callable, Generator, Iterator, Sequence
@@ -26,6 +27,8 @@ from . import checkpoint
 from .config import TrainConfig
 from .timeline import Probe, Timeline, default_probes
 from .train import Limits, Progress, Trainer, observe_pace
+
+log = logging.getLogger("playground")
 
 CHUNK_SECONDS = 40.0  # one ZeroGPU call, under its 60 s default
 LABELS = {"clm": "my-gpt", "mlm": "my-bert-mlm", "mlm-nsp": "my-bert"}  # checkpoint names by objective
@@ -77,6 +80,7 @@ class TrainingRun:
         self.shown: tuple | None = None
         self.form: Any = None
         self.pause_requested = self.stop_requested = self.reset_requested = False
+        self.ended: Outcome | None = None  # a paused run the server stopped (set_aside): its page shows it next
 
     @property
     def busy(self) -> bool:
@@ -188,13 +192,36 @@ class TrainingRun:
             self.stop_requested = True
             return Outcome("stopping")
         if self.run is None:
-            return Outcome("idle")
+            return self.take_ended() or Outcome("idle")
         if not self._busy.acquire(blocking=False):
             return Outcome("stopping")
         try:
             return self.save()
         finally:
             self._busy.release()
+
+    def set_aside(self, notice: str) -> bool:
+        """Stop this paused run from another session's request, to free memory: saved in the background as Stop
+        saves it, the outcome (with `notice`) waits in `ended` for its page. False when it is no longer paused
+        (resumed, or being saved)."""
+        if self.run is None or not self._busy.acquire(blocking=False):
+            return False
+        threading.Thread(target=self._save_aside, args=(notice,), name="set-aside", daemon=True).start()
+        return True
+
+    def _save_aside(self, notice: str) -> None:
+        try:
+            self.ended = self.save(notice)
+        except Exception:  # (its session may have closed meanwhile) the run is dropped either way
+            log.exception("saving a run set aside failed")
+            self.run = None
+        finally:
+            self._busy.release()
+
+    def take_ended(self) -> Outcome | None:
+        """The outcome of a run the server stopped, once: for the page that shows it."""
+        ended, self.ended = self.ended, None
+        return ended
 
     def reset(self) -> Outcome:
         """Drop the run (a running loop drops it between steps)."""

@@ -180,11 +180,8 @@ def _outcome_view(outcome: Outcome, sid: str) -> FineTuneView:
         return FineTuneView(_curve(run), _status("Paused", last, "**Train** goes on, **Step** takes one interval."))
     final = outcome.final
     assert isinstance(final, FineTuneProgress)
-    note = (
-        f"The fine-tuned pre-trained model joined this session as **{outcome.name}** (download below)."
-        if outcome.name
-        else outcome.notice
-    )
+    joined = f"The fine-tuned pre-trained model joined this session as **{outcome.name}** (download below)."
+    note = f"{outcome.notice} {joined}".strip() if outcome.name else outcome.notice
     view = FineTuneView(_curve(run, final), _status("Stopped" if final.stopped else "Done", final, note))
     exported = str(outcome.folder) if outcome.folder is not None and outcome.folder.suffix == ".zip" else ""
     view.download = zip_for(outcome.name, sid) if outcome.name else exported  # "": not an earlier run's model
@@ -211,6 +208,10 @@ def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool) -
     own = session.get(sid)
     ft = own.finetuning
     with ft.hold(), own.writing():
+        ended = ft.take_ended()
+        if ended is not None:  # the server stopped the paused run this page shows: say so before a new one
+            yield shown(ft, _outcome_view(ended, sid).outputs())
+            return
         if ft.run is None:
             loading = FineTuneView(charts.finetune_curves({}, {}), "Loading the model and the task…", download="")
             yield shown(ft, loading.outputs())
@@ -264,6 +265,9 @@ def restore(request: gr.Request = None) -> tuple:
     sid = session_id(request)
     own = session.peek(sid)
     ft = own.finetuning if own else None
+    ended = ft.take_ended() if ft is not None else None
+    if ended is not None:  # the server stopped the paused run: what it learned, and why
+        shown(ft, _outcome_view(ended, sid).outputs())
     view = recall(ft, INITIAL)
     if ft is not None and isinstance(ft.run, FineTuneTrainer) and not ft.busy:
         curve, status, _ = _outcome_view(Outcome("paused", ft.run), sid).outputs()

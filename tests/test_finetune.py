@@ -456,6 +456,8 @@ def test_all_sessions_paused_fine_tunings_share_one_budget(bert, tmp_path, monke
     assert first.run is None and second.run is not None and third.run is not None
     ended = present(first.ended)
     assert ended.state == "saved" and ended.name == "a" and present(ended.final).stopped
+    kept_run = of_type(ended.run, FineTuneTrainer)  # held until its page looks: without Adam's state
+    assert not any(opt.state for opt in kept_run.side_optimizers.values())
     assert "this run was stopped at step 1 to free the server's memory" in ended.notice
     assert first.stop() is ended and first.take_ended() is None  # told once; Stop shows it
     assert set(first.classifiers()) == {"pretrained", "scratch"}  # what it learned stays for Try it

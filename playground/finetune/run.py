@@ -227,6 +227,12 @@ class FineTuneTrainer(Trainer):
             self._evaluate_into(event, self.task.val)
         for model in self.models.values():
             model.eval()
+        # a finished run never steps again: its optimizers' state (Adam's two moments: twice the models) and kept
+        # features go now, while an Outcome holding the run may stay (a run set aside waits for its page)
+        for opt in self.side_optimizers.values():
+            opt.state.clear()
+            opt.zero_grad(set_to_none=True)
+        self._features = {}
         event.elapsed = self.elapsed
         event.done = True
         event.stopped = self.step < self.cfg.steps

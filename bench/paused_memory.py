@@ -36,7 +36,7 @@ def child(visitors: int) -> None:
 
     from playground import session
     from playground.finetune import models
-    from playground.finetune import run as run_module
+    from playground.tiny import paused
     from playground.ui import finetune as ui
 
     task = next(label for label, name in ui.TASK_CHOICES.items() if name == "verdict")
@@ -50,7 +50,7 @@ def child(visitors: int) -> None:
             while ft.busy:
                 time.sleep(0.05)
             aside += ft.run is None
-        print(json.dumps({"visitors": n + 1, "rss": rss_bytes(), "paused": run_module._paused.size, "aside": aside}))
+        print(json.dumps({"visitors": n + 1, "rss": rss_bytes(), "paused": paused.PAUSED.size, "aside": aside}))
         sys.stdout.flush()
 
 

@@ -13,7 +13,7 @@ import gc
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
@@ -31,7 +31,10 @@ BUDGET_BYTES = int(float(os.environ.get("PLAYGROUND_MODEL_CACHE_BYTES", DEFAULT_
 
 def module_bytes(module: torch.nn.Module) -> int:
     """Bytes of a module's parameters and buffers (tied weights counted once)."""
-    tensors = [*module.parameters(), *module.buffers()]
+    return tensor_bytes([*module.parameters(), *module.buffers()])
+
+
+def tensor_bytes(tensors: Iterable[torch.Tensor]) -> int:
     return sum(t.numel() * t.element_size() for t in tensors)
 
 

@@ -32,6 +32,8 @@ from playground.finetune.run import (
     save_classifier,
 )
 from playground.model_cache import ModelCache
+from playground.tiny import paused
+from playground.tiny import run as tiny_run
 from playground.tiny.checkpoint import export_zip
 
 from .narrow import of_type, present
@@ -426,7 +428,7 @@ def test_a_paused_run_holds_no_gradients_and_its_size_counts_adams_two_moments(b
     learning = sum(p.numel() * 4 for p in moved)
     assert learning > 0.9 * weights  # the whole model learns (a few weights, e.g. the unused MLM head, get none)
     models = sum(run_module.module_bytes(m) for m in run.models.values())
-    extra = run_module.held_bytes(run) - models - 2 * learning  # Adam's step counts, one scalar per weight tensor
+    extra = run.held_bytes() - models - 2 * learning  # Adam's step counts, one scalar per weight tensor
     assert 0 <= extra <= 8 * len(moved)
     ft.close()
 
@@ -435,11 +437,11 @@ def test_all_sessions_paused_fine_tunings_share_one_budget(bert, tmp_path, monke
     """Past the budget a new pause sets aside other sessions' longest-paused runs (never its own, never one that
     resumed): each is saved as Stop saves it, in the background, and its page is told why once."""
     first, second = _paused(bert, tmp_path, "a"), _paused(bert, tmp_path, "b")
-    one = run_module.held_bytes(present(first.run))
-    monkeypatch.setattr(run_module, "_paused", run_module.PausedRuns(int(2.5 * one), run_module.held_bytes))
+    one = present(first.run).held_bytes()
+    monkeypatch.setattr(paused, "PAUSED", paused.PausedRuns(int(2.5 * one)))
     for ft in (first, second):  # recorded in the small budget's order
-        run_module._paused.paused(ft, run_module._set_aside_notice)
-    assert run_module._paused.size == 2 * one
+        paused.PAUSED.paused(ft, tiny_run._set_aside_notice)
+    assert paused.PAUSED.size == 2 * one
     go_on, paused_run = threading.Event(), of_type(first.run, FineTuneTrainer)
     finish = paused_run.finish
 
@@ -461,16 +463,16 @@ def test_all_sessions_paused_fine_tunings_share_one_budget(bert, tmp_path, monke
     assert "this run was stopped at step 1 to free the server's memory" in ended.notice
     assert first.stop() is ended and first.take_ended() is None  # told once; Stop shows it
     assert set(first.classifiers()) == {"pretrained", "scratch"}  # what it learned stays for Try it
-    assert run_module._paused.size == 2 * one
+    assert paused.PAUSED.size == 2 * one
 
-    run_module._paused.budget = int(1.5 * one)
+    paused.PAUSED.budget = int(1.5 * one)
     with second.hold():  # resumed (running: it holds one of the training places, not a paused one's memory)
         fourth = _paused(bert, tmp_path, "d")
         _settled(third)
         assert second.run is not None and third.run is None and present(third.ended).name == "c"
     for ft in (first, second, third, fourth):
         ft.close()
-    assert run_module._paused.size == 0  # a closed session's run is no longer counted
+    assert paused.PAUSED.size == 0  # a closed session's run is no longer counted
 
 
 @pytest.mark.slow

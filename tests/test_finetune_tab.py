@@ -42,11 +42,11 @@ def test_step_then_stop_then_try():
 def test_a_paused_run_set_aside_for_memory_says_so_on_its_page(monkeypatch):
     """Two sessions pause a fine-tuning where the paused runs' budget holds one: the first is stopped and kept
     as Stop keeps it, and its page says why, on the next Fine-tune press (which starts nothing) or on reload."""
-    from playground.finetune import run as run_module
+    from playground.tiny import paused
 
     pair_task = next(label for label, name in ui.TASK_CHOICES.items() if name == "who-wrote-it")
     form = ("tiny-english-bert", pair_task, 16, 4, list(ui.MODES)[0], 2e-4, 0)
-    monkeypatch.setattr(run_module, "_paused", run_module.PausedRuns(1, run_module.held_bytes))  # one at most
+    monkeypatch.setattr(paused, "PAUSED", paused.PausedRuns(1))  # one paused run at most
     first, second = (gr.Request(session_hash=f"aside-{n}", query_params={}) for n in (1, 2))
     try:
         *_, (_curve, status, _download) = ui.step_finetune(*form, request=first)

@@ -86,6 +86,8 @@ def test_the_race_view_streams_two_named_curves_and_a_readout(sessions):
     assert readout.startswith("**Done**") and "Both reached validation loss" in readout
     assert "**optimizer**" in readout  # what differs, with why
     assert "40/40" in readout
+    race = present(sessions("race-view").racing.race)  # kept for its chart: without Adam's state
+    assert not any(opt.state for run in race.runs.values() for opt in run.optimizers)
 
 
 TINY = replace(BASE, n_embd=16, context_length=16, batch_size=4, steps=5_000, log_every=4, eval_every=4, eval_batches=1)

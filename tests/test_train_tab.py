@@ -129,6 +129,26 @@ def test_step_trains_one_step_then_stop_saves_the_paused_run(browser):
     assert ts.run is None
 
 
+def test_a_paused_run_set_aside_for_memory_is_shown_on_the_next_press_and_on_reload(sessions, monkeypatch):
+    """Another session's pause past the paused runs' budget saves this session's paused run (tiny/paused.py): the
+    next Train press shows it, with why, and starts nothing; a reload shows the same."""
+    from playground.tiny import paused
+
+    monkeypatch.setattr(paused, "PAUSED", paused.PausedRuns(1))  # one paused run at most
+    mine_, other = (types.SimpleNamespace(session_hash=f"aside-{n}", query_params={}) for n in ("mine", "other"))
+    own = sessions("aside-mine").training
+    sessions("aside-other")
+    list(tab.step_training(GPT, SHAKESPEARE, "", 100, 1, request=mine_, **SHAPE))
+    list(tab.step_training(GPT, SHAKESPEARE, "", 100, 1, request=other, **SHAPE))
+    deadline = time.monotonic() + 60
+    while own.ended is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ((_curve, status, *_),) = list(train(mine_))  # one view: what was saved, and why; no new run
+    assert status.startswith("**Stopped**") and "Saved as **my-gpt-1" in status
+    assert "stopped at step 1 to free the server's memory" in status and own.run is None
+    assert "to free the server's memory" in tab.restore(mine_)[1]  # (the form kept: no values needed)
+
+
 def test_reset_discards_the_run(browser):
     req, ts = browser
     run = train(req, steps=500, samples=1)

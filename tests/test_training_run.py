@@ -3,12 +3,17 @@ session, and the same curve however the run is cut up."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from playground.errors import UserError
-from playground.tiny import data, sources
+from playground.model_cache import module_bytes
+from playground.tiny import data, paused, sources
 from playground.tiny.config import TrainConfig
-from playground.tiny.train import Limits
+from playground.tiny.train import Limits, Trainer
+
+from .narrow import of_type, present
 
 TEXT = data.load_corpus("tinyshakespeare")[:60_000]
 
@@ -96,6 +101,28 @@ def test_stop_of_a_paused_run_saves_at_once(sessions):
     outcome = training.stop()
     assert outcome.state == "saved" and outcome.final.step == 3 and outcome.final.stopped
     assert outcome.name in own.checkpoints
+
+
+def test_past_the_paused_runs_budget_another_sessions_paused_run_is_saved_and_told_why(sessions, monkeypatch):
+    """All sessions' paused runs share one budget (tiny/paused.py): a pause past it stops the longest-paused run of
+    another session as Stop would, in the background; its page hears why once. A paused run holds no gradients,
+    and a saved one no optimizer state, while its Outcome waits for the page."""
+    monkeypatch.setattr(paused, "PAUSED", paused.PausedRuns(1))  # one paused run at most
+    first, second = sessions("aside-first"), sessions("aside-second")
+    run_to_end(start(first), max_steps=3)
+    run = first.training.run
+    assert run is not None and all(p.grad is None for p in run.model.parameters())
+    assert paused.PAUSED.size == run.held_bytes() > 3 * module_bytes(run.model)  # the model, Adam's two moments
+    run_to_end(start(second), max_steps=2)
+    deadline = time.monotonic() + 60
+    while first.training.ended is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    ended = first.training.ended
+    assert ended is not None and ended.state == "saved" and ended.name in first.checkpoints
+    assert "stopped at step 3 to free the server's memory" in ended.notice and present(ended.final).step == 3
+    assert not any(opt.state for opt in of_type(ended.run, Trainer).optimizers)
+    assert first.training.stop() is ended and first.training.stop().state == "idle"  # told once
+    assert second.training.run is not None and paused.PAUSED.size == second.training.run.held_bytes()
 
 
 def test_reset_clears_the_run_and_saves_nothing(sessions):

@@ -18,7 +18,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn
@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 
 from ..devices import pick_device
 from ..errors import UserError
-from ..model_cache import ModelCache, module_bytes
+from ..model_cache import ModelCache, module_bytes, tensor_bytes
 from ..tiny.checkpoint import load_checkpoint, save_checkpoint
 from ..tiny.files import CLASSIFIER_FILE
 from ..tiny.model import TinyTransformer
@@ -39,7 +39,6 @@ from ..tiny.train import Limits, Progress, Trainer
 from . import export
 from .config import FineTuneConfig, FineTuneProgress, steps_for
 from .heads import Classifier, Encoded, Seen, scratch_copy
-from .paused import PAUSED_BYTES, PausedRuns
 from .tasks import Example, Task
 
 STARTS = ("pretrained", "scratch")
@@ -70,7 +69,7 @@ class FineTuneTrainer(Trainer):
             "pretrained": Classifier(pretrained, tokenizer, task.labels, cfg.seed),
             "scratch": Classifier(scratch_copy(pretrained, cfg.seed).float(), tokenizer, task.labels, cfg.seed),
         }
-        self.side_optimizers = {}
+        self.side_optimizers: dict[str, torch.optim.Optimizer] = {}
         for side, model in self.models.items():
             if cfg.freeze:
                 model.freeze_body()
@@ -79,6 +78,7 @@ class FineTuneTrainer(Trainer):
             self.side_optimizers[side] = torch.optim.AdamW(
                 params, lr=cfg.probe_lr if cfg.freeze else cfg.lr, betas=(0.9, cfg.beta2), weight_decay=cfg.weight_decay
             )
+        self.optimizers = list(self.side_optimizers.values())  # what Trainer's held_bytes and let_go read
         self.model = self.models["pretrained"]  # type: ignore[assignment]  # Trainer's name for "the" model
         self.tokenizer = tokenizer
         self.gen = torch.Generator().manual_seed(cfg.seed)  # the batch order, one for both models
@@ -227,17 +227,21 @@ class FineTuneTrainer(Trainer):
             self._evaluate_into(event, self.task.val)
         for model in self.models.values():
             model.eval()
-        # a finished run never steps again: its optimizers' state (Adam's two moments: twice the models) and kept
-        # features go now, while an Outcome holding the run may stay (a run set aside waits for its page)
-        for opt in self.side_optimizers.values():
-            opt.state.clear()
-            opt.zero_grad(set_to_none=True)
-        self._features = {}
+        self.let_go()  # a finished fine-tuning never steps again (an Outcome holding it may stay a while)
         event.elapsed = self.elapsed
         event.done = True
         event.stopped = self.step < self.cfg.steps
         event.classifiers = self.models
         return event
+
+    def held_bytes(self) -> int:
+        """Both models, their gradients and the optimizers' state, and a frozen body's kept features."""
+        features = [f for kept in self._features.values() for f in kept.values()]
+        return sum(map(module_bytes, self.models.values())) + self._state_bytes() + tensor_bytes(features)
+
+    def let_go(self) -> None:
+        super().let_go()
+        self._features = {}
 
     def to(self, device: str | torch.device) -> FineTuneTrainer:
         device = torch.device(device)
@@ -396,28 +400,6 @@ KEPT_BYTES = int(float(os.environ.get("PLAYGROUND_FINETUNED_BYTES", 1.5e9)))
 _kept: ModelCache[dict[str, Classifier]] = ModelCache(KEPT_BYTES, _pair_bytes)
 
 
-def held_bytes(run: Trainer) -> int:
-    """Bytes a paused fine-tuning holds: both models, their gradients (none once paused), the optimizers' state
-    and a frozen body's kept features."""
-    assert isinstance(run, FineTuneTrainer)
-    models = list(run.models.values())
-    state = [t for opt in run.side_optimizers.values() for s in opt.state.values() for t in s.values()]
-    grads = [p.grad for m in models for p in m.parameters() if p.grad is not None]
-    features = [f for kept in run._features.values() for f in kept.values()]
-    tensors = [t for t in [*state, *grads, *features] if isinstance(t, torch.Tensor)]
-    return sum(map(module_bytes, models)) + sum(t.numel() * t.element_size() for t in tensors)
-
-
-_paused = PausedRuns(PAUSED_BYTES, held_bytes)
-
-
-def _set_aside_notice(run: Trainer) -> str:
-    return (
-        f"While paused, this run was stopped at step {run.step} to free the server's memory for other visitors "
-        f"(all paused fine-tunings share {PAUSED_BYTES / 1e9:g} GB here): what it learned is below."
-    )
-
-
 class FineTuning(TrainingRun):
     """A session's fine-tuning run: TrainingRun's Train / Pause / Step / Stop, saving the fine-tuned model."""
 
@@ -455,16 +437,6 @@ class FineTuning(TrainingRun):
         super().close()
         if self.kept_key is not None:
             _kept.drop(self.kept_key)
-
-    def train(self, max_steps: int | None = None) -> Generator[Progress, None, Outcome]:
-        """(holding) TrainingRun.train; a run that pauses lets go of its gradients (the next step makes new
-        ones) and joins all sessions' paused runs, which may set aside other sessions' longest paused."""
-        outcome = yield from super().train(max_steps)
-        if outcome.state == "paused" and isinstance(self.run, FineTuneTrainer):
-            for opt in self.run.side_optimizers.values():
-                opt.zero_grad(set_to_none=True)
-            _paused.paused(self, _set_aside_notice)
-        return outcome
 
     def begin(self, run: FineTuneTrainer, corpus: str, limits: Limits) -> FineTuneTrainer:
         """(holding) Take a new run, checked against the step and batch limits."""

@@ -23,7 +23,7 @@ from transformers import PreTrainedTokenizerFast
 from .. import devices
 from ..errors import UserError
 from ..limits import JobLock
-from . import checkpoint
+from . import checkpoint, paused
 from .config import TrainConfig
 from .timeline import Probe, Timeline, default_probes
 from .train import Limits, Progress, Trainer, observe_pace
@@ -54,6 +54,13 @@ def _advance(run: Trainer, seconds: float, halt: Callable[[], bool]):
 
 _advance_on_gpu = devices.gpu(duration=int(CHUNK_SECONDS) + 20)(_advance)
 _finish_on_gpu = devices.gpu(duration=60)(Trainer.finish)
+
+
+def _set_aside_notice(run: Trainer) -> str:
+    return (
+        f"While paused, this run was stopped at step {run.step} to free the server's memory for other visitors "
+        f"(all paused runs share {paused.PAUSED.budget / 1e9:g} GB here): what it learned is saved."
+    )
 
 
 class TrainingRun:
@@ -167,6 +174,8 @@ class TrainingRun:
         self._clear()  # paused, or one Step done
         if run.timeline is not None:
             run.timeline.pause(run.step, run.model)
+        run.drop_gradients()
+        paused.PAUSED.paused(self, _set_aside_notice)  # which may set aside other sessions' longest paused
         return Outcome("paused", run)
 
     def _chunk(self, seconds: float) -> Iterator[Progress]:
@@ -261,6 +270,7 @@ class TrainingRun:
             ],
             **final.summary(),
         }
+        run.let_go()  # never resumed: an Outcome holding it (a run set aside, waiting for its page) stays light
         checkpoint.save_checkpoint(folder, model, final.tokenizer, meta)
         if run.timeline is not None:
             run.timeline.finish(folder, run.step, final)

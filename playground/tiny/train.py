@@ -33,6 +33,7 @@ from transformers import PreTrainedTokenizerFast
 
 from ..devices import bf16_peak_flops, describe, pick_device
 from ..errors import UserError
+from ..model_cache import module_bytes, tensor_bytes
 from . import data, distributed, recipes
 from .checkpoint import load_training_state
 from .config import TrainConfig
@@ -510,6 +511,31 @@ class Trainer:
         self._rng = _rng_state(device) if device.type != self.device.type else self._rng
         self.device = device
         return self
+
+    # ------------------------------------------------------------ memory between steps
+
+    def held_bytes(self) -> int:
+        """Bytes the run holds between steps: its model, gradients and the optimizers' state."""
+        return module_bytes(self.model) + self._state_bytes()
+
+    def _state_bytes(self) -> int:
+        state = [t for opt in self.optimizers for moments in opt.state.values() for t in moments.values()]
+        params = [p for opt in self.optimizers for group in opt.param_groups for p in group["params"]]
+        grads = [p.grad for p in params if p.grad is not None]
+        return tensor_bytes(t for t in [*state, *grads] if isinstance(t, torch.Tensor))
+
+    def drop_gradients(self) -> None:
+        """Let go of the last step's gradients (a paused run: the next step makes new ones; the curve is the
+        same)."""
+        for optimizer in self.optimizers:
+            optimizer.zero_grad(set_to_none=True)
+
+    def let_go(self) -> None:
+        """A run that will never step again (saved into a session): its gradients and the optimizers' state
+        (Adam's two moments: twice the model) go, while an Outcome holding the run may stay a while."""
+        self.drop_gradients()
+        for optimizer in self.optimizers:
+            optimizer.state.clear()
 
     def describe_device(self) -> str:
         return describe(self.device)

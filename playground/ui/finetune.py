@@ -41,6 +41,7 @@ from .train_form import (
     Controls,
     Shown,
     clock,
+    ended,
     form_api,
     kept_form,
     parameter,
@@ -208,9 +209,9 @@ def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool) -
     own = session.get(sid)
     ft = own.finetuning
     with ft.hold(), own.writing():
-        ended = ft.take_ended()
-        if ended is not None:  # the server stopped the paused run this page shows: say so before a new one
-            yield shown(ft, _outcome_view(ended, sid).outputs())
+        told = ended(ft, lambda outcome: _outcome_view(outcome, sid).outputs())
+        if told is not None:  # the server stopped the paused run this page shows: say so before a new one
+            yield told
             return
         if ft.run is None:
             loading = FineTuneView(charts.finetune_curves({}, {}), "Loading the model and the task…", download="")
@@ -265,9 +266,8 @@ def restore(request: gr.Request = None) -> tuple:
     sid = session_id(request)
     own = session.peek(sid)
     ft = own.finetuning if own else None
-    ended = ft.take_ended() if ft is not None else None
-    if ended is not None:  # the server stopped the paused run: what it learned, and why
-        shown(ft, _outcome_view(ended, sid).outputs())
+    if ft is not None:  # a paused run the server stopped: what it learned, and why
+        ended(ft, lambda outcome: _outcome_view(outcome, sid).outputs())
     view = recall(ft, INITIAL)
     if ft is not None and isinstance(ft.run, FineTuneTrainer) and not ft.busy:
         curve, status, _ = _outcome_view(Outcome("paused", ft.run), sid).outputs()

@@ -42,6 +42,7 @@ from .train_form import (
     Shown,
     TrainForm,
     clock,
+    ended,
     form_api,
     kept_form,
     refill_on_load,
@@ -188,6 +189,10 @@ def _train(form: TrainForm, request: gr.Request | None, max_steps: int | None) -
     training = own.training
     made_room = ""  # the sentence naming models removed to make room on disk, shown while it trains
     with training.hold(), own.writing():
+        told = ended(training, lambda outcome: _outcome_view(outcome, sid).outputs())
+        if told is not None:  # the server stopped the paused run this page shows: say so before a new one
+            yield told
+            return
         if training.run is None:
             yield shown(training, _reset_view("Preparing the tokenizer and the data…").outputs())
             made_room = _start(form, sid)
@@ -300,6 +305,8 @@ def restore(request: gr.Request, *values: Any) -> tuple:  # (gradio passes the r
     sid = session_id(request)
     own = session.peek(sid)
     training = own.training if own else None
+    if training is not None:  # a paused run the server stopped: what it learned, and why
+        ended(training, lambda outcome: _outcome_view(outcome, sid).outputs())
     curve, status, sample, stats, mine, download = recall(training, INITIAL)
     if training is not None and training.run is not None and not training.busy:
         run = training.run

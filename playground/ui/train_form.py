@@ -418,6 +418,13 @@ class Controls:
         return friendly(stop)
 
 
+def ended(part: TrainingRun, settled: Callable[[Outcome], tuple]) -> tuple | None:
+    """The outputs of a paused run the server stopped to free memory (`settled` of its outcome, kept on `part`
+    for a reload), once; None when it did not."""
+    outcome = part.take_ended()
+    return None if outcome is None else shown(part, settled(outcome))
+
+
 def streamed(
     part: TrainingRun,
     events: Iterator[Any],

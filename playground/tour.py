@@ -41,7 +41,10 @@ class Step:
     question: str
     answer: str  # the general lesson, true of any model
     inputs: dict[str, object] = field(default_factory=dict)  # elem_id -> the value it opens with
-    run: str = ""  # elem_id of the tab's button that Try it presses once the inputs are set ("" : none needed)
+    # elem_ids of the tab's buttons that Try it presses in turn once the inputs are set (none: nothing to run), and
+    # of the accordions it opens first (a closed accordion's buttons are not in the page)
+    run: tuple[str, ...] = ()
+    opens: tuple[str, ...] = ()
     observe: Callable[[Step, Load], Observation] | None = None  # what the model on screen does here
 
 
@@ -207,7 +210,7 @@ STEPS = [
         "few positions, the last ones barely move over a sentence. Together they give nearby positions similar "
         "patterns and far-apart ones different patterns.",
         {"pe-dim": 64},
-        run="pe-go",
+        run=("pe-go",),
         observe=_positions,
     ),
     Step(
@@ -222,7 +225,7 @@ STEPS = [
         "softmax, so the bars flatten: unlikely tokens get drawn more often. Generating text, token after token, "
         "changes no weight: open **Step by step** and press **Check the weights**.",
         {"nw-prompt": "The capital of France is", "nw-temperature": TEMPERATURE},
-        run="nw-go",
+        run=("nw-go",),
         observe=_next_word,
     ),
     Step(
@@ -236,7 +239,7 @@ STEPS = [
         "the blank: *doctor* and *patient* before it, *twice a day* after it. A GPT-style model reading left to "
         "right could use only the first half.",
         {"fm-text": "The doctor told the patient to take the [MASK] twice a day."},
-        run="fm-go",
+        run=("fm-go",),
         observe=_fill_mask,
     ),
     Step(
@@ -251,7 +254,7 @@ STEPS = [
         "sentence, which shares no topic with A. (Later models such as RoBERTa dropped this task: masked words "
         "alone taught as much.)",
         {"ns-a": "I went to the store to buy some milk.", "ns-b": "They had run out, so I bought juice instead."},
-        run="ns-go",
+        run=("ns-go",),
         observe=_next_sentence,
     ),
     Step(
@@ -264,7 +267,7 @@ STEPS = [
         "loss of a uniform guess is −log(1/V) = ln V. In the scrubber, the chosen word's rank climbs from a blind "
         "guess towards the top as the loss falls.",
         {"tr-steps": 200},
-        run="tr-go",
+        run=("tr-go",),
         observe=_first_loss,
     ),
     Step(
@@ -278,20 +281,21 @@ STEPS = [
         "The pre-trained side should end well ahead, and its curve should climb sooner: it starts from what "
         "pre-training taught it. How far ahead depends on the model and the task: the chart in the tab is this run's "
         "answer, and bench/RESULTS.md records each default model's gap on every built-in task.",
-        run="ft-go",
+        run=("ft-go",),
     ),
     Step(
         "8. Inside the model",
         "Next Word",
         "Attention is where each token gathers what it needs from the others, head by head, layer by layer.",
-        "The prompt is filled in and **Look inside** pressed (in **Inside the model** below the prediction); then "
-        "open the **Logit lens** and press **Read every layer**.",
+        "The prompt is filled in and predicted, and **Look inside** pressed (in **Inside the model**, opened below "
+        "the prediction); then open the **Logit lens** and press **Read every layer**.",
         "Are there heads that always look at the token just before?",
-        "In trained models, yes: the **head patterns** table ranks the heads by that score, and the best ones draw "
+        "In trained models, yes: the **Heads ranked** table (previous-token pattern) ranks the heads by that score, and the best ones draw "
         "a line just below the diagonal. The logit lens shows the answer forming: early layers guess common words, "
         "later ones the right one.",
         {"nw-prompt": "Bob gave Alice the book because he loves"},
-        run="nw-inside-go",
+        run=("nw-go", "nw-inside-go"),  # the prediction above, then the heads of the same prompt
+        opens=("nw-inside",),
         observe=_heads,
     ),
 ]

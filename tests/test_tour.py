@@ -44,6 +44,8 @@ def test_every_step_opens_a_real_tab_with_inputs_it_accepts(demo):
                 assert component.minimum <= value <= component.maximum, (s.title, key)
             else:
                 assert isinstance(component, gr.Textbox) and isinstance(value, str)
+        assert all(isinstance(blocks[key], gr.Button) for key in s.run), s.title  # what Try it presses
+        assert all(isinstance(blocks[key], gr.Accordion) for key in s.opens), s.title  # and opens first
     assert [s.tab for s in tour.STEPS[:6]] == [
         "Tokenizer",
         "Positional Encoding",
@@ -61,6 +63,10 @@ def test_trying_a_step_selects_its_tab_and_sets_only_its_inputs(demo):
     assert tabs.selected == "Next Word"
     assert values[keys.index("nw-prompt")] == "The capital of France is"
     assert values[keys.index("tk-text")] == gr.update()  # another step's input is left as it is
+    inside = tour.STEPS[-1]  # its button sits in a closed accordion: opened, so the press finds it
+    assert inside.opens == ("nw-inside",) and inside.run == ("nw-go", "nw-inside-go")
+    _tabs, *values = fn(inside.title)
+    assert values[len(keys)].open is True
 
 
 def test_the_steps_follow_one_another_and_answers_wait_until_asked():

@@ -17,13 +17,14 @@ from .common import friendly, load_model, on_page_load
 # the elem_id of each tab's model picker, by task: an answer reads the model on screen from it (tour.Load's tasks)
 PICKER_IDS = {"causal": "nw-model", "masked": "fm-model", "nsp": "ns-model"}
 
-# Press the step's button once the page shows the new inputs; a tab renders its contents only once opened, so wait
-# for the button to appear (at most 10 s). The step comes in as its title.
+# Press the step's buttons in turn once the page shows the new inputs; a tab (or an accordion) renders its contents
+# only once opened, so wait for each button to appear (at most 10 s). The step comes in as its title.
 PRESS = (
-    "(title) => { const runs = %s; const id = runs[title]; if (!id) return;"
-    " const start = Date.now(); const press = () => { const b = document.querySelector('#' + id);"
-    " if (b) b.click(); else if (Date.now() - start < 10000) setTimeout(press, 200); };"
-    " setTimeout(press, 300); }"
+    "(title) => { const ids = %s[title] || []; const start = Date.now();"
+    " const press = (i) => { if (i >= ids.length) return; const b = document.querySelector('#' + ids[i]);"
+    " if (b) { b.click(); setTimeout(() => press(i + 1), 300); }"
+    " else if (Date.now() - start < 10000) setTimeout(() => press(i), 200); };"
+    " setTimeout(() => press(0), 300); }"
 )
 
 
@@ -91,13 +92,20 @@ def wire(demo: gr.Blocks, p: Panel, tabs: gr.Tabs, by_id: dict[str, gr.component
     pickers; a ?tour=N link opens the panel on step N and tries it."""
     keys = tour.targets()
     inputs = [by_id[key] for key in keys]
+    opened = sorted({key for s in tour.STEPS for key in s.opens})
     press = PRESS % json.dumps({s.title: s.run for s in tour.STEPS if s.run})
 
     def open_step(title: str) -> tuple[Any, ...]:
         s = tour.step(title)
-        return gr.Tabs(selected=s.tab), *(s.inputs[k] if k in s.inputs else gr.update() for k in keys)
+        values = (s.inputs[k] if k in s.inputs else gr.update() for k in keys)
+        return (
+            gr.Tabs(selected=s.tab),
+            *values,
+            *(gr.Accordion(open=True) if k in s.opens else gr.skip() for k in opened),
+        )
 
-    p.go.click(open_step, [p.picker], [tabs, *inputs], api_visibility="private", queue=False).then(
+    outputs = [tabs, *inputs, *(by_id[key] for key in opened)]
+    p.go.click(open_step, [p.picker], outputs, api_visibility="private", queue=False).then(
         None, [p.picker], None, js=press
     )
     pickers = [by_id[PICKER_IDS[task]] for task in ("causal", "masked", "nsp")]

@@ -57,6 +57,24 @@ def test_a_tour_link_opens_its_step_tried(page, app_url):
     page.goto(app_url)
 
 
+def test_the_inside_step_predicts_and_looks_inside_its_own_prompt(page, app_url):
+    """Step 8's button sits in a closed accordion: Try it opens it, predicts the new prompt and presses Look
+    inside, so the heads table the answer talks about is drawn for the prompt on screen."""
+    page.goto(f"{app_url}?tour=8")
+    expect(page.locator("#nw-prompt textarea")).to_have_value("Bob gave Alice the book because he loves")
+    expect(page.locator("#nw-tokens")).to_contain_text("Alice", timeout=120_000)  # predicted on the new prompt
+    expect(page.locator("#nw-inside-note")).to_contain_text("layers ×", timeout=120_000)  # Look inside ran
+    page.locator("#nw-inside-grid .js-plotly-plot").wait_for()
+    expect(page.locator("#nw-inside-patterns")).to_contain_text("score")
+    page.locator("#tour-reveal").click()
+    expect(page.locator("#tour-answer")).to_contain_text("On screen:", timeout=120_000)
+    head = re.search(r"head (\d+)\.(\d+) puts (\d+)%", page.locator("#tour-answer").inner_text())
+    assert head, "the answer names the model's best previous-token head"
+    expect(page.locator("#nw-inside-patterns")).to_contain_text(f"0.{int(head[3]):02d}")  # ranked in the table
+    shot(page, "tour-step-8")
+    page.goto(app_url)
+
+
 def test_maths_on_demand_and_generating_leaves_the_weights_alone(page):
     open_tab(page, "Next Word")
     page.locator("#maths-next_word").get_by_text("The maths").click()

@@ -71,6 +71,41 @@ def test_a_paused_run_set_aside_for_memory_says_so_on_its_page(monkeypatch):
         session.release("aside-2")
 
 
+def test_an_empty_steps_box_is_three_epochs_and_an_empty_rate_is_asked_for_before_anything_loads():
+    pair_task = next(label for label, name in ui.TASK_CHOICES.items() if name == "who-wrote-it")
+    whole = list(ui.MODES)[0]
+    form = ui.FineTuneForm("tiny-english-bert", pair_task, 64, None, whole, 2e-4, 0)  # (the Steps box cleared)
+    assert form.config().steps == ui.steps_for(64, ui.DEFAULTS.batch_size, ui.DEFAULTS.epochs) == 40
+    request = gr.Request(session_hash="empty-rate", query_params={})
+    try:
+        with pytest.raises(gr.Error, match="The learning rate is empty: type a number"):
+            next(ui.run_finetune("tiny-english-bert", pair_task, 64, 40, whole, None, 0, request=request))
+        assert session.get("empty-rate").finetuning.shown is None  # no "Loading…" left standing
+    finally:
+        session.release("empty-rate")
+
+
+def test_once_stop_is_pressed_the_status_says_what_the_wait_is_for():
+    """Stop waits for the step under way and a last evaluation on every validation example (seconds to tens of
+    seconds on two cores): the status says so instead of "Training" with a frozen ETA."""
+    pair_task = next(label for label, name in ui.TASK_CHOICES.items() if name == "who-wrote-it")
+    request = gr.Request(session_hash="stopping", query_params={})
+    try:
+        list(ui.step_finetune("tiny-english-bert", pair_task, 16, 40, list(ui.MODES)[0], 2e-4, 0, request=request))
+        ft = session.get("stopping").finetuning
+        run = ft.run
+        assert isinstance(run, ui.FineTuneTrainer)
+        event = run.history[-1]
+        assert isinstance(event, ui.FineTuneProgress)
+        assert ui._running(ft, run, event).startswith("**Training**") and "ETA" in ui._running(ft, run, event)
+        ft.stop_requested = True  # as Stop sets it while the loop runs
+        status = ui._running(ft, run, event)
+        assert status.startswith("**Stopping**") and "ETA" not in status
+        assert f"A last evaluation on all {len(run.task.val)} validation examples" in status
+    finally:
+        session.release("stopping")
+
+
 def test_the_default_body_is_the_real_encoder_and_learns_the_verdict_task():
     """The offline default is the packaged encoder (real weights, the real loading code): a few steps on the
     verdict task, where the words give nothing away; its fine-tuned copy stays on the page for Try it and is

@@ -23,6 +23,7 @@ from ..finetune.run import (
     FineTuneConfig,
     FineTuneProgress,
     FineTuneTrainer,
+    FineTuning,
     estimate_seconds,
     predict,
     steps_for,
@@ -32,7 +33,7 @@ from ..registry import LoadedModel
 from ..tiny.model import TinyTransformer
 from ..tiny.run import Outcome
 from . import export as export_ui
-from .common import friendly, linked, on_page_load, recall, register_picker, session_id, shown
+from .common import friendly, linked, number, on_page_load, recall, register_picker, session_id, shown
 from .train_form import (
     BUDGET,
     LIMITS,
@@ -66,27 +67,30 @@ DEFAULTS = FineTuneConfig()
 
 @dataclass
 class FineTuneForm:
-    """The form as the page sends it (field order: the APIs' parameters)."""
+    """The form as the page sends it (field order: the APIs' parameters; a cleared number box sends None)."""
 
     model: str
     task: str
-    labels: float = DEFAULTS.labels
-    steps: float = DEFAULTS.steps
+    labels: float | None = DEFAULTS.labels
+    steps: float | None = DEFAULTS.steps  # None: 3 epochs over the labels
     mode: str = list(MODES)[0]
-    lr: float = DEFAULTS.lr
-    seed: float = DEFAULTS.seed
+    lr: float | None = DEFAULTS.lr
+    seed: float | None = DEFAULTS.seed
     upload: Any = None
     dataset: str = ""
 
     def config(self) -> FineTuneConfig:
         freeze = MODES.get(self.mode, False)
-        lr = float(self.lr)
+        lr = number(self.lr, "The learning rate")
         if not lr > 0:
-            raise UserError(f"The learning rate must be a positive number, not {self.lr!r}.")
-        steps = whole(self.steps, "Steps")
+            raise UserError(f"The learning rate must be a positive number, not {lr:g}.")
+        labels = whole(self.labels, "Labelled examples")
+        steps = whole(
+            self.steps, "Steps", default=steps_for(labels, DEFAULTS.batch_size, DEFAULTS.epochs)
+        )  # empty: 3 epochs
         return FineTuneConfig(
             task=self.task_name(),
-            labels=whole(self.labels, "Labelled examples"),
+            labels=labels,
             steps=steps,
             # 5 accuracy points: 4 on a fixed subset of the validation set, the last on all of it
             eval_every=max(1, steps // 5),
@@ -165,9 +169,18 @@ def _curve(run: FineTuneTrainer | None, final: FineTuneProgress | None = None) -
 
 def _status(state: str, e: FineTuneProgress | None, note: str = "") -> str:
     text = f"**{state}**" + (" · " + " · ".join(e.describe()) if e is not None else "")
-    if e is not None and not e.done:
+    if e is not None and not e.done and state != "Stopping":
         text += f" · ETA {clock(e.eta())}"
     return text + (f"  \n{note}" if note else "")
+
+
+def _running(ft: FineTuning, run: FineTuneTrainer, event: FineTuneProgress) -> str:
+    """The status while the loop runs; once Stop is pressed, what the wait is for (the last evaluation reads every
+    validation example, which on a long task takes a while)."""
+    if ft.stop_requested:
+        last = f"A last evaluation on all {len(run.task.val)} validation examples, then the model is kept."
+        return _status("Stopping", event, last)
+    return _status("Training", event, run.notice)
 
 
 def _outcome_view(outcome: Outcome, sid: str) -> FineTuneView:
@@ -178,7 +191,7 @@ def _outcome_view(outcome: Outcome, sid: str) -> FineTuneView:
     if outcome.state == "paused":
         last = run.history[-1] if run.history else None
         assert last is None or isinstance(last, FineTuneProgress)
-        return FineTuneView(_curve(run), _status("Paused", last, "**Train** goes on, **Step** takes one interval."))
+        return FineTuneView(_curve(run), _status("Paused", last, "**Fine-tune** goes on, **Step** takes one interval."))
     final = outcome.final
     assert isinstance(final, FineTuneProgress)
     joined = f"The fine-tuned pre-trained model joined this session as **{outcome.name}** (download below)."
@@ -214,9 +227,9 @@ def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool) -
             yield told
             return
         if ft.run is None:
+            cfg = form.config()  # a form to correct is said before anything claims to load
             loading = FineTuneView(charts.finetune_curves({}, {}), "Loading the model and the task…", download="")
             yield shown(ft, loading.outputs())
-            cfg = form.config()
             loaded, task = _body(form.model, sid), _load_task(cfg.task)
             run = FineTuneTrainer(cfg, loaded.model, loaded.tokenizer, task, loaded.name)
             made_room = _room_for(run, sid)
@@ -229,7 +242,7 @@ def _train(form: FineTuneForm, request: gr.Request | None, one_interval: bool) -
         yield from streamed(
             ft,
             ft.train(steps),
-            lambda event: FineTuneView(_curve(run), _status("Training", event, run.notice)).outputs(),
+            lambda event: FineTuneView(_curve(run), _running(ft, run, event)).outputs(),
             lambda outcome: _outcome_view(outcome, sid).outputs(),
             UI_INTERVAL,
         )
@@ -250,7 +263,7 @@ def step_finetune(form: FineTuneForm, request: gr.Request | None) -> Iterator[tu
 CONTROLS = Controls(
     part=lambda own: own.finetuning,
     idle="Nothing is fine-tuning.",
-    stopping="Stopping after this step…",
+    stopping="Stopping after this step, then a last evaluation on every validation example…",
     status_only=lambda status: FineTuneView(status=status).outputs(),
     settled=lambda outcome, sid: _outcome_view(outcome, sid).outputs(),
 )

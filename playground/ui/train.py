@@ -208,7 +208,7 @@ def _train(form: TrainForm, request: gr.Request | None, max_steps: int | None) -
         yield from streamed(
             training,
             training.train(steps),
-            lambda event: _view(run, event, "Training", made_room).outputs(),
+            lambda event: _view(run, event, "Stopping" if training.stop_requested else "Training", made_room).outputs(),
             lambda outcome: _outcome_view(outcome, sid).outputs(),
             UI_INTERVAL,
         )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import inspect
-import math
 import time
 import typing
 from collections.abc import Callable, Iterator, Sequence
@@ -27,7 +26,7 @@ from ..tiny.config import TrainConfig
 from ..tiny.recipes import RECIPES
 from ..tiny.run import Outcome, TrainingRun
 from ..tiny.train import Limits
-from .common import OWN_ENDINGS, friendly, hidden_trigger, kept_values, press_if_set, session_id, shown
+from .common import OWN_ENDINGS, friendly, hidden_trigger, kept_values, number, press_if_set, session_id, shown
 
 LIMITS = Limits.from_env()
 MAX_STEPS = LIMITS.steps
@@ -69,15 +68,13 @@ def clock(seconds: float) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-def whole(value: Any, label: str, minimum: int = 1) -> int:
-    """A whole number from a form field, or a sentence saying what is wrong."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UserError(f"{label} must be a whole number, not {value!r}.") from None
-    if not math.isfinite(number) or number != int(number) or number < minimum:
-        raise UserError(f"{label} must be a whole number of at least {minimum}, not {value!r}.")
-    return int(number)
+def whole(value: Any, label: str, minimum: int = 1, default: int | None = None) -> int:
+    """A whole number from a form field (common.number: a cleared box is `default`, or a sentence asking for a
+    number), or a sentence saying what is wrong."""
+    typed = number(value, label, default)
+    if typed != int(typed) or typed < minimum:
+        raise UserError(f"{label} must be a whole number of at least {minimum}, not {typed:g}.")
+    return int(typed)
 
 
 def zip_for(name: str, sid: str | None) -> str | None:

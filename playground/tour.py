@@ -209,7 +209,7 @@ STEPS = [
         "The first. Pair i turns with a wavelength of 2π·10000^(2i/d) positions: the first pairs come round every "
         "few positions, the last ones barely move over a sentence. Together they give nearby positions similar "
         "patterns and far-apart ones different patterns.",
-        {"pe-dim": 64},
+        {"pe-dim": 64, "pe-dims": "0, 1, 10, 40, 62"},  # waves that fit the width: a fast pair, a slow one
         run=("pe-go",),
         observe=_positions,
     ),

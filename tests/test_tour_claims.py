@@ -82,6 +82,21 @@ def test_positions_and_first_loss_quote_the_numbers_of_their_inputs():
     assert "ln 65" in _seen(6).text or "ln 70" in _seen(6).text  # the default character vocabulary, measured
 
 
+def test_the_positions_step_draws_every_wave_it_names():
+    from playground.ui import positional as tab
+
+    inputs = _step(2).inputs
+    _heat, waves, note = tab.sinusoid_views(64, of_type(inputs["pe-dim"], int), 10_000, of_type(inputs["pe-dims"], str))
+    assert "The 32 sin/cos pairs" in note and "Not drawn" not in note  # the waves it sets fit the width it sets
+    assert [t.name for t in waves.data] == [
+        "dim 0 (sin)",
+        "dim 1 (cos)",
+        "dim 10 (sin)",
+        "dim 40 (sin)",
+        "dim 62 (sin)",
+    ]
+
+
 def test_inside_names_the_head_the_pattern_table_ranks_first():
     from playground import attention
 

@@ -33,6 +33,8 @@ def test_follow_the_first_three_steps_each_try_runs_its_tab(page):
     expect(page.locator("#pe-dim input[type=number]")).to_have_value("64")
     # Try it pressed Draw: the heatmap the step talks about is drawn for 64 dimensions (it opened on 128)
     expect(page.locator("#pe-heatmap")).to_contain_text("× 64 dimensions", timeout=60_000)
+    expect(page.locator("#pe-note")).to_contain_text("The 32 sin/cos pairs")
+    expect(page.locator("#pe-note")).not_to_contain_text("Not drawn")  # its waves fit the width it set
 
     page.locator("#tour-next").click()  # step 3: Next Word with its prompt, predicted
     expect(page.locator("#tour-try")).to_have_text("Try it: open Next Word")

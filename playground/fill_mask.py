@@ -100,9 +100,12 @@ def fill_mask(model: LanguageModel, tokenizer: PreTrainedTokenizerBase, text: st
         ]
         masks.append(MaskPrediction(pos, candidates))
         filled[pos] = indices[0]
+    # the sentence without its frame ([CLS], [SEP], padding) but with [UNK] where the vocabulary cannot spell a
+    # character (an emoji): dropping it silently would hide what the model read
+    frame = set(tokenizer.all_special_ids) - {tokenizer.unk_token_id}
     return FillMaskResult(
         masks,
-        cast(str, tokenizer.decode(filled.tolist(), skip_special_tokens=True)),
+        cast(str, tokenizer.decode([i for i in filled.tolist() if i not in frame])),
         cast(list[str], tokenizer.convert_ids_to_tokens(out.ids.tolist())),
         out.truncated,
     )

@@ -66,6 +66,15 @@ def test_fill_mask_predicts_every_mask(bert):
     assert "[MASK]" not in r.filled and r.truncated == 0
 
 
+def test_the_filled_sentence_keeps_unk_where_the_vocabulary_cannot_spell_a_character():
+    """The encoder's WordPiece has no 🍕: the sentence shows [UNK] there, as the Tokenizer tab does, and drops only
+    the frame ([CLS], [SEP])."""
+    encoder = registry.load(registry.ENCODER, "masked")
+    r = fill_mask(encoder.model, encoder.tokenizer, "I love 🍕 and [MASK].")
+    assert "[UNK]" in r.tokens and r.filled.startswith("i love [UNK] and ")
+    assert "[CLS]" not in r.filled and "[SEP]" not in r.filled and "[MASK]" not in r.filled
+
+
 def test_probabilities_sum_to_one_for_every_mask(bert):
     r = fill_mask(bert.model, bert.tokenizer, "[MASK] lord, I [MASK] you.", top_k=len(bert.tokenizer))
     for m in r.masks:

@@ -398,6 +398,22 @@ def test_an_empty_prompt_is_a_message_and_the_tab_still_works(client):
     assert len(client.predict("ROMEO:", 3, "tiny-shakespeare-gpt", api_name="/next_word")[1]["data"]) == 3
 
 
+def test_a_cleared_or_out_of_range_slider_box_is_fitted_with_a_sentence(client):
+    """The predict events skip Gradio's range check (which logged a traceback on a cleared box and silently
+    showed one candidate): an empty box is the slider's default, a number past it is moved into it, and the note
+    says so."""
+    _chart, table, _tokens, note, *_ = client.predict(
+        "The cat sat on the", None, "tiny-shakespeare-gpt", None, 0, 1.0, 0, api_name="/next_word"
+    )
+    assert len(table["data"]) == 10  # the slider's default
+    assert "How many candidates to show was empty, so 10 is used." in note
+    assert "Temperature was empty, so 1 is used." in note
+    _chart, table, _tokens, note, *_ = client.predict(
+        "The cat sat on the", 500, "tiny-shakespeare-gpt", 1.0, 0, 1.0, 0, api_name="/next_word"
+    )
+    assert len(table["data"]) == 50 and "goes from 1 to 50, so 500 became 50." in note
+
+
 def test_a_link_without_a_value_keeps_the_one_the_page_holds():
     from playground.ui import next_word as ui
 

@@ -19,6 +19,7 @@ from .. import next_word as nw
 from ..errors import UserError
 from ..fingerprint import weights_fingerprint
 from ..registry import LoadedModel
+from . import sliders
 from .common import (
     conversion_progress,
     friendly,
@@ -58,8 +59,24 @@ URL_PARAMS = {
 }
 
 
-def _sampling(temperature: float, top_k: float, top_p: float, seed: float | None) -> nw.Sampling:
-    return nw.Sampling(float(temperature), int(top_k), float(top_p), whole_number(seed, "The seed", default=0))
+def _fitted(value: Any, spec: tuple[float, float, float], what: str, step: float, said: list[str]) -> float:
+    """A slider's value as typed (its events skip Gradio's range check, sliders.RAW), fitted into its range; an
+    empty box is its default. What had to move is said in `said`."""
+    low, high, default = spec
+    fitted, moved = sliders.fit(value, low, high, what, step, empty=default)
+    if moved:
+        said.append(moved)
+    return fitted
+
+
+def _sampling(temperature: Any, top_k: Any, top_p: Any, seed: Any, said: list[str] | None = None) -> nw.Sampling:
+    said = [] if said is None else said
+    return nw.Sampling(
+        _fitted(temperature, TEMPERATURE_RANGE, "Temperature", 0.05, said),
+        int(_fitted(top_k, TOP_K_RANGE, "top-k", 1, said)),
+        _fitted(top_p, TOP_P_RANGE, "top-p", 0.01, said),
+        whole_number(seed, "The seed", default=0),
+    )
 
 
 # ---------------------------------------------------------------- predict: one forward, every view
@@ -79,8 +96,10 @@ def predict(
     """Outputs: chart, table, tokens, note, sampling chart, sampling note, training summary, training table,
     share link. (The tables' CSV files are written by table_download, for the browser only.)"""
     loaded = load_model(model, "causal", request)
-    sampling = _sampling(temperature, sample_top_k, top_p, seed)
-    r = nw.next_token_distribution(loaded.model, loaded.tokenizer, prompt, int(top_k), sampling)
+    said: list[str] = []  # the sliders' values that had to be fitted into their ranges
+    shown = int(_fitted(top_k, SHOWN_RANGE, "How many candidates to show", 1, said))
+    sampling = _sampling(temperature, sample_top_k, top_p, seed, said)
+    r = nw.next_token_distribution(loaded.model, loaded.tokenizer, prompt, shown, sampling)
     fig = charts.probability_bars(
         [t.token for t in r.top],
         [t.prob for t in r.top],
@@ -89,7 +108,7 @@ def predict(
     )
     table = [[i + 1, repr(t.token), t.id, round(t.prob, 4), round(t.logprob, 3)] for i, t in enumerate(r.top)]
     tokens = [(tok, str(i % 2)) for i, (tok, _) in enumerate(r.prompt_tokens)]
-    note = model_note(loaded) + _cut_up_note(loaded, prompt)
+    note = model_note(loaded) + _cut_up_note(loaded, prompt) + "".join(f"  \n{moved}" for moved in said)
     if r.truncated:
         note += (
             f"  \n✂️ The prompt is longer than this model's context of {len(r.prompt_tokens)} tokens: "
@@ -99,7 +118,7 @@ def predict(
     link = {
         "prompt": prompt,
         "model": loaded.name,
-        "k": int(top_k),
+        "k": shown,
         "temperature": sampling.temperature,
         "top_k": sampling.top_k,
         "top_p": sampling.top_p,
@@ -587,13 +606,14 @@ def _pairs_section() -> tuple[gr.Markdown, gr.Dataframe, gr.DownloadButton]:
 
 def _wire_predict(main: _Main, sampling: _Sampling, inputs: list[Any], outputs: list[Any]) -> None:
     """Every way to ask for a prediction: the button, Enter, a slider let go, a seed, a model chosen."""
-    main.go.click(predict, inputs, outputs, api_name="next_word")
+    # every event skips Gradio's range check (sliders.RAW): predict fits a slider's typed value, saying so
+    main.go.click(predict, inputs, outputs, api_name="next_word", **sliders.RAW)
     model_switch(main.model, "causal", main.prompts.dataset, main.note)
-    main.prompt.submit(predict, inputs, outputs, api_visibility="private")
+    main.prompt.submit(predict, inputs, outputs, api_visibility="private", **sliders.RAW)
     for control in (main.top_k, sampling.temperature, sampling.top_k, sampling.top_p):
-        control.release(predict, inputs, outputs, api_visibility="private", trigger_mode="always_last")
-    sampling.seed.submit(predict, inputs, outputs, api_visibility="private")
-    main.model.input(predict, inputs, outputs, api_visibility="private")  # a model chosen is a model run
+        control.release(predict, inputs, outputs, api_visibility="private", trigger_mode="always_last", **sliders.RAW)
+    sampling.seed.submit(predict, inputs, outputs, api_visibility="private", **sliders.RAW)
+    main.model.input(predict, inputs, outputs, api_visibility="private", **sliders.RAW)  # a model chosen is a run
 
 
 def _wire_steps(steps: _Steps, main: _Main, sampling: _Sampling) -> None:

@@ -33,15 +33,16 @@ def enter_applies() -> gr.HTML:
     return gr.HTML("", js_on_load=ENTER_APPLIES, container=False, padding=False, elem_classes="enter-applies")
 
 
-def fit(value, low: float, high: float, what: str, step: float = 1) -> tuple[float, str]:
+def fit(value, low: float, high: float, what: str, step: float = 1, empty: float | None = None) -> tuple[float, str]:
     """A typed number moved into [low, high] on the slider's steps, and a sentence when it had to move ("" when it
-    did not). An empty box counts as `low`."""
+    did not). An empty box counts as `empty` (the slider's default), else `low`."""
+    fallback = low if empty is None else empty
     if value is None or value == "":
-        return low, f"{what} was empty, so {low:g} is used."
+        return fallback, f"{what} was empty, so {fallback:g} is used."
     try:
         typed = float(value)
     except (TypeError, ValueError):
-        return low, f"{what} must be a number, so {low:g} is used."
+        return fallback, f"{what} must be a number, so {fallback:g} is used."
     on_step = low + round((typed - low) / step) * step
     chosen = min(max(on_step, low), high)
     if chosen == typed:

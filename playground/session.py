@@ -45,7 +45,9 @@ if TYPE_CHECKING:
     from transformers import PreTrainedTokenizerFast
 
 SUFFIX = " · this session"
-CURRENT_RUN = "the paused run"  # the scrubber's name for the run in progress
+# the scrubber's name for the run in progress, with the step it paused at: paused again further on, it is a new
+# choice, so the scrubber shows the new frame (one name for every pause kept showing the first)
+CURRENT_RUN = "the paused run"
 TIMELINES_KEPT = 4  # saved runs whose snapshots are kept (each up to timeline.MAX_BYTES on disk)  # marks a session's own models in the dropdowns
 # a browser's session goes when its tab closes (unload); an API client may never say goodbye, so a
 # session untouched this long is closed too (far longer than the longest training run)
@@ -115,7 +117,7 @@ class Session:
 
     def timeline(self, name: str) -> tuple[Timeline, PreTrainedTokenizerFast]:
         """The timeline the scrubber shows: the paused run's (name CURRENT_RUN) or a saved run's."""
-        if name == CURRENT_RUN:
+        if name.startswith(CURRENT_RUN):
             run = self.training.run
             if self.training.busy:
                 raise UserError("The run is training: pause it to scrub through it.")
@@ -141,9 +143,10 @@ class Session:
 
     def timeline_runs(self) -> list[str]:
         """The runs the scrubber can show: the paused one, then saved ones with a timeline, newest first."""
-        paused = self.training.run is not None and self.training.run.timeline is not None
+        run = self.training.run
+        paused = [f"{CURRENT_RUN} (step {run.step})"] if run is not None and run.timeline is not None else []
         saved = [n for n, f in self.checkpoints.items() if (f / TIMELINE_FOLDER / TIMELINE_INDEX).is_file()]
-        return [CURRENT_RUN] * paused + saved[::-1]
+        return paused + saved[::-1]
 
     def checkpoint_tasks(self, name: str) -> tuple[str, ...]:
         return tasks_of(self.checkpoints[name])

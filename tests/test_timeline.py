@@ -187,6 +187,23 @@ def test_a_paused_run_keeps_one_frame_where_it_paused(tmp_path):
     assert not folder.exists()  # a run dropped unsaved takes its snapshots with it
 
 
+def test_a_run_paused_again_is_a_new_choice_so_the_scrubber_shows_its_new_frame(sessions):
+    """The list names the paused run with its step: paused again further on, the refreshed list chooses it anew
+    (a changed value: the scrubber picks it up), where one name for every pause kept the first frame on show."""
+    own = sessions("timeline-repause")
+    with own.training.hold():
+        own.training.start(_cfg(steps=200, log_every=10), TEXT, None, "test", Limits())
+    _finish(own.training, max_steps=25)
+    request = gr.Request(session_hash="timeline-repause")
+    first, offered = tab.refresh_runs(None, [], request)
+    assert first["value"] == "the paused run (step 25)" and offered == ["the paused run (step 25)"]
+    _finish(own.training, max_steps=12)
+    again, offered = tab.refresh_runs(first["value"], offered, request)
+    assert again["value"] == "the paused run (step 37)" and offered == ["the paused run (step 37)"]
+    timeline, _tokenizer = own.timeline(again["value"])
+    assert 37 in timeline.frames
+
+
 def test_a_zip_with_a_timeline_round_trips(tmp_path, sessions):
     own = sessions("timeline-zip")
     with own.training.hold():

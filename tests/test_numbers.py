@@ -72,3 +72,22 @@ def test_a_negative_rope_seed_keeps_its_sentence():
     with pytest.raises(gr.Error) as err:
         positional.rope_views(64, 0, 10000, 48, -3)
     assert _said(err) == "The seed must be 0 or more."
+
+
+def test_the_masking_simulators_sliders_are_fitted_with_a_sentence_not_gradios_range_error():
+    """Its events skip Gradio's range check (sliders.RAW): a cleared slider box is the slider's default, a number
+    past it is moved into it, and the note says so; [MASK] and random still share at most all of the picked."""
+    text = "To be, or not to be, that is the question."
+    tokens, summary, _table, note = fill_mask.mask_sentence(text, None, 150, 10, False, 0, "tiny-english-bert", REQUEST)
+    assert "each token is picked with probability 15%" in summary.lower()  # the cleared p: its default
+    assert "become [MASK], 0% a random token" in summary  # [MASK] at 100 leaves no room for random
+    assert "Pick rate p was empty, so 15 is used." in note and "so 150 became 100." in note
+    assert fill_mask.mask_moved(120, 10) == (
+        100,
+        0,
+        fill_mask.unchanged_share(100, 0) + "  \n" + ("[MASK] (% of picked) goes from 0 to 100, so 120 became 100."),
+    )
+    mask, random, _ = fill_mask.random_moved(80, None)  # the random box cleared: its default, the [MASK] gives way
+    assert (mask, random) == (80, 10)
+    *_, note = fill_mask.mask_rates(text, 15, 80, 10, False, 0, 5, "tiny-english-bert", REQUEST)
+    assert "Rolls goes from 10 to" in note and "so 5 became 10." in note

@@ -118,10 +118,28 @@ def score(
     return summary, fig, table, model_note(loaded) + _cut_note(result.truncated)
 
 
-def _recipe(p: float, mask: float, random: float, whole_word: bool) -> Recipe:
-    # as on the page, the random share gives way when [MASK] + random would pass 100% of the picked
-    random = min(float(random), 100 - float(mask))
-    return Recipe(float(p) / 100, float(mask) / 100, random / 100, bool(whole_word))
+# the simulator's sliders, as (low, high, default): its events skip Gradio's range check (sliders.RAW) and fit them
+P_RANGE, MASK_RANGE, RANDOM_RANGE = (0, 100, 15), (0, 100, 80), (0, 100, 10)
+ROLLS_RANGE = (10, MAX_ROLLS, 1000)
+
+
+def _percent(value: Any, spec: tuple[int, int, int], what: str, said: list[str]) -> float:
+    fitted, moved = sliders.fit(value, spec[0], spec[1], what, empty=spec[2])
+    if moved:
+        said.append(moved)
+    return fitted
+
+
+def _shares(mask: Any, random: Any, said: list[str]) -> tuple[float, float]:
+    """The [MASK] and random shares of the picked, fitted; together at most 100 (the random share gives way)."""
+    mask = _percent(mask, MASK_RANGE, "[MASK] (% of picked)", said)
+    return mask, min(_percent(random, RANDOM_RANGE, "Random token (% of picked)", said), 100 - mask)
+
+
+def _recipe(p: Any, mask: Any, random: Any, whole_word: bool, said: list[str]) -> Recipe:
+    """The page's recipe, each slider fitted into its range (what moved is said in `said`)."""
+    mask, random = _shares(mask, random, said)
+    return Recipe(_percent(p, P_RANGE, "Pick rate p", said) / 100, mask / 100, random / 100, bool(whole_word))
 
 
 @friendly
@@ -136,7 +154,8 @@ def mask_sentence(
     request: gr.Request = None,
 ) -> tuple[list, str, list, str]:
     loaded = load_model(model, "masked", request)
-    sim = simulate(loaded.model, loaded.tokenizer, text, _recipe(p, mask, random, whole_word), _seed(seed))
+    said: list[str] = []
+    sim = simulate(loaded.model, loaded.tokenizer, text, _recipe(p, mask, random, whole_word, said), _seed(seed))
     shown = [(_shown(t) + " ", None if t.fate == "special" else t.fate) for t in sim.tokens]
     table = [
         [
@@ -154,7 +173,11 @@ def mask_sentence(
         ]
         for t in sim.tokens
     ]
-    return shown, _sim_summary(sim), table, model_note(loaded) + _cut_note(sim.truncated)
+    return shown, _sim_summary(sim), table, model_note(loaded) + _cut_note(sim.truncated) + _said(said)
+
+
+def _said(said: list[str]) -> str:
+    return "".join(f"  \n{moved}" for moved in said)
 
 
 def _shown(t: MaskedToken) -> str:
@@ -204,7 +227,11 @@ def mask_rates(  # noqa: PLR0913 — a Gradio handler: one parameter per input c
     request: gr.Request = None,
 ) -> tuple[go.Figure, go.Figure, list, str]:
     loaded = load_model(model, "masked", request)
-    r = rates(loaded.tokenizer, text, _recipe(p, mask, random, whole_word), _seed(seed), int(rolls))
+    said: list[str] = []
+    recipe = _recipe(p, mask, random, whole_word, said)
+    n_rolls, moved = sliders.fit(rolls, ROLLS_RANGE[0], ROLLS_RANGE[1], "Rolls", 10, empty=ROLLS_RANGE[2])
+    said += [moved] if moved else []
+    r = rates(loaded.tokenizer, text, recipe, _seed(seed), int(n_rolls))
     unit = "word" if r.recipe.whole_word else "token"
     hist = charts.count_histogram(
         r.picked_per_roll(),
@@ -228,23 +255,27 @@ def mask_rates(  # noqa: PLR0913 — a Gradio handler: one parameter per input c
         [name, f"{target:.1%}", f"{running[name][-1]:.2%}", r.n_tokens if i == 0 else picked]
         for i, (name, target) in enumerate(r.targets().items())
     ]
-    return hist, conv, table, model_note(loaded)
+    return hist, conv, table, model_note(loaded) + _said(said)
 
 
 def unchanged_share(mask: float, random: float) -> str:
     return f"Of the picked: {mask:.0f}% [MASK] + {random:.0f}% random → **{100 - mask - random:.0f}% stay unchanged**"
 
 
-def mask_moved(mask: float, random: float) -> tuple[float, str]:
-    """[MASK] and random share the picked tokens: the random share gives way. Outputs: random, the note."""
-    random = min(float(random), 100 - float(mask))
-    return random, unchanged_share(float(mask), random)
+def mask_moved(mask: Any, random: Any) -> tuple[float, float, str]:
+    """[MASK] and random share the picked tokens: the random share gives way. Outputs: mask, random (both fitted
+    into their sliders), the note."""
+    said: list[str] = []
+    mask, random = _shares(mask, random, said)
+    return mask, random, unchanged_share(mask, random) + _said(said)
 
 
-def random_moved(mask: float, random: float) -> tuple[float, str]:
-    """The [MASK] share gives way to the random share. Outputs: mask, the note."""
-    mask = min(float(mask), 100 - float(random))
-    return mask, unchanged_share(mask, float(random))
+def random_moved(mask: Any, random: Any) -> tuple[float, float, str]:
+    """The [MASK] share gives way to the random share. Outputs: mask, random, the note."""
+    said: list[str] = []
+    random = _percent(random, RANDOM_RANGE, "Random token (% of picked)", said)
+    mask = min(_percent(mask, MASK_RANGE, "[MASK] (% of picked)", said), 100 - random)
+    return mask, random, unchanged_share(mask, random) + _said(said)
 
 
 @friendly
@@ -345,10 +376,18 @@ def _simulator_section(model: gr.Dropdown, note: gr.Markdown) -> None:
     )
     text = gr.Textbox(label="Any sentence (no [MASK] needed)", value=SIM_EXAMPLES[0][0], lines=2, elem_id="fm-sim-text")
     with gr.Row():  # the page's width: room for each slider's label and its "100"
-        p = gr.Slider(0, 100, value=15, step=1, label="Pick rate p (% of tokens)", elem_id="fm-sim-p")
-        mask = gr.Slider(0, 100, value=80, step=1, label="[MASK] (% of picked)", elem_id="fm-sim-mask")
-        random = gr.Slider(0, 100, value=10, step=1, label="Random token (% of picked)", elem_id="fm-sim-random")
-    unchanged = gr.Markdown(unchanged_share(80, 10), elem_id="fm-sim-unchanged")
+        p = gr.Slider(*P_RANGE[:2], value=P_RANGE[2], step=1, label="Pick rate p (% of tokens)", elem_id="fm-sim-p")
+        mask = gr.Slider(
+            *MASK_RANGE[:2], value=MASK_RANGE[2], step=1, label="[MASK] (% of picked)", elem_id="fm-sim-mask"
+        )
+        random = gr.Slider(
+            *RANDOM_RANGE[:2],
+            value=RANDOM_RANGE[2],
+            step=1,
+            label="Random token (% of picked)",
+            elem_id="fm-sim-random",
+        )
+    unchanged = gr.Markdown(unchanged_share(MASK_RANGE[2], RANDOM_RANGE[2]), elem_id="fm-sim-unchanged")
     with gr.Row():
         whole_word = gr.Checkbox(
             False, label="Whole-word masking (a word's pieces are picked together)", elem_id="fm-sim-wwm"
@@ -369,12 +408,14 @@ def _simulator_section(model: gr.Dropdown, note: gr.Markdown) -> None:
 
     inputs = [text, p, mask, random, whole_word, seed, model]
     outputs = [tokens, summary, table, note]
-    go.click(mask_sentence, inputs, outputs, api_name="mask_simulator")
-    seed.submit(mask_sentence, inputs, outputs, api_visibility="private")
-    mask.input(mask_moved, [mask, random], [random, unchanged], api_visibility="private", queue=False)
-    random.input(random_moved, [mask, random], [mask, unchanged], api_visibility="private", queue=False)
+    # every event skips Gradio's range check (sliders.RAW): the handlers fit a typed value, saying so
+    go.click(mask_sentence, inputs, outputs, api_name="mask_simulator", **sliders.RAW)
+    seed.submit(mask_sentence, inputs, outputs, api_visibility="private", **sliders.RAW)
+    shares = dict(api_visibility="private", queue=False, **sliders.RAW)
+    mask.input(mask_moved, [mask, random], [mask, random, unchanged], **shares)
+    random.input(random_moved, [mask, random], [mask, random, unchanged], **shares)
     again.click(reroll, [seed], [seed], api_visibility="private", queue=False).then(
-        mask_sentence, inputs, outputs, api_visibility="private"
+        mask_sentence, inputs, outputs, api_visibility="private", **sliders.RAW
     )
     table_download(table, download, "masking")
     gr.Markdown(FATE_LEGEND)
@@ -387,7 +428,9 @@ def _rates_section(recipe: list[Any], model: gr.Dropdown, note: gr.Markdown) -> 
         "the realised rates settle on the chosen ones."
     )
     with gr.Row():
-        rolls = gr.Slider(10, MAX_ROLLS, value=1000, step=10, label="Rolls of the sentence", elem_id="fm-rates-rolls")
+        rolls = gr.Slider(
+            *ROLLS_RANGE[:2], value=ROLLS_RANGE[2], step=10, label="Rolls of the sentence", elem_id="fm-rates-rolls"
+        )
         go_rates = gr.Button("Roll many times", elem_id="fm-rates-go")
     with gr.Row():
         hist = gr.Plot(label="Tokens picked per roll", elem_id="fm-rates-hist")
@@ -396,7 +439,9 @@ def _rates_section(recipe: list[Any], model: gr.Dropdown, note: gr.Markdown) -> 
         headers=RATE_HEADERS, label="Chosen and realised rates", interactive=False, elem_id="fm-rates-table"
     )
     rate_download = gr.DownloadButton("Download the table (CSV)", interactive=False, elem_id="fm-rates-csv", size="sm")
-    go_rates.click(mask_rates, [*recipe, rolls, model], [hist, conv, rate_table, note], api_name="mask_rates")
+    go_rates.click(
+        mask_rates, [*recipe, rolls, model], [hist, conv, rate_table, note], api_name="mask_rates", **sliders.RAW
+    )
     table_download(rate_table, rate_download, "masking-rates")
 
 

@@ -49,12 +49,26 @@ class Lap:
     event: Progress
 
 
+@dataclass(frozen=True)
+class Lane:
+    """One side as the chart and readout need it: what is kept of a run once its race has ended."""
+
+    cfg: TrainConfig
+    step: int
+    tokens: int
+    elapsed: float  # its own training seconds
+    done: bool
+
+
 @dataclass
 class Race:
-    """The two runs and their curves."""
+    """The two runs and their curves. Once it has ended (`settle`) only the lanes and laps are kept: a session's
+    last race stays for its chart as long as its page, and two models with their optimizers and token tensors
+    (up to about 1 GB at the limits) would stay with it."""
 
     runs: dict[str, Trainer]
     laps: dict[str, list[Progress]] = field(default_factory=lambda: {s: [] for s in LANES})
+    settled: dict[str, Lane] | None = None
 
     @classmethod
     def start(cls, a: TrainConfig, b: TrainConfig, text: str, limits: Limits) -> Race:
@@ -68,9 +82,20 @@ class Race:
             limits.check(cfg, count_parameters(cfg, len(tokenizer)))  # on the meta device: no memory
         return cls({side: Trainer(cfg, text, tokenizer) for side, cfg in zip(LANES, (a, b))})
 
+    def lanes(self) -> dict[str, Lane]:
+        runs = self.runs  # (first: a page may read while the race settles, which sets `settled` before `runs`)
+        if self.settled is not None:
+            return self.settled
+        return {s: Lane(run.cfg, run.step, run.tokens, run.elapsed, run.done) for s, run in runs.items()}
+
+    def settle(self) -> None:
+        """The race has ended: keep its lanes, let its runs go."""
+        self.settled = self.lanes()
+        self.runs = {}
+
     @property
     def done(self) -> bool:
-        return all(run.done for run in self.runs.values())
+        return all(lane.done for lane in self.lanes().values())
 
     def advance(self, halt: Callable[[], bool] = lambda: False) -> Iterator[Lap]:
         """Turns of one logging interval each until both are done or `halt()`."""
@@ -83,7 +108,7 @@ class Race:
                     yield Lap(side, event)
 
     def seconds(self) -> float:
-        return sum(run.elapsed for run in self.runs.values())
+        return sum(lane.elapsed for lane in self.lanes().values())
 
     def to_reach(self) -> tuple[float, dict[str, tuple[int, float] | None]]:
         """The loss both sides reached (the worse of their best validation losses), and for each side the step and
@@ -144,9 +169,10 @@ class Racing:
         race = self.race
         if race is None:
             raise ValueError("start a race before advancing it")
-        yield from race.advance(lambda: self.stop_requested or race.seconds() > max_seconds)
-        for run in race.runs.values():  # kept for its chart until the session ends: without Adam's state
-            run.let_go()
+        try:
+            yield from race.advance(lambda: self.stop_requested or race.seconds() > max_seconds)
+        finally:
+            race.settle()  # kept for its chart as long as the session: without its models
         self._set("done" if race.done else "stopped")
 
     def stop(self) -> str:

@@ -42,7 +42,7 @@ def _configs(form: TrainForm, a: list[str], b: list[str]) -> tuple[TrainConfig, 
 def _readout(race: Race, names: dict[str, str], state: str) -> str:
     lines = [f"**{state}** · {clock(race.seconds())} of training in all", ""]
     lines += ["| side | recipe | step | training s | tokens/s | validation loss |", "|---|---|---|---|---|---|"]
-    for side, run in race.runs.items():
+    for side, run in race.lanes().items():
         val = next((e.val_loss for e in reversed(race.laps[side]) if e.val_loss is not None), None)
         rate = run.tokens / max(run.elapsed, 1e-9)
         loss = "–" if val is None else f"{val:.3f}"
@@ -53,7 +53,8 @@ def _readout(race: Race, names: dict[str, str], state: str) -> str:
     if not math.isnan(target) and all(first.values()):
         got = " · ".join(f"{s} at step {first[s][0]} ({first[s][1]:.1f} s)" for s in LANES)  # type: ignore[index]
         lines += ["", f"Both reached validation loss **{target:.3f}**: {got}."]
-    diff = differences(race.runs["A"].cfg, race.runs["B"].cfg)
+    lanes = race.lanes()
+    diff = differences(lanes["A"].cfg, lanes["B"].cfg)
     if diff:
         lines += ["", "What differs, and why it may matter:"]
         lines += [f"- **{k.replace('_', ' ')}** (A: {va}, B: {vb}): {why}" for k, va, vb, why in diff]

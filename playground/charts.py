@@ -465,7 +465,8 @@ def probe_timeline(
             )
     if step is not None:
         fig.add_vline(x=step, line_color="gray", line_dash="dash")
-    fig.update_yaxes(type="log", title_text="probability", row=1, col=1)
+    # powers of ten as 1e-6, not plotly's SI prefixes (1µ, 10n read as units, not as one in a million)
+    fig.update_yaxes(type="log", title_text="probability", exponentformat="e", row=1, col=1)
     fig.update_yaxes(type="log", autorange="reversed", title_text="rank (1 = top guess)", row=2, col=1)
     fig.update_xaxes(title_text="step", row=2, col=1)
     fig.update_layout(
@@ -526,7 +527,7 @@ def loss_vs_compute(
             )
     fig.update_layout(
         title="Loss against training compute",
-        xaxis=dict(type="log", title="training FLOPs"),
+        xaxis=dict(type="log", title="training FLOPs", exponentformat="power"),  # 10^15 throughout, not "100T"
         yaxis=dict(type="log", title=y_title),
         legend=dict(orientation="h", y=-0.25),
         **(_LAYOUT | dict(height=460)),

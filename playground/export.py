@@ -425,6 +425,11 @@ def max_logit_difference(ours: TinyTransformer, theirs: torch.nn.Module, ids: to
 # ---------------------------------------------------------------- the folder
 
 
+def matching(max_diff: float) -> str:
+    """How close an export's logits are to ours, in words: "exactly", or "within 1.2e-06"."""
+    return "exactly" if max_diff == 0 else f"within {max_diff:.1e}"
+
+
 @dataclass
 class Exported:
     folder: Path

@@ -4,6 +4,7 @@ its disk budget. The Hub cannot be reached here: the one publish that goes throu
 
 from __future__ import annotations
 
+import re
 import shutil
 import types
 import zipfile
@@ -79,7 +80,9 @@ def test_export_gives_a_zip_in_the_session_folder_and_a_card_to_read(browser):
     names = zipfile.ZipFile(zipped).namelist()
     expected = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "README.md"}
     assert {f"tiny-shakespeare-gpt-1/{f}" for f in expected} <= set(names)
-    assert status.startswith("Exports as GPT-2") and "match ours within" in status
+    assert status.startswith("Exports as GPT-2") and re.search(
+        r"match ours (exactly|within \d\.\de-\d\d) on real text", status
+    )
     assert "```yaml\nlicense: mit" in card and "from transformers import pipeline" in card
     assert "](loss_curve.svg)" not in card  # the page cannot follow the folder's relative link: the curve is above
     assert curve == ""  # the bundled checkpoint kept no validation curve (a run trained here does: below)

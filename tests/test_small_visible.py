@@ -102,6 +102,21 @@ def test_the_logit_lens_table_and_note_show_a_newline_token():
     assert "⏎" in [t for row in fig.data[0].text for t in row]
 
 
+def test_the_logit_lens_writes_small_probabilities_readably_not_as_0():
+    """A probability that rounds to 0.0000 read as "impossible" beside a rank of 31,517: below 0.1% it is written
+    in scientific notation (charts.readable_prob), as the timeline does."""
+    _note, _fig, rows = inside_tab.logit_lens("ROMEO:", TINY_GPT)
+    finals = [row[4] for row in rows]
+    assert all(isinstance(p, str) and p not in ("0", "0.00%") for p in finals)
+    assert all(p.endswith("%") or "e-" in p for p in finals)
+
+
+def test_an_export_matching_exactly_says_so():
+    from playground import export
+
+    assert export.matching(0.0) == "exactly" and export.matching(3.2e-6) == "within 3.2e-06"
+
+
 def test_attention_views_label_a_space_token():
     loaded = registry.load(TINY_GPT, "causal")
     att = at.extract(loaded.model, loaded.tokenizer, "ROMEO:\nWhat")
@@ -151,3 +166,11 @@ def test_the_top_k_sliders_fit_a_typed_number_too(client):
     assert len(table["data"]) == 30 and "Candidates per mask goes from 1 to 30, so 999 became 30." in note
     out = client.predict("To be, or not to", [TINY_GPT, HUB_GPT2], 999, "be", api_name="/compare_next_word")
     assert "Candidates per model goes from 1 to 30, so 999 became 30." in out[0]
+
+
+def test_log_axes_write_powers_of_ten_not_si_prefixes():
+    """Plotly's default labels a probability axis 1µ, 10n, and FLOPs 100T then 10^15: one format each."""
+    fig = charts.probe_timeline([("speak", [0, 10], [1e-7, 0.2], [300, 1])], 10)
+    assert fig.layout.yaxis.exponentformat == "e"
+    fig = charts.loss_vs_compute({}, {}, "loss")
+    assert fig.layout.xaxis.exponentformat == "power"

@@ -23,7 +23,7 @@ import torch
 from transformers import BertForSequenceClassification, BertModel
 
 from ..errors import UserError
-from ..export import CARD, save_tokenizer
+from ..export import CARD, matching, save_tokenizer
 from ..tiny.checkpoint import zip_folder
 from .config import FineTuneConfig, FineTuneProgress
 from .heads import Classifier, bert_pooler
@@ -126,7 +126,7 @@ def model_card(name: str, task: Task, cfg: FineTuneConfig, final: FineTuneProgre
         f"{cfg.labels:,} labelled examples, learning rate {lr:g}, seed {cfg.seed}.",
         f"- Validation accuracy on {len(task.val):,} held-out examples: **{_percent(pre)}**; the same "
         f"architecture from random weights, trained alike: {_percent(scratch)}.",
-        f"- Exported as `BertForSequenceClassification`: its logits match the playground's within {max_diff:.1e}.",
+        f"- Exported as `BertForSequenceClassification`: its logits match the playground's {matching(max_diff)}.",
         "- Licence: "
         + ("Apache-2.0, as the all-MiniLM-L6-v2 body it starts from." if licence != "other" else "the base model's."),
         "",

@@ -400,10 +400,6 @@ KEPT_BYTES = int(float(os.environ.get("PLAYGROUND_FINETUNED_BYTES", 1.5e9)))
 _kept: ModelCache[dict[str, Classifier]] = ModelCache(KEPT_BYTES, _pair_bytes)
 
 
-def _within(difference: float) -> str:
-    return "exactly" if difference == 0 else f"within {difference:.1e}"
-
-
 class FineTuning(TrainingRun):
     """A session's fine-tuning run: TrainingRun's Train / Pause / Step / Stop, saving the fine-tuned model."""
 
@@ -484,6 +480,6 @@ class FineTuning(TrainingRun):
         said = (
             f"The fine-tuned {run.name} stays on this page for **Try it**, and is a transformers "
             f"`BertForSequenceClassification` to download below ({done.megabytes:.0f} MB; its logits match ours "
-            f'{_within(done.max_diff)}; `pipeline("text-classification", model=folder)` reads it).'
+            f'{export.matching(done.max_diff)}; `pipeline("text-classification", model=folder)` reads it).'
         )
         return Outcome("done", run, final, folder=done.path, notice=f"{notice} {said}".strip())

@@ -125,7 +125,7 @@ def export_model(
     card, curve = card_preview(done.folder)
     gguf_note = f" GGUF ({fmt}): {done.gguf_file.name}." if done.gguf_file else ""
     status = (
-        f"{done.plan.sentence} Its logits match ours within {done.max_diff:.1e} on real text.{gguf_note} "
+        f"{done.plan.sentence} Its logits match ours {export.matching(done.max_diff)} on real text.{gguf_note} "
         f"Read its card below before publishing. {made_room}"
     ).strip()
     return str(zipped), status, card, curve

@@ -229,9 +229,9 @@ def logit_lens(text: str, model: str = "", position: float = -1, request: gr.Req
         [
             "embeddings" if x.layer == 0 else x.layer,
             x.top[0][0],
-            round(x.top[0][1], 4),
+            charts.readable_prob(x.top[0][1]),  # (0.0000 would read as "impossible": 3.1e-07 does not)
             x.final_rank,
-            round(x.final_prob, 4),
+            charts.readable_prob(x.final_prob),
         ]
         for x in lens.layers
     ]

@@ -204,6 +204,24 @@ def test_a_run_paused_again_is_a_new_choice_so_the_scrubber_shows_its_new_frame(
     assert 37 in timeline.frames
 
 
+def test_a_cleared_or_out_of_range_step_is_fitted_into_the_run_with_a_sentence(sessions):
+    """The scrubber's events skip Gradio's range check (a cleared box logged a traceback and left a bare Error;
+    9999 showed Gradio's raw toast while the status named another step): the box, slider and status agree."""
+    own = sessions("timeline-fit")
+    with own.training.hold():
+        own.training.start(_cfg(steps=20, log_every=10), TEXT, None, "test", Limits())
+    name = present(_finish(own.training).name)
+    request = gr.Request(session_hash="timeline-fit")
+    *_, status, slider = tab.scrub(name, None, request)
+    assert (
+        slider["value"] == 20 and status.startswith("Step **20** of 20") and "Step was empty, so 20 is used." in status
+    )
+    *_, status, slider = tab.scrub(name, 9999, request)
+    assert slider["value"] == 20 and "Step goes from 0 to 20, so 9999 became 20." in status
+    *_, status = tab.scrub_live(name, -5, request)
+    assert status.startswith("Step **0** of 20") and "so -5 became 0." in status
+
+
 def test_a_zip_with_a_timeline_round_trips(tmp_path, sessions):
     own = sessions("timeline-zip")
     with own.training.hold():

@@ -14,6 +14,7 @@ from ..tiny import compute
 from ..tiny.checkpoint import read_config
 from ..tiny.timeline import PROBE_KINDS, Probe, Reading, Timeline, courses, rank_ticks
 from ..tiny.train import uniform_loss
+from . import sliders
 from .common import friendly, on_page_load, register_picker, session_id
 
 KIND_LABELS = {f"{label} ({kind})": kind for kind, label in PROBE_KINDS.items()}
@@ -106,13 +107,16 @@ def _scrub(name: str | None, step: float | None, request: gr.Request | None, liv
     readings = timeline.read(tokenizer, probes.evaluate)
     if timeline.final is not None:
         timeline.save()  # the readings travel in the run's zip
+    # the slider's events skip Gradio's range check (sliders.RAW): a cleared box is the last step, one past the
+    # run is moved onto it, with a sentence
+    step, moved = sliders.fit(step, 0, timeline.frames[-1], "Step", empty=timeline.frames[-1])
     at = _frame(timeline, step)
     views = (
         _probe_chart(readings, at),
         _guesses(readings, at),
         _curve(timeline, at, len(tokenizer)),
         _sample(timeline, at),
-        _status(timeline, at, step if live else at),
+        _status(timeline, at, step if live else at) + (f"  \n{moved}" if moved else ""),
     )
     return views if live else (*views, gr.update(value=at))
 
@@ -279,14 +283,17 @@ def build(train_events: list) -> None:
 
     views = [probe_chart, guesses, loss, sample, status]
     run.change(pick_run, [run], [step, probes], api_name="timeline_run").then(
-        scrub, [run, step], [*views, step], api_visibility="private"
+        scrub, [run, step], [*views, step], api_visibility="private", **sliders.RAW
     )
     # input, not change: the run's pick and the release set the slider too, and scrub themselves
     live: dict[str, Any] = dict(trigger_mode="always_last", show_progress="hidden")
-    step.input(scrub_live, [run, step], views, api_visibility="private", **live)
-    step.release(scrub, [run, step], [*views, step], api_name="scrub", **live)
-    add.click(add_probe, [run, kind, text, word, text_b, step], [*views, step, probes], api_name="add_probe")
-    remove.click(remove_probe, [run, probes, step], [*views, step, probes], api_name="remove_probe")
+    # the step skips Gradio's range check everywhere (sliders.RAW): _scrub fits it into the run, saying so
+    step.input(scrub_live, [run, step], views, api_visibility="private", **live, **sliders.RAW)
+    step.release(scrub, [run, step], [*views, step], api_name="scrub", **live, **sliders.RAW)
+    add.click(
+        add_probe, [run, kind, text, word, text_b, step], [*views, step, probes], api_name="add_probe", **sliders.RAW
+    )
+    remove.click(remove_probe, [run, probes, step], [*views, step, probes], api_name="remove_probe", **sliders.RAW)
     refresh.click(refresh_runs, [run, offered], [run, offered], api_visibility="private", queue=False)
     on_page_load(refresh_runs, [run, offered], [run, offered])  # after a reload: the newest run, shown again
     unit.change(compute_view, [unit], [compute_plot, compute_md], api_name="loss_vs_compute")

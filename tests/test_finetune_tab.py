@@ -106,6 +106,22 @@ def test_once_stop_is_pressed_the_status_says_what_the_wait_is_for():
         session.release("stopping")
 
 
+def test_a_sweep_refused_says_so_before_sweeping_and_a_finished_one_says_done_with_every_count():
+    pair_task = next(label for label, name in ui.TASK_CHOICES.items() if name == "who-wrote-it")
+    form = ("tiny-english-bert", pair_task, list(ui.MODES)[0], 2e-4, 0)  # (the sweep's own fields)
+    request = gr.Request(session_hash="sweep-done", query_params={})
+    try:
+        views = ui.run_sweep(*form, counts="999999999", request=request)
+        with pytest.raises(gr.Error, match="ask for at most that many labels, not 999,999,999"):
+            next(views)  # refused before any "Sweeping…" reaches the page
+        statuses = [status for _chart, status in ui.run_sweep(*form, counts="8,16", request=request)]
+        assert statuses[0] == "Sweeping 8, 16 labels…" and statuses[1].startswith("**Sweeping** · 8 labels")
+        assert statuses[-1].startswith("**Done**") and "8 labels: pre-trained" in statuses[-1]
+        assert "16 labels: pre-trained" in statuses[-1]
+    finally:
+        session.release("sweep-done")
+
+
 def test_the_default_body_is_the_real_encoder_and_learns_the_verdict_task():
     """The offline default is the packaged encoder (real weights, the real loading code): a few steps on the
     verdict task, where the words give nothing away; its fine-tuned copy stays on the page for Try it and is

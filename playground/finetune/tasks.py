@@ -63,8 +63,16 @@ class Task:
     notice: str = ""  # a sentence for the page (e.g. why a fallback task is shown)
     documents: dict[str, set[str]] = field(default_factory=dict)  # "train" / "val" -> documents on that side
 
+    def check_labels(self, n: int) -> None:
+        """A sentence (UserError) when the pool has fewer than `n` training examples."""
+        if n > len(self.train):
+            raise UserError(
+                f"The task has {len(self.train):,} training examples; ask for at most that many labels, not {n:,}."
+            )
+
     def sample(self, n: int, seed: int) -> list[Example]:
         """`n` training examples, as balanced over the labels as the pool allows, in a seeded order."""
+        self.check_labels(n)
         rng = random.Random(seed)
         by_label: dict[int, list[Example]] = {}
         for ex in self.train:
@@ -75,10 +83,6 @@ class Task:
             for pool in pools:
                 if pool and len(picked) < n:
                     picked.append(pool.pop())
-        if len(picked) < n:
-            raise UserError(
-                f"The task has {len(self.train):,} training examples; ask for at most that many labels, not {n:,}."
-            )
         rng.shuffle(picked)
         return picked
 

@@ -334,17 +334,21 @@ def run_sweep(form: FineTuneForm, request: gr.Request | None, counts: str = COUN
     ft = session.get(sid).finetuning
     with ft.hold("sweeping label counts", "stop"):
         loaded, task_ = _body(form.model, sid), _load_task(cfg.task)
+        task_.check_labels(wanted[-1])  # refused before the status says it sweeps
         chance = 1 / len(task_.labels)
         yield charts.label_sweep([], chance), f"Sweeping {', '.join(map(str, wanted))} labels…"
         points: list[tuple[int, dict[str, float]]] = []
+        said: list[str] = []
         for point in sweep(cfg, loaded.model, loaded.tokenizer, task_, wanted, ft.halted):
             points.append((point.labels, point.accuracy))
             acc = point.accuracy
-            yield (
-                charts.label_sweep(points, chance),
+            said.append(
                 f"{point.labels} labels: pre-trained {acc['pretrained']:.0%}, scratch {acc['scratch']:.0%} "
-                f"({point.steps} steps, {point.seconds:.0f} s)",
+                f"({point.steps} steps, {point.seconds:.0f} s)"
             )
+            yield charts.label_sweep(points, chance), f"**Sweeping** · {said[-1]}"
+        ended = "Done" if len(points) == len(wanted) else f"Stopped after {len(points)} of {len(wanted)} counts"
+        yield charts.label_sweep(points, chance), f"**{ended}**  \n" + "  \n".join(said)
 
 
 @friendly

@@ -33,6 +33,7 @@ class Point:
     source: str = ""  # where a reference point comes from
     curve: list[tuple[float, float]] = field(default_factory=list)  # (FLOPs, validation loss) along the run
     only_bits: bool = False  # measured in bits per character only (a real model with its own tokenizer)
+    mine: bool = False  # one of the learner's runs: only those are fitted (the others differ in data and recipe)
 
     @property
     def bits_per_char(self) -> float | None:

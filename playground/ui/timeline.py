@@ -4,6 +4,7 @@ predictions at that step (tiny/timeline.py), and loss against training compute b
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import gradio as gr
@@ -194,7 +195,7 @@ def _points(sid: str | None) -> list[compute.Point]:
         parameters = meta.get("parameters")
         if parameters and not (folder / "classifier.safetensors").exists():  # fine-tuned ones are not pre-training
             point = compute.run_point(name.removesuffix(session.SUFFIX), meta, int(parameters), config.vocab_size)
-            points += [point] if point else []
+            points += [replace(point, mine=True)] if point else []
     points += [p for name in BUNDLED if (p := compute.bundled_point(bundled_path(name)))]
     shipped = registry.PACKAGED[registry.ENCODER].folder
     if shipped is not None and registry.available(registry.ENCODER):  # its continued pre-training, ours
@@ -212,7 +213,9 @@ def compute_view(unit: str, request: gr.Request = None):
             continue
         key = " · ".join(p.group.split(" · ")[:2]) if bits else p.group  # bits per char: any tokenizer
         groups.setdefault(key, []).append(p)
-    fits = {k: f for k, ps in groups.items() if (f := compute.fit_power_law(ps, bits))}
+    # a law is fitted to the learner's own runs only: the published and bundled points beside them were trained on
+    # other data, recipes and tokenizers, so a line through them would be no law of this setup
+    fits = {k: f for k, ps in groups.items() if (f := compute.fit_power_law([p for p in ps if p.mine], bits))}
     value = (lambda p: p.bits_per_char) if bits else (lambda p: p.loss)
     fig = charts.loss_vs_compute(
         {k: [(p.label, p.flops, value(p)) for p in ps] for k, ps in groups.items()},
@@ -232,7 +235,8 @@ def _compute_notes(groups: dict[str, list[compute.Point]], fits: dict, bits: boo
             "their tokenizer."
         )
     for key, (a, b) in fits.items():
-        lines.append(f"- **{key}**: loss ≈ {a:.3g} · C^(−{b:.3f}) from {len(groups[key])} points.")
+        mine = sum(p.mine for p in groups[key])
+        lines.append(f"- **{key}**: loss ≈ {a:.3g} · C^(−{b:.3f}), fitted to your {mine} runs.")
     sources = [f"- **{p.label}**: {p.source}" for ps in groups.values() for p in ps if p.source]
     return "\n".join(lines + ["", "Reference points:", *sources])
 

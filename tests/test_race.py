@@ -157,3 +157,12 @@ def test_a_stop_shows_the_stopped_race_whichever_reply_lands_last(sessions):
     assert chart.to_dict() == last_chart.to_dict()
     again_chart, again = tab.stop_race(req)  # Stop on a race that has ended shows it as it is
     assert again == readout and again_chart.to_dict() == chart.to_dict()
+
+
+def test_the_readout_says_which_side_won_in_steps_and_which_in_seconds():
+    """'Faster' can mean fewer steps or fewer seconds: the modern recipe may learn more per step and still cost more
+    per second on a CPU, and the readout says which is which instead of leaving the notes' 'faster' to stand."""
+    assert tab._verdict({"A": (144, 63.8), "B": (24, 69.6)}).startswith(
+        "B got there in fewer steps but A in less training time: B's steps cost more here"
+    )
+    assert tab._verdict({"A": (30, 10.0), "B": (20, 8.0)}) == "B got there first, in steps and in training seconds."

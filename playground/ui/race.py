@@ -52,13 +52,27 @@ def _readout(race: Race, names: dict[str, str], state: str) -> str:
     target, first = race.to_reach()
     if not math.isnan(target) and all(first.values()):
         got = " · ".join(f"{s} at step {first[s][0]} ({first[s][1]:.1f} s)" for s in LANES)  # type: ignore[index]
-        lines += ["", f"Both reached validation loss **{target:.3f}**: {got}."]
+        lines += ["", f"Both reached validation loss **{target:.3f}**: {got}. {_verdict(first)}"]  # type: ignore[arg-type]
     lanes = race.lanes()
     diff = differences(lanes["A"].cfg, lanes["B"].cfg)
     if diff:
         lines += ["", "What differs, and why it may matter:"]
         lines += [f"- **{k.replace('_', ' ')}** (A: {va}, B: {vb}): {why}" for k, va, vb, why in diff]
     return "\n".join(lines)
+
+
+def _verdict(first: dict[str, tuple[int, float]]) -> str:
+    """Who got there first, in steps and in training seconds: "faster" can mean either, and on a CPU a recipe
+    that learns more per step (Muon) may still cost more per second."""
+    by_steps = min(LANES, key=lambda s: first[s][0])
+    by_seconds = min(LANES, key=lambda s: first[s][1])
+    if by_steps == by_seconds:
+        return f"{by_steps} got there first, in steps and in training seconds."
+    return (
+        f"{by_steps} got there in fewer steps but {by_seconds} in less training time: {by_steps}'s steps cost more "
+        "here (see tokens/s). Fewer steps is what counts when data is scarce, fewer seconds when compute is; on a "
+        "GPU the balance can turn."
+    )
 
 
 def _view(racing: Racing) -> tuple[Any, str]:

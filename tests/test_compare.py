@@ -266,3 +266,18 @@ def test_real_pretrained_weights_beat_the_tiny_model_per_character():
     assert not cmp.same_tokens([tiny, real])  # different tokenizers: compare per character
     assert real.loss.n_chars == tiny.loss.n_chars == len(" capital of France is")
     assert real.loss.bits_per_char < tiny.loss.bits_per_char
+
+
+def test_a_word_of_several_tokens_says_what_its_rank_and_probability_are():
+    """Compare's rank of a two-token word is its first token's, its probability the whole word's: 'rank 1,
+    probability 0.00002' read as a contradiction until the note says so."""
+    from playground.ui import compare as tab
+
+    results = cmp.compare(
+        "causal", "To be, or not to be, that is the", [TINY_GPT, TINY_BERT], k=3, word="question mark"
+    )
+    assert results[0].words[0].n_tokens > 1
+    note = tab._note("causal", results, 2)
+    assert "the **rank** is its first token's among all next tokens and the **probability** the whole word's" in note
+    one = cmp.compare("causal", "To be, or not to be, that is the", [TINY_GPT, TINY_BERT], k=3, word="a")
+    assert "several tokens" not in tab._note("causal", one, 2)

@@ -173,6 +173,16 @@ def _guess_note(first: cmp.ModelResult | None) -> str:
     return f"  \nNo word typed, so every model tracks {first.name}'s top guess: {words}. Type a word to track your own."
 
 
+# what rank and probability mean for a tracked word that a model cuts into several tokens (cmp.WordRank)
+SEVERAL_TOKENS = {
+    "causal": "For a word of several tokens, the **rank** is its first token's among all next tokens and the "
+    "**probability** the whole word's (its tokens' probabilities multiplied): a word can rank 1st and still be "
+    "unlikely as a whole.",
+    "masked": "For a word of several tokens, the **rank** and **probability** are its first token's at the mask (one "
+    "[MASK] stands for one token).",
+}
+
+
 def _note(task: str, results: list[cmp.ModelResult], n: int) -> str:
     parts = [f"{len(results)} of {n} models done." if len(results) < n else "", LOSS_EXPLAINED[task], BPC_EXPLAINED]
     ok = [r for r in results if not r.error]
@@ -185,6 +195,8 @@ def _note(task: str, results: list[cmp.ModelResult], n: int) -> str:
                 f"⚠️ The tokenizers differ ({counts} tokens), so losses **per token** do not compare: a "
                 "model with smaller tokens makes more, easier guesses. Compare **bits per character**."
             )
+    if any(w.n_tokens > 1 for r in ok for w in r.words):
+        parts.append(SEVERAL_TOKENS[task])
     failed = len(results) - len(ok)
     if failed:
         parts.append(

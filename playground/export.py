@@ -39,6 +39,7 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
+from .charts import readable_prob
 from .errors import UserError
 from .tiny import data
 from .tiny.checkpoint import is_checkpoint, load_checkpoint, written_atomically
@@ -47,7 +48,7 @@ from .tiny.config import TrainConfig
 from .tiny.files import CLASSIFIER_FILE
 from .tiny.model import Block, TinyConfig, TinyTransformer
 from .tiny.recipes import RECIPES
-from .tiny.timeline import Timeline
+from .tiny.timeline import RANK_RULE, Timeline
 
 MAX_DIFF = 1e-4  # the largest |logit difference| (float32) an export may show against our model
 CARD = "README.md"
@@ -620,9 +621,9 @@ def _probe_lines(checkpoint: Path | None) -> list[str]:
     for probe in timeline.probes:
         r = timeline.readings.get((probe, last))
         if r is not None:
-            top = ", ".join(f"{t!r} {p:.0%}" for t, p in r.top[:3])
-            lines.append(f"- {probe.label}: p = {r.prob:.1%}, rank {r.rank}; top: {top}")
-    return lines
+            top = ", ".join(f"{t!r} {readable_prob(p)}" for t, p in r.top[:3])
+            lines.append(f"- {probe.label}: p = {readable_prob(r.prob)}, rank {r.rank}; top: {top}")
+    return [*lines, "", "p is the followed word's probability (P(IsNext) for a pair). " + RANK_RULE]
 
 
 def _front_matter(cfg: TinyConfig, target: Target, license: str, objective: str) -> str:

@@ -222,6 +222,24 @@ def test_a_cleared_or_out_of_range_step_is_fitted_into_the_run_with_a_sentence(s
     assert status.startswith("Step **0** of 20") and "so -5 became 0." in status
 
 
+def test_the_model_cards_probes_write_small_probabilities_readably_and_say_what_rank_means(sessions):
+    """A 50-step character model gives a followed word a tiny probability: the card wrote 'p = 0.0%, rank 3' (the
+    rank its first letter's); it writes 3.1e-07, and says what p and rank are for."""
+    from playground import export
+
+    own = sessions("timeline-card")
+    with own.training.hold():
+        own.training.start(_cfg(), TEXT, None, "test", Limits())
+    outcome = _finish(own.training)
+    timeline, tokenizer = own.timeline(present(outcome.name))
+    timeline.read(tokenizer, probes.evaluate)
+    timeline.save()
+    lines = export._probe_lines(present(outcome.folder))
+    probed = [line for line in lines if line.startswith("- ")]
+    assert probed and not any("p = 0.0%" in line or " 0%" in line for line in probed)
+    assert lines[-1].startswith("p is the followed word's probability") and "for one token" in lines[-1]
+
+
 def test_a_zip_with_a_timeline_round_trips(tmp_path, sessions):
     own = sessions("timeline-zip")
     with own.training.hold():

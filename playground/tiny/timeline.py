@@ -40,6 +40,12 @@ TOP_K = 5
 FORMAT = 2  # 2: a next-word probe's guesses are read where its rank is (1 read them before the word's space)
 PROBE_KINDS = {"next": "next word", "mask": "fill the mask", "pair": "does B follow A?"}
 FOX = "The quick brown fox jumps over the lazy"  # a line no bundled corpus holds: learnt only as English
+# what a probe's rank and top guesses mean, beside its probability (the whole word's): said wherever they are shown
+RANK_RULE = (
+    "*Its rank* and *the top guesses* are for one token: the followed word's first (a word of several tokens is "
+    'followed by its first). Where that is a bare space (a character model spells " speak" as " ", "s", "p"…), both '
+    "are for the letter after the space."
+)
 
 
 @dataclass(frozen=True)

@@ -13,18 +13,13 @@ from .. import charts, encoder, probes, registry, session
 from ..bundled import bundled_path
 from ..tiny import compute
 from ..tiny.checkpoint import read_config
-from ..tiny.timeline import PROBE_KINDS, Probe, Reading, Timeline, courses, rank_ticks
+from ..tiny.timeline import PROBE_KINDS, RANK_RULE, Probe, Reading, Timeline, courses, rank_ticks
 from ..tiny.train import uniform_loss
 from . import sliders
 from .common import friendly, on_page_load, register_picker, session_id
 
 KIND_LABELS = {f"{label} ({kind})": kind for kind, label in PROBE_KINDS.items()}
 UNITS = {"loss per token (nats)": False, "bits per character": True}
-RANK_RULE = (
-    "*Its rank* and *the top guesses* are for one token: the followed word's first (a word of several tokens is "
-    'followed by its first). Where that is a bare space (a character model spells " speak" as " ", "s", "p"…), both '
-    "are for the letter after the space."
-)
 BUNDLED = ("tiny-shakespeare-gpt", "tiny-shakespeare-bert", "tiny-english-bert")
 SCALING_NOTE = (
     "**What a scaling law is.** Train the same kind of model with more compute (a bigger model, more tokens, "

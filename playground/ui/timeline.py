@@ -239,6 +239,17 @@ def _compute_notes(groups: dict[str, list[compute.Point]], fits: dict, bits: boo
 # ---------------------------------------------------------------- layout
 
 
+def _compute_section() -> tuple[gr.Radio, gr.Plot, gr.Markdown]:
+    """Loss against compute, drawn on opening and on a change of unit: (unit, chart, notes)."""
+    with gr.Accordion("Loss against compute", open=False, elem_id="lc-section") as section:
+        unit = gr.Radio(list(UNITS), value=list(UNITS)[0], label="Loss as", elem_id="lc-unit")
+        plot = gr.Plot(label="Loss against training FLOPs", elem_id="lc-plot")
+        notes = gr.Markdown(elem_id="lc-notes")
+    unit.change(compute_view, [unit], [plot, notes], api_name="loss_vs_compute")
+    section.expand(compute_view, [unit], [plot, notes], api_visibility="private")
+    return unit, plot, notes
+
+
 def build(train_events: list) -> None:
     """The part's layout, below the training controls; `train_events` are the Train tab's events after which a run
     may have been paused or saved (the run list and the compute chart refresh then)."""
@@ -275,10 +286,7 @@ def build(train_events: list) -> None:
                 add = gr.Button("Add probe", elem_id="tl-add")
                 probes = gr.Dropdown([], label="Followed probes", elem_id="tl-probe-list", scale=3)
                 remove = gr.Button("Remove probe", elem_id="tl-remove")
-    with gr.Accordion("Loss against compute", open=False, elem_id="lc-section") as compute_section:
-        unit = gr.Radio(list(UNITS), value=list(UNITS)[0], label="Loss as", elem_id="lc-unit")
-        compute_plot = gr.Plot(label="Loss against training FLOPs", elem_id="lc-plot")
-        compute_md = gr.Markdown(elem_id="lc-notes")
+    unit, compute_plot, compute_md = _compute_section()
 
     views = [probe_chart, guesses, loss, sample, status]
     run.change(pick_run, [run], [step, probes], api_name="timeline_run").then(
@@ -295,8 +303,6 @@ def build(train_events: list) -> None:
     remove.click(remove_probe, [run, probes, step], [*views, step, probes], api_name="remove_probe", **sliders.RAW)
     refresh.click(refresh_runs, [run, offered], [run, offered], api_visibility="private", queue=False)
     on_page_load(refresh_runs, [run, offered], [run, offered])  # after a reload: the newest run, shown again
-    unit.change(compute_view, [unit], [compute_plot, compute_md], api_name="loss_vs_compute")
-    compute_section.expand(compute_view, [unit], [compute_plot, compute_md], api_visibility="private")
     for event in train_events:
         event.then(refresh_runs, [run, offered], [run, offered], api_visibility="private", queue=False).then(
             compute_view, [unit], [compute_plot, compute_md], api_visibility="private"

@@ -281,3 +281,18 @@ def test_a_word_of_several_tokens_says_what_its_rank_and_probability_are():
     assert "the **rank** is its first token's among all next tokens and the **probability** the whole word's" in note
     one = cmp.compare("causal", "To be, or not to be, that is the", [TINY_GPT, TINY_BERT], k=3, word="a")
     assert "several tokens" not in tab._note("causal", one, 2)
+
+
+def test_a_model_that_could_not_run_shows_its_sentence_alone():
+    """An empty chart and table under a failed model's sentence read as a result still to come: they are hidden,
+    and shown again when the next comparison starts."""
+    from playground.ui import compare as tab
+
+    good, missing = cmp.compare("causal", PROMPT, [TINY_GPT, "some-org/not-cached"], k=3)
+    names = [good.name, missing.name]
+    out = tab._view("causal", names, [good, missing])
+    head, chart, table = out[8:11]  # (note, summary, chart; then column, head, chart, table per model)
+    assert head.startswith("### some-org/not-cached\n⚠️") and chart["visible"] is False and table["visible"] is False
+    assert out[5] is not None and len(out[6]) == 3  # the model that ran: its chart and table as they are
+    loading = tab._view("causal", names, [None, None])
+    assert loading[9]["visible"] is True and loading[10]["visible"] is True

@@ -88,7 +88,13 @@ def _view(
         if i >= len(names):
             out += [gr.Column(visible=False), "", None, []]
         elif (result := results[i]) is None:
-            out += [gr.Column(visible=True), f"### {names[i]}\n⏳ Loading and running…", None, []]
+            # (the first yield: every column's chart and table shown again, where a model that failed hid them)
+            out += [
+                gr.Column(visible=True),
+                f"### {names[i]}\n⏳ Loading and running…",
+                gr.update(value=None, visible=True),
+                gr.update(value=[], visible=True),
+            ]
         else:
             out += [gr.Column(visible=True), *_column(task, result)]
     return out
@@ -96,8 +102,8 @@ def _view(
 
 def _column(task: str, r: cmp.ModelResult) -> list:
     """Header, chart, table of one model."""
-    if r.error:
-        return [f"### {r.name}\n⚠️ {r.error}", None, []]
+    if r.error:  # its sentence alone: an empty chart and table under it read as a result still to come
+        return [f"### {r.name}\n⚠️ {r.error}", gr.update(value=None, visible=False), gr.update(value=[], visible=False)]
     head = (
         f"### {r.name}\n{r.vocab_size:,} tokens in its vocabulary · your input is **{len(r.tokens)}** of them · "
         f"loaded in {r.load_s:.1f} s, ran in {r.run_s:.2f} s"

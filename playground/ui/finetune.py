@@ -347,8 +347,8 @@ def run_sweep(form: FineTuneForm, request: gr.Request | None, counts: str = COUN
                 f"({point.steps} steps, {point.seconds:.0f} s)"
             )
             yield charts.label_sweep(points, chance), f"**Sweeping** · {said[-1]}"
-        ended = "Done" if len(points) == len(wanted) else f"Stopped after {len(points)} of {len(wanted)} counts"
-        yield charts.label_sweep(points, chance), f"**{ended}**  \n" + "  \n".join(said)
+        verdict = "Done" if len(points) == len(wanted) else f"Stopped after {len(points)} of {len(wanted)} counts"
+        yield charts.label_sweep(points, chance), f"**{verdict}**  \n" + "  \n".join(said)
 
 
 @friendly
